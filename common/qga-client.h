@@ -1,0 +1,63 @@
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* A blocking QGA client on a stream socket: what the host client and the
+ * tests use to talk to an agent (ours or stock qemu-ga). Every wait is
+ * bounded by the timeout; a timeout is G_IO_ERROR_TIMED_OUT, the peer
+ * closing is G_IO_ERROR_CONNECTION_CLOSED, a refused connection keeps its
+ * G_IO_ERROR code. */
+typedef struct _QgaClient QgaClient;
+
+#define QGA_CLIENT_TIMEOUT_DEFAULT_MS 5000
+
+/**
+ * qga_client_connect_unix:
+ * Returns: (transfer full): a client on the UNIX socket at @path, not yet synced
+ */
+QgaClient *qga_client_connect_unix(const gchar *path, GError **error);
+
+/**
+ * qga_client_new_for_fd:
+ * Returns: (transfer full): a client on a connected stream @fd, which it now owns
+ */
+QgaClient *qga_client_new_for_fd(gint fd);
+void qga_client_free(QgaClient *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaClient, qga_client_free)
+
+void qga_client_set_timeout(QgaClient *self, guint timeout_ms);
+
+/* writes all of @data (a partial write is resumed; bounded by the timeout) */
+gboolean qga_client_send_raw(QgaClient *self, const void *data, gsize len, GError **error);
+
+/**
+ * qga_client_recv:
+ * The next message the agent sent, whatever it is: a value, or a decoder
+ * error for bytes that are not JSON.
+ * Returns: (transfer full): the value, or NULL with @error
+ */
+JsonNode *qga_client_recv(QgaClient *self, GError **error);
+
+/**
+ * qga_client_sync:
+ * 0xff, then guest-sync-delimited with a random id; discards everything up
+ * to the delimiter and every reply whose return is not that id. Needed on
+ * every connect and after every timeout: the agent's parser and the
+ * channel may hold a previous client's bytes.
+ */
+gboolean qga_client_sync(QgaClient *self, GError **error);
+
+/**
+ * qga_client_execute:
+ * @arguments: (nullable) (transfer none)
+ * Sends @command with a fresh unique "id", skips replies with other ids.
+ * Returns: (transfer full): the "return" value; an error reply becomes a
+ * QGA_ERROR GError with the reply's class and desc
+ */
+JsonNode *qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments,
+			     GError **error);
+
+G_END_DECLS
