@@ -1,0 +1,22 @@
+#pragma once
+
+#include "qga-command.h"
+
+G_BEGIN_DECLS
+
+/* every command table, one per topic file */
+extern const QgaCommand cmd_core_commands[];
+extern const QgaCommand cmd_fsfreeze_commands[];
+extern const QgaCommand cmd_fsinfo_commands[];
+extern const QgaCommand cmd_system_commands[];
+
+/**
+ * qga_commands_lookup:
+ * Returns: (transfer none) (nullable): the command called @name
+ */
+const QgaCommand *qga_commands_lookup(const gchar *name);
+
+/* calls @func for every command, in registration order */
+void qga_commands_foreach(void (*func)(const QgaCommand *cmd, gpointer user_data), gpointer user_data);
+
+G_END_DECLS

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	QGA_METHOD_VIRTIO_SERIAL,
+	QGA_METHOD_ISA_SERIAL,
+	QGA_METHOD_UNIX_LISTEN,
+} QgaMethod;
+
+#define QGA_DEFAULT_PORT_NAME	   "org.qemu.guest_agent.0"
+#define QGA_DEFAULT_ISA_PATH	   "/dev/ttyS0"
+#define QGA_DEFAULT_STATEDIR	   "/run"
+#define QGA_DEFAULT_HOOK	   QGA_SYSCONFDIR "/qemu/fsfreeze-hook"
+#define QGA_DEFAULT_FREEZE_TIMEOUT 60
+#define QGA_DEFAULT_HOOK_TIMEOUT   60
+
+/* the effective configuration: the keyfile first, then the command line;
+ * scalars: the last one wins, rpc lists accumulate (as qemu-ga) */
+typedef struct {
+	QgaMethod method;
+	gchar *path;	      /* device, port name or socket; NULL: the method's default */
+	gchar *statedir;
+	gchar *fsfreeze_hook; /* NULL: no hook */
+	gchar **block_rpcs;
+	gchar **allow_rpcs;
+	gboolean verbose;
+	gchar *pidfile;	      /* nullable */
+	gchar *logfile;	      /* nullable: stderr */
+	guint freeze_timeout; /* seconds frozen before the watchdog thaws; 0: off */
+	guint hook_timeout;   /* seconds a hook may run before it is killed */
+	gsize max_message;    /* largest request in bytes */
+} QgaConfig;
+
+QgaConfig *qga_config_new(void);
+void qga_config_free(QgaConfig *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaConfig, qga_config_free)
+
+/* the wire name of @method, and back */
+const gchar *qga_method_to_string(QgaMethod method);
+gboolean qga_method_from_string(const gchar *name, QgaMethod *method, GError **error);
+
+/**
+ * qga_config_load_file:
+ * Reads the [general] group of the GKeyFile at @path into @self. A missing
+ * file is an error only when @required (one named by -c must exist).
+ */
+gboolean qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required, GError **error);
+
+/* adds the comma-separated @list to @rpcs; an empty name is an error */
+gboolean qga_config_add_rpcs(gchar ***rpcs, const gchar *list, GError **error);
+
+/**
+ * qga_config_to_data:
+ * Returns: (transfer full): @self as a [general] keyfile, for --dump-conf
+ */
+gchar *qga_config_to_data(const QgaConfig *self);
+
+/* the path the channel opens: @self->path or the method's default */
+const gchar *qga_config_get_path(const QgaConfig *self);
+
+G_END_DECLS

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <glib.h>
+
+#include "qga-config.h"
+#include "qga-state.h"
+
+G_BEGIN_DECLS
+
+/* where the host's view of the system is read from; tests point these at
+ * fixture trees */
+typedef struct {
+	gchar *proc;
+	gchar *sys;
+	gchar *root;
+} QgaPaths;
+
+QgaPaths *qga_paths_new(const gchar *root);
+void qga_paths_free(QgaPaths *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaPaths, qga_paths_free)
+
+/* what every command handler may use */
+struct _QgaContext {
+	QgaConfig *config; /* (not owned) */
+	QgaState *state;   /* (not owned) */
+	QgaPaths *paths;   /* (not owned) */
+	guint freeze_watchdog; /* the auto-thaw timer while frozen */
+};
+
+G_END_DECLS

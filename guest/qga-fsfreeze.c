@@ -1,0 +1,151 @@
+#include "config.h"
+
+#include "qga-context.h"
+#include "qga-fsfreeze.h"
+#include "qga-hook.h"
+#include "qga-mounts.h"
+
+static gchar *
+qga_fsfreeze_mountinfo_path(QgaContext *ctx)
+{
+	return g_build_filename(ctx->paths->proc, "self", "mountinfo", NULL);
+}
+
+static gboolean
+qga_fsfreeze_run_hook(QgaContext *ctx, const gchar *phase, GError **error)
+{
+	if (ctx->config->fsfreeze_hook == NULL)
+		return TRUE;
+	return qga_hook_run(ctx->config->fsfreeze_hook, phase, ctx->config->hook_timeout, error);
+}
+
+/* the thaw hook after a failed freeze: its own failure only gets logged,
+ * the freeze error is what the host must hear */
+static void
+qga_fsfreeze_undo_hook(QgaContext *ctx)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!qga_fsfreeze_run_hook(ctx, "thaw", &error))
+		g_warning("after a failed freeze: %s", error->message);
+}
+
+static gboolean
+qga_fsfreeze_watchdog_cb(gpointer user_data)
+{
+	QgaContext *ctx = user_data;
+	g_autoptr(GError) error = NULL;
+	gint n;
+
+	ctx->freeze_watchdog = 0;
+	n = qga_fsfreeze_thaw(ctx, &error);
+	if (n < 0 && qga_state_is_frozen(ctx->state))
+		g_warning("auto-thaw after %u s failed: %s", ctx->config->freeze_timeout, error->message);
+	else
+		g_message("auto-thaw: frozen longer than %u s, thawed %d filesystems%s%s",
+			  ctx->config->freeze_timeout, MAX(n, 0), error ? ": " : "",
+			  error ? error->message : "");
+	return G_SOURCE_REMOVE;
+}
+
+static void
+qga_fsfreeze_thaw_list(QgaMountList *mounts)
+{
+	for (guint i = 0; i < mounts->len; i++)
+		qga_mount_thaw(g_ptr_array_index(mounts, i));
+}
+
+gint
+qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
+{
+	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
+	g_autoptr(QgaMountList) selected = NULL;
+	g_auto(GStrv) names = NULL;
+	gint n_frozen = 0;
+
+	if (mounts == NULL)
+		return -1;
+	selected = qga_mount_list_select(mounts, mountpoints, error);
+	if (selected == NULL)
+		return -1;
+	if (!qga_fsfreeze_run_hook(ctx, "freeze", error)) {
+		qga_fsfreeze_undo_hook(ctx);
+		return -1;
+	}
+	names = qga_mount_list_dup_mountpoints(selected);
+	/* from here on a log write could block on a filesystem being frozen */
+	if (!qga_state_set_frozen(ctx->state, TRUE, names, error)) {
+		qga_fsfreeze_undo_hook(ctx);
+		return -1;
+	}
+	for (guint i = selected->len; i > 0; i--) {
+		g_autoptr(GError) error_local = NULL;
+		gint rc = qga_mount_freeze(g_ptr_array_index(selected, i - 1), &error_local);
+
+		if (rc < 0) {
+			qga_fsfreeze_thaw_list(selected);
+			qga_state_set_frozen(ctx->state, FALSE, NULL, NULL);
+			g_warning("freeze failed, thawed everything: %s", error_local->message);
+			qga_fsfreeze_undo_hook(ctx);
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return -1;
+		}
+		n_frozen += rc;
+	}
+	if (n_frozen == 0) {
+		qga_state_set_frozen(ctx->state, FALSE, NULL, NULL);
+		qga_fsfreeze_undo_hook(ctx);
+		return 0;
+	}
+	if (ctx->config->freeze_timeout > 0)
+		ctx->freeze_watchdog = g_timeout_add_seconds(ctx->config->freeze_timeout,
+							     qga_fsfreeze_watchdog_cb, ctx);
+	g_message("froze %d filesystems", n_frozen);
+	return n_frozen;
+}
+
+gint
+qga_fsfreeze_thaw(QgaContext *ctx, GError **error)
+{
+	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
+	gboolean was_frozen = qga_state_is_frozen(ctx->state);
+	gint n_thawed = 0;
+
+	if (mounts == NULL)
+		return -1;
+	for (guint i = 0; i < mounts->len; i++) {
+		QgaMount *mount = g_ptr_array_index(mounts, i);
+		if (mount->freezable && qga_mount_thaw(mount))
+			n_thawed++;
+	}
+	g_clear_handle_id(&ctx->freeze_watchdog, g_source_remove);
+	if (!qga_state_set_frozen(ctx->state, FALSE, NULL, error))
+		return -1;
+	if (was_frozen)
+		g_message("thawed %d filesystems", n_thawed);
+	/* no thaw hook when nothing was frozen: hooks need not be idempotent
+	 * (kubevirt/kubevirt#7248) */
+	if (was_frozen && !qga_fsfreeze_run_hook(ctx, "thaw", error))
+		return -1;
+	return n_thawed;
+}
+
+void
+qga_fsfreeze_recover(QgaContext *ctx)
+{
+	g_autoptr(GError) error = NULL;
+	gint n;
+
+	if (!qga_state_has_marker(ctx->state))
+		return;
+	/* until thawed, behave as frozen: nothing may be written */
+	qga_state_set_frozen(ctx->state, TRUE, NULL, NULL);
+	n = qga_fsfreeze_thaw(ctx, &error);
+	if (n < 0)
+		g_warning("thawing after a previous agent died frozen: %s", error->message);
+	else
+		g_message("a previous agent died frozen ('%s'): thawed %d filesystems",
+			  qga_state_get_marker_path(ctx->state), n);
+}

@@ -1,0 +1,173 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "qga-hook.h"
+
+extern char **environ;
+
+typedef struct {
+	pid_t pid;
+	gint pidfd;
+	gint out_fd;
+	GString *output;
+} QgaHookRun;
+
+static void
+qga_hook_run_clear(QgaHookRun *run)
+{
+	if (run->pidfd >= 0)
+		close(run->pidfd);
+	if (run->out_fd >= 0)
+		close(run->out_fd);
+	if (run->output != NULL)
+		g_string_free(run->output, TRUE);
+}
+
+static gboolean
+qga_hook_spawn(QgaHookRun *run, const gchar *hook, const gchar *phase, GError **error)
+{
+	gint pipefd[2];
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	gchar *argv[] = {(gchar *)hook, (gchar *)phase, NULL};
+	gint rc;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "pipe: %s",
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
+	posix_spawnattr_init(&attr);
+	/* its own session, so a timeout kills its children too; and none of
+	 * the agent's blocked signals (SIGIO) */
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawn(&run->pid, hook, &actions, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
+	close(pipefd[1]);
+	run->out_fd = pipefd[0];
+	if (rc != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(rc),
+			    "cannot run fsfreeze hook '%s': %s", hook, g_strerror(rc));
+		return FALSE;
+	}
+	run->pidfd = syscall(SYS_pidfd_open, run->pid, 0);
+	if (run->pidfd < 0) {
+		gint errsv = errno;
+		kill(-run->pid, SIGKILL);
+		waitpid(run->pid, NULL, 0);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "pidfd_open: %s",
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	g_unix_set_fd_nonblocking(run->out_fd, TRUE, NULL);
+	return TRUE;
+}
+
+static void
+qga_hook_drain(QgaHookRun *run)
+{
+	gchar buf[4096];
+	gssize n;
+
+	while ((n = read(run->out_fd, buf, sizeof(buf))) > 0) {
+		gsize room = QGA_HOOK_OUTPUT_MAX - MIN(run->output->len, QGA_HOOK_OUTPUT_MAX);
+		g_string_append_len(run->output, buf, MIN((gsize)n, room));
+	}
+}
+
+/* waits for the hook to exit; FALSE when the deadline passed first */
+static gboolean
+qga_hook_wait(QgaHookRun *run, gint64 deadline)
+{
+	for (;;) {
+		struct pollfd pfds[2] = {
+			{.fd = run->pidfd, .events = POLLIN},
+			{.fd = run->out_fd, .events = POLLIN},
+		};
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+
+		if (left <= 0)
+			return FALSE;
+		if (poll(pfds, run->out_fd >= 0 ? 2 : 1, (gint)MIN(left, G_MAXINT)) < 0 && errno != EINTR)
+			return FALSE;
+		if (pfds[1].revents & POLLIN)
+			qga_hook_drain(run);
+		else if (pfds[1].revents & (POLLHUP | POLLERR)) {
+			close(run->out_fd);
+			run->out_fd = -1;
+		}
+		if (pfds[0].revents & POLLIN)
+			return TRUE;
+	}
+}
+
+gboolean
+qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **error)
+{
+	QgaHookRun run = {.pidfd = -1, .out_fd = -1, .output = g_string_new(NULL)};
+	gint status = 0;
+	gboolean ok = FALSE;
+	g_autofree gchar *output = NULL;
+
+	if (access(hook, X_OK) < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+			    "can't access fsfreeze hook '%s': %s", hook, g_strerror(errsv));
+		qga_hook_run_clear(&run);
+		return FALSE;
+	}
+	g_message("running fsfreeze hook '%s %s'", hook, phase);
+	if (!qga_hook_spawn(&run, hook, phase, error)) {
+		qga_hook_run_clear(&run);
+		return FALSE;
+	}
+	if (!qga_hook_wait(&run, g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC)) {
+		kill(-run.pid, SIGKILL);
+		waitpid(run.pid, NULL, 0);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+			    "fsfreeze hook '%s %s' did not finish within %u s and was killed", hook, phase,
+			    timeout_s);
+		qga_hook_run_clear(&run);
+		return FALSE;
+	}
+	waitpid(run.pid, &status, 0);
+	/* what the hook wrote before it exited; children it left behind
+	 * may hold the pipe open, so no waiting for EOF */
+	if (run.out_fd >= 0)
+		qga_hook_drain(&run);
+	output = g_strstrip(g_strdup(run.output->str));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		g_message("fsfreeze hook '%s %s' succeeded%s%s", hook, phase, *output ? ": " : "", output);
+		ok = TRUE;
+	} else if (WIFEXITED(status)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "fsfreeze hook '%s %s' failed with exit status %d%s%s", hook, phase,
+			    WEXITSTATUS(status), *output ? ": " : "", output);
+	} else {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "fsfreeze hook '%s %s' was terminated by signal %d%s%s", hook, phase,
+			    WTERMSIG(status), *output ? ": " : "", output);
+	}
+	qga_hook_run_clear(&run);
+	return ok;
+}

@@ -1,0 +1,219 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "qga-mounts.h"
+
+static void
+qga_mount_free(QgaMount *self)
+{
+	g_free(self->mountpoint);
+	g_free(self->fstype);
+	g_free(self->source);
+	g_free(self);
+}
+
+/* "36 35 98:0 /root /mnt rw,noatime master:1 - ext4 /dev/vda rw" */
+static QgaMount *
+qga_mount_parse_line(const gchar *line)
+{
+	g_auto(GStrv) fields = g_strsplit(line, " ", -1);
+	guint n = g_strv_length(fields);
+	guint sep;
+	guint major, minor;
+	QgaMount *self;
+
+	if (n < 10 || sscanf(fields[2], "%u:%u", &major, &minor) != 2)
+		return NULL;
+	for (sep = 6; sep < n && g_strcmp0(fields[sep], "-") != 0; sep++)
+		;
+	if (sep + 2 >= n)
+		return NULL;
+	self = g_new0(QgaMount, 1);
+	/* the kernel escapes space, tab, newline and backslash as \ooo */
+	self->mountpoint = g_strcompress(fields[4]);
+	self->fstype = g_strcompress(fields[sep + 1]);
+	self->source = g_strcompress(fields[sep + 2]);
+	self->devnum = makedev(major, minor);
+	return self;
+}
+
+static void
+qga_mount_resolve_anonymous_dev(QgaMount *self)
+{
+	struct stat st;
+
+	/* btrfs reports an anonymous device; its source names the disk */
+	if (major(self->devnum) == 0 && g_strcmp0(self->fstype, "btrfs") == 0 &&
+	    stat(self->source, &st) == 0 && S_ISBLK(st.st_mode))
+		self->devnum = st.st_rdev;
+}
+
+QgaMountList *
+qga_mount_list_read(const gchar *mountinfo, GError **error)
+{
+	g_autofree gchar *contents = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	QgaMountList *mounts;
+
+	if (!g_file_get_contents(mountinfo, &contents, NULL, error)) {
+		g_prefix_error(error, "reading the mount table: ");
+		return NULL;
+	}
+	lines = g_strsplit(contents, "\n", -1);
+	mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		QgaMount *mount = lines[i][0] != '\0' ? qga_mount_parse_line(lines[i]) : NULL;
+
+		if (mount == NULL)
+			continue;
+		qga_mount_resolve_anonymous_dev(mount);
+		g_ptr_array_add(mounts, mount);
+		if (major(mount->devnum) == 0)
+			continue;
+		/* a non-zero major makes a non-NULL key */
+		mount->freezable = g_hash_table_add(seen, GSIZE_TO_POINTER((gsize)mount->devnum));
+	}
+	return mounts;
+}
+
+static gchar *
+qga_mount_normalize(const gchar *path)
+{
+	gsize len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	return g_strndup(path, len);
+}
+
+static QgaMount *
+qga_mount_list_find(QgaMountList *mounts, const gchar *mountpoint)
+{
+	QgaMount *found = NULL;
+
+	/* the last mount on a path is the one visible there */
+	for (guint i = 0; i < mounts->len; i++) {
+		QgaMount *m = g_ptr_array_index(mounts, i);
+		if (g_strcmp0(m->mountpoint, mountpoint) == 0)
+			found = m;
+	}
+	return found;
+}
+
+static QgaMount *
+qga_mount_list_find_freezable(QgaMountList *mounts, dev_t devnum)
+{
+	for (guint i = 0; i < mounts->len; i++) {
+		QgaMount *m = g_ptr_array_index(mounts, i);
+		if (m->freezable && m->devnum == devnum)
+			return m;
+	}
+	return NULL;
+}
+
+QgaMountList *
+qga_mount_list_select(QgaMountList *mounts, gchar *const *wanted, GError **error)
+{
+	g_autoptr(GPtrArray) selected = g_ptr_array_new();
+	g_autoptr(GHashTable) chosen = g_hash_table_new(NULL, NULL);
+
+	for (guint i = 0; wanted != NULL && wanted[i] != NULL; i++) {
+		g_autofree gchar *path = qga_mount_normalize(wanted[i]);
+		QgaMount *m = qga_mount_list_find(mounts, path);
+
+		if (m == NULL) {
+			/* qemu-ga ignores it and may freeze nothing: a snapshot
+			 * would then claim a consistency it never had */
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "'%s' is not a mounted filesystem", wanted[i]);
+			return NULL;
+		}
+		if (major(m->devnum) == 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "'%s' cannot be frozen: %s has no block device", wanted[i], m->fstype);
+			return NULL;
+		}
+		g_hash_table_add(chosen, qga_mount_list_find_freezable(mounts, m->devnum));
+	}
+	for (guint i = 0; i < mounts->len; i++) {
+		QgaMount *m = g_ptr_array_index(mounts, i);
+		if (m->freezable && (wanted == NULL || g_hash_table_contains(chosen, m)))
+			g_ptr_array_add(selected, m);
+	}
+	/* the selection borrows the mounts: no free func */
+	return g_steal_pointer(&selected);
+}
+
+gchar **
+qga_mount_list_dup_mountpoints(QgaMountList *mounts)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+
+	for (guint i = 0; i < mounts->len; i++)
+		g_strv_builder_add(builder, ((QgaMount *)g_ptr_array_index(mounts, i))->mountpoint);
+	return g_strv_builder_end(builder);
+}
+
+static gint
+qga_mount_open(const QgaMount *mount, GError **error)
+{
+	gint fd = open(mount->mountpoint, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot open '%s': %s",
+			    mount->mountpoint, g_strerror(errsv));
+	}
+	return fd;
+}
+
+gint
+qga_mount_freeze(const QgaMount *mount, GError **error)
+{
+	gint fd = qga_mount_open(mount, error);
+	gint rc;
+	gint errsv;
+
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, FIFREEZE);
+	errsv = errno;
+	close(fd);
+	if (rc == 0)
+		return 1;
+	if (errsv == EOPNOTSUPP || errsv == EBUSY) {
+		g_debug("not freezing '%s' (%s): %s", mount->mountpoint, mount->fstype, g_strerror(errsv));
+		return 0;
+	}
+	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "failed to freeze '%s' (%s): %s",
+		    mount->mountpoint, mount->fstype, g_strerror(errsv));
+	return -1;
+}
+
+gboolean
+qga_mount_thaw(const QgaMount *mount)
+{
+	g_autoptr(GError) error = NULL;
+	gint fd = qga_mount_open(mount, &error);
+	gboolean thawed = FALSE;
+
+	if (fd < 0) {
+		g_debug("not thawing: %s", error->message);
+		return FALSE;
+	}
+	while (ioctl(fd, FITHAW) == 0)
+		thawed = TRUE;
+	close(fd);
+	return thawed;
+}

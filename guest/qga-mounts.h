@@ -1,0 +1,53 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* One line of /proc/self/mountinfo. mountinfo, not /etc/mtab: reading the
+ * latter updated its atime and blocked a frozen agent (QEMU 9e2fa418fb). */
+typedef struct {
+	gchar *mountpoint;
+	gchar *fstype;
+	gchar *source;
+	dev_t devnum;
+	/* backed by a block device, and the first mount of it: FIFREEZE
+	 * acts on the superblock, so bind mounts and repeats are skipped */
+	gboolean freezable;
+} QgaMount;
+
+/* a GPtrArray of QgaMount, in mount order */
+typedef GPtrArray QgaMountList;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaMountList, g_ptr_array_unref)
+
+/**
+ * qga_mount_list_read:
+ * @mountinfo: a /proc/PID/mountinfo file
+ * Returns: (transfer full): every mount, or NULL with @error
+ */
+QgaMountList *qga_mount_list_read(const gchar *mountinfo, GError **error);
+
+/**
+ * qga_mount_list_select:
+ * @wanted: (nullable): mount points; NULL selects every freezable mount
+ * Returns: (transfer full): the freezable mounts named, in mount order, or
+ * NULL when a name is not a mounted filesystem or cannot be frozen
+ */
+QgaMountList *qga_mount_list_select(QgaMountList *mounts, gchar *const *wanted, GError **error);
+
+/* the mount points of @mounts, for logs and the frozen marker */
+gchar **qga_mount_list_dup_mountpoints(QgaMountList *mounts);
+
+/**
+ * qga_mount_freeze:
+ * Returns: 1 frozen, 0 skipped as qemu-ga skips (EOPNOTSUPP: the
+ * filesystem cannot freeze; EBUSY: already frozen), -1 with @error
+ */
+gint qga_mount_freeze(const QgaMount *mount, GError **error);
+
+/* FITHAW until it fails, since freezes nest; TRUE when one succeeded */
+gboolean qga_mount_thaw(const QgaMount *mount);
+
+G_END_DECLS

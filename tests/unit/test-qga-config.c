@@ -1,0 +1,154 @@
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "qga-config.h"
+
+static gchar *
+write_config(const gchar *contents)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *path = NULL;
+	gint fd = g_file_open_tmp("qgatrace-config-XXXXXX.conf", &path, &error);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(g_file_set_contents(path, contents, -1, &error));
+	return path;
+}
+
+static void
+test_qga_config_defaults(void **state)
+{
+	g_autoptr(QgaConfig) config = qga_config_new();
+
+	assert_int_equal(config->method, QGA_METHOD_VIRTIO_SERIAL);
+	assert_string_equal(qga_config_get_path(config), "org.qemu.guest_agent.0");
+	assert_string_equal(config->statedir, "/run");
+	assert_null(config->fsfreeze_hook);
+	assert_int_equal(config->freeze_timeout, 60);
+	assert_int_equal(config->max_message, 16 * 1024 * 1024);
+	config->method = QGA_METHOD_ISA_SERIAL;
+	assert_string_equal(qga_config_get_path(config), "/dev/ttyS0");
+	config->method = QGA_METHOD_UNIX_LISTEN;
+	assert_null(qga_config_get_path(config));
+}
+
+static void
+test_qga_config_load_all_keys(void **state)
+{
+	g_autofree gchar *path = write_config("[general]\n"
+					      "method=unix-listen\n"
+					      "path=/run/agent.sock\n"
+					      "statedir=/run/qgatrace\n"
+					      "fsfreeze-hook=/etc/qemu/fsfreeze-hook\n"
+					      "fsfreeze-hook-timeout=5\n"
+					      "freeze-timeout=0\n"
+					      "max-message-size=4096\n"
+					      "verbose=true\n"
+					      "pidfile=/run/qgatrace-agent.pid\n"
+					      "logfile=/var/log/qgatrace.log\n"
+					      "block-rpcs=guest-get-time,guest-get-osinfo\n"
+					      "allow-rpcs=guest-ping\n");
+	g_autoptr(QgaConfig) config = qga_config_new();
+	g_autoptr(GError) error = NULL;
+
+	assert_true(qga_config_load_file(config, path, TRUE, &error));
+	assert_int_equal(config->method, QGA_METHOD_UNIX_LISTEN);
+	assert_string_equal(config->path, "/run/agent.sock");
+	assert_string_equal(config->statedir, "/run/qgatrace");
+	assert_string_equal(config->fsfreeze_hook, "/etc/qemu/fsfreeze-hook");
+	assert_int_equal(config->hook_timeout, 5);
+	assert_int_equal(config->freeze_timeout, 0);
+	assert_int_equal(config->max_message, 4096);
+	assert_true(config->verbose);
+	assert_string_equal(config->pidfile, "/run/qgatrace-agent.pid");
+	assert_string_equal(config->logfile, "/var/log/qgatrace.log");
+	assert_int_equal(g_strv_length(config->block_rpcs), 2);
+	assert_string_equal(config->allow_rpcs[0], "guest-ping");
+	/* lists accumulate with the command line's, as qemu-ga */
+	assert_true(qga_config_add_rpcs(&config->block_rpcs, "guest-info", &error));
+	assert_int_equal(g_strv_length(config->block_rpcs), 3);
+	g_unlink(path);
+}
+
+static void
+test_qga_config_bad_values(void **state)
+{
+	const gchar *bad[] = {
+		"[general]\nmethod=vsock\n",
+		"[general]\nfreeze-timeout=-1\n",
+		"[general]\nmax-message-size=0\n",
+		"[general]\nverbose=maybe\n",
+		"[general]\nblock-rpcs=guest-ping,,guest-info\n",
+		"not a keyfile\n",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *path = write_config(bad[i]);
+		g_autoptr(QgaConfig) config = qga_config_new();
+		g_autoptr(GError) error = NULL;
+
+		assert_false(qga_config_load_file(config, path, TRUE, &error));
+		assert_non_null(error);
+		/* the message names the file */
+		assert_non_null(strstr(error->message, path));
+		g_unlink(path);
+	}
+}
+
+static void
+test_qga_config_missing_file(void **state)
+{
+	g_autoptr(QgaConfig) config = qga_config_new();
+	g_autoptr(GError) error = NULL;
+
+	/* the default file may be absent, one named with -c may not */
+	assert_true(qga_config_load_file(config, "/nonexistent/qgatrace.conf", FALSE, &error));
+	assert_false(qga_config_load_file(config, "/nonexistent/qgatrace.conf", TRUE, &error));
+	assert_true(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+}
+
+static void
+test_qga_config_dump_round_trip(void **state)
+{
+	g_autoptr(QgaConfig) config = qga_config_new();
+	g_autoptr(QgaConfig) again = qga_config_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *path = NULL;
+
+	config->method = QGA_METHOD_ISA_SERIAL;
+	config->freeze_timeout = 7;
+	assert_true(qga_config_add_rpcs(&config->block_rpcs, "guest-get-time", &error));
+	data = qga_config_to_data(config);
+	assert_non_null(strstr(data, "[general]"));
+	assert_non_null(strstr(data, "method=isa-serial"));
+	assert_non_null(strstr(data, "path=/dev/ttyS0"));
+	path = write_config(data);
+	assert_true(qga_config_load_file(again, path, TRUE, &error));
+	assert_int_equal(again->method, QGA_METHOD_ISA_SERIAL);
+	assert_int_equal(again->freeze_timeout, 7);
+	assert_string_equal(again->block_rpcs[0], "guest-get-time");
+	g_unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qga_config_defaults),
+		cmocka_unit_test(test_qga_config_load_all_keys),
+		cmocka_unit_test(test_qga_config_bad_values),
+		cmocka_unit_test(test_qga_config_missing_file),
+		cmocka_unit_test(test_qga_config_dump_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
