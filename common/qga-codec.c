@@ -255,11 +255,12 @@ qga_decoder_finish_message(QgaDecoder *self)
 	qga_decoder_clear_partial(self);
 }
 
-/* as QEMU's lexer: 0xff and control bytes but \t \r \n are invalid anywhere */
+/* as QEMU's lexer: 0xfe, 0xff (never in UTF-8) and control bytes but
+ * \t \r \n are invalid anywhere */
 static inline gboolean
 qga_decoder_is_reset_byte(guint8 c)
 {
-	return c == 0xff || (c < 0x20 && c != '\t' && c != '\r' && c != '\n');
+	return c >= 0xfe || (c < 0x20 && c != '\t' && c != '\r' && c != '\n');
 }
 
 static void

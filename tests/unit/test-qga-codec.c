@@ -292,6 +292,11 @@ test_qga_codec_resync_on_ff(void **state)
 		       "\xff"
 		       "{\"execute\":\"guest-info\"}",
 		       expected);
+	/* 0xfe is never UTF-8 either: the same reset, the same text */
+	assert_decodes("{\"execute\":\"guest-ping\",\"arguments\":{\"a\":[1,\"x"
+		       "\xfe"
+		       "{\"execute\":\"guest-info\"}",
+		       expected);
 }
 
 static void
@@ -678,9 +683,10 @@ test_qga_codec_invalid_utf8(void **state)
 		NULL,
 	};
 
-	/* a bad continuation, 0xfe, an overlong '/' and a UTF-8 surrogate */
+	/* a bad continuation, 0xf8 (no UTF-8 lead byte), an overlong '/' and
+	 * a UTF-8 surrogate */
 	assert_decodes("{\"a\":\"\xc3\x28\"}"
-		       "{\"a\":\"\xfe\"}"
+		       "{\"a\":\"\xf8\"}"
 		       "['\xc0\xaf']"
 		       "{\"a\":\"\xed\xa0\x80\"}"
 		       "{\"execute\":\"ok\"}",
