@@ -256,48 +256,45 @@ test_vm_auto_thaw_after_timeout(void **state)
 	vm_test_restart_agent(NULL);
 }
 
+/* with the agent restarted on @agent_args, a freeze of the data disk fails
+ * with @expected in its error and leaves nothing frozen */
 static void
-test_vm_failed_hook_freezes_nothing(void **state)
+assert_hook_fails_freeze(const gchar *agent_args, const gchar *expected)
 {
 	QgaClient *agent;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) ret = NULL;
 
-	g_free(vm_test_sh("printf '#!/bin/sh\\necho \"hook $1\" >> /run/hook.log\\n[ \"$1\" = freeze ] && { echo refusing; exit 3; }\\nexit 0\\n' "
-		  "> /run/fail-hook && chmod +x /run/fail-hook && rm -f /run/hook.log"));
-	vm_test_restart_agent("-F/run/fail-hook");
+	vm_test_restart_agent(agent_args);
 	agent = vm_test_connect("qgatrace", TRUE);
 	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}", &error);
 	assert_null(ret);
-	assert_non_null(strstr(error->message, "exit status 3: refusing"));
+	assert_non_null(strstr(error->message, expected));
 	assert_status(agent, "thawed");
 	assert_false(kernel_says_frozen());
+	vm_test_close(agent);
+}
+
+static void
+test_vm_failed_hook_freezes_nothing(void **state)
+{
+	g_free(vm_test_sh("printf '#!/bin/sh\\necho \"hook $1\" >> /run/hook.log\\n[ \"$1\" = freeze ] && { echo refusing; exit 3; }\\nexit 0\\n' "
+			  "> /run/fail-hook && chmod +x /run/fail-hook && rm -f /run/hook.log"));
+	assert_hook_fails_freeze("-F/run/fail-hook", "exit status 3: refusing");
 	/* the thaw hook ran too, so a lock the freeze hook took is released */
 	assert_string_equal(vm_test_sh("cat /run/hook.log | tr '\\n' ' '"), "hook freeze hook thaw");
-	vm_test_close(agent);
 	vm_test_restart_agent(NULL);
 }
 
 static void
 test_vm_hung_hook_is_killed(void **state)
 {
-	QgaClient *agent;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) ret = NULL;
-
 	/* a background child keeps the output pipe open forever, and the hook
 	 * itself hangs on freeze: qemu-ga would block for good */
 	g_free(vm_test_sh("printf '#!/bin/sh\\n(sleep 1000 &)\\n[ \"$1\" = freeze ] && sleep 1000\\nexit 0\\n' "
-		  "> /run/hung-hook && chmod +x /run/hung-hook"));
+			  "> /run/hung-hook && chmod +x /run/hung-hook"));
 	g_free(vm_test_sh("printf '[general]\\nfsfreeze-hook-timeout=2\\n' > /run/hook-timeout.conf"));
-	vm_test_restart_agent("-F/run/hung-hook -c /run/hook-timeout.conf");
-	agent = vm_test_connect("qgatrace", TRUE);
-	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}", &error);
-	assert_null(ret);
-	assert_non_null(strstr(error->message, "did not finish within 2 s"));
-	assert_status(agent, "thawed");
-	assert_false(kernel_says_frozen());
-	vm_test_close(agent);
+	assert_hook_fails_freeze("-F/run/hung-hook -c /run/hook-timeout.conf", "did not finish within 2 s");
 	vm_test_restart_agent(NULL);
 	g_free(vm_test_sh("pkill -f 'sleep 1000' ; true"));
 }
