@@ -10,14 +10,12 @@ qga_dispatch_is_enabled(QgaContext *ctx, const QgaCommand *cmd, const gchar **re
 {
 	const gchar *why = NULL;
 
-	if (qga_state_is_frozen(ctx->state)) {
-		if (!(cmd->flags & QGA_CMD_FROZEN_OK))
-			why = "the agent is in frozen state";
-	} else if ((ctx->config->allow_rpcs[0] != NULL &&
-		    !g_strv_contains((const gchar *const *)ctx->config->allow_rpcs, cmd->name)) ||
-		   g_strv_contains((const gchar *const *)ctx->config->block_rpcs, cmd->name)) {
+	if ((ctx->config->allow_rpcs[0] != NULL &&
+	     !g_strv_contains((const gchar *const *)ctx->config->allow_rpcs, cmd->name)) ||
+	    g_strv_contains((const gchar *const *)ctx->config->block_rpcs, cmd->name))
 		why = "the command is not allowed";
-	}
+	else if (qga_state_is_frozen(ctx->state) && !(cmd->flags & QGA_CMD_FROZEN_OK))
+		why = "the agent is in frozen state";
 	if (reason != NULL)
 		*reason = why;
 	return why == NULL;

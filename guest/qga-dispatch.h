@@ -9,9 +9,10 @@ G_BEGIN_DECLS
 /**
  * qga_dispatch_is_enabled:
  * @reason: (out) (optional): why not, as qemu-ga words it
- * qemu-ga's policy (qga/main.c: ga_command_is_allowed): while frozen only
- * the frozen allow-list runs, overriding everything; otherwise an allow
- * list, when given, must name the command, and the block list wins.
+ * qemu-ga's policy (qga/main.c: ga_command_is_allowed): an allow list,
+ * when given, must name the command, and the block list wins; while frozen
+ * only the frozen allow-list may run on top of that (freezing never
+ * enables a blocked command).
  */
 gboolean qga_dispatch_is_enabled(QgaContext *ctx, const QgaCommand *cmd, const gchar **reason);
 
