@@ -137,12 +137,15 @@ qga_channel_out_cb(gint fd, GIOCondition cond, gpointer user_data)
 void
 qga_channel_write(QgaChannel *self, const void *data, gsize len)
 {
-	if (!self->connected) {
+	/* a virtio host may be back already though its close is still being
+	 * delivered: hold the reply (bounded) until the port takes it */
+	if (!self->connected && (!qga_channel_is_virtio(self) ||
+				 self->output->len + len > QGA_CHANNEL_OUTPUT_HIGH)) {
 		g_debug("no host connected, dropping a %" G_GSIZE_FORMAT " byte reply", len);
 		return;
 	}
 	g_byte_array_append(self->output, data, len);
-	if (self->out_watch == 0)
+	if (self->connected && self->out_watch == 0)
 		qga_channel_flush(self);
 }
 
@@ -229,9 +232,16 @@ qga_channel_set_connected(QgaChannel *self, gboolean connected)
 	if (self->connected == connected)
 		return;
 	self->connected = connected;
-	/* what was queued for a host that left must not reach the next one */
-	g_byte_array_set_size(self->output, 0);
+	/* no POLLOUT watch while the port reports POLLHUP: it would spin */
 	qga_channel_remove_source(&self->out_watch);
+	/* a unix-listen client's replies die with its socket. On virtio the
+	 * guest may see a host's close only after the next host's request was
+	 * answered: keep that reply; one really meant for a host that left is
+	 * what the 0xff sync makes every client discard */
+	if (!qga_channel_is_virtio(self))
+		g_byte_array_set_size(self->output, 0);
+	else if (connected && self->output->len > 0)
+		qga_channel_flush(self);
 	qga_channel_update_in_watch(self);
 	g_message("host %s", connected ? "connected" : "disconnected");
 	self->callbacks->connection_changed(connected, self->user_data);

@@ -39,8 +39,9 @@ QgaChannel *qga_channel_new(QgaMethod method, const gchar *path, const QgaChanne
 void qga_channel_free(QgaChannel *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaChannel, qga_channel_free)
 
-/* queues @data for the connected host; dropped when no host is there, as
- * QEMU drops what the guest queued for a host that left */
+/* queues @data for the host. With no host there it is dropped, except on
+ * virtio-serial, where it waits (bounded) for the port to take it: a
+ * reconnect can overtake the guest's view of the disconnect */
 void qga_channel_write(QgaChannel *self, const void *data, gsize len);
 
 gboolean qga_channel_is_connected(QgaChannel *self);
