@@ -23,13 +23,18 @@ typedef struct {
 	gchar **block_rpcs;
 	gchar **allow_rpcs;
 	gint freeze_timeout;
+	gboolean no_trace;
+	gchar *trace_functions;
+	gint trace_buffer_kb;
+	gint trace_sessions;
+	gchar *trace_plugin_dir;
 	gboolean verbose;
 	gboolean dump_conf;
 	gboolean version;
 	GPtrArray *rewritten; /* argv entries we replaced */
 } AgentOptions;
 
-static AgentOptions opts = {.freeze_timeout = -1};
+static AgentOptions opts = {.freeze_timeout = -1, .trace_buffer_kb = -1, .trace_sessions = -1};
 
 static gboolean
 agent_option_hook_cb(const gchar *name, const gchar *value, gpointer data, GError **error)
@@ -74,6 +79,15 @@ static const GOptionEntry agent_options[] = {
 	 "comma-separated commands to allow, all others disabled ('help' lists them)", "LIST"},
 	{"freeze-timeout", 0, 0, G_OPTION_ARG_INT, &opts.freeze_timeout,
 	 "thaw automatically after SECONDS frozen (default 60, 0: never)", "SECONDS"},
+	{"no-trace", 0, 0, G_OPTION_ARG_NONE, &opts.no_trace, "do not trace freezes with ftrace", NULL},
+	{"trace-functions", 0, 0, G_OPTION_ARG_STRING, &opts.trace_functions,
+	 "comma-separated kernel functions traced around a freeze (default: freeze_super, thaw_super, ...)", "LIST"},
+	{"trace-buffer-kb", 0, 0, G_OPTION_ARG_INT, &opts.trace_buffer_kb,
+	 "trace ring buffer per CPU in KB (default 128)", "KB"},
+	{"trace-sessions", 0, 0, G_OPTION_ARG_INT, &opts.trace_sessions,
+	 "trace sessions kept in memory (default 16)", "N"},
+	{"trace-plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.trace_plugin_dir,
+	 "where qgatrace-fsfreeze-hook stores the sessions of stock qemu-ga (default " QGA_DEFAULT_TRACE_PLUGIN_DIR ")", "DIR"},
 	{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "log debug messages", NULL},
 	{"dump-conf", 'D', 0, G_OPTION_ARG_NONE, &opts.dump_conf, "print the effective configuration and exit", NULL},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opts.version, "print the version and exit", NULL},
@@ -90,6 +104,8 @@ agent_options_clear(void)
 	g_free(opts.logfile);
 	g_free(opts.pidfile);
 	g_free(opts.hook);
+	g_free(opts.trace_functions);
+	g_free(opts.trace_plugin_dir);
 	g_strfreev(opts.block_rpcs);
 	g_strfreev(opts.allow_rpcs);
 	g_ptr_array_unref(opts.rewritten);
@@ -117,6 +133,42 @@ agent_replace(gchar **dest, const gchar *value)
 }
 
 static gboolean
+agent_apply_trace_options(QgaConfig *config, GError **error)
+{
+	if (opts.no_trace)
+		config->trace_enabled = FALSE;
+	if (opts.trace_functions != NULL &&
+	    !qga_config_set_trace_functions(config, opts.trace_functions, error))
+		return FALSE;
+	if (opts.trace_buffer_kb != -1) {
+		if (opts.trace_buffer_kb < 1 || opts.trace_buffer_kb > QGA_TRACE_BUFFER_KB_MAX) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--trace-buffer-kb wants 1 to %d", QGA_TRACE_BUFFER_KB_MAX);
+			return FALSE;
+		}
+		config->trace_buffer_kb = opts.trace_buffer_kb;
+	}
+	if (opts.trace_sessions != -1) {
+		if (opts.trace_sessions < 1 || opts.trace_sessions > QGA_TRACE_SESSIONS_MAX) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--trace-sessions wants 1 to %d", QGA_TRACE_SESSIONS_MAX);
+			return FALSE;
+		}
+		config->trace_sessions = opts.trace_sessions;
+	}
+	if (opts.trace_plugin_dir != NULL) {
+		if (!g_path_is_absolute(opts.trace_plugin_dir)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--trace-plugin-dir wants an absolute path, not '%s'",
+				    opts.trace_plugin_dir);
+			return FALSE;
+		}
+		agent_replace(&config->trace_plugin_dir, opts.trace_plugin_dir);
+	}
+	return TRUE;
+}
+
+static gboolean
 agent_apply_options(QgaConfig *config, GError **error)
 {
 	if (!qga_config_load_file(config, opts.config ? opts.config : QGA_DEFAULT_CONFIG,
@@ -140,6 +192,8 @@ agent_apply_options(QgaConfig *config, GError **error)
 	}
 	if (opts.freeze_timeout >= 0)
 		config->freeze_timeout = opts.freeze_timeout;
+	if (!agent_apply_trace_options(config, error))
+		return FALSE;
 	config->verbose |= opts.verbose;
 	if (qga_config_get_path(config) == NULL) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,

@@ -88,6 +88,7 @@ qga_agent_new(QgaConfig *config, QgaPaths *paths, QgaState *state, GError **erro
 	self->ctx.config = config;
 	self->ctx.paths = paths;
 	self->ctx.state = self->state;
+	self->ctx.trace = qga_trace_new(config, paths->root);
 	self->decoder = qga_decoder_new(config->max_message);
 	self->loop = g_main_loop_new(NULL, FALSE);
 	qga_fsfreeze_recover(&self->ctx);
@@ -136,6 +137,8 @@ qga_agent_free(QgaAgent *self)
 		return;
 	qga_agent_thaw_before_exit(self);
 	g_clear_handle_id(&self->ctx.freeze_watchdog, g_source_remove);
+	/* after the thaw: removes our ftrace instance */
+	qga_trace_free(self->ctx.trace);
 	qga_channel_free(self->channel);
 	qga_decoder_free(self->decoder);
 	g_main_loop_unref(self->loop);

@@ -4,9 +4,11 @@
 
 static const QgaCommand *const qga_command_tables[] = {
 	cmd_core_commands,
+	cmd_dmesg_commands,
 	cmd_fsfreeze_commands,
 	cmd_fsinfo_commands,
 	cmd_system_commands,
+	cmd_trace_commands,
 };
 
 const QgaCommand *

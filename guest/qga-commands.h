@@ -6,9 +6,11 @@ G_BEGIN_DECLS
 
 /* every command table, one per topic file */
 extern const QgaCommand cmd_core_commands[];
+extern const QgaCommand cmd_dmesg_commands[];
 extern const QgaCommand cmd_fsfreeze_commands[];
 extern const QgaCommand cmd_fsinfo_commands[];
 extern const QgaCommand cmd_system_commands[];
+extern const QgaCommand cmd_trace_commands[];
 
 /**
  * qga_commands_lookup:

@@ -2,8 +2,11 @@
 
 #include "qga-config.h"
 #include "qga-codec.h"
+#include "qtf.h"
 
 #define QGA_CONFIG_GROUP "general"
+#define QGA_CONFIG_TRACE_GROUP "trace"
+#define QGA_CONFIG_DMESG_GROUP "dmesg"
 
 static const gchar *const qga_method_names[] = {
 	[QGA_METHOD_VIRTIO_SERIAL] = "virtio-serial",
@@ -23,6 +26,11 @@ qga_config_new(void)
 	self->freeze_timeout = QGA_DEFAULT_FREEZE_TIMEOUT;
 	self->hook_timeout = QGA_DEFAULT_HOOK_TIMEOUT;
 	self->max_message = QGA_MAX_MESSAGE_DEFAULT;
+	self->trace_enabled = TRUE;
+	self->trace_buffer_kb = QTF_DEFAULT_BUFFER_KB;
+	self->trace_sessions = QGA_DEFAULT_TRACE_SESSIONS;
+	self->trace_plugin_dir = g_strdup(QGA_DEFAULT_TRACE_PLUGIN_DIR);
+	self->dmesg_enabled = TRUE;
 	return self;
 }
 
@@ -38,6 +46,8 @@ qga_config_free(QgaConfig *self)
 	g_strfreev(self->allow_rpcs);
 	g_free(self->pidfile);
 	g_free(self->logfile);
+	g_strfreev(self->trace_functions);
+	g_free(self->trace_plugin_dir);
 	g_free(self);
 }
 
@@ -100,7 +110,9 @@ qga_config_get_string(GKeyFile *kf, const gchar *key, gchar **dest, GError **err
 	g_autofree gchar *value = g_key_file_get_string(kf, QGA_CONFIG_GROUP, key, &error_local);
 
 	if (value == NULL) {
-		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+		/* as qemu-ga: a file without [general] is fine too */
+		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+		    g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
 			return TRUE;
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
@@ -135,7 +147,9 @@ qga_config_get_bool(GKeyFile *kf, const gchar *key, gboolean *dest, GError **err
 	gboolean value = g_key_file_get_boolean(kf, QGA_CONFIG_GROUP, key, &error_local);
 
 	if (error_local != NULL) {
-		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+		/* as qemu-ga: a file without [general] is fine too */
+		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+		    g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
 			return TRUE;
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
@@ -189,6 +203,137 @@ qga_config_load_keyfile(QgaConfig *self, GKeyFile *kf, GError **error)
 }
 
 gboolean
+qga_config_set_trace_functions(QgaConfig *self, const gchar *list, GError **error)
+{
+	g_auto(GStrv) names = g_strsplit(list, ",", -1);
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	guint n = 0;
+
+	for (guint i = 0; names[i] != NULL; i++) {
+		const gchar *name = g_strstrip(names[i]);
+
+		/* the kernel reads the filter as a regex: "*" or "." would widen it */
+		for (const gchar *p = name; *p != '\0'; p++) {
+			if (!g_ascii_isalnum(*p) && *p != '_') {
+				g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+					    "'%s' is not a kernel function name", name);
+				return FALSE;
+			}
+		}
+		if (name[0] == '\0') {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "empty function name in list '%s'", list);
+			return FALSE;
+		}
+		g_strv_builder_add(builder, name);
+		n++;
+	}
+	if (n == 0) {
+		/* an empty filter traces every function of the kernel */
+		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "the trace function list is empty");
+		return FALSE;
+	}
+	g_strfreev(self->trace_functions);
+	self->trace_functions = g_strv_builder_end(builder);
+	return TRUE;
+}
+
+/* [trace]; a missing group leaves the defaults */
+static gboolean
+qga_config_load_trace(QgaConfig *self, GKeyFile *kf, GError **error)
+{
+	const gchar *group = QGA_CONFIG_TRACE_GROUP;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *functions = NULL;
+	g_autofree gchar *plugin_dir = NULL;
+	const struct {
+		const gchar *key;
+		guint *dest;
+		guint64 max;
+	} uints[] = {
+		{"buffer-kb", &self->trace_buffer_kb, QGA_TRACE_BUFFER_KB_MAX},
+		{"sessions", &self->trace_sessions, QGA_TRACE_SESSIONS_MAX},
+	};
+
+	if (!g_key_file_has_group(kf, group))
+		return TRUE;
+	if (g_key_file_has_key(kf, group, "enabled", NULL)) {
+		gboolean enabled = g_key_file_get_boolean(kf, group, "enabled", &error_local);
+
+		if (error_local != NULL) {
+			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+						   "[trace] key 'enabled': ");
+			return FALSE;
+		}
+		self->trace_enabled = enabled;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(uints); i++) {
+		g_autofree gchar *text = g_key_file_get_string(kf, group, uints[i].key, NULL);
+		guint64 value;
+
+		if (text == NULL)
+			continue;
+		if (!g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, uints[i].max, &value,
+						error)) {
+			g_prefix_error(error, "[trace] key '%s': ", uints[i].key);
+			return FALSE;
+		}
+		*uints[i].dest = (guint)value;
+	}
+	functions = g_key_file_get_string(kf, group, "functions", NULL);
+	if (functions != NULL && !qga_config_set_trace_functions(self, functions, error)) {
+		g_prefix_error(error, "[trace] key 'functions': ");
+		return FALSE;
+	}
+	plugin_dir = g_key_file_get_string(kf, group, "plugin-dir", NULL);
+	if (plugin_dir != NULL) {
+		g_strstrip(plugin_dir);
+		if (!g_path_is_absolute(plugin_dir)) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "[trace] key 'plugin-dir': '%s' is not an absolute path",
+				    plugin_dir);
+			return FALSE;
+		}
+		g_free(self->trace_plugin_dir);
+		self->trace_plugin_dir = g_steal_pointer(&plugin_dir);
+	}
+	return TRUE;
+}
+
+void
+qga_config_set_dmesg_enabled(QgaConfig *self, gboolean enabled)
+{
+	self->dmesg_enabled = enabled;
+	if (!enabled && !g_strv_contains((const gchar *const *)self->block_rpcs, "guest-dmesg")) {
+		g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+
+		g_strv_builder_addv(builder, (const gchar **)self->block_rpcs);
+		g_strv_builder_add(builder, "guest-dmesg");
+		g_strfreev(self->block_rpcs);
+		self->block_rpcs = g_strv_builder_end(builder);
+	}
+}
+
+/* [dmesg]; a missing group or key leaves the export enabled */
+static gboolean
+qga_config_load_dmesg(QgaConfig *self, GKeyFile *kf, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	gboolean enabled;
+
+	if (!g_key_file_has_key(kf, QGA_CONFIG_DMESG_GROUP, "enabled", NULL))
+		return TRUE;
+	enabled = g_key_file_get_boolean(kf, QGA_CONFIG_DMESG_GROUP, "enabled", &error_local);
+	if (error_local != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "[dmesg] key 'enabled': ");
+		return FALSE;
+	}
+	qga_config_set_dmesg_enabled(self, enabled);
+	return TRUE;
+}
+
+gboolean
 qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -202,7 +347,11 @@ qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required, GErr
 					   "loading config '%s': ", path);
 		return FALSE;
 	}
-	if (!qga_config_load_keyfile(self, kf, error)) {
+	if (!qga_config_load_keyfile(self, kf, error) || !qga_config_load_trace(self, kf, error)) {
+		g_prefix_error(error, "config '%s': ", path);
+		return FALSE;
+	}
+	if (!qga_config_load_dmesg(self, kf, error)) {
 		g_prefix_error(error, "config '%s': ", path);
 		return FALSE;
 	}
@@ -227,6 +376,22 @@ qga_config_set_rpcs(GKeyFile *kf, const gchar *key, gchar **rpcs)
 	g_key_file_set_string(kf, QGA_CONFIG_GROUP, key, list);
 }
 
+/* the effective values, the library's defaults included */
+static void
+qga_config_dump_trace(const QgaConfig *self, GKeyFile *kf)
+{
+	const gchar *group = QGA_CONFIG_TRACE_GROUP;
+	g_autofree gchar *functions = g_strjoinv(
+		",", self->trace_functions != NULL ? self->trace_functions
+						   : (gchar **)qtf_default_functions());
+
+	g_key_file_set_boolean(kf, group, "enabled", self->trace_enabled);
+	g_key_file_set_string(kf, group, "functions", functions);
+	g_key_file_set_uint64(kf, group, "buffer-kb", self->trace_buffer_kb);
+	g_key_file_set_uint64(kf, group, "sessions", self->trace_sessions);
+	g_key_file_set_string(kf, group, "plugin-dir", self->trace_plugin_dir);
+}
+
 gchar *
 qga_config_to_data(const QgaConfig *self)
 {
@@ -244,5 +409,7 @@ qga_config_to_data(const QgaConfig *self)
 	qga_config_set_optional(kf, "logfile", self->logfile);
 	qga_config_set_rpcs(kf, "block-rpcs", self->block_rpcs);
 	qga_config_set_rpcs(kf, "allow-rpcs", self->allow_rpcs);
+	qga_config_dump_trace(self, kf);
+	g_key_file_set_boolean(kf, QGA_CONFIG_DMESG_GROUP, "enabled", self->dmesg_enabled);
 	return g_key_file_to_data(kf, NULL, NULL);
 }

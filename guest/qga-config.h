@@ -16,6 +16,11 @@ typedef enum {
 #define QGA_DEFAULT_HOOK	   QGA_SYSCONFDIR "/qemu/fsfreeze-hook"
 #define QGA_DEFAULT_FREEZE_TIMEOUT 60
 #define QGA_DEFAULT_HOOK_TIMEOUT   60
+#define QGA_DEFAULT_TRACE_SESSIONS   16
+#define QGA_DEFAULT_TRACE_PLUGIN_DIR "/run/qgatrace/sessions"
+/* more would only hold memory nobody fetches; a buffer is per CPU */
+#define QGA_TRACE_SESSIONS_MAX	     1024
+#define QGA_TRACE_BUFFER_KB_MAX	     (64 * 1024)
 
 /* the effective configuration: the keyfile first, then the command line;
  * scalars: the last one wins, rpc lists accumulate (as qemu-ga) */
@@ -32,6 +37,14 @@ typedef struct {
 	guint freeze_timeout; /* seconds frozen before the watchdog thaws; 0: off */
 	guint hook_timeout;   /* seconds a hook may run before it is killed */
 	gsize max_message;    /* largest request in bytes */
+	/* [trace]: each freeze/thaw traced by the kernel (qga-trace.c) */
+	gboolean trace_enabled;
+	gchar **trace_functions;  /* NULL: the tracing library's default list */
+	guint trace_buffer_kb;	  /* ring buffer per CPU */
+	guint trace_sessions;	  /* sessions kept in memory */
+	gchar *trace_plugin_dir;  /* where qgatrace-fsfreeze-hook stores its sessions */
+	/* [dmesg]: guest-dmesg, the kernel log export (cmd-dmesg.c) */
+	gboolean dmesg_enabled;
 } QgaConfig;
 
 QgaConfig *qga_config_new(void);
@@ -44,17 +57,25 @@ gboolean qga_method_from_string(const gchar *name, QgaMethod *method, GError **e
 
 /**
  * qga_config_load_file:
- * Reads the [general] group of the GKeyFile at @path into @self. A missing
+ * Reads the [general] and [trace] groups of the GKeyFile at @path into @self. A missing
  * file is an error only when @required (one named by -c must exist).
  */
 gboolean qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required, GError **error);
+
+/* sets the trace function list from the comma-separated @list: plain
+ * kernel symbol names only, since the kernel reads the filter as a regex */
+gboolean qga_config_set_trace_functions(QgaConfig *self, const gchar *list, GError **error);
+
+/* [dmesg] enabled: disabling also puts guest-dmesg on the block list, so
+ * that the dispatcher refuses it and guest-info shows it disabled */
+void qga_config_set_dmesg_enabled(QgaConfig *self, gboolean enabled);
 
 /* adds the comma-separated @list to @rpcs; an empty name is an error */
 gboolean qga_config_add_rpcs(gchar ***rpcs, const gchar *list, GError **error);
 
 /**
  * qga_config_to_data:
- * Returns: (transfer full): @self as a [general] keyfile, for --dump-conf
+ * Returns: (transfer full): @self as a [general] and [trace] keyfile, for --dump-conf
  */
 gchar *qga_config_to_data(const QgaConfig *self);
 

@@ -9,6 +9,7 @@ qga_paths_new(const gchar *root)
 
 	self->proc = g_build_filename(root, "proc", NULL);
 	self->sys = g_build_filename(root, "sys", NULL);
+	self->dev = g_build_filename(root, "dev", NULL);
 	self->root = g_strdup(root);
 	return self;
 }
@@ -20,6 +21,7 @@ qga_paths_free(QgaPaths *self)
 		return;
 	g_free(self->proc);
 	g_free(self->sys);
+	g_free(self->dev);
 	g_free(self->root);
 	g_free(self);
 }

@@ -4,6 +4,7 @@
 
 #include "qga-config.h"
 #include "qga-state.h"
+#include "qga-trace.h"
 
 G_BEGIN_DECLS
 
@@ -12,6 +13,7 @@ G_BEGIN_DECLS
 typedef struct {
 	gchar *proc;
 	gchar *sys;
+	gchar *dev; /* kmsg */
 	gchar *root;
 } QgaPaths;
 
@@ -25,6 +27,7 @@ struct _QgaContext {
 	QgaState *state;   /* (not owned) */
 	QgaPaths *paths;   /* (not owned) */
 	guint freeze_watchdog; /* the auto-thaw timer while frozen */
+	QgaTrace *trace;   /* (nullable): the traced freeze/thaw sessions */
 };
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "qga-fsfreeze.h"
 #include "qga-hook.h"
 #include "qga-mounts.h"
+#include "qga-trace.h"
 
 static gchar *
 qga_fsfreeze_mountinfo_path(QgaContext *ctx)
@@ -38,6 +39,8 @@ qga_fsfreeze_watchdog_cb(gpointer user_data)
 	gint n;
 
 	ctx->freeze_watchdog = 0;
+	qga_trace_note(ctx->trace, "thawed by the agent's watchdog after %u s frozen",
+		       ctx->config->freeze_timeout);
 	n = qga_fsfreeze_thaw(ctx, &error);
 	if (n < 0 && qga_state_is_frozen(ctx->state))
 		g_warning("auto-thaw after %u s failed: %s", ctx->config->freeze_timeout, error->message);
@@ -49,10 +52,24 @@ qga_fsfreeze_watchdog_cb(gpointer user_data)
 }
 
 static void
-qga_fsfreeze_thaw_list(QgaMountList *mounts)
+qga_fsfreeze_thaw_list(QgaContext *ctx, QgaMountList *mounts)
 {
-	for (guint i = 0; i < mounts->len; i++)
-		qga_mount_thaw(g_ptr_array_index(mounts, i));
+	for (guint i = 0; i < mounts->len; i++) {
+		const QgaMount *mount = g_ptr_array_index(mounts, i);
+		QgaIoctlWindow window;
+
+		qga_mount_thaw(mount, &window);
+		qga_trace_thaw_done(ctx->trace, mount, &window);
+	}
+}
+
+/* the thaw hook after a failed freeze, then the trace: its children are
+ * followed too, and everything is thawed by now */
+static void
+qga_fsfreeze_undo(QgaContext *ctx, const gchar *why)
+{
+	qga_fsfreeze_undo_hook(ctx);
+	qga_trace_end(ctx->trace, why);
 }
 
 gint
@@ -61,6 +78,7 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
 	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
 	g_autoptr(QgaMountList) selected = NULL;
+	g_autoptr(GError) error_local = NULL;
 	g_auto(GStrv) names = NULL;
 	gint n_frozen = 0;
 
@@ -69,25 +87,33 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 	selected = qga_mount_list_select(mounts, mountpoints, error);
 	if (selected == NULL)
 		return -1;
-	if (!qga_fsfreeze_run_hook(ctx, "freeze", error)) {
-		qga_fsfreeze_undo_hook(ctx);
+	/* armed before the hook, whose children are followed, and before
+	 * anything is frozen: arming writes tracefs and allocates */
+	qga_trace_begin(ctx->trace, selected);
+	if (!qga_fsfreeze_run_hook(ctx, "freeze", &error_local)) {
+		qga_fsfreeze_undo(ctx, error_local->message);
+		g_propagate_error(error, g_steal_pointer(&error_local));
 		return -1;
 	}
 	names = qga_mount_list_dup_mountpoints(selected);
 	/* from here on a log write could block on a filesystem being frozen */
-	if (!qga_state_set_frozen(ctx->state, TRUE, names, error)) {
-		qga_fsfreeze_undo_hook(ctx);
+	if (!qga_state_set_frozen(ctx->state, TRUE, names, &error_local)) {
+		qga_fsfreeze_undo(ctx, error_local->message);
+		g_propagate_error(error, g_steal_pointer(&error_local));
 		return -1;
 	}
 	for (guint i = selected->len; i > 0; i--) {
-		g_autoptr(GError) error_local = NULL;
-		gint rc = qga_mount_freeze(g_ptr_array_index(selected, i - 1), &error_local);
+		const QgaMount *mount = g_ptr_array_index(selected, i - 1);
+		QgaIoctlWindow window;
+		gint rc = qga_mount_freeze(mount, &window, &error_local);
 
+		/* the kernel's record decides whether it froze, not rc */
+		qga_trace_freeze_done(ctx->trace, mount, &window);
 		if (rc < 0) {
-			qga_fsfreeze_thaw_list(selected);
+			qga_fsfreeze_thaw_list(ctx, selected);
 			qga_state_set_frozen(ctx->state, FALSE, NULL, NULL);
 			g_warning("freeze failed, thawed everything: %s", error_local->message);
-			qga_fsfreeze_undo_hook(ctx);
+			qga_fsfreeze_undo(ctx, error_local->message);
 			g_propagate_error(error, g_steal_pointer(&error_local));
 			return -1;
 		}
@@ -95,7 +121,7 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 	}
 	if (n_frozen == 0) {
 		qga_state_set_frozen(ctx->state, FALSE, NULL, NULL);
-		qga_fsfreeze_undo_hook(ctx);
+		qga_fsfreeze_undo(ctx, "no filesystem froze");
 		return 0;
 	}
 	if (ctx->config->freeze_timeout > 0)
@@ -111,25 +137,37 @@ qga_fsfreeze_thaw(QgaContext *ctx, GError **error)
 	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
 	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
 	gboolean was_frozen = qga_state_is_frozen(ctx->state);
+	gboolean hook_ok;
 	gint n_thawed = 0;
 
 	if (mounts == NULL)
 		return -1;
 	for (guint i = 0; i < mounts->len; i++) {
 		QgaMount *mount = g_ptr_array_index(mounts, i);
-		if (mount->freezable && qga_mount_thaw(mount))
+		QgaIoctlWindow window;
+
+		if (!mount->freezable)
+			continue;
+		if (qga_mount_thaw(mount, &window))
 			n_thawed++;
+		qga_trace_thaw_done(ctx->trace, mount, &window);
 	}
 	g_clear_handle_id(&ctx->freeze_watchdog, g_source_remove);
-	if (!qga_state_set_frozen(ctx->state, FALSE, NULL, error))
+	if (!qga_state_set_frozen(ctx->state, FALSE, NULL, error)) {
+		/* the filesystems are thawed all the same */
+		qga_trace_end(ctx->trace, NULL);
 		return -1;
+	}
 	if (was_frozen)
 		g_message("thawed %d filesystems", n_thawed);
 	/* no thaw hook when nothing was frozen: hooks need not be idempotent
 	 * (kubevirt/kubevirt#7248) */
-	if (was_frozen && !qga_fsfreeze_run_hook(ctx, "thaw", error))
-		return -1;
-	return n_thawed;
+	hook_ok = !was_frozen || qga_fsfreeze_run_hook(ctx, "thaw", error);
+	/* after the last FITHAW and the hook: collecting reads kallsyms and
+	 * allocates, which must never happen frozen; it runs once the reply
+	 * is out (qga-trace.h) */
+	qga_trace_end(ctx->trace, NULL);
+	return hook_ok ? n_thawed : -1;
 }
 
 void
@@ -138,14 +176,19 @@ qga_fsfreeze_recover(QgaContext *ctx)
 	g_autoptr(GError) error = NULL;
 	gint n;
 
-	if (!qga_state_has_marker(ctx->state))
-		return;
-	/* until thawed, behave as frozen: nothing may be written */
-	qga_state_set_frozen(ctx->state, TRUE, NULL, NULL);
-	n = qga_fsfreeze_thaw(ctx, &error);
-	if (n < 0)
-		g_warning("thawing after a previous agent died frozen: %s", error->message);
-	else
-		g_message("a previous agent died frozen ('%s'): thawed %d filesystems",
-			  qga_state_get_marker_path(ctx->state), n);
+	if (qga_state_has_marker(ctx->state)) {
+		/* until thawed, behave as frozen: nothing may be written */
+		qga_state_set_frozen(ctx->state, TRUE, NULL, NULL);
+		n = qga_fsfreeze_thaw(ctx, &error);
+		if (n < 0)
+			g_warning("thawing after a previous agent died frozen: %s", error->message);
+		else
+			g_message("a previous agent died frozen ('%s'): thawed %d filesystems",
+				  qga_state_get_marker_path(ctx->state), n);
+	}
+	/* an agent that died left its ftrace instance, armed if it died
+	 * frozen (a unit's ExecStopPost= may have thawed and removed the
+	 * marker since): replace it, never while frozen */
+	if (!qga_state_is_frozen(ctx->state))
+		qga_trace_replace_stale(ctx->trace);
 }

@@ -25,7 +25,8 @@ gint qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **er
  */
 gint qga_fsfreeze_thaw(QgaContext *ctx, GError **error);
 
-/* at start-up: a marker left by an agent that died frozen means thaw */
+/* at start-up: a marker left by an agent that died frozen means thaw;
+ * then an ftrace instance a dead agent left is replaced (qga-trace.h) */
 void qga_fsfreeze_recover(QgaContext *ctx);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -178,18 +179,34 @@ qga_mount_open(const QgaMount *mount, GError **error)
 	return fd;
 }
 
-gint
-qga_mount_freeze(const QgaMount *mount, GError **error)
+static guint64
+qga_mount_now_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (guint64)ts.tv_sec * G_GUINT64_CONSTANT(1000000000) + (guint64)ts.tv_nsec;
+}
+
+gint
+qga_mount_freeze(const QgaMount *mount, QgaIoctlWindow *window, GError **error)
+{
+	QgaIoctlWindow when = {0};
 	gint fd = qga_mount_open(mount, error);
 	gint rc;
 	gint errsv;
 
+	if (window != NULL)
+		*window = when;
 	if (fd < 0)
 		return -1;
+	when.start_ns = qga_mount_now_ns();
 	rc = ioctl(fd, FIFREEZE);
 	errsv = errno;
+	when.end_ns = qga_mount_now_ns();
 	close(fd);
+	if (window != NULL)
+		*window = when;
 	if (rc == 0)
 		return 1;
 	if (errsv == EOPNOTSUPP || errsv == EBUSY) {
@@ -202,18 +219,25 @@ qga_mount_freeze(const QgaMount *mount, GError **error)
 }
 
 gboolean
-qga_mount_thaw(const QgaMount *mount)
+qga_mount_thaw(const QgaMount *mount, QgaIoctlWindow *window)
 {
 	g_autoptr(GError) error = NULL;
+	QgaIoctlWindow when = {0};
 	gint fd = qga_mount_open(mount, &error);
 	gboolean thawed = FALSE;
 
+	if (window != NULL)
+		*window = when;
 	if (fd < 0) {
 		g_debug("not thawing: %s", error->message);
 		return FALSE;
 	}
+	when.start_ns = qga_mount_now_ns();
 	while (ioctl(fd, FITHAW) == 0)
 		thawed = TRUE;
+	when.end_ns = qga_mount_now_ns();
 	close(fd);
+	if (window != NULL)
+		*window = when;
 	return thawed;
 }

@@ -40,14 +40,24 @@ QgaMountList *qga_mount_list_select(QgaMountList *mounts, gchar *const *wanted, 
 /* the mount points of @mounts, for logs and the frozen marker */
 gchar **qga_mount_list_dup_mountpoints(QgaMountList *mounts);
 
+/* CLOCK_MONOTONIC ns just before and just after an ioctl (or a FITHAW
+ * loop): the trace clock 'mono' reads the same clock, so the kernel's
+ * records during the call can be told from those of the next one */
+typedef struct {
+	guint64 start_ns;
+	guint64 end_ns;
+} QgaIoctlWindow;
+
 /**
  * qga_mount_freeze:
+ * @window: (out) (optional): when the FIFREEZE ran; zeroed if it did not
  * Returns: 1 frozen, 0 skipped as qemu-ga skips (EOPNOTSUPP: the
  * filesystem cannot freeze; EBUSY: already frozen), -1 with @error
  */
-gint qga_mount_freeze(const QgaMount *mount, GError **error);
+gint qga_mount_freeze(const QgaMount *mount, QgaIoctlWindow *window, GError **error);
 
-/* FITHAW until it fails, since freezes nest; TRUE when one succeeded */
-gboolean qga_mount_thaw(const QgaMount *mount);
+/* FITHAW until it fails, since freezes nest; TRUE when one succeeded.
+ * @window: (out) (optional): around the whole loop; zeroed if none ran */
+gboolean qga_mount_thaw(const QgaMount *mount, QgaIoctlWindow *window);
 
 G_END_DECLS

@@ -139,6 +139,105 @@ test_qga_config_dump_round_trip(void **state)
 	g_unlink(path);
 }
 
+static void
+test_qga_config_dmesg_switch(void **state)
+{
+	g_autofree gchar *path = write_config("[general]\nblock-rpcs=guest-get-time\n[dmesg]\nenabled=false\n");
+	g_autofree gchar *bad = write_config("[dmesg]\nenabled=maybe\n");
+	g_autofree gchar *again_path = NULL;
+	g_autofree gchar *data = NULL;
+	g_autoptr(QgaConfig) defaults = qga_config_new();
+	g_autoptr(QgaConfig) config = qga_config_new();
+	g_autoptr(QgaConfig) again = qga_config_new();
+	g_autoptr(QgaConfig) broken = qga_config_new();
+	g_autoptr(GError) error = NULL;
+
+	assert_true(defaults->dmesg_enabled);
+	assert_false(g_strv_contains((const gchar *const *)defaults->block_rpcs, "guest-dmesg"));
+	/* disabled is blocked, which guest-info and the dispatcher apply */
+	assert_true(qga_config_load_file(config, path, TRUE, &error));
+	assert_false(config->dmesg_enabled);
+	assert_int_equal(g_strv_length(config->block_rpcs), 2);
+	assert_true(g_strv_contains((const gchar *const *)config->block_rpcs, "guest-dmesg"));
+	/* -D shows it, and reads back without a second block entry */
+	data = qga_config_to_data(config);
+	assert_non_null(strstr(data, "[dmesg]\nenabled=false"));
+	again_path = write_config(data);
+	assert_true(qga_config_load_file(again, again_path, TRUE, &error));
+	assert_false(again->dmesg_enabled);
+	assert_int_equal(g_strv_length(again->block_rpcs), 2);
+	assert_false(qga_config_load_file(broken, bad, TRUE, &error));
+	assert_non_null(strstr(error->message, "[dmesg] key 'enabled'"));
+	g_unlink(path);
+	g_unlink(bad);
+	g_unlink(again_path);
+}
+
+static void
+test_qga_config_trace(void **state)
+{
+	g_autofree gchar *path = write_config("[trace]\n"
+					      "enabled=false\n"
+					      "functions=freeze_super, thaw_super,deactivate_locked_super\n"
+					      "buffer-kb=64\n"
+					      "sessions=4\n"
+					      "plugin-dir=/run/qgatrace/hook\n");
+	g_autofree gchar *again_path = NULL;
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *default_data = NULL;
+	g_autoptr(QgaConfig) defaults = qga_config_new();
+	g_autoptr(QgaConfig) config = qga_config_new();
+	g_autoptr(QgaConfig) again = qga_config_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *bad[] = {
+		"[trace]\nenabled=maybe\n",
+		"[trace]\nfunctions=freeze_*\n",  /* the kernel reads a regex */
+		"[trace]\nfunctions=thaw_super,\n",
+		"[trace]\nfunctions=\n",          /* empty traces every function */
+		"[trace]\nbuffer-kb=0\n",
+		"[trace]\nbuffer-kb=lots\n",
+		"[trace]\nsessions=0\n",
+		"[trace]\nsessions=100000\n",
+		"[trace]\nplugin-dir=run/sessions\n",
+	};
+
+	assert_true(defaults->trace_enabled);
+	assert_null(defaults->trace_functions);
+	assert_int_equal(defaults->trace_buffer_kb, 128);
+	assert_int_equal(defaults->trace_sessions, 16);
+	assert_string_equal(defaults->trace_plugin_dir, "/run/qgatrace/sessions");
+	/* -D shows the effective list: the library's default */
+	default_data = qga_config_to_data(defaults);
+	assert_non_null(strstr(default_data, "[trace]\nenabled=true\nfunctions=freeze_super,thaw_super,"));
+
+	assert_true(qga_config_load_file(config, path, TRUE, &error));
+	assert_false(config->trace_enabled);
+	assert_int_equal(g_strv_length(config->trace_functions), 3);
+	assert_string_equal(config->trace_functions[1], "thaw_super");
+	assert_int_equal(config->trace_buffer_kb, 64);
+	assert_int_equal(config->trace_sessions, 4);
+	assert_string_equal(config->trace_plugin_dir, "/run/qgatrace/hook");
+	data = qga_config_to_data(config);
+	assert_non_null(strstr(data, "functions=freeze_super,thaw_super,deactivate_locked_super\n"));
+	again_path = write_config(data);
+	assert_true(qga_config_load_file(again, again_path, TRUE, &error));
+	assert_false(again->trace_enabled);
+	assert_int_equal(again->trace_sessions, 4);
+	assert_int_equal(g_strv_length(again->trace_functions), 3);
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *bad_path = write_config(bad[i]);
+		g_autoptr(QgaConfig) broken = qga_config_new();
+		g_autoptr(GError) bad_error = NULL;
+
+		assert_false(qga_config_load_file(broken, bad_path, TRUE, &bad_error));
+		assert_non_null(strstr(bad_error->message, "[trace] key '"));
+		g_unlink(bad_path);
+	}
+	g_unlink(path);
+	g_unlink(again_path);
+}
+
 int
 main(void)
 {
@@ -148,6 +247,8 @@ main(void)
 		cmocka_unit_test(test_qga_config_bad_values),
 		cmocka_unit_test(test_qga_config_missing_file),
 		cmocka_unit_test(test_qga_config_dump_round_trip),
+		cmocka_unit_test(test_qga_config_dmesg_switch),
+		cmocka_unit_test(test_qga_config_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

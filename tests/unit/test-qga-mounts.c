@@ -140,9 +140,9 @@ test_qga_mounts_freeze_error_names_mount(void **state)
 	QgaMount missing = {.mountpoint = (gchar *)ROOT "/gone", .fstype = (gchar *)"ext4"};
 	g_autoptr(GError) error = NULL;
 
-	assert_int_equal(qga_mount_freeze(&missing, &error), -1);
+	assert_int_equal(qga_mount_freeze(&missing, NULL, &error), -1);
 	assert_non_null(strstr(error->message, "'" ROOT "/gone'"));
-	assert_false(qga_mount_thaw(&missing));
+	assert_false(qga_mount_thaw(&missing, NULL));
 }
 
 int

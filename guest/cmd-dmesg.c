@@ -1,0 +1,108 @@
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "qga-commands.h"
+#include "qga-context.h"
+#include "qga-error.h"
+#include "qga-kmsg.h"
+
+/* an integer argument within [min, max], with qemu's
+ * QERR_INVALID_PARAMETER_VALUE text otherwise */
+static gboolean
+cmd_dmesg_get_arg(JsonObject *args, const gchar *name, gint64 min, gint64 max, gint64 *value, GError **error)
+{
+	gint64 v;
+
+	if (args == NULL || !json_object_has_member(args, name))
+		return TRUE;
+	v = json_object_get_int_member(args, name);
+	if (v < min || v > max) {
+		g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC,
+			    "Parameter '%s' expects a value between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+			    name, min, max);
+		return FALSE;
+	}
+	*value = v;
+	return TRUE;
+}
+
+static gboolean
+cmd_dmesg_parse_query(JsonObject *args, QgaKmsgQuery *query, GError **error)
+{
+	gint64 level = query->level;
+	gint64 max_bytes = query->max_bytes;
+	gint64 max_records = query->max_records;
+
+	if (!cmd_dmesg_get_arg(args, "since-seq", -1, G_MAXINT64 - 1, &query->since_seq, error) ||
+	    !cmd_dmesg_get_arg(args, "level", 0, 7, &level, error) ||
+	    !cmd_dmesg_get_arg(args, "max-bytes", QGA_KMSG_MAX_BYTES_MIN, QGA_KMSG_MAX_BYTES_MAX, &max_bytes, error) ||
+	    !cmd_dmesg_get_arg(args, "max-records", 0, QGA_KMSG_MAX_RECORDS_MAX, &max_records, error) ||
+	    !cmd_dmesg_get_arg(args, "tail", 0, QGA_KMSG_MAX_RECORDS_MAX, &query->tail, error))
+		return FALSE;
+	query->follow = args != NULL && json_object_has_member(args, "since-seq");
+	query->level = level;
+	query->max_bytes = max_bytes;
+	query->max_records = max_records;
+	return TRUE;
+}
+
+/* /dev/kmsg, else the syslog(2) buffer (a container, no devtmpfs) */
+static QgaKmsgReader *
+cmd_dmesg_open(QgaContext *ctx, GError **error)
+{
+	g_autoptr(GError) error_kmsg = NULL;
+	g_autoptr(GError) error_klog = NULL;
+	QgaKmsgReader *reader = qga_kmsg_reader_open(ctx->paths->dev, &error_kmsg);
+
+	if (reader != NULL)
+		return reader;
+	reader = qga_kmsg_reader_open_klogctl(&error_klog);
+	if (reader == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the kernel log: %s; %s",
+			    error_kmsg->message, error_klog->message);
+		return NULL;
+	}
+	g_debug("%s, reading the kernel log with klogctl", error_kmsg->message);
+	return reader;
+}
+
+static JsonNode *
+cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
+{
+	g_autofree gchar *boot_id_path = g_build_filename(ctx->paths->proc, "sys", "kernel", "random", "boot_id", NULL);
+	g_autofree gchar *boot_id = NULL;
+	g_autoptr(QgaKmsgReader) reader = NULL;
+	QgaKmsgQuery query = {0};
+	JsonObject *result;
+
+	qga_kmsg_query_init(&query);
+	if (!cmd_dmesg_parse_query(args, &query, error))
+		return NULL;
+	reader = cmd_dmesg_open(ctx, error);
+	if (reader == NULL)
+		return NULL;
+	result = qga_kmsg_export(reader, &query, error);
+	if (result == NULL)
+		return NULL;
+	/* the seq numbers restart with every boot: a follower compares this */
+	if (g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) && strlen(g_strstrip(boot_id)) <= 64)
+		json_object_set_string_member(result, "boot-id", boot_id);
+	return qga_return_object(result);
+}
+
+static const QgaArgSpec dmesg_args[] = {
+	{"since-seq", QGA_ARG_INT, TRUE},
+	{"level", QGA_ARG_INT, TRUE},
+	{"max-bytes", QGA_ARG_INT, TRUE},
+	{"max-records", QGA_ARG_INT, TRUE},
+	{"tail", QGA_ARG_INT, TRUE},
+	{NULL},
+};
+
+/* /dev/kmsg is on devtmpfs and the fallback a syscall: nothing that a
+ * freeze blocks, and a freeze is when hung-task warnings matter */
+const QgaCommand cmd_dmesg_commands[] = {
+	{"guest-dmesg", cmd_guest_dmesg, dmesg_args, QGA_CMD_FROZEN_OK},
+	{NULL},
+};

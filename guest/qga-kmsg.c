@@ -1,0 +1,784 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "qga-kmsg.h"
+
+/* syslog(2) actions (include/linux/syslog.h); glibc has no names for them */
+#define QGA_SYSLOG_ACTION_READ_ALL    3
+#define QGA_SYSLOG_ACTION_SIZE_BUFFER 10
+
+/* a fixture file larger than this is refused */
+#define QGA_KMSG_TEXT_MAX (64 * 1024 * 1024)
+
+/* "prio,seq,ts_usec,flags" and a caller id fit in far less */
+#define QGA_KMSG_PREFIX_MAX 128
+
+void
+qga_kmsg_record_free(QgaKmsgRecord *self)
+{
+	if (self == NULL)
+		return;
+	g_free(self->message);
+	g_strfreev(self->dict);
+	g_free(self);
+}
+
+static gboolean
+qga_kmsg_is_plain(guchar c, gboolean escape_backslash)
+{
+	return c >= 0x20 && c < 0x7f && !(escape_backslash && c == '\\');
+}
+
+void
+qga_kmsg_escape_append(GString *out, const gchar *data, gsize len, gboolean escape_backslash)
+{
+	static const gchar hex[] = "0123456789abcdef";
+	gsize i = 0;
+
+	while (i < len) {
+		gsize run = i;
+		guchar c;
+
+		while (run < len && qga_kmsg_is_plain((guchar)data[run], escape_backslash))
+			run++;
+		g_string_append_len(out, data + i, run - i);
+		if (run == len)
+			break;
+		/* as the kernel's msg_add_ext_text() */
+		c = (guchar)data[run];
+		g_string_append_c(out, '\\');
+		g_string_append_c(out, 'x');
+		g_string_append_c(out, hex[c >> 4]);
+		g_string_append_c(out, hex[c & 0xf]);
+		i = run + 1;
+	}
+}
+
+static gchar *
+qga_kmsg_escape(const gchar *data, gsize len, gboolean escape_backslash)
+{
+	GString *out = g_string_sized_new(len + 1);
+
+	qga_kmsg_escape_append(out, data, len, escape_backslash);
+	return g_string_free(out, FALSE);
+}
+
+/* a decimal without sign, spaces or overflow, up to @max */
+static gboolean
+qga_kmsg_parse_uint(const gchar *p, gsize len, guint64 max, guint64 *value)
+{
+	guint64 v = 0;
+
+	if (len == 0 || len > 20)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		guint digit;
+
+		if (!g_ascii_isdigit(p[i]))
+			return FALSE;
+		digit = p[i] - '0';
+		if (v > (max - digit) / 10)
+			return FALSE;
+		v = v * 10 + digit;
+	}
+	*value = v;
+	return TRUE;
+}
+
+static gboolean
+qga_kmsg_invalid(GError **error, const gchar *what)
+{
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed kernel log record: %s", what);
+	return FALSE;
+}
+
+/* adds " KEY=value" (without its space) unless it has no key or repeats one */
+static void
+qga_kmsg_dict_add(GPtrArray *dict, const gchar *line, gsize len)
+{
+	const gchar *eq = memchr(line, '=', len);
+	g_autofree gchar *entry = NULL;
+	gsize key_len;
+
+	if (eq == NULL || eq == line)
+		return;
+	entry = qga_kmsg_escape(line, len, FALSE);
+	key_len = strchr(entry, '=') - entry + 1;
+	for (guint i = 0; i < dict->len; i++) {
+		if (strncmp(g_ptr_array_index(dict, i), entry, key_len) == 0)
+			return;
+	}
+	g_ptr_array_add(dict, g_steal_pointer(&entry));
+}
+
+QgaKmsgRecord *
+qga_kmsg_record_parse(const gchar *data, gsize len, GError **error)
+{
+	const gchar *end = data + len;
+	const gchar *nl;
+	const gchar *line_end;
+	const gchar *semi;
+	const gchar *p = data;
+	const gchar *field[4];
+	gsize field_len[4];
+	guint64 prio, seq, ts;
+	g_autoptr(GPtrArray) dict = NULL;
+	g_autoptr(QgaKmsgRecord) record = NULL;
+
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+
+	if (len == 0) {
+		qga_kmsg_invalid(error, "empty");
+		return NULL;
+	}
+	if (len > QGA_KMSG_RECORD_MAX) {
+		qga_kmsg_invalid(error, "longer than 16 KiB");
+		return NULL;
+	}
+	nl = memchr(data, '\n', len);
+	line_end = nl != NULL ? nl : end;
+	semi = memchr(data, ';', MIN((gsize)(line_end - data), QGA_KMSG_PREFIX_MAX));
+	if (semi == NULL) {
+		qga_kmsg_invalid(error, "no ';' after the prefix");
+		return NULL;
+	}
+	/* prio,seq,ts_usec,flags then fields of newer kernels (",caller=T1") */
+	for (guint i = 0; i < G_N_ELEMENTS(field); i++) {
+		const gchar *comma = memchr(p, ',', semi - p);
+
+		if (comma == NULL && i < G_N_ELEMENTS(field) - 1) {
+			qga_kmsg_invalid(error, "too few fields in the prefix");
+			return NULL;
+		}
+		field[i] = p;
+		field_len[i] = (comma != NULL ? comma : semi) - p;
+		p = comma != NULL ? comma + 1 : semi;
+	}
+	if (!qga_kmsg_parse_uint(field[0], field_len[0], G_MAXUINT32, &prio) ||
+	    !qga_kmsg_parse_uint(field[1], field_len[1], G_MAXINT64, &seq) ||
+	    !qga_kmsg_parse_uint(field[2], field_len[2], G_MAXINT64, &ts)) {
+		qga_kmsg_invalid(error, "a prefix field is not a number");
+		return NULL;
+	}
+	if (field_len[3] == 0) {
+		qga_kmsg_invalid(error, "no flags");
+		return NULL;
+	}
+	/* the dictionary: one " KEY=value" line each */
+	for (p = nl != NULL ? nl + 1 : end; p < end;) {
+		const gchar *eol = memchr(p, '\n', end - p);
+		const gchar *stop = eol != NULL ? eol : end;
+
+		if (*p != ' ') {
+			qga_kmsg_invalid(error, "a line after the first does not start with a space");
+			return NULL;
+		}
+		if (dict == NULL)
+			dict = g_ptr_array_new_with_free_func(g_free);
+		qga_kmsg_dict_add(dict, p + 1, stop - p - 1);
+		p = eol != NULL ? eol + 1 : end;
+	}
+	record = g_new0(QgaKmsgRecord, 1);
+	record->seq = seq;
+	record->ts_usec = ts;
+	record->level = prio & 7;
+	record->facility = prio >> 3;
+	/* 'c' starts a continuation; before Linux 4.9 '+' continued one */
+	record->continuation = field[3][0] == 'c' || field[3][0] == '+';
+	record->message = qga_kmsg_escape(semi + 1, line_end - semi - 1, FALSE);
+	if (dict != NULL && dict->len > 0) {
+		g_ptr_array_add(dict, NULL);
+		record->dict = (gchar **)g_ptr_array_free(g_steal_pointer(&dict), FALSE);
+	}
+	return g_steal_pointer(&record);
+}
+
+gsize
+qga_kmsg_record_split(const gchar *data, gsize len)
+{
+	const gchar *end = data + len;
+	const gchar *p = memchr(data, '\n', len);
+
+	if (p == NULL)
+		return len;
+	for (p++; p < end && *p == ' ';) {
+		const gchar *eol = memchr(p, '\n', end - p);
+
+		p = eol != NULL ? eol + 1 : end;
+	}
+	return p - data;
+}
+
+/* "[  123.456789]" (printk_time) at @p, up to @end; moves @p past it */
+static gboolean
+qga_kmsg_syslog_parse_time(const gchar **p, const gchar *end, guint64 *ts_usec)
+{
+	const gchar *s = *p + 1;
+	const gchar *close = memchr(*p, ']', MIN((gsize)(end - *p), 32));
+	const gchar *dot;
+	guint64 sec, frac;
+	gsize frac_len;
+
+	if (close == NULL)
+		return FALSE;
+	while (s < close && *s == ' ')
+		s++;
+	dot = memchr(s, '.', close - s);
+	if (dot == NULL)
+		return FALSE;
+	frac_len = close - dot - 1;
+	if (frac_len > 9 || !qga_kmsg_parse_uint(s, dot - s, G_MAXINT64 / G_USEC_PER_SEC - 1, &sec) ||
+	    !qga_kmsg_parse_uint(dot + 1, frac_len, G_MAXUINT32, &frac))
+		return FALSE;
+	for (gsize i = frac_len; i < 6; i++)
+		frac *= 10;
+	for (gsize i = 6; i < frac_len; i++)
+		frac /= 10;
+	*ts_usec = sec * G_USEC_PER_SEC + frac;
+	*p = close + 1;
+	return TRUE;
+}
+
+/* CONFIG_PRINTK_CALLER's "[  T123]" or "[    C1]" */
+static void
+qga_kmsg_syslog_skip_caller(const gchar **p, const gchar *end)
+{
+	const gchar *close = memchr(*p, ']', MIN((gsize)(end - *p), 16));
+	const gchar *s = *p + 1;
+	guint64 id;
+
+	if (close == NULL)
+		return;
+	while (s < close && *s == ' ')
+		s++;
+	if (s < close && (*s == 'T' || *s == 'C') && qga_kmsg_parse_uint(s + 1, close - s - 1, G_MAXUINT32, &id))
+		*p = close + 1;
+}
+
+QgaKmsgRecord *
+qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error)
+{
+	const gchar *end = line + len;
+	const gchar *close;
+	const gchar *p;
+	guint64 prio;
+	guint64 ts = 0;
+	QgaKmsgRecord *record;
+
+	if (len == 0 || line[0] != '<') {
+		qga_kmsg_invalid(error, "no <level> prefix");
+		return NULL;
+	}
+	close = memchr(line, '>', MIN(len, 12));
+	if (close == NULL || !qga_kmsg_parse_uint(line + 1, close - line - 1, G_MAXUINT32, &prio)) {
+		qga_kmsg_invalid(error, "no <level> prefix");
+		return NULL;
+	}
+	p = close + 1;
+	if (p < end && *p == '[' && qga_kmsg_syslog_parse_time(&p, end, &ts) && p < end && *p == '[')
+		qga_kmsg_syslog_skip_caller(&p, end);
+	if (p < end && *p == ' ')
+		p++;
+	record = g_new0(QgaKmsgRecord, 1);
+	record->seq = seq;
+	record->ts_usec = ts;
+	record->level = prio & 7;
+	record->facility = prio >> 3;
+	record->message = qga_kmsg_escape(p, end - p, TRUE);
+	return record;
+}
+
+JsonObject *
+qga_kmsg_record_to_json(const QgaKmsgRecord *self)
+{
+	JsonObject *object = json_object_new();
+
+	json_object_set_int_member(object, "seq", (gint64)self->seq);
+	json_object_set_int_member(object, "ts-us", (gint64)self->ts_usec);
+	json_object_set_int_member(object, "level", self->level);
+	json_object_set_int_member(object, "facility", self->facility);
+	json_object_set_string_member(object, "message", self->message);
+	if (self->continuation)
+		json_object_set_boolean_member(object, "continuation", TRUE);
+	if (self->dict != NULL && self->dict[0] != NULL) {
+		JsonObject *dict = json_object_new();
+
+		for (guint i = 0; self->dict[i] != NULL; i++) {
+			g_autofree gchar *key = g_strdup(self->dict[i]);
+			gchar *eq = strchr(key, '=');
+
+			if (eq == NULL)
+				continue;
+			*eq = '\0';
+			json_object_set_string_member(dict, key, eq + 1);
+		}
+		json_object_set_object_member(object, "dictionary", dict);
+	}
+	return object;
+}
+
+/* a JSON string's size once json-glib has escaped '"' and '\' and the
+ * reply encoder every other byte outside printable ASCII; exact for
+ * escaped text, which is all printable ASCII */
+static gsize
+qga_kmsg_json_string_size(const gchar *s, gsize len)
+{
+	gsize size = 2;
+
+	for (gsize i = 0; i < len; i++) {
+		guchar c = (guchar)s[i];
+
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+			size += 2;
+		else if (c < 0x20 || c >= 0x7f)
+			size += 6; /* \u00XX; at most that much per byte of UTF-8 too */
+		else
+			size += 1;
+	}
+	return size;
+}
+
+static gsize
+qga_kmsg_json_uint_size(guint64 v)
+{
+	gsize size = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		size++;
+	}
+	return size;
+}
+
+gsize
+qga_kmsg_record_json_size(const QgaKmsgRecord *self)
+{
+	gsize size = strlen("{\"seq\":,\"ts-us\":,\"level\":,\"facility\":,\"message\":}");
+
+	size += qga_kmsg_json_uint_size(self->seq) + qga_kmsg_json_uint_size(self->ts_usec) +
+		qga_kmsg_json_uint_size(self->level) + qga_kmsg_json_uint_size(self->facility);
+	size += qga_kmsg_json_string_size(self->message, strlen(self->message));
+	if (self->continuation)
+		size += strlen(",\"continuation\":true");
+	if (self->dict != NULL && self->dict[0] != NULL) {
+		guint n = 0;
+
+		size += strlen(",\"dictionary\":{}");
+		for (guint i = 0; self->dict[i] != NULL; i++) {
+			const gchar *eq = strchr(self->dict[i], '=');
+
+			if (eq == NULL)
+				continue;
+			/* "KEY":"value", the first without a comma */
+			size += (n++ > 0 ? 1 : 0) + qga_kmsg_json_string_size(self->dict[i], eq - self->dict[i]) + 1 +
+				qga_kmsg_json_string_size(eq + 1, strlen(eq + 1));
+		}
+	}
+	return size;
+}
+
+/* ---- readers ---- */
+
+struct _QgaKmsgReader {
+	QgaKmsgSource source;
+	gint fd; /* /dev/kmsg, or -1 */
+	QgaKmsgReadFunc func;
+	gpointer user_data;
+	gchar *buf; /* one record, for func */
+	/* a whole text at once: a fixture file, klogctl's buffer */
+	gchar *text;
+	gsize text_len;
+	gsize pos;
+	gboolean syslog;
+	guint64 synth_seq;
+	guint overruns;
+	guint malformed;
+};
+
+static QgaKmsgReader *
+qga_kmsg_reader_new(QgaKmsgSource source)
+{
+	QgaKmsgReader *self = g_new0(QgaKmsgReader, 1);
+
+	self->source = source;
+	self->fd = -1;
+	return self;
+}
+
+void
+qga_kmsg_reader_free(QgaKmsgReader *self)
+{
+	if (self == NULL)
+		return;
+	if (self->fd >= 0)
+		close(self->fd);
+	g_free(self->buf);
+	g_free(self->text);
+	g_free(self);
+}
+
+static gssize
+qga_kmsg_reader_fd_read(gpointer user_data, gchar *buf, gsize len)
+{
+	QgaKmsgReader *self = user_data;
+
+	return read(self->fd, buf, len);
+}
+
+QgaKmsgReader *
+qga_kmsg_reader_new_func(QgaKmsgReadFunc func, gpointer user_data)
+{
+	QgaKmsgReader *self = qga_kmsg_reader_new(QGA_KMSG_SOURCE_KMSG);
+
+	self->func = func;
+	self->user_data = user_data;
+	/* /dev/kmsg fails a read into a buffer too small for the record with
+	 * EINVAL and does not move on: it must hold the largest one */
+	self->buf = g_malloc(QGA_KMSG_RECORD_MAX);
+	return self;
+}
+
+static QgaKmsgReader *
+qga_kmsg_reader_new_text(QgaKmsgSource source, gchar *text, gsize len, gboolean syslog)
+{
+	QgaKmsgReader *self = qga_kmsg_reader_new(source);
+
+	self->text = text;
+	self->text_len = len;
+	self->syslog = syslog;
+	return self;
+}
+
+QgaKmsgReader *
+qga_kmsg_reader_new_syslog(const gchar *text, gsize len)
+{
+	return qga_kmsg_reader_new_text(QGA_KMSG_SOURCE_KLOGCTL, g_memdup2(text, len), len, TRUE);
+}
+
+QgaKmsgReader *
+qga_kmsg_reader_open(const gchar *dev_dir, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(dev_dir, "kmsg", NULL);
+	g_autofree gchar *text = NULL;
+	QgaKmsgReader *self;
+	struct stat st;
+	gsize len = 0;
+	gint fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot open '%s': %s", path,
+			    g_strerror(errsv));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode)) {
+		/* the oldest record still in the buffer (SEEK_DATA would start
+		 * after the last `dmesg -c`, which an export must not hide) */
+		if (lseek(fd, 0, SEEK_SET) < 0) {
+			gint errsv = errno;
+			close(fd);
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot seek '%s': %s",
+				    path, g_strerror(errsv));
+			return NULL;
+		}
+		self = qga_kmsg_reader_new_func(qga_kmsg_reader_fd_read, NULL);
+		self->user_data = self;
+		self->fd = fd;
+		return self;
+	}
+	close(fd);
+	/* a fixture: the records as `cat /dev/kmsg` prints them */
+	if (!g_file_get_contents(path, &text, &len, error)) {
+		g_prefix_error(error, "reading '%s': ", path);
+		return NULL;
+	}
+	if (len > QGA_KMSG_TEXT_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s' is too large", path);
+		return NULL;
+	}
+	return qga_kmsg_reader_new_text(QGA_KMSG_SOURCE_KMSG, g_steal_pointer(&text), len, FALSE);
+}
+
+QgaKmsgReader *
+qga_kmsg_reader_open_klogctl(GError **error)
+{
+	g_autofree gchar *buf = NULL;
+	gint size;
+	gint len;
+
+	size = klogctl(QGA_SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	if (size < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "klogctl: %s", g_strerror(errsv));
+		return NULL;
+	}
+	/* READ_ALL returns the newest records whose text fits, and the text
+	 * has a "<6>[    1.234567] " per line that the buffer does not: a
+	 * buffer of log_buf_len bytes loses the oldest (busybox dmesg does);
+	 * grow while the text comes close to filling it, as util-linux does */
+	size = CLAMP(size, QGA_KMSG_RECORD_MAX, QGA_KMSG_TEXT_MAX / 4) * 2;
+	for (;;) {
+		g_free(buf);
+		buf = g_malloc(size);
+		len = klogctl(QGA_SYSLOG_ACTION_READ_ALL, buf, size);
+		if (len < 0) {
+			gint errsv = errno;
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "klogctl: %s",
+				    g_strerror(errsv));
+			return NULL;
+		}
+		if (len < size - QGA_KMSG_RECORD_MAX || size >= QGA_KMSG_TEXT_MAX)
+			break;
+		size *= 2;
+	}
+	return qga_kmsg_reader_new_text(QGA_KMSG_SOURCE_KLOGCTL, g_steal_pointer(&buf), len, TRUE);
+}
+
+QgaKmsgSource
+qga_kmsg_reader_get_source(QgaKmsgReader *self)
+{
+	return self->source;
+}
+
+guint
+qga_kmsg_reader_get_overruns(QgaKmsgReader *self)
+{
+	return self->overruns;
+}
+
+guint
+qga_kmsg_reader_get_malformed(QgaKmsgReader *self)
+{
+	return self->malformed;
+}
+
+/* the next record of a whole text; NULL without @error at its end */
+static QgaKmsgRecord *
+qga_kmsg_reader_next_text(QgaKmsgReader *self, GError **error)
+{
+	while (self->pos < self->text_len) {
+		const gchar *p = self->text + self->pos;
+		gsize rest = self->text_len - self->pos;
+		gsize len;
+
+		if (self->syslog) {
+			const gchar *nl = memchr(p, '\n', rest);
+
+			len = nl != NULL ? (gsize)(nl - p) : rest;
+			self->pos += nl != NULL ? len + 1 : len;
+			if (len == 0)
+				continue;
+			/* syslog(2) text has no seq: number its lines */
+			return qga_kmsg_syslog_line_parse(p, len, self->synth_seq++, error);
+		}
+		len = qga_kmsg_record_split(p, rest);
+		self->pos += len;
+		if (len == 1 && *p == '\n')
+			continue;
+		return qga_kmsg_record_parse(p, len, error);
+	}
+	return NULL;
+}
+
+QgaKmsgRecord *
+qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+
+	for (;;) {
+		g_autoptr(GError) error_local = NULL;
+		QgaKmsgRecord *record;
+
+		if (self->func == NULL) {
+			record = qga_kmsg_reader_next_text(self, &error_local);
+			if (record == NULL && error_local == NULL)
+				return NULL;
+		} else {
+			gssize n = self->func(self->user_data, self->buf, QGA_KMSG_RECORD_MAX);
+
+			if (n < 0) {
+				gint errsv = errno;
+
+				if (errsv == EINTR)
+					continue;
+				/* non-blocking: nothing newer yet */
+				if (errsv == EAGAIN)
+					return NULL;
+				/* the record at our position was overwritten; the
+				 * kernel moved us to the oldest one left */
+				if (errsv == EPIPE) {
+					self->overruns++;
+					continue;
+				}
+				if (errsv == EINVAL) {
+					g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+						    "a kernel log record is larger than %u bytes",
+						    (guint)QGA_KMSG_RECORD_MAX);
+					return NULL;
+				}
+				g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+					    "reading the kernel log: %s", g_strerror(errsv));
+				return NULL;
+			}
+			if (n == 0)
+				return NULL;
+			record = qga_kmsg_record_parse(self->buf, n, &error_local);
+		}
+		if (record != NULL)
+			return record;
+		self->malformed++;
+		g_debug("%s, ignoring", error_local->message);
+	}
+}
+
+/* ---- the export ---- */
+
+void
+qga_kmsg_query_init(QgaKmsgQuery *self)
+{
+	self->since_seq = -1;
+	self->follow = FALSE;
+	self->level = 7;
+	self->max_bytes = QGA_KMSG_MAX_BYTES_DEFAULT;
+	self->max_records = QGA_KMSG_MAX_RECORDS_DEFAULT;
+	self->tail = -1;
+}
+
+static const gchar *
+qga_kmsg_source_name(QgaKmsgSource source)
+{
+	return source == QGA_KMSG_SOURCE_KLOGCTL ? "klogctl" : "kmsg";
+}
+
+/* the last records of @ring that fit @budget, oldest first */
+static void
+qga_kmsg_export_tail(GQueue *ring, gsize budget, JsonArray *records, gboolean *truncated)
+{
+	GList *first = NULL;
+	gsize bytes = 0;
+	guint n = 0;
+
+	for (GList *l = ring->tail; l != NULL; l = l->prev) {
+		gsize size = qga_kmsg_record_json_size(l->data) + (n > 0 ? 1 : 0);
+
+		if (bytes + size > budget && n > 0) {
+			*truncated = TRUE;
+			break;
+		}
+		bytes += size;
+		n++;
+		first = l;
+	}
+	for (GList *l = first; l != NULL; l = l->next)
+		json_array_add_object_element(records, qga_kmsg_record_to_json(l->data));
+}
+
+JsonObject *
+qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error)
+{
+	g_autoptr(JsonArray) records = json_array_new();
+	GQueue ring = G_QUEUE_INIT;
+	JsonObject *result;
+	/* the reply without records, then "[" "]" */
+	gsize bytes = QGA_KMSG_REPLY_OVERHEAD + 2;
+	gsize budget = query->max_bytes > bytes ? query->max_bytes - bytes : 0;
+	gsize used = 0;
+	guint ring_max = query->tail >= 0 ? (guint)MIN((guint64)query->tail, query->max_records) : 0;
+	gboolean have_first = FALSE;
+	guint64 first_seq = 0;
+	/* the last seq accounted for, and the one the next record should have */
+	gint64 cursor = query->since_seq;
+	gint64 expected = query->follow ? query->since_seq + 1 : -1;
+	guint64 missed = 0;
+	gboolean truncated = FALSE;
+	guint n = 0;
+
+	for (;;) {
+		g_autoptr(GError) error_local = NULL;
+		g_autoptr(QgaKmsgRecord) record = qga_kmsg_reader_next(reader, &error_local);
+		gint64 seq;
+		gsize size;
+
+		if (record == NULL) {
+			if (error_local != NULL) {
+				g_queue_clear_full(&ring, (GDestroyNotify)qga_kmsg_record_free);
+				g_propagate_error(error, g_steal_pointer(&error_local));
+				return NULL;
+			}
+			break;
+		}
+		seq = (gint64)record->seq;
+		if (!have_first) {
+			first_seq = record->seq;
+			have_first = TRUE;
+		}
+		if (seq <= query->since_seq)
+			continue;
+		/* overwritten before we got there: before since-seq's
+		 * successor, or under us (EPIPE) */
+		if (expected >= 0 && seq > expected)
+			missed += seq - expected;
+		expected = seq + 1;
+		if (record->level > query->level) {
+			cursor = seq;
+			continue;
+		}
+		if (query->tail >= 0) {
+			cursor = seq;
+			if (ring_max == 0) {
+				truncated |= ring_max < (guint64)query->tail;
+				continue;
+			}
+			g_queue_push_tail(&ring, g_steal_pointer(&record));
+			if (ring.length > ring_max) {
+				qga_kmsg_record_free(g_queue_pop_head(&ring));
+				truncated |= ring_max < (guint64)query->tail;
+			}
+			continue;
+		}
+		size = qga_kmsg_record_json_size(record) + (n > 0 ? 1 : 0);
+		/* a record always fits an empty reply (max-bytes has a floor
+		 * above the largest one): a cursor must move */
+		if (n >= query->max_records || (used + size > budget && n > 0)) {
+			truncated = TRUE;
+			/* a gap just counted lies before this record: it stays
+			 * accounted for by this reply */
+			cursor = seq - 1;
+			break;
+		}
+		json_array_add_object_element(records, qga_kmsg_record_to_json(record));
+		used += size;
+		n++;
+		cursor = seq;
+	}
+	if (query->tail >= 0) {
+		qga_kmsg_export_tail(&ring, budget, records, &truncated);
+		g_queue_clear_full(&ring, (GDestroyNotify)qga_kmsg_record_free);
+	}
+	if (!have_first)
+		first_seq = MAX(cursor + 1, 0);
+	if (qga_kmsg_reader_get_overruns(reader) > 0 || qga_kmsg_reader_get_malformed(reader) > 0)
+		g_debug("kernel log: %u overrun(s) while reading, %u malformed record(s) skipped",
+			qga_kmsg_reader_get_overruns(reader), qga_kmsg_reader_get_malformed(reader));
+
+	result = json_object_new();
+	json_object_set_string_member(result, "source", qga_kmsg_source_name(qga_kmsg_reader_get_source(reader)));
+	json_object_set_string_member(result, "encoding", QGA_KMSG_ENCODING);
+	json_object_set_boolean_member(result, "seq-synthesized",
+				       qga_kmsg_reader_get_source(reader) == QGA_KMSG_SOURCE_KLOGCTL);
+	json_object_set_int_member(result, "first-seq", (gint64)first_seq);
+	json_object_set_int_member(result, "next-seq", cursor);
+	json_object_set_int_member(result, "missed", (gint64)missed);
+	json_object_set_boolean_member(result, "truncated", truncated);
+	json_object_set_array_member(result, "records", g_steal_pointer(&records));
+	return result;
+}

@@ -1,0 +1,169 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* the largest record read from /dev/kmsg: twice the kernel's
+ * CONSOLE_EXT_LOG_MAX (8 KiB), which bounds one record's header, text and
+ * dictionary together */
+#define QGA_KMSG_RECORD_MAX (16 * 1024)
+
+/* what a reply's fixed members may take besides "records"; with the
+ * record bound this keeps max-bytes >= QGA_KMSG_MAX_BYTES_MIN able to carry
+ * any single record */
+#define QGA_KMSG_REPLY_OVERHEAD 512
+
+#define QGA_KMSG_MAX_BYTES_DEFAULT   (1024 * 1024)
+#define QGA_KMSG_MAX_BYTES_MIN	     (64 * 1024)
+/* well below libvirt's 10 MiB limit on an agent reply */
+#define QGA_KMSG_MAX_BYTES_MAX	     (8 * 1024 * 1024)
+#define QGA_KMSG_MAX_RECORDS_DEFAULT 10000
+#define QGA_KMSG_MAX_RECORDS_MAX     1000000
+
+/* the reply's "encoding": text is printable ASCII; every other byte, and
+ * a backslash, is written \xNN, as the kernel writes /dev/kmsg */
+#define QGA_KMSG_ENCODING "kmsg-escaped"
+
+typedef enum {
+	QGA_KMSG_SOURCE_KMSG,	 /* /dev/kmsg: the kernel's own seq numbers */
+	QGA_KMSG_SOURCE_KLOGCTL, /* syslog(2) READ_ALL: seq are line numbers */
+} QgaKmsgSource;
+
+/* ---- records: pure parsing, no I/O ---- */
+
+typedef struct {
+	guint64 seq;
+	guint64 ts_usec; /* CLOCK_MONOTONIC at printk time */
+	guint level;	 /* prio & 7 */
+	guint facility;	 /* prio >> 3: 0 kernel, 1 user (a /dev/kmsg write), ... */
+	gboolean continuation; /* flags 'c' (or '+' before Linux 4.9) */
+	gchar *message;	 /* kmsg-escaped (QGA_KMSG_ENCODING) */
+	gchar **dict;	 /* (nullable): "KEY=value" lines (SUBSYSTEM, DEVICE), escaped the same */
+} QgaKmsgRecord;
+
+void qga_kmsg_record_free(QgaKmsgRecord *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaKmsgRecord, qga_kmsg_record_free)
+
+/**
+ * qga_kmsg_escape_append:
+ * @escape_backslash: TRUE for raw text (klogctl); /dev/kmsg text already
+ *   comes escaped, and its backslashes start escapes
+ *
+ * Appends @len bytes of @data to @out in the kernel's /dev/kmsg convention:
+ * bytes below 0x20 or above 0x7e become \xNN, so the result is printable
+ * ASCII whatever the input (invalid UTF-8 included).
+ */
+void qga_kmsg_escape_append(GString *out, const gchar *data, gsize len, gboolean escape_backslash);
+
+/**
+ * qga_kmsg_record_parse:
+ * Parses one /dev/kmsg record, as one read(2) returns it:
+ * "prio,seq,ts_usec,flags[,more];message\n" then " KEY=value\n" lines.
+ * Returns: (transfer full): the record, or NULL with a G_IO_ERROR_INVALID_DATA
+ * error for anything malformed or longer than QGA_KMSG_RECORD_MAX
+ */
+QgaKmsgRecord *qga_kmsg_record_parse(const gchar *data, gsize len, GError **error);
+
+/* the length of the first record of a stream of concatenated records (what
+ * `cat /dev/kmsg` prints): its header line and the dictionary lines, which
+ * start with a space, after it */
+gsize qga_kmsg_record_split(const gchar *data, gsize len);
+
+/**
+ * qga_kmsg_syslog_line_parse:
+ * @seq: the synthesized sequence number
+ * Parses one line of syslog(2)'s READ_ALL text: "<prio>[ssss.uuuuuu] text",
+ * the timestamp (and a CONFIG_PRINTK_CALLER "[T123]") being optional.
+ * Returns: (transfer full): the record, or NULL with G_IO_ERROR_INVALID_DATA
+ */
+QgaKmsgRecord *qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error);
+
+/* Returns: (transfer full): {"seq", "ts-us", "level", "facility", "message",
+ * "continuation" (only when true), "dictionary" (only when present)} */
+JsonObject *qga_kmsg_record_to_json(const QgaKmsgRecord *self);
+
+/* the exact size of qga_kmsg_record_to_json() in the agent's reply encoding */
+gsize qga_kmsg_record_json_size(const QgaKmsgRecord *self);
+
+/* ---- readers: where records come from ---- */
+
+typedef struct _QgaKmsgReader QgaKmsgReader;
+
+/* as read(2): a byte count, 0 at the end, or -1 with errno */
+typedef gssize (*QgaKmsgReadFunc)(gpointer user_data, gchar *buf, gsize len);
+
+/**
+ * qga_kmsg_reader_open:
+ * @dev_dir: where "kmsg" is, "/dev" outside tests
+ *
+ * Opens @dev_dir/kmsg non-blocking, on a descriptor of its own, at the
+ * oldest record. A regular file (a test fixture) is read as the records
+ * `cat /dev/kmsg` prints.
+ * Returns: (transfer full): the reader, or NULL with a G_IO_ERROR from errno
+ */
+QgaKmsgReader *qga_kmsg_reader_open(const gchar *dev_dir, GError **error);
+
+/**
+ * qga_kmsg_reader_open_klogctl:
+ * Reads the whole buffer with klogctl(SYSLOG_ACTION_READ_ALL) at once.
+ * Returns: (transfer full): the reader, or NULL with a G_IO_ERROR
+ */
+QgaKmsgReader *qga_kmsg_reader_open_klogctl(GError **error);
+
+/* Returns: (transfer full): a reader of syslog(2) text, as klogctl's */
+QgaKmsgReader *qga_kmsg_reader_new_syslog(const gchar *text, gsize len);
+
+/* Returns: (transfer full): a reader calling @func as /dev/kmsg's read(2),
+ * one record a call; for tests that script EPIPE and EAGAIN */
+QgaKmsgReader *qga_kmsg_reader_new_func(QgaKmsgReadFunc func, gpointer user_data);
+
+void qga_kmsg_reader_free(QgaKmsgReader *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaKmsgReader, qga_kmsg_reader_free)
+
+QgaKmsgSource qga_kmsg_reader_get_source(QgaKmsgReader *self);
+
+/**
+ * qga_kmsg_reader_next:
+ * The next record. EAGAIN is the end; EPIPE (records overwritten under the
+ * reader) and malformed records are skipped and counted: the gap shows in
+ * the sequence numbers.
+ * Returns: (transfer full) (nullable): the record; NULL at the end, or with
+ * @error for a read error
+ */
+QgaKmsgRecord *qga_kmsg_reader_next(QgaKmsgReader *self, GError **error);
+
+/* EPIPE returns and malformed records skipped so far */
+guint qga_kmsg_reader_get_overruns(QgaKmsgReader *self);
+guint qga_kmsg_reader_get_malformed(QgaKmsgReader *self);
+
+/* ---- the export: what guest-dmesg returns ---- */
+
+typedef struct {
+	gint64 since_seq;  /* only records after it; -1: from the oldest */
+	gboolean follow;   /* since_seq was given: report what was missed */
+	guint level;	   /* records at this level or more urgent (a lower number) */
+	gsize max_bytes;   /* the reply's encoded size, without its "id" */
+	guint max_records;
+	gint64 tail;	   /* >= 0: only the last @tail records; -1: from the start */
+} QgaKmsgQuery;
+
+/* every record, the default bounds */
+void qga_kmsg_query_init(QgaKmsgQuery *self);
+
+/**
+ * qga_kmsg_export:
+ * Reads @reader to its end (or until the reply is full) and builds
+ * {"source", "encoding", "seq-synthesized", "records", "first-seq",
+ * "next-seq", "missed", "truncated"}. "next-seq" is the cursor: the seq of
+ * the last record this reply accounts for (returned, or filtered out by
+ * level), so a caller that passes it as the next since_seq gets every record
+ * exactly once; "missed" counts those in between that the kernel overwrote
+ * before they could be read. Without truncation, next-seq is the newest
+ * record's seq. For a reply without tail:
+ *   records + filtered + missed == next-seq - since_seq
+ * Returns: (transfer full): the reply object, or NULL with @error
+ */
+JsonObject *qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error);
+
+G_END_DECLS

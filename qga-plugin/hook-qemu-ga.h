@@ -1,0 +1,73 @@
+#pragma once
+
+#include <glib.h>
+
+#include "qga-trace.h"
+#include "qtf.h"
+
+G_BEGIN_DECLS
+
+/*
+ * What the hook knows of the stock qemu-ga that runs it: which process
+ * it is, which mounts it would freeze, and, once the kernel recorded
+ * it, what it did. qemu-ga tells its hooks nothing but "freeze" or "thaw".
+ */
+
+typedef enum {
+	HOOK_AGENT_NONE,     /* no agent among the ancestors */
+	HOOK_AGENT_QEMU_GA,  /* stock qemu-ga: trace it */
+	HOOK_AGENT_QGATRACE, /* qgatrace-agent: it traces its freezes itself */
+} HookAgent;
+
+/**
+ * hook_find_agent:
+ * @proc: the /proc to read (tests: a fixture tree)
+ * @pid: where to start: the hook's parent, which may be the dispatcher
+ *   shell /etc/qemu/fsfreeze-hook rather than qemu-ga itself
+ * @found: (out): the agent's pid, 0 when none
+ * Walks up the ppid chain in PROC/PID/stat until a comm is "qemu-ga" or
+ * "qgatrace-agent" (at most 32 steps, never past pid 1).
+ */
+HookAgent hook_find_agent(const gchar *proc, GPid pid, GPid *found);
+
+/* Returns: the starttime field of PROC/PID/stat, 0 when unreadable: a pid
+ * that comes back with another starttime is another process */
+guint64 hook_process_starttime(const gchar *proc, GPid pid);
+
+typedef struct {
+	gchar *mountpoint;
+	gchar *fstype;
+	guint dev_major;
+	guint dev_minor;
+} HookMount;
+
+void hook_mount_free(HookMount *self);
+
+/**
+ * hook_qemu_ga_mounts:
+ * @mountinfo: qemu-ga's /proc/PID/mountinfo
+ * qemu-ga 7.2's list (qga/commands-posix.c build_fs_mount_list): every
+ * mount with a device number (btrfs's from its source), in mount order,
+ * repeats included.
+ * Returns: (transfer full) (element-type HookMount): or NULL with @error
+ */
+GPtrArray *hook_qemu_ga_mounts(const gchar *mountinfo, GError **error);
+
+/**
+ * hook_qemu_ga_replay:
+ * @mounts: (element-type HookMount): hook_qemu_ga_mounts() at freeze time
+ * @tid: qemu-ga's pid
+ * @thawed: the thaw hook ran, so qemu-ga's thaw loops happened
+ * Fills @session (no mounts yet) with what qemu-ga did: it FIFREEZEs in
+ * reverse mount order the mounts it was asked for (all by default), then
+ * runs a FITHAW loop on every mount in mount order. Which mounts it was
+ * asked for only the trace tells: each freeze call's synced device (ext4,
+ * xfs) places it; else a call count equal to the mount count means all.
+ * The mounts it froze are reported, the others only carry their thaw
+ * loops; the ioctls have no windows (attributed by order). When neither
+ * tells, every verdict says so.
+ */
+void hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfCapture *capture,
+			 GPid tid, gboolean thawed);
+
+G_END_DECLS
