@@ -1,0 +1,55 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "client-context.h"
+
+G_BEGIN_DECLS
+
+/* The host's view of the guest's disks, from QMP (query-block,
+ * query-blockstats) or from libvirt (block stats and info): what snapshot
+ * shows as host-side evidence and df beside the guest's usage. */
+
+typedef struct {
+	guint64 wr_operations;
+	guint64 wr_bytes;
+	guint64 flush_operations;
+	guint64 wr_highest_offset;
+	gboolean has_highest_offset;
+} ClientWriteCounters;
+
+typedef struct {
+	gchar *id;     /* QMP: the device (or node) name; libvirt: the target, vda */
+	gchar *node;   /* (nullable): QMP's node-name, for blockdev-snapshot-sync */
+	gchar *serial; /* (nullable): what the guest sees (guest-get-fsinfo "serial") */
+	gchar *file;   /* (nullable): the host file or device */
+	gchar *format; /* (nullable): raw, qcow2 */
+	guint64 capacity;   /* virtual size, bytes; 0: unknown */
+	guint64 allocation; /* bytes the host has allocated for it; 0: unknown */
+	gboolean has_allocation;
+	guint64 physical;   /* the host file's size; 0: unknown */
+	ClientWriteCounters stats;
+} ClientHostDisk;
+
+void client_host_disk_free(ClientHostDisk *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientHostDisk, client_host_disk_free)
+
+/**
+ * client_host_disks:
+ * From QMP with --qmp, else from libvirt with --domain.
+ * @source: (out) (optional) (transfer none): "qmp" or "libvirt"
+ * Returns: (transfer full) (element-type ClientHostDisk): or NULL with
+ * G_IO_ERROR_NOT_SUPPORTED when neither was given, or another error
+ */
+GPtrArray *client_host_disks(ClientContext *ctx, const gchar **source, GError **error);
+
+/* re-reads the write counters of @disks from where they came */
+gboolean client_host_disks_update(ClientContext *ctx, GPtrArray *disks, GError **error);
+
+/* Returns: (transfer none) (nullable): the disk the guest knows by @serial */
+ClientHostDisk *client_host_disks_find_serial(GPtrArray *disks, const gchar *serial);
+
+/* {"wr_operations", "wr_bytes", "flush_operations", "wr_highest_offset"} */
+JsonObject *client_write_counters_to_json(const ClientWriteCounters *counters);
+
+G_END_DECLS

@@ -1,0 +1,269 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client-cli.h"
+#include "client-output.h"
+
+void
+client_print_json(JsonNode *node, gboolean pretty)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree gchar *text = NULL;
+
+	json_generator_set_root(gen, node);
+	json_generator_set_pretty(gen, pretty);
+	json_generator_set_indent(gen, 2);
+	text = json_generator_to_data(gen, NULL);
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+void
+client_print_json_object(JsonObject *object, gboolean pretty)
+{
+	g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), object);
+
+	client_print_json(node, pretty);
+}
+
+void
+client_print(const gchar *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vfprintf(stdout, format, ap);
+	va_end(ap);
+}
+
+const gchar *
+client_style_on(ClientContext *ctx, ClientStyle style)
+{
+	if (ctx == NULL || !ctx->color)
+		return "";
+	switch (style) {
+	case CLIENT_STYLE_BOLD:
+		return "\033[1m";
+	case CLIENT_STYLE_DIM:
+		return "\033[2m";
+	case CLIENT_STYLE_RED:
+		return "\033[31m";
+	case CLIENT_STYLE_GREEN:
+		return "\033[32m";
+	case CLIENT_STYLE_YELLOW:
+		return "\033[33m";
+	case CLIENT_STYLE_BOLD_RED:
+		return "\033[1;31m";
+	case CLIENT_STYLE_NONE:
+	default:
+		return "";
+	}
+}
+
+const gchar *
+client_style_off(ClientContext *ctx, ClientStyle style)
+{
+	if (ctx == NULL || !ctx->color || style == CLIENT_STYLE_NONE)
+		return "";
+	return "\033[0m";
+}
+
+gboolean
+client_output_utf8(void)
+{
+	return g_get_charset(NULL);
+}
+
+const gchar *
+client_mark(gboolean ok)
+{
+	if (client_output_utf8())
+		return ok ? "\u2713" : "\u2717";
+	return ok ? "ok" : "FAIL";
+}
+
+gchar *
+client_format_bytes(guint64 bytes)
+{
+	static const gchar *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	gdouble value = (gdouble)bytes;
+	guint unit = 0;
+
+	if (bytes < 1024)
+		return g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes);
+	value /= 1024.0;
+	while (value >= 1024.0 && unit + 1 < G_N_ELEMENTS(units)) {
+		value /= 1024.0;
+		unit++;
+	}
+	/* three significant digits, as df -h */
+	if (value < 10.0)
+		return g_strdup_printf("%.2f %s", value, units[unit]);
+	if (value < 100.0)
+		return g_strdup_printf("%.1f %s", value, units[unit]);
+	return g_strdup_printf("%.0f %s", value, units[unit]);
+}
+
+gchar *
+client_format_duration_ns(guint64 ns)
+{
+	if (ns < 1000)
+		return g_strdup_printf("%" G_GUINT64_FORMAT " ns", ns);
+	if (ns < 1000000)
+		return g_strdup_printf("%.1f us", (gdouble)ns / 1e3);
+	if (ns < 1000000000)
+		return g_strdup_printf("%.1f ms", (gdouble)ns / 1e6);
+	if (ns < G_GUINT64_CONSTANT(60000000000))
+		return g_strdup_printf("%.2f s", (gdouble)ns / 1e9);
+	return g_strdup_printf("%" G_GUINT64_FORMAT " min %" G_GUINT64_FORMAT " s",
+			       ns / G_GUINT64_CONSTANT(60000000000),
+			       (ns / G_GUINT64_CONSTANT(1000000000)) % 60);
+}
+
+gchar *
+client_format_monotonic_ns(guint64 ns)
+{
+	return g_strdup_printf("%" G_GUINT64_FORMAT ".%09" G_GUINT64_FORMAT, ns / 1000000000,
+			       ns % 1000000000);
+}
+
+/* ---- kernel log ---- */
+
+static const gchar *const client_level_names[] = {"emerg", "alert", "crit", "err",
+						  "warn",  "notice", "info", "debug"};
+
+gint
+client_parse_level(const gchar *text, GError **error)
+{
+	g_autofree gchar *lower = text != NULL ? g_ascii_strdown(text, -1) : NULL;
+	const gchar *name = lower;
+	gchar *end = NULL;
+	gint64 number;
+
+	if (name == NULL || name[0] == '\0') {
+		client_set_usage_error(error, "a log level is a name or 0-7, not ''");
+		return -1;
+	}
+	if (g_str_has_prefix(name, "kern_"))
+		name += 5;
+	number = g_ascii_strtoll(name, &end, 10);
+	if (end != name && *end == '\0') {
+		if (number < 0 || number > 7) {
+			client_set_usage_error(error, "log level %" G_GINT64_FORMAT " is not within 0-7",
+					       number);
+			return -1;
+		}
+		return (gint)number;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(client_level_names); i++) {
+		if (g_strcmp0(name, client_level_names[i]) == 0)
+			return (gint)i;
+	}
+	if (g_strcmp0(name, "error") == 0)
+		return 3;
+	if (g_strcmp0(name, "warning") == 0)
+		return 4;
+	if (g_strcmp0(name, "emergency") == 0)
+		return 0;
+	if (g_strcmp0(name, "critical") == 0)
+		return 2;
+	client_set_usage_error(error,
+			       "unknown log level '%s' (emerg, alert, crit, err, warn, notice, info, "
+			       "debug, or 0-7)",
+			       text);
+	return -1;
+}
+
+const gchar *
+client_level_name(gint level)
+{
+	if (level < 0 || level > 7)
+		return "?";
+	return client_level_names[level];
+}
+
+gchar *
+client_format_dmesg_record(JsonObject *record, gboolean color)
+{
+	gint64 ts = client_json_int(record, "ts-us", 0);
+	gint64 level = client_json_int(record, "level", 6);
+	const gchar *message = client_json_string(record, "message");
+	const gchar *on = "";
+	const gchar *off = "";
+
+	if (ts < 0)
+		ts = 0;
+	if (color) {
+		if (level <= 3)
+			on = level <= 2 ? "\033[1;31m" : "\033[31m";
+		else if (level == 4)
+			on = "\033[33m";
+		else if (level == 5)
+			on = "\033[1m";
+		else if (level == 7)
+			on = "\033[2m";
+		if (on[0] != '\0')
+			off = "\033[0m";
+	}
+	return g_strdup_printf("[%5" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT "] %s%s%s\n",
+			       ts / 1000000, ts % 1000000, on, message != NULL ? message : "", off);
+}
+
+/* ---- JSON access ---- */
+
+gint64
+client_json_int(JsonObject *object, const gchar *name, gint64 fallback)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node))
+		return fallback;
+	switch (json_node_get_value_type(node)) {
+	case G_TYPE_INT64:
+		return json_node_get_int(node);
+	case G_TYPE_DOUBLE:
+		return (gint64)json_node_get_double(node);
+	default:
+		return fallback;
+	}
+}
+
+const gchar *
+client_json_string(JsonObject *object, const gchar *name)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(node);
+}
+
+JsonObject *
+client_json_object(JsonObject *object, const gchar *name)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+JsonArray *
+client_json_array(JsonObject *object, const gchar *name)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+
+	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+gboolean
+client_json_bool(JsonObject *object, const gchar *name, gboolean fallback)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+		return fallback;
+	return json_node_get_boolean(node);
+}

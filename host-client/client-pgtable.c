@@ -1,0 +1,142 @@
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "client-pgtable.h"
+
+#define CLIENT_PGTABLE_PAGE_SIZE 4096
+#define CLIENT_PGTABLE_ENTRIES	 512
+#define CLIENT_PGTABLE_PRESENT	 (G_GUINT64_CONSTANT(1) << 0)
+#define CLIENT_PGTABLE_PSE	 (G_GUINT64_CONSTANT(1) << 7)
+/* bits 12..51: what an entry holds of the next table's or the page's address */
+#define CLIENT_PGTABLE_ADDR_MASK G_GUINT64_CONSTANT(0x000ffffffffff000)
+
+struct _ClientPgtable {
+	guint64 root_paddr;
+	gboolean five_level;
+	guint64 sme_mask;
+	guint64 phys_base;
+	guint64 kernel_image_size;
+	ClientPgtableReadFunc read;
+	gpointer user_data;
+	GHashTable *tables; /* table paddr -> guint64[512] */
+	guint reads;
+};
+
+ClientPgtable *
+client_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, guint64 phys_base,
+		   guint64 kernel_image_size, ClientPgtableReadFunc read, gpointer user_data)
+{
+	ClientPgtable *self;
+
+	g_return_val_if_fail(read != NULL, NULL);
+
+	self = g_new0(ClientPgtable, 1);
+	self->root_paddr = root_paddr;
+	self->five_level = five_level;
+	self->sme_mask = sme_mask;
+	self->phys_base = phys_base;
+	self->kernel_image_size =
+	    kernel_image_size != 0 ? kernel_image_size : CLIENT_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT;
+	self->read = read;
+	self->user_data = user_data;
+	self->tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	return self;
+}
+
+void
+client_pgtable_free(ClientPgtable *self)
+{
+	if (self == NULL)
+		return;
+	g_hash_table_unref(self->tables);
+	g_free(self);
+}
+
+guint
+client_pgtable_get_reads(ClientPgtable *self)
+{
+	g_return_val_if_fail(self != NULL, 0);
+	return self->reads;
+}
+
+/* one entry of the table at @table_paddr; whole tables are read and kept */
+static gboolean
+client_pgtable_entry(ClientPgtable *self, guint64 table_paddr, guint index, guint64 *entry,
+		     GError **error)
+{
+	const guint64 *table = g_hash_table_lookup(self->tables, &table_paddr);
+
+	if (table == NULL) {
+		g_autofree guint64 *page = g_new(guint64, CLIENT_PGTABLE_ENTRIES);
+		guint64 *key = g_new(guint64, 1);
+
+		if (!self->read(self->user_data, table_paddr, page, CLIENT_PGTABLE_PAGE_SIZE,
+				error)) {
+			g_free(key);
+			g_prefix_error(error, "reading the page table at 0x%" G_GINT64_MODIFIER "x: ",
+				       table_paddr);
+			return FALSE;
+		}
+		/* the guest is little-endian, and so is every host this builds for */
+		self->reads++;
+		*key = table_paddr;
+		table = page;
+		g_hash_table_insert(self->tables, key, g_steal_pointer(&page));
+	}
+	*entry = GUINT64_FROM_LE(table[index]);
+	return TRUE;
+}
+
+gboolean
+client_pgtable_translate(ClientPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
+			 GError **error)
+{
+	static const gchar *const level_names[] = {"pte", "pmd", "pud", "p4d", "pgd"};
+	guint64 mask;
+	guint64 table;
+	gint level;
+
+	g_return_val_if_fail(self != NULL, FALSE);
+	g_return_val_if_fail(paddr != NULL, FALSE);
+
+	/* the kernel image: a fixed offset, as __pa_symbol() */
+	if (vaddr >= CLIENT_PGTABLE_START_KERNEL_MAP &&
+	    vaddr - CLIENT_PGTABLE_START_KERNEL_MAP < self->kernel_image_size) {
+		*paddr = vaddr - CLIENT_PGTABLE_START_KERNEL_MAP + self->phys_base;
+		if (run != NULL)
+			*run = self->kernel_image_size - (vaddr - CLIENT_PGTABLE_START_KERNEL_MAP);
+		return TRUE;
+	}
+
+	mask = CLIENT_PGTABLE_ADDR_MASK & ~self->sme_mask;
+	table = self->root_paddr & mask;
+	for (level = self->five_level ? 4 : 3; level >= 0; level--) {
+		guint shift = 12 + 9 * (guint)level;
+		guint index = (guint)((vaddr >> shift) & (CLIENT_PGTABLE_ENTRIES - 1));
+		guint64 entry;
+
+		if (!client_pgtable_entry(self, table, index, &entry, error))
+			return FALSE;
+		if ((entry & CLIENT_PGTABLE_PRESENT) == 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "address 0x%" G_GINT64_MODIFIER "x is not mapped (no %s)", vaddr,
+				    level_names[level]);
+			return FALSE;
+		}
+		/* a 1 GiB (pud) or 2 MiB (pmd) page ends the walk */
+		if (level == 0 || ((level == 1 || level == 2) && (entry & CLIENT_PGTABLE_PSE) != 0)) {
+			guint64 size = G_GUINT64_CONSTANT(1) << shift;
+
+			*paddr = (entry & mask & ~(size - 1)) | (vaddr & (size - 1));
+			if (run != NULL)
+				*run = size - (vaddr & (size - 1));
+			return TRUE;
+		}
+		table = entry & mask;
+	}
+	g_assert_not_reached();
+	return FALSE;
+}

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "client-vmcore.h"
+
+G_BEGIN_DECLS
+
+/* The guest kernel's log, decoded from its memory with nothing but the
+ * offsets VMCOREINFO exports (no vmlinux, no debug info): the lockless ring
+ * buffer of Linux >= 5.10 (kernel/printk/printk_ringbuffer.c), or the
+ * variable-length log_buf records before it. Records are what /dev/kmsg
+ * would show, in the agent's guest-dmesg record format. */
+
+/* reads @len bytes of guest memory at kernel virtual address @vaddr */
+typedef gboolean (*ClientPrintkReadFunc)(gpointer user_data, guint64 vaddr, void *buf, gsize len,
+					 GError **error);
+
+typedef struct {
+	guint64 seq;
+	guint64 ts_nsec;
+	guint level;
+	guint facility;
+	guint flags;	    /* LOG_NEWLINE 2, LOG_CONT 8 */
+	guint32 caller_id;  /* bit 31: a CPU number, else a task id; 0: unknown */
+	GBytes *text;	    /* raw bytes, as printk stored them */
+	gchar *subsystem;   /* (nullable): dev_printk's SUBSYSTEM, raw */
+	gchar *device;	    /* (nullable): DEVICE, raw */
+} ClientPrintkRecord;
+
+void client_printk_record_free(ClientPrintkRecord *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientPrintkRecord, client_printk_record_free)
+
+typedef struct {
+	gboolean legacy;	/* log_buf, not prb */
+	gboolean seq_synthesized; /* legacy: record numbers, not the kernel's seq */
+	guint skipped;		/* descriptors not (yet) readable: reserved, reused, torn */
+	guint64 buffer_bytes;	/* the text ring's (or log_buf's) size */
+	guint64 text_address;	/* where it is: the kernel image, or the direct map */
+} ClientPrintkStats;
+
+/**
+ * client_printk_read:
+ * Reads the guest's ring buffer through @read and decodes it.
+ * @stats: (out) (optional)
+ * Returns: (transfer full) (element-type ClientPrintkRecord): the records,
+ * oldest first, or NULL with @error (G_IO_ERROR_NOT_SUPPORTED when
+ * VMCOREINFO describes neither layout)
+ */
+GPtrArray *client_printk_read(const ClientVmcoreinfo *info, ClientPrintkReadFunc read,
+			      gpointer user_data, ClientPrintkStats *stats, GError **error);
+
+/* Returns: (transfer full): the record as guest-dmesg has it: {"seq",
+ * "ts-us", "level", "facility", "message" (kmsg-escaped), "continuation"
+ * (only when true), "dictionary" (only when present)} */
+JsonObject *client_printk_record_to_json(const ClientPrintkRecord *self);
+
+/* appends @len bytes in /dev/kmsg's escaping: bytes outside 0x20..0x7e and
+ * the backslash become \xNN */
+void client_printk_escape_append(GString *out, const guint8 *data, gsize len);
+
+G_END_DECLS

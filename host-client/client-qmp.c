@@ -1,0 +1,276 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "client-host.h"
+#include "client-qmp.h"
+#include "qga-client.h"
+#include "qga-error.h"
+
+struct _ClientQmp {
+	QgaClient *client;
+	gchar *path;
+	gchar *version;
+};
+
+void
+client_chardev_free(ClientChardev *self)
+{
+	if (self == NULL)
+		return;
+	g_free(self->label);
+	g_free(self->filename);
+	g_free(self);
+}
+
+ClientQmp *
+client_qmp_connect(const gchar *path, guint timeout_ms, GError **error)
+{
+	g_autoptr(ClientQmp) self = g_new0(ClientQmp, 1);
+	g_autoptr(JsonNode) greeting = NULL;
+	g_autoptr(JsonNode) ret = NULL;
+	JsonObject *qmp;
+
+	self->path = g_strdup(path);
+	self->client = qga_client_connect_unix(path, error);
+	if (self->client == NULL) {
+		g_prefix_error(error, "QMP: ");
+		return NULL;
+	}
+	qga_client_set_timeout(self->client, timeout_ms);
+	/* a busy monitor (another client holds it) stays silent: say so */
+	greeting = qga_client_recv(self->client, error);
+	if (greeting == NULL) {
+		g_prefix_error(error, "QMP at '%s' sent no greeting (another client may hold it): ",
+			       path);
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT(greeting) ||
+	    (qmp = json_object_get_object_member(json_node_get_object(greeting), "QMP")) == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "'%s' is not a QMP socket: its first message is no QMP greeting", path);
+		return NULL;
+	}
+	if (json_object_has_member(qmp, "version")) {
+		JsonObject *v = json_object_get_object_member(qmp, "version");
+		JsonObject *q = v != NULL ? json_object_get_object_member(v, "qemu") : NULL;
+
+		if (q != NULL)
+			self->version = g_strdup_printf(
+				"%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
+				json_object_get_int_member_with_default(q, "major", 0),
+				json_object_get_int_member_with_default(q, "minor", 0),
+				json_object_get_int_member_with_default(q, "micro", 0));
+	}
+	ret = qga_client_execute(self->client, "qmp_capabilities", NULL, error);
+	if (ret == NULL) {
+		g_prefix_error(error, "QMP: qmp_capabilities: ");
+		return NULL;
+	}
+	return g_steal_pointer(&self);
+}
+
+void
+client_qmp_free(ClientQmp *self)
+{
+	if (self == NULL)
+		return;
+	qga_client_free(self->client);
+	g_free(self->path);
+	g_free(self->version);
+	g_free(self);
+}
+
+ClientQmp *
+client_qmp_get(ClientContext *ctx, GError **error)
+{
+	if (ctx->qmp != NULL)
+		return ctx->qmp;
+	if (ctx->qmp_path == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "no --qmp socket given");
+		return NULL;
+	}
+	ctx->qmp = client_qmp_connect(ctx->qmp_path, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				      error);
+	return ctx->qmp;
+}
+
+JsonNode *
+client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *args, GError **error)
+{
+	JsonNode *ret = qga_client_execute(self->client, command, args, error);
+
+	if (ret == NULL)
+		g_prefix_error(error, "QMP %s: ", command);
+	return ret;
+}
+
+const gchar *
+client_qmp_get_version(ClientQmp *self)
+{
+	return self->version;
+}
+
+static const gchar *
+client_qmp_str(JsonObject *obj, const gchar *name)
+{
+	const gchar *value = json_object_get_string_member_with_default(obj, name, NULL);
+
+	return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* the serial of the virtio-blk/scsi-hd behind @qdev ("" for none) */
+static gchar *
+client_qmp_serial(ClientQmp *self, const gchar *qdev)
+{
+	g_autoptr(JsonObject) args = json_object_new();
+	g_autoptr(JsonNode) ret = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	json_object_set_string_member(args, "path", qdev);
+	json_object_set_string_member(args, "property", "serial");
+	ret = qga_client_execute(self->client, "qom-get", args, &error_local);
+	if (ret == NULL) {
+		g_debug("qom-get %s serial: %s, ignoring", qdev, error_local->message);
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(ret) || json_node_get_value_type(ret) != G_TYPE_STRING ||
+	    json_node_get_string(ret)[0] == '\0')
+		return NULL;
+	return g_strdup(json_node_get_string(ret));
+}
+
+static void
+client_qmp_read_counters(JsonObject *stats, ClientWriteCounters *out)
+{
+	out->wr_operations = (guint64)json_object_get_int_member_with_default(stats, "wr_operations", 0);
+	out->wr_bytes = (guint64)json_object_get_int_member_with_default(stats, "wr_bytes", 0);
+	out->flush_operations = (guint64)json_object_get_int_member_with_default(stats, "flush_operations", 0);
+	out->has_highest_offset = json_object_has_member(stats, "wr_highest_offset");
+	out->wr_highest_offset = (guint64)json_object_get_int_member_with_default(stats, "wr_highest_offset", 0);
+}
+
+/* matches a query-blockstats entry to a disk: by device, else by node-name */
+static JsonObject *
+client_qmp_find_stats(JsonArray *all, const ClientHostDisk *disk)
+{
+	for (guint i = 0; i < json_array_get_length(all); i++) {
+		JsonObject *entry = json_array_get_object_element(all, i);
+		const gchar *device = client_qmp_str(entry, "device");
+		const gchar *qdev = client_qmp_str(entry, "qdev");
+		const gchar *node = client_qmp_str(entry, "node-name");
+
+		if ((device != NULL && g_strcmp0(device, disk->id) == 0) ||
+		    (qdev != NULL && g_strcmp0(qdev, disk->id) == 0) ||
+		    (node != NULL && g_strcmp0(node, disk->node) == 0))
+			return json_object_get_object_member(entry, "stats");
+	}
+	return NULL;
+}
+
+gboolean
+client_qmp_update_stats(ClientQmp *self, GPtrArray *disks, GError **error)
+{
+	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-blockstats", NULL, error);
+
+	if (ret == NULL)
+		return FALSE;
+	if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "QMP query-blockstats did not return a list");
+		return FALSE;
+	}
+	for (guint i = 0; i < disks->len; i++) {
+		ClientHostDisk *disk = g_ptr_array_index(disks, i);
+		JsonObject *stats = client_qmp_find_stats(json_node_get_array(ret), disk);
+
+		if (stats != NULL)
+			client_qmp_read_counters(stats, &disk->stats);
+	}
+	return TRUE;
+}
+
+GPtrArray *
+client_qmp_host_disks(ClientQmp *self, GError **error)
+{
+	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-block", NULL, error);
+	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
+	JsonArray *blocks;
+
+	if (ret == NULL)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "QMP query-block did not return a list");
+		return NULL;
+	}
+	blocks = json_node_get_array(ret);
+	for (guint i = 0; i < json_array_get_length(blocks); i++) {
+		JsonObject *block = json_array_get_object_element(blocks, i);
+		JsonObject *inserted = json_object_get_object_member(block, "inserted");
+		JsonObject *image;
+		const gchar *device = client_qmp_str(block, "device");
+		const gchar *qdev = client_qmp_str(block, "qdev");
+		ClientHostDisk *disk;
+
+		/* an empty CD-ROM or floppy drive is no disk */
+		if (inserted == NULL || json_object_get_boolean_member_with_default(block, "removable", FALSE))
+			continue;
+		disk = g_new0(ClientHostDisk, 1);
+		disk->id = g_strdup(device != NULL ? device : (qdev != NULL ? qdev : client_qmp_str(inserted, "node-name")));
+		disk->node = g_strdup(client_qmp_str(inserted, "node-name"));
+		disk->file = g_strdup(client_qmp_str(inserted, "file"));
+		disk->format = g_strdup(client_qmp_str(inserted, "drv"));
+		image = json_object_get_object_member(inserted, "image");
+		if (image != NULL) {
+			disk->capacity = (guint64)json_object_get_int_member_with_default(image, "virtual-size", 0);
+			disk->has_allocation = json_object_has_member(image, "actual-size");
+			disk->allocation = (guint64)json_object_get_int_member_with_default(image, "actual-size", 0);
+		}
+		if (qdev != NULL)
+			disk->serial = client_qmp_serial(self, qdev);
+		g_ptr_array_add(disks, disk);
+	}
+	if (!client_qmp_update_stats(self, disks, error))
+		return NULL;
+	return g_steal_pointer(&disks);
+}
+
+ClientChardev *
+client_qmp_find_chardev(ClientQmp *self, const gchar *socket_path, GError **error)
+{
+	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-chardev", NULL, error);
+	/* QEMU shows the path it was given: absolute in practice (libvirt, the harness) */
+	g_autofree gchar *absolute = g_canonicalize_filename(socket_path, NULL);
+	JsonArray *all;
+
+	if (ret == NULL)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "QMP query-chardev did not return a list");
+		return NULL;
+	}
+	all = json_node_get_array(ret);
+	for (guint i = 0; i < json_array_get_length(all); i++) {
+		JsonObject *c = json_array_get_object_element(all, i);
+		const gchar *filename = json_object_get_string_member_with_default(c, "filename", "");
+		g_autofree gchar *needle = g_strdup_printf("unix:%s", absolute);
+		const gchar *found = strstr(filename, needle);
+		ClientChardev *dev;
+
+		/* "unix:/p,server=on": the path must end at a comma or the end */
+		if (found == NULL || (found[strlen(needle)] != '\0' && found[strlen(needle)] != ','))
+			continue;
+		dev = g_new0(ClientChardev, 1);
+		dev->label = g_strdup(json_object_get_string_member_with_default(c, "label", ""));
+		dev->filename = g_strdup(filename);
+		dev->frontend_open = json_object_get_boolean_member_with_default(c, "frontend-open", FALSE);
+		/* QEMU renames a socket chardev "disconnected:..." while it has no client */
+		dev->host_connected = !g_str_has_prefix(filename, "disconnected:");
+		return dev;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+		    "QEMU has no chardev on '%s' (query-chardev)", socket_path);
+	return NULL;
+}

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "client-context.h"
+
+G_BEGIN_DECLS
+
+/* QEMU's QMP monitor: JSON over a UNIX socket like the agent's, so the
+ * common/ client serves it once the greeting is read and qmp_capabilities
+ * sent (events carry no id and are skipped). One client at a time, as every
+ * QEMU socket chardev. */
+
+/**
+ * client_qmp_connect:
+ * Returns: (transfer full): a negotiated connection, or NULL with @error
+ */
+ClientQmp *client_qmp_connect(const gchar *path, guint timeout_ms, GError **error);
+void client_qmp_free(ClientQmp *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientQmp, client_qmp_free)
+
+/* the --qmp connection of @ctx, opened on first use (transfer none) */
+ClientQmp *client_qmp_get(ClientContext *ctx, GError **error);
+
+/**
+ * client_qmp_execute:
+ * @args: (nullable) (transfer none)
+ * Returns: (transfer full): the "return" value, or NULL with @error (an
+ * error reply is a QGA_ERROR with QMP's class and desc)
+ */
+JsonNode *client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *args,
+			     GError **error);
+
+/* the QEMU version from the greeting, "7.2.22" (transfer none) */
+const gchar *client_qmp_get_version(ClientQmp *self);
+
+/* the host disks from query-block + query-blockstats (+ qom-get serial),
+ * inserted non-removable media only; transfer full, of ClientHostDisk */
+GPtrArray *client_qmp_host_disks(ClientQmp *self, GError **error);
+
+/* re-reads the write counters of @disks with query-blockstats */
+gboolean client_qmp_update_stats(ClientQmp *self, GPtrArray *disks, GError **error);
+
+/* the chardev whose filename names @socket_path, from query-chardev */
+typedef struct {
+	gchar *label;	   /* the chardev id */
+	gchar *filename;   /* "unix:/path,server=on", "disconnected:unix:..." */
+	gboolean frontend_open; /* the guest has opened the port */
+	gboolean host_connected; /* some host client is connected now */
+} ClientChardev;
+
+void client_chardev_free(ClientChardev *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientChardev, client_chardev_free)
+
+/* Returns: (transfer full): or NULL with G_IO_ERROR_NOT_FOUND when no chardev names it */
+ClientChardev *client_qmp_find_chardev(ClientQmp *self, const gchar *socket_path, GError **error);
+
+G_END_DECLS

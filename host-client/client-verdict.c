@@ -1,0 +1,242 @@
+#include "config.h"
+
+#include "client-output.h"
+#include "client-verdict.h"
+
+GStrv
+client_verdict_functions(JsonObject *session, JsonObject *verification)
+{
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	JsonArray *events = client_json_array(session, "events");
+	JsonArray *used = client_json_array(verification, "events");
+
+	for (guint i = 0; used != NULL && events != NULL && i < json_array_get_length(used); i++) {
+		JsonNode *index = json_array_get_element(used, i);
+		JsonObject *event;
+		const gchar *name;
+		gint64 n;
+
+		if (!JSON_NODE_HOLDS_VALUE(index) || json_node_get_value_type(index) != G_TYPE_INT64)
+			continue;
+		n = json_node_get_int(index);
+		if (n < 0 || n >= json_array_get_length(events))
+			continue;
+		event = json_array_get_object_element(events, (guint)n);
+		/* the function tracer names a function; a tracepoint only its event */
+		name = client_json_string(event, "function");
+		if (name == NULL)
+			name = client_json_string(event, "event");
+		if (name != NULL && !g_ptr_array_find_with_equal_func(names, name, g_str_equal, NULL))
+			g_ptr_array_add(names, g_strdup(name));
+	}
+	g_ptr_array_add(names, NULL);
+	return (GStrv)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+}
+
+JsonObject *
+client_verdict_find(JsonObject *session, const gchar *mountpoint)
+{
+	JsonArray *list = client_json_array(session, "verification");
+
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonNode *node = json_array_get_element(list, i);
+
+		if (JSON_NODE_HOLDS_OBJECT(node) &&
+		    g_strcmp0(client_json_string(json_node_get_object(node), "mountpoint"), mountpoint) == 0)
+			return json_node_get_object(node);
+	}
+	return NULL;
+}
+
+/* the host disk entry that holds @mountpoint */
+static JsonObject *
+client_verdict_host_disk(JsonObject *host_evidence, const gchar *mountpoint)
+{
+	JsonArray *disks = client_json_array(host_evidence, "disks");
+
+	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
+		JsonObject *disk = json_array_get_object_element(disks, i);
+		JsonArray *mounts = client_json_array(disk, "mountpoints");
+
+		for (guint m = 0; mounts != NULL && m < json_array_get_length(mounts); m++) {
+			if (g_strcmp0(json_array_get_string_element(mounts, m), mountpoint) == 0)
+				return disk;
+		}
+	}
+	return NULL;
+}
+
+static void
+client_verdict_copy(JsonObject *out, const gchar *to, JsonObject *from, const gchar *name)
+{
+	JsonNode *node = from != NULL ? json_object_get_member(from, name) : NULL;
+
+	if (node != NULL)
+		json_object_set_member(out, to, json_node_copy(node));
+	else
+		json_object_set_null_member(out, to);
+}
+
+static JsonObject *
+client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *no_session_reason,
+		     JsonObject *host_evidence)
+{
+	JsonObject *out = json_object_new();
+	JsonObject *v = session != NULL ? client_verdict_find(session, mountpoint) : NULL;
+	JsonObject *disk = client_verdict_host_disk(host_evidence, mountpoint);
+	g_auto(GStrv) functions = v != NULL ? client_verdict_functions(session, v) : NULL;
+	JsonArray *fn_json = json_array_new();
+	g_autofree gchar *reason = NULL;
+	gboolean verified = FALSE;
+
+	for (guint i = 0; functions != NULL && functions[i] != NULL; i++)
+		json_array_add_string_element(fn_json, functions[i]);
+	json_object_set_string_member(out, "mountpoint", mountpoint);
+	if (session == NULL) {
+		reason = g_strdup(no_session_reason != NULL ? no_session_reason
+							    : "no trace session was recorded");
+	} else if (v == NULL) {
+		reason = g_strdup("the trace session has no verdict for it: the agent did not freeze it");
+	} else {
+		verified = client_json_bool(v, "verified", FALSE);
+		if (!verified)
+			reason = g_strdup(client_json_string(v, "reason") != NULL
+						  ? client_json_string(v, "reason")
+						  : "the agent's verification failed without a reason");
+	}
+	/* the host's counters can only take a verdict away */
+	if (disk != NULL && client_json_bool(disk, "conclusive", FALSE) &&
+	    client_json_int(disk, "writes-in-window", 0) > 0) {
+		gint64 writes = client_json_int(disk, "writes-in-window", 0);
+		g_autofree gchar *host_reason = g_strdup_printf(
+			"the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while it was frozen", writes,
+			client_json_string(disk, "id") != NULL ? client_json_string(disk, "id") : "?");
+
+		if (reason == NULL) {
+			reason = g_steal_pointer(&host_reason);
+		} else {
+			g_autofree gchar *both = g_strdup_printf("%s; %s", reason, host_reason);
+
+			g_free(reason);
+			reason = g_steal_pointer(&both);
+		}
+		verified = FALSE;
+	}
+	json_object_set_boolean_member(out, "verified", verified);
+	client_verdict_copy(out, "frozen-at-ns", v, "freeze-ts-ns");
+	client_verdict_copy(out, "thawed-at-ns", v, "thaw-ts-ns");
+	client_verdict_copy(out, "frozen-ns", v, "frozen-ns");
+	json_object_set_array_member(out, "functions", fn_json);
+	if (v != NULL && client_json_array(v, "fs-ops") != NULL)
+		client_verdict_copy(out, "fs-ops", v, "fs-ops");
+	else
+		json_object_set_array_member(out, "fs-ops", json_array_new());
+	client_verdict_copy(out, "attribution", v, "attribution");
+	if (reason != NULL)
+		json_object_set_string_member(out, "reason", reason);
+	else
+		json_object_set_null_member(out, "reason");
+	if (disk != NULL) {
+		client_verdict_copy(out, "host-disk", disk, "id");
+		if (client_json_bool(disk, "conclusive", FALSE))
+			client_verdict_copy(out, "host-writes-in-window", disk, "writes-in-window");
+		else
+			json_object_set_null_member(out, "host-writes-in-window");
+	} else {
+		json_object_set_null_member(out, "host-disk");
+		json_object_set_null_member(out, "host-writes-in-window");
+	}
+	return out;
+}
+
+JsonArray *
+client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
+			   const gchar *no_session_reason, JsonObject *host_evidence)
+{
+	JsonArray *out = json_array_new();
+
+	if (requested != NULL) {
+		for (guint i = 0; requested[i] != NULL; i++)
+			json_array_add_object_element(
+				out, client_verdict_mount(requested[i], session, no_session_reason, host_evidence));
+		return out;
+	}
+	if (session != NULL) {
+		JsonArray *list = client_json_array(session, "verification");
+
+		for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+			const gchar *mp = client_json_string(json_array_get_object_element(list, i), "mountpoint");
+
+			if (mp != NULL)
+				json_array_add_object_element(
+					out, client_verdict_mount(mp, session, no_session_reason, host_evidence));
+		}
+	}
+	return out;
+}
+
+gboolean
+client_verdict_all_verified(JsonArray *mountpoints)
+{
+	if (mountpoints == NULL || json_array_get_length(mountpoints) == 0)
+		return FALSE;
+	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
+		if (!client_json_bool(json_array_get_object_element(mountpoints, i), "verified", FALSE))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gchar *
+client_verdict_format(ClientContext *ctx, JsonObject *mp)
+{
+	GString *out = g_string_new(NULL);
+	gboolean verified = client_json_bool(mp, "verified", FALSE);
+	JsonArray *functions = client_json_array(mp, "functions");
+	gint64 frozen_at = client_json_int(mp, "frozen-at-ns", -1);
+	gint64 thawed_at = client_json_int(mp, "thawed-at-ns", -1);
+	gint64 frozen_ns = client_json_int(mp, "frozen-ns", -1);
+	ClientStyle style = verified ? CLIENT_STYLE_GREEN : CLIENT_STYLE_BOLD_RED;
+
+	g_string_append_printf(out, "%s  %s%s%s\n", client_json_string(mp, "mountpoint"),
+			       client_style_on(ctx, style), verified ? "VERIFIED" : "NOT VERIFIED",
+			       client_style_off(ctx, style));
+	if (frozen_at >= 0) {
+		g_autofree gchar *t = client_format_monotonic_ns((guint64)frozen_at);
+
+		g_string_append_printf(out, "  frozen at    %s s (guest clock since boot)\n", t);
+	}
+	if (thawed_at >= 0) {
+		g_autofree gchar *t = client_format_monotonic_ns((guint64)thawed_at);
+
+		g_string_append_printf(out, "  thawed at    %s s\n", t);
+	}
+	if (frozen_ns >= 0) {
+		g_autofree gchar *d = client_format_duration_ns((guint64)frozen_ns);
+
+		g_string_append_printf(out, "  frozen for   %s\n", d);
+	}
+	if (functions != NULL && json_array_get_length(functions) > 0) {
+		g_string_append(out, "  kernel saw   ");
+		for (guint i = 0; i < json_array_get_length(functions); i++)
+			g_string_append_printf(out, "%s%s", i > 0 ? ", " : "",
+					       json_array_get_string_element(functions, i));
+		g_string_append_c(out, '\n');
+	}
+	if (client_json_string(mp, "host-disk") != NULL) {
+		JsonNode *writes = json_object_get_member(mp, "host-writes-in-window");
+
+		if (writes != NULL && JSON_NODE_HOLDS_VALUE(writes))
+			g_string_append_printf(out, "  host         disk '%s': %" G_GINT64_FORMAT
+						    " write(s) while frozen\n",
+					       client_json_string(mp, "host-disk"),
+					       client_json_int(mp, "host-writes-in-window", 0));
+		else
+			g_string_append_printf(out, "  host         disk '%s': not conclusive (another filesystem on it "
+						    "was not frozen)\n",
+					       client_json_string(mp, "host-disk"));
+	}
+	if (client_json_string(mp, "reason") != NULL)
+		g_string_append_printf(out, "  why not      %s\n", client_json_string(mp, "reason"));
+	return g_string_free(out, FALSE);
+}

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "client-context.h"
+
+G_BEGIN_DECLS
+
+/* Verdicts per mountpoint: did the guest kernel really freeze and thaw it?
+ * Only the trace session's own verification counts (the agent's, made from
+ * recorded kernel events: tracefs/qtf.h), and host-side evidence can only
+ * take a verdict away (writes to the disk inside the frozen window). Pure
+ * functions over the agent's JSON, for the tests. */
+
+/**
+ * client_verdict_functions:
+ * @session: a guest-trace-fetch session
+ * @verification: one of its "verification" entries
+ * Returns: (transfer full): the kernel functions (or tracepoints) of the
+ * events the verification used, in order of first appearance
+ */
+GStrv client_verdict_functions(JsonObject *session, JsonObject *verification);
+
+/* Returns: (transfer none) (nullable): the session's verification of @mountpoint */
+JsonObject *client_verdict_find(JsonObject *session, const gchar *mountpoint);
+
+/**
+ * client_verdict_mountpoints:
+ * @requested: (nullable): the mountpoints asked for; NULL: those the
+ *   session verified or failed to (every "verification" entry)
+ * @session: (nullable): the session recorded for this freeze
+ * @no_session_reason: (nullable): why there is none (it then applies to every mount)
+ * @host_evidence: (nullable): {"disks": [{"id", "mountpoints": [...],
+ *   "conclusive": BOOL, "writes-in-window": N}]}
+ * Returns: (transfer full): [{"mountpoint", "verified", "frozen-at-ns",
+ *   "thawed-at-ns", "frozen-ns", "functions", "fs-ops", "attribution",
+ *   "reason", "host-disk", "host-writes-in-window"}]
+ */
+JsonArray *client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
+				      const gchar *no_session_reason, JsonObject *host_evidence);
+
+/* TRUE when @mountpoints is not empty and every entry is verified */
+gboolean client_verdict_all_verified(JsonArray *mountpoints);
+
+/**
+ * client_verdict_format:
+ * A mountpoint's verdict as the snapshot and trace commands print it:
+ * its name and VERIFIED / NOT VERIFIED, then frozen at, thawed at, frozen
+ * for, the kernel functions seen, the host's evidence, and why not.
+ * Returns: (transfer full): newline-terminated lines
+ */
+gchar *client_verdict_format(ClientContext *ctx, JsonObject *mountpoint);
+
+G_END_DECLS

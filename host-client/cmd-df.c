@@ -1,0 +1,220 @@
+#include "config.h"
+
+#include <stdio.h>
+
+#include "client-commands.h"
+#include "client-conn.h"
+#include "client-host.h"
+#include "client-output.h"
+
+static const gchar df_summary[] =
+	"Shows each guest filesystem's use as the guest sees it (guest-get-fsinfo: used and total\n"
+	"bytes, its disks by serial) and, with --qmp or --domain, beside it the host's view of the\n"
+	"same disk: its image file, format, capacity, what the host has allocated for it\n"
+	"(query-block actual-size, or libvirt's), and the highest offset the guest ever wrote\n"
+	"(wr_highest_offset). A raw file's size or allocation says little about how full the guest\n"
+	"is (virsh domblkinfo reports those): the guest's own numbers do. Disks are matched by\n"
+	"serial.";
+
+static const gchar df_description[] =
+	"Output:\n"
+	"  --json: {\"filesystems\": [{\"mountpoint\", \"type\", \"name\", \"used-bytes\", \"total-bytes\",\n"
+	"  \"serials\": [...], \"host-disk\": ID|null}], \"host\": {\"source\": \"qmp\"|\"libvirt\",\n"
+	"  \"disks\": [{\"id\", \"serial\", \"file\", \"format\", \"capacity\", \"allocation\", \"physical\",\n"
+	"  \"wr-highest-offset\", \"guest-used-bytes\", \"mountpoints\"}]}|null}\n\n" CLIENT_HELP_EXIT_STATUS
+	"\nExamples:\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock --qmp /run/vm1/qmp.sock df\n"
+	"  qgatrace --domain vm1 df\n";
+
+static JsonArray *
+df_serials(JsonObject *fs)
+{
+	JsonArray *out = json_array_new();
+	JsonArray *disks = client_json_array(fs, "disk");
+
+	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
+		const gchar *serial = client_json_string(json_array_get_object_element(disks, i), "serial");
+
+		if (serial != NULL)
+			json_array_add_string_element(out, serial);
+	}
+	return out;
+}
+
+static gchar *
+df_size(guint64 bytes, gboolean known)
+{
+	return known ? client_format_bytes(bytes) : g_strdup("-");
+}
+
+gboolean
+client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
+{
+	g_autoptr(JsonNode) fsinfo = NULL;
+	g_autoptr(GPtrArray) host_disks = NULL;
+	g_autoptr(JsonObject) out = json_object_new();
+	g_autoptr(GError) error_host = NULL;
+	JsonArray *filesystems = json_array_new();
+	JsonArray *list;
+	const gchar *source = NULL;
+	gboolean help = FALSE;
+	ClientConn *conn;
+
+	json_object_set_array_member(out, "filesystems", filesystems);
+	if (!client_cli_parse(ctx, argv, NULL, NULL, df_summary, df_description, NULL, &help, error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	conn = client_conn_get(ctx, error);
+	if (conn == NULL)
+		return FALSE;
+	fsinfo = client_conn_execute(conn, "guest-get-fsinfo", NULL,
+				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	if (fsinfo == NULL)
+		return FALSE;
+	if (!JSON_NODE_HOLDS_ARRAY(fsinfo)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "guest-get-fsinfo did not return a list");
+		return FALSE;
+	}
+	if (ctx->qmp_path != NULL || ctx->domain != NULL) {
+		host_disks = client_host_disks(ctx, &source, &error_host);
+		if (host_disks == NULL) {
+			/* the guest's half is still worth printing */
+			if (client_exit_for_error(error_host) == CLIENT_EXIT_USAGE) {
+				g_propagate_error(error, g_steal_pointer(&error_host));
+				return FALSE;
+			}
+			fprintf(stderr, "qgatrace: df: no host view of the disks: %s\n", error_host->message);
+		}
+	}
+
+	list = json_node_get_array(fsinfo);
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonObject *fs = json_array_get_object_element(list, i);
+		JsonObject *entry = json_object_new();
+		JsonArray *serials = df_serials(fs);
+		ClientHostDisk *disk = NULL;
+
+		for (guint s = 0; s < json_array_get_length(serials) && disk == NULL; s++)
+			disk = client_host_disks_find_serial(host_disks, json_array_get_string_element(serials, s));
+		json_object_set_string_member(entry, "mountpoint", client_json_string(fs, "mountpoint"));
+		json_object_set_string_member(entry, "type", client_json_string(fs, "type"));
+		json_object_set_string_member(entry, "name", client_json_string(fs, "name"));
+		if (json_object_has_member(fs, "used-bytes"))
+			json_object_set_int_member(entry, "used-bytes", client_json_int(fs, "used-bytes", 0));
+		else
+			json_object_set_null_member(entry, "used-bytes");
+		if (json_object_has_member(fs, "total-bytes"))
+			json_object_set_int_member(entry, "total-bytes", client_json_int(fs, "total-bytes", 0));
+		else
+			json_object_set_null_member(entry, "total-bytes");
+		json_object_set_array_member(entry, "serials", serials);
+		if (disk != NULL)
+			json_object_set_string_member(entry, "host-disk", disk->id);
+		else
+			json_object_set_null_member(entry, "host-disk");
+		json_array_add_object_element(filesystems, entry);
+	}
+	if (host_disks != NULL) {
+		JsonObject *host = json_object_new();
+		JsonArray *disks = json_array_new();
+
+		json_object_set_string_member(host, "source", source);
+		for (guint d = 0; d < host_disks->len; d++) {
+			ClientHostDisk *disk = g_ptr_array_index(host_disks, d);
+			JsonObject *h = json_object_new();
+			JsonArray *mounts = json_array_new();
+			gint64 used = 0;
+			gboolean have_used = FALSE;
+
+			for (guint i = 0; i < json_array_get_length(filesystems); i++) {
+				JsonObject *fs = json_array_get_object_element(filesystems, i);
+
+				if (g_strcmp0(client_json_string(fs, "host-disk"), disk->id) != 0)
+					continue;
+				json_array_add_string_element(mounts, client_json_string(fs, "mountpoint"));
+				if (json_object_has_member(fs, "used-bytes") &&
+				    !json_object_get_null_member(fs, "used-bytes")) {
+					used += client_json_int(fs, "used-bytes", 0);
+					have_used = TRUE;
+				}
+			}
+			json_object_set_string_member(h, "id", disk->id);
+			json_object_set_string_member(h, "serial", disk->serial);
+			json_object_set_string_member(h, "file", disk->file);
+			json_object_set_string_member(h, "format", disk->format);
+			json_object_set_int_member(h, "capacity", (gint64)disk->capacity);
+			if (disk->has_allocation)
+				json_object_set_int_member(h, "allocation", (gint64)disk->allocation);
+			else
+				json_object_set_null_member(h, "allocation");
+			if (disk->physical != 0)
+				json_object_set_int_member(h, "physical", (gint64)disk->physical);
+			else
+				json_object_set_null_member(h, "physical");
+			if (disk->stats.has_highest_offset)
+				json_object_set_int_member(h, "wr-highest-offset", (gint64)disk->stats.wr_highest_offset);
+			else
+				json_object_set_null_member(h, "wr-highest-offset");
+			if (have_used)
+				json_object_set_int_member(h, "guest-used-bytes", used);
+			else
+				json_object_set_null_member(h, "guest-used-bytes");
+			json_object_set_array_member(h, "mountpoints", mounts);
+			json_array_add_object_element(disks, h);
+		}
+		json_object_set_array_member(host, "disks", disks);
+		json_object_set_object_member(out, "host", host);
+	} else {
+		json_object_set_null_member(out, "host");
+	}
+	if (ctx->json) {
+		client_print_json_object(out, TRUE);
+		return TRUE;
+	}
+
+	client_print("%-20s %-6s %10s %10s %5s  %s\n", "MOUNTPOINT", "TYPE", "USED", "TOTAL", "USE%", "DISK");
+	for (guint i = 0; i < json_array_get_length(filesystems); i++) {
+		JsonObject *fs = json_array_get_object_element(filesystems, i);
+		gint64 used = client_json_int(fs, "used-bytes", -1);
+		gint64 total = client_json_int(fs, "total-bytes", -1);
+		g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
+		g_autofree gchar *t = df_size((guint64)MAX(total, 0), total >= 0);
+		g_autofree gchar *pct = used >= 0 && total > 0 ? g_strdup_printf("%.0f%%", 100.0 * used / total)
+							      : g_strdup("-");
+		JsonArray *serials = client_json_array(fs, "serials");
+		const gchar *serial = serials != NULL && json_array_get_length(serials) > 0
+					      ? json_array_get_string_element(serials, 0)
+					      : NULL;
+
+		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", client_json_string(fs, "mountpoint"),
+			     client_json_string(fs, "type"), u, t, pct, client_json_string(fs, "name"),
+			     serial != NULL ? " (serial " : "", serial != NULL ? serial : "", serial != NULL ? ")" : "");
+	}
+	if (host_disks != NULL) {
+		JsonArray *disks = client_json_array(client_json_object(out, "host"), "disks");
+
+		client_print("\nhost view (%s):\n", g_strcmp0(source, "qmp") == 0 ? "QMP query-block, query-blockstats"
+										: "libvirt block info and stats");
+		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY", "ALLOCATED",
+			     "HIGHEST WRITE", "GUEST USED", "FILE");
+		for (guint d = 0; d < json_array_get_length(disks); d++) {
+			JsonObject *h = json_array_get_object_element(disks, d);
+			gint64 alloc = client_json_int(h, "allocation", -1);
+			gint64 high = client_json_int(h, "wr-highest-offset", -1);
+			gint64 used = client_json_int(h, "guest-used-bytes", -1);
+			g_autofree gchar *cap = df_size((guint64)client_json_int(h, "capacity", 0),
+							client_json_int(h, "capacity", 0) > 0);
+			g_autofree gchar *a = df_size((guint64)MAX(alloc, 0), alloc >= 0);
+			g_autofree gchar *w = df_size((guint64)MAX(high, 0), high >= 0);
+			g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
+
+			client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", client_json_string(h, "id"),
+				     client_json_string(h, "format") != NULL ? client_json_string(h, "format") : "-",
+				     cap, a, w, u,
+				     client_json_string(h, "file") != NULL ? client_json_string(h, "file") : "-");
+		}
+	}
+	return TRUE;
+}

@@ -1,0 +1,433 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include <glib/gstdio.h>
+
+#include "client-commands.h"
+#include "client-conn.h"
+#include "client-libvirt.h"
+#include "client-memory.h"
+#include "client-output.h"
+#include "client-qmp.h"
+
+static const gchar dmesg_summary[] =
+	"Prints the guest kernel's log through the agent's guest-dmesg (qgatrace-agent reads\n"
+	"/dev/kmsg: structured records with sequence numbers, no process spawned in the guest),\n"
+	"as dmesg(1) does: '[seconds since boot] message', coloured by level on a terminal.\n"
+	"Messages are the kernel's bytes with /dev/kmsg's escaping (\\xNN for anything not\n"
+	"printable). Replies are bounded in size; qgatrace asks again with the cursor until it has\n"
+	"everything. With --follow it then polls with the cursor and prints only new records,\n"
+	"until Ctrl-C; records the kernel overwrote before they were read are reported on stderr,\n"
+	"and a reboot of the guest (a new boot id) starts over from its first record.";
+
+static const gchar dmesg_description[] =
+	"Output:\n"
+	"  --json: the records as the agent sends them, in one array: [{\"seq\", \"ts-us\", \"level\",\n"
+	"  \"facility\", \"message\", \"continuation\"?, \"dictionary\"?}]; with --follow one record\n"
+	"  per line (JSON Lines).\n\n"
+	"With no agent (--from-memory, or automatically with --qmp when the agent does not\n"
+	"answer): the log is read from guest memory through QEMU's QMP socket: VMCOREINFO from a\n"
+	"one-page dump-guest-memory (QEMU needs -device vmcoreinfo, libvirt\n"
+	"<vmcoreinfo state='on'/>, the guest its qemu_fw_cfg driver), or with --scan-ram from a\n"
+	"scan of guest RAM; then a page walk and the kernel's printk ring, decoded here. The\n"
+	"guest is paused while its buffer is read (milliseconds; --no-pause reads it running)\n"
+	"and always resumed, Ctrl-C included. No vmlinux or debug info is needed (x86-64, Linux\n"
+	">= 3.5). Under libvirt QMP belongs to libvirtd, so --domain with --from-memory (and no\n"
+	"--qmp) has libvirt write a memory-only ELF dump (virDomainCoreDumpWithFormat) into a\n"
+	"private directory under $TMPDIR (or /tmp), decodes it here and deletes it: the whole\n"
+	"guest RAM passes through the disk, and the guest is paused while it is written\n"
+	"(libvirt resumes it; no --no-pause here). Ctrl-C waits for the dump to end so the\n"
+	"file is always removed. The guest needs libvirt <acpi/> and <vmcoreinfo state='on'/>.\n"
+	"--allow-taint (libvirt's QEMU monitor passthrough, which marks the domain tainted)\n"
+	"is not supported yet. By hand:\n"
+	"  virsh dump --memory-only --format elf vm1 /var/tmp/vm1.elf\n"
+	"  qgatrace dmesg --from-dump /var/tmp/vm1.elf\n\n" CLIENT_HELP_EXIT_STATUS
+	"\nExamples:\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock dmesg --tail 20\n"
+	"  qgatrace --domain vm1 dmesg --level warn --follow\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n";
+
+typedef struct {
+	ClientContext *ctx;
+	gint level;	  /* -1: all */
+	gint64 tail;	  /* -1: none */
+	gint64 cursor;	  /* since-seq for the next call; -1: from the start */
+	gboolean have_cursor;
+	gchar *boot_id;
+	JsonArray *collected; /* --json without --follow: one array at the end */
+} DmesgState;
+
+static void
+dmesg_print_record(DmesgState *st, JsonObject *record)
+{
+	if (st->ctx->json && st->collected != NULL) {
+		json_array_add_object_element(st->collected, json_object_ref(record));
+	} else if (st->ctx->json) {
+		client_print_json_object(record, FALSE);
+	} else {
+		g_autofree gchar *line = client_format_dmesg_record(record, st->ctx->color);
+
+		fputs(line, stdout);
+	}
+}
+
+/* one guest-dmesg call from the cursor; @more: the reply was truncated */
+static gboolean
+dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more, GError **error)
+{
+	g_autoptr(JsonObject) args = json_object_new();
+	g_autoptr(JsonNode) ret = NULL;
+	JsonObject *reply;
+	JsonArray *records;
+	const gchar *boot_id;
+
+	if (st->have_cursor)
+		json_object_set_int_member(args, "since-seq", st->cursor);
+	if (st->level >= 0)
+		json_object_set_int_member(args, "level", st->level);
+	if (use_tail)
+		json_object_set_int_member(args, "tail", st->tail);
+	ret = client_conn_execute(conn, "guest-dmesg", args,
+				  client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	if (ret == NULL)
+		return FALSE;
+	if (!JSON_NODE_HOLDS_OBJECT(ret)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "guest-dmesg did not return an object");
+		return FALSE;
+	}
+	reply = json_node_get_object(ret);
+	boot_id = client_json_string(reply, "boot-id");
+	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
+		/* a new boot numbers its records from 0 again: start over */
+		fprintf(stderr, "qgatrace: dmesg: the guest rebooted (boot id %s), reading its log from the start\n",
+			boot_id);
+		g_free(st->boot_id);
+		st->boot_id = g_strdup(boot_id);
+		st->have_cursor = FALSE;
+		*more = TRUE;
+		return TRUE;
+	}
+	if (boot_id != NULL && st->boot_id == NULL)
+		st->boot_id = g_strdup(boot_id);
+	if (client_json_int(reply, "missed", 0) > 0)
+		fprintf(stderr,
+			"qgatrace: dmesg: %" G_GINT64_FORMAT " record(s) were overwritten in the guest before "
+			"they could be read\n",
+			client_json_int(reply, "missed", 0));
+	records = client_json_array(reply, "records");
+	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
+		JsonNode *node = json_array_get_element(records, i);
+
+		if (JSON_NODE_HOLDS_OBJECT(node))
+			dmesg_print_record(st, json_node_get_object(node));
+	}
+	fflush(stdout);
+	if (json_object_has_member(reply, "next-seq")) {
+		st->cursor = client_json_int(reply, "next-seq", st->cursor);
+		st->have_cursor = TRUE;
+	}
+	/* a tail reply is the tail: never ask for "more" of it */
+	*more = !use_tail && client_json_bool(reply, "truncated", FALSE);
+	return TRUE;
+}
+
+/* everything from the cursor on, in as many calls as the size bound needs */
+static gboolean
+dmesg_drain(DmesgState *st, ClientConn *conn, gboolean use_tail, GError **error)
+{
+	gboolean more = TRUE;
+	guint calls = 0;
+
+	while (more) {
+		if (!dmesg_fetch(st, conn, use_tail && calls == 0, &more, error))
+			return FALSE;
+		calls++;
+		/* after a tail, more comes only with --follow */
+		if (use_tail)
+			break;
+		if (client_context_interrupted(st->ctx))
+			break;
+	}
+	return TRUE;
+}
+
+static void
+dmesg_scan_progress(guint64 done, guint64 total, gpointer user_data)
+{
+	client_context_progress(user_data, "scanning guest RAM for VMCOREINFO: %" G_GUINT64_FORMAT
+				" of %" G_GUINT64_FORMAT " MiB", done >> 20, total >> 20);
+}
+
+/* --domain without --qmp: libvirt dumps guest RAM (memory-only ELF) into a
+ * private temporary directory, decoded here; both are removed on every path */
+static JsonObject *
+dmesg_read_libvirt_dump(ClientContext *ctx, const ClientMemoryOptions *opts, GError **error)
+{
+	ClientLibvirt *lv = client_libvirt_get(ctx, error);
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *path = NULL;
+	JsonObject *reply = NULL;
+	gboolean dumped;
+
+	if (lv == NULL)
+		return NULL;
+	dir = g_dir_make_tmp("qgatrace-dump-XXXXXX", error);
+	if (dir == NULL)
+		return NULL;
+	path = g_build_filename(dir, "memory.elf", NULL);
+	/* a signal now would leave the dump behind: take it, look after the dump */
+	client_context_catch_signals(ctx);
+	client_context_progress(ctx, "dumping the memory of domain '%s' through libvirt "
+				"(the guest is paused meanwhile)", ctx->domain);
+	dumped = client_libvirt_dump_memory(lv, path, error);
+	if (dumped && client_context_interrupted(ctx))
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted by %s",
+			    client_context_signal_name(ctx));
+	else if (dumped)
+		reply = client_memory_read_dmesg_from_dump(path, opts, error);
+	if (g_unlink(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "qgatrace: dmesg: cannot remove %s: %s\n", path, g_strerror(errno));
+	if (g_rmdir(dir) < 0)
+		fprintf(stderr, "qgatrace: dmesg: cannot remove %s: %s\n", dir, g_strerror(errno));
+	return reply;
+}
+
+/* --from-memory, and the fallback when no agent answers: the log read from
+ * guest memory through QEMU's QMP socket (client-memory.c) */
+static gboolean
+dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean no_pause,
+		  gboolean scan, GError **error)
+{
+	ClientContext *ctx = st->ctx;
+	ClientMemoryOptions opts;
+	g_autoptr(JsonObject) reply = NULL;
+	JsonArray *records;
+
+	if (ctx->qmp_path == NULL && dump_path == NULL && ctx->domain == NULL) {
+		client_set_usage_error(error, "--from-memory needs --qmp SOCKET (QEMU's QMP monitor) "
+				       "or --domain NAME");
+		return FALSE;
+	}
+	if (ctx->qmp_path == NULL && dump_path == NULL && no_pause) {
+		client_set_usage_error(error, "--no-pause needs --qmp: libvirt's memory dump pauses "
+				       "the guest while it is written");
+		return FALSE;
+	}
+	/* QEMU's QMP socket takes one client at a time: ours must go first */
+	g_clear_pointer(&ctx->qmp, client_qmp_free);
+	client_memory_options_init(&opts);
+	opts.no_pause = no_pause;
+	opts.scan = scan;
+	opts.level = st->level;
+	opts.tail = st->tail;
+	opts.timeout_ms = client_context_timeout_ms(ctx, 30000);
+	opts.progress = dmesg_scan_progress;
+	opts.progress_data = ctx;
+	if (dump_path != NULL)
+		reply = client_memory_read_dmesg_from_dump(dump_path, &opts, error);
+	else if (ctx->qmp_path == NULL)
+		reply = dmesg_read_libvirt_dump(ctx, &opts, error);
+	else
+		reply = client_memory_read_dmesg(ctx->qmp_path, &opts, error);
+	if (reply == NULL)
+		return FALSE;
+	records = client_json_array(reply, "records");
+	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
+		JsonObject *record = json_array_get_object_element(records, i);
+
+		if (since >= 0 && client_json_int(record, "seq", 0) <= since)
+			continue;
+		dmesg_print_record(st, record);
+	}
+	if (st->collected != NULL) {
+		g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), st->collected);
+
+		client_print_json(node, TRUE);
+	}
+	fflush(stdout);
+	return TRUE;
+}
+
+static gboolean
+dmesg_wake_cb(gpointer user_data)
+{
+	gboolean *done = user_data;
+
+	*done = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* sleeps @ms, or until a signal */
+static void
+dmesg_sleep(ClientContext *ctx, guint ms)
+{
+	gboolean done = FALSE;
+	guint id = g_timeout_add(ms, dmesg_wake_cb, &done);
+
+	while (!done && !client_context_interrupted(ctx))
+		g_main_context_iteration(NULL, TRUE);
+	if (!done)
+		g_source_remove(id);
+}
+
+gboolean
+client_cmd_dmesg(ClientContext *ctx, gchar **argv, GError **error)
+{
+	g_autofree gchar *level_text = NULL;
+	g_autoptr(JsonArray) collected = NULL;
+	gint64 since = -1;
+	gint tail = -1;
+	gdouble interval = 1.0;
+	gboolean follow = FALSE;
+	gboolean from_memory = FALSE;
+	gboolean no_pause = FALSE;
+	gboolean scan_ram = FALSE;
+	gboolean allow_taint = FALSE;
+	g_autofree gchar *from_dump = NULL;
+	gboolean help = FALSE;
+	gboolean waiting = FALSE;
+	DmesgState st = {0};
+	ClientConn *conn;
+	const GOptionEntry entries[] = {
+		{"since", 's', 0, G_OPTION_ARG_INT64, &since,
+		 "only records after sequence number SEQ (a previous record's \"seq\")", "SEQ"},
+		{"level", 'l', 0, G_OPTION_ARG_STRING, &level_text,
+		 "only records at LEVEL or more severe: emerg alert crit err warn notice info debug, or 0-7",
+		 "LEVEL"},
+		{"tail", 'n', 0, G_OPTION_ARG_INT, &tail, "only the last N records", "N"},
+		{"follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
+		 "then keep printing new records as they come, until Ctrl-C", NULL},
+		{"interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval,
+		 "with --follow: poll every SECONDS (default 1)", "SECONDS"},
+		{"from-memory", 'M', 0, G_OPTION_ARG_NONE, &from_memory,
+		 "read the log from guest memory through --qmp, or with --domain from a libvirt "
+		 "memory dump (pauses the guest), with no agent", NULL},
+		{"allow-taint", 0, 0, G_OPTION_ARG_NONE, &allow_taint,
+		 "with --domain: use libvirt's QEMU monitor passthrough (taints the domain); "
+		 "not supported yet", NULL},
+		{"no-pause", 0, 0, G_OPTION_ARG_NONE, &no_pause,
+		 "from memory: do not pause the guest while reading (records may tear)", NULL},
+		{"scan-ram", 0, 0, G_OPTION_ARG_NONE, &scan_ram,
+		 "from memory: without -device vmcoreinfo, scan guest RAM for VMCOREINFO", NULL},
+		{"from-dump", 0, 0, G_OPTION_ARG_FILENAME, &from_dump,
+		 "read the log from an ELF memory dump (virsh dump --memory-only --format elf)", "FILE"},
+		{NULL},
+	};
+
+	if (!client_cli_parse(ctx, argv, entries, NULL, dmesg_summary, dmesg_description, NULL, &help, error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	st.ctx = ctx;
+	st.level = -1;
+	st.tail = -1;
+	if (level_text != NULL && (st.level = client_parse_level(level_text, error)) < 0)
+		return FALSE;
+	if (tail < -1 || tail == 0 || (tail > 0 && since >= 0)) {
+		client_set_usage_error(error, tail > 0 ? "--tail and --since exclude each other"
+						       : "--tail wants a number of records > 0");
+		return FALSE;
+	}
+	if (since < -1) {
+		client_set_usage_error(error, "--since wants a sequence number >= 0");
+		return FALSE;
+	}
+	if (!(interval >= 0.05 && interval <= 3600)) {
+		client_set_usage_error(error, "--interval wants seconds within 0.05-3600");
+		return FALSE;
+	}
+	st.tail = tail;
+	if (since >= 0) {
+		st.cursor = since;
+		st.have_cursor = TRUE;
+	}
+	if (ctx->json && !follow) {
+		collected = json_array_new();
+		st.collected = collected;
+	}
+	if (allow_taint) {
+		client_set_usage_error(error, "--allow-taint is not supported yet: reading memory "
+				       "through libvirt's monitor passthrough is not implemented; "
+				       "--domain NAME dmesg --from-memory uses a memory dump instead");
+		return FALSE;
+	}
+	if (from_memory || from_dump != NULL) {
+		if (follow) {
+			client_set_usage_error(error, "--from-memory and --follow exclude each other");
+			return FALSE;
+		}
+		return dmesg_from_memory(&st, from_dump, since, no_pause, scan_ram, error);
+	}
+	if (follow)
+		client_context_catch_signals(ctx);
+	{
+		g_autoptr(GError) error_local = NULL;
+
+		conn = client_conn_get(ctx, &error_local);
+		/* no agent answers, or none was given besides --qmp */
+		if (conn == NULL && ctx->qmp_path != NULL && !follow &&
+		    (client_error_is_unreachable(error_local) ||
+		     (ctx->agent_path == NULL && ctx->domain == NULL))) {
+			fprintf(stderr, "qgatrace: dmesg: %s; reading the kernel log from guest memory "
+				"through QMP instead\n", error_local->message);
+			return dmesg_from_memory(&st, NULL, since, no_pause, scan_ram, error);
+		}
+		if (conn == NULL) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return FALSE;
+		}
+	}
+	if (!dmesg_drain(&st, conn, st.tail > 0, error)) {
+		g_free(st.boot_id);
+		return FALSE;
+	}
+	if (!follow) {
+		g_free(st.boot_id);
+		if (collected != NULL) {
+			g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), collected);
+
+			client_print_json(node, TRUE);
+		}
+		return TRUE;
+	}
+	client_context_progress(ctx, "-- following the guest's kernel log every %.1f s; Ctrl-C ends --", interval);
+	while (!client_context_interrupted(ctx)) {
+		g_autoptr(GError) error_local = NULL;
+
+		dmesg_sleep(ctx, (guint)(interval * 1000));
+		if (client_context_interrupted(ctx))
+			break;
+		if (ctx->conn == NULL) {
+			/* reconnecting after the agent went away (a reboot, a restart) */
+			conn = client_conn_get(ctx, &error_local);
+			if (conn == NULL) {
+				if (!client_error_is_unreachable(error_local)) {
+					g_propagate_error(error, g_steal_pointer(&error_local));
+					g_free(st.boot_id);
+					return FALSE;
+				}
+				continue;
+			}
+			if (waiting)
+				fprintf(stderr, "qgatrace: dmesg: the agent is back\n");
+			waiting = FALSE;
+		}
+		if (!dmesg_drain(&st, ctx->conn, FALSE, &error_local)) {
+			if (!client_error_is_unreachable(error_local)) {
+				g_propagate_error(error, g_steal_pointer(&error_local));
+				g_free(st.boot_id);
+				return FALSE;
+			}
+			if (!waiting)
+				fprintf(stderr, "qgatrace: dmesg: %s; waiting for the agent (Ctrl-C ends)\n",
+					error_local->message);
+			waiting = TRUE;
+			g_clear_pointer(&ctx->conn, client_conn_free);
+		}
+	}
+	g_free(st.boot_id);
+	return TRUE;
+}

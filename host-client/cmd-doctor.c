@@ -1,0 +1,420 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client-commands.h"
+#include "client-conn.h"
+#include "client-libvirt.h"
+#include "client-output.h"
+#include "client-qmp.h"
+#include "client-trace.h"
+
+static const gchar doctor_summary[] =
+	"Diagnoses \"the agent is not connected\" step by step and says what to fix. One line per\n"
+	"check, then a verdict:\n\n"
+	"  - libvirt (--domain): the connection, the domain running, the channel configured in its\n"
+	"    XML and its state='connected' (libvirt's view of whether the guest opened the port);\n"
+	"  - the channel's host socket: present, a socket, writable by us;\n"
+	"  - QEMU (--qmp): query-chardev's frontend-open (has the guest opened the port, i.e. does\n"
+	"    an agent run on it?) and whether another host client holds the socket (QEMU serves\n"
+	"    one at a time: a second client's connect() succeeds but is never answered);\n"
+	"  - connect, then the 0xFF + guest-sync-delimited handshake and its round trip (through\n"
+	"    libvirt: guest-ping, behind libvirt's own guest-sync);\n"
+	"  - the agent: its version, which commands are disabled, the freeze commands, the state\n"
+	"    of the filesystems;\n"
+	"  - tracing in the guest (guest-trace-status: available, method, or why not) and the\n"
+	"    kernel log export (guest-dmesg).";
+
+static const gchar doctor_description[] =
+	"Output:\n"
+	"  '\u2713 NAME  DETAIL' or '\u2717 NAME  DETAIL' with 'fix: ...' below, '-' for a check not made,\n"
+	"  then 'verdict: ...'. --json: {\"ok\": BOOL, \"reachable\": BOOL, \"verdict\": STRING,\n"
+	"  \"checks\": [{\"name\", \"ok\": BOOL|null, \"detail\", \"fix\": STRING|null}]}\n\n"
+	"Exit status: 0 every check passed; 1 the agent answers but a check failed (no tracing,\n"
+	"commands disabled, frozen); 2 usage; 3 the agent is unreachable.\n\n"
+	"Examples:\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock --qmp /run/vm1/qmp.sock doctor\n"
+	"  qgatrace --domain vm1 doctor\n"
+	"  qgatrace --domain vm1 --port org.qgatrace.0 doctor\n";
+
+typedef struct {
+	ClientContext *ctx;
+	JsonArray *checks;
+	gchar *verdict;	 /* the first failure's fix, or the summary */
+	gboolean failed;
+	gboolean unreachable;
+} Doctor;
+
+/* @ok: 1 passed, 0 failed, -1 not made */
+static void
+doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gchar *format, ...)
+	G_GNUC_PRINTF(5, 6);
+
+static void
+doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gchar *format, ...)
+{
+	JsonObject *check = json_object_new();
+	g_autofree gchar *detail = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	detail = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	json_object_set_string_member(check, "name", name);
+	if (ok < 0)
+		json_object_set_null_member(check, "ok");
+	else
+		json_object_set_boolean_member(check, "ok", ok > 0);
+	json_object_set_string_member(check, "detail", detail);
+	json_object_set_string_member(check, "fix", ok == 0 ? fix : NULL);
+	json_array_add_object_element(d->checks, check);
+	if (ok == 0 && !d->failed) {
+		d->failed = TRUE;
+		d->verdict = g_strdup_printf("%s: %s%s%s", name, detail, fix != NULL ? "; fix: " : "",
+					     fix != NULL ? fix : "");
+	}
+	if (!d->ctx->json) {
+		ClientStyle style = ok > 0 ? CLIENT_STYLE_GREEN : ok == 0 ? CLIENT_STYLE_BOLD_RED : CLIENT_STYLE_DIM;
+
+		client_print("%s%s%s %-18s %s\n", client_style_on(d->ctx, style),
+			     ok < 0 ? CLIENT_MARK_SKIPPED : client_mark(ok > 0), client_style_off(d->ctx, style), name,
+			     detail);
+		if (ok == 0 && fix != NULL)
+			client_print("  %-18s fix: %s\n", "", fix);
+		fflush(stdout);
+	}
+}
+
+/* the libvirt half: connection, domain state, channel; the socket path, or NULL for libvirt's agent */
+static gboolean
+doctor_libvirt(Doctor *d, gchar **socket_path, gboolean *via_libvirt)
+{
+	ClientContext *ctx = d->ctx;
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(ClientDomainXml) xml = NULL;
+	g_autofree gchar *state = NULL;
+	const gchar *port = ctx->port != NULL ? ctx->port : CLIENT_PORT_QEMU_GA;
+	const ClientDomainChannel *channel;
+	ClientLibvirt *lv;
+	gboolean running = FALSE;
+
+	lv = client_libvirt_get(ctx, &error_local);
+	if (lv == NULL) {
+		doctor_check(d, "libvirt", 0,
+			     g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+				     ? "check the name with 'virsh list --all' (and --connect URI)"
+				     : "is libvirtd running? is --connect right? (root or the libvirt group for qemu:///system)",
+			     "%s", error_local->message);
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	doctor_check(d, "libvirt", 1, NULL, "connected to %s, domain '%s'", client_libvirt_get_uri(lv), ctx->domain);
+	state = client_libvirt_get_state(lv, &running, &error_local);
+	if (state == NULL || !running) {
+		doctor_check(d, "domain running", 0, "start or resume it: 'virsh start' / 'virsh resume'",
+			     "the domain is %s", state != NULL ? state : error_local->message);
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	doctor_check(d, "domain running", 1, NULL, "running");
+	g_clear_error(&error_local);
+	xml = client_libvirt_get_xml(lv, &error_local);
+	if (xml == NULL) {
+		doctor_check(d, "channel", 0, NULL, "%s", error_local->message);
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	channel = client_domain_xml_find_channel(xml, port);
+	if (channel == NULL) {
+		g_autofree gchar *fix = g_strdup_printf(
+			"add <channel type='unix'><target type='virtio' name='%s'/></channel> to the domain "
+			"(virsh edit), then restart it",
+			port);
+
+		doctor_check(d, "channel", 0, fix, "the domain has no channel '%s'", port);
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	doctor_check(d, "channel", 1, NULL, "'%s' (%s%s%s)", port, channel->type,
+		     channel->path != NULL ? ", " : "", channel->path != NULL ? channel->path : "");
+	if (channel->state != NULL && g_strcmp0(channel->state, "connected") != 0) {
+		doctor_check(d, "channel state", 0,
+			     "start the agent in the guest (systemctl start qgatrace-agent or qemu-guest-agent); "
+			     "if it runs, libvirt may hold a stale state after a libvirtd restart: restart the "
+			     "agent in the guest to reopen the port",
+			     "state='%s': the guest has not opened port '%s' (libvirt's view)", channel->state, port);
+		d->unreachable = TRUE;
+	} else {
+		doctor_check(d, "channel state", channel->state != NULL ? 1 : -1, NULL, "%s",
+			     channel->state != NULL ? "state='connected': the guest has opened the port"
+						    : "libvirt reports no state for this channel");
+	}
+	*via_libvirt = g_strcmp0(port, CLIENT_PORT_QEMU_GA) == 0;
+	if (!*via_libvirt) {
+		if (channel->path == NULL) {
+			doctor_check(d, "socket", 0, "give the channel a unix source", "channel '%s' has no socket path",
+				     port);
+			d->unreachable = TRUE;
+			return FALSE;
+		}
+		*socket_path = g_strdup(channel->path);
+	}
+	return !d->unreachable;
+}
+
+/* the socket file and QEMU's view of it; FALSE when connecting is pointless */
+static gboolean
+doctor_socket(Doctor *d, const gchar *path)
+{
+	ClientContext *ctx = d->ctx;
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(ClientChardev) chardev = NULL;
+	struct stat st;
+	ClientQmp *qmp;
+
+	if (stat(path, &st) < 0) {
+		gint errsv = errno;
+
+		doctor_check(d, "socket", 0,
+			     "is the VM running? its QEMU needs -chardev socket,path=...,server=on,wait=off on "
+			     "this path, with a virtserialport using it",
+			     "'%s': %s", path, g_strerror(errsv));
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		doctor_check(d, "socket", 0, "--agent wants the host end of the agent's channel",
+			     "'%s' is not a socket", path);
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	if (access(path, W_OK) < 0) {
+		doctor_check(d, "socket", 0, "run as root, or as the socket's owner or group",
+			     "'%s': no permission to connect (%s)", path, g_strerror(errno));
+		d->unreachable = TRUE;
+		return FALSE;
+	}
+	doctor_check(d, "socket", 1, NULL, "'%s' is a socket we may connect to", path);
+	if (ctx->qmp_path == NULL) {
+		doctor_check(d, "guest port open", -1, NULL, "not checked: give --qmp SOCKET for QEMU's view");
+		return TRUE;
+	}
+	qmp = client_qmp_get(ctx, &error_local);
+	if (qmp == NULL) {
+		doctor_check(d, "QMP", 0, "check --qmp (QEMU's -mon chardev=...,mode=control socket)", "%s",
+			     error_local->message);
+		return TRUE;
+	}
+	doctor_check(d, "QMP", 1, NULL, "QEMU %s at '%s'", client_qmp_get_version(qmp), ctx->qmp_path);
+	chardev = client_qmp_find_chardev(qmp, path, &error_local);
+	if (chardev == NULL) {
+		doctor_check(d, "guest port open", 0, "--agent and --qmp must belong to the same VM", "%s",
+			     error_local->message);
+		return TRUE;
+	}
+	if (!chardev->frontend_open) {
+		doctor_check(d, "guest port open", 0,
+			     "start the agent in the guest (systemctl start qgatrace-agent, or qemu-guest-agent), "
+			     "and check it is started on this port (qgatrace-agent -p PORT-NAME)",
+			     "no: chardev '%s' has frontend-open false: the agent is not running in the guest "
+			     "(nothing has opened its virtio-serial port)",
+			     chardev->label);
+		d->unreachable = TRUE;
+	} else {
+		doctor_check(d, "guest port open", 1, NULL, "yes: chardev '%s' has frontend-open true", chardev->label);
+	}
+	if (chardev->host_connected) {
+		doctor_check(d, "host side free", 0,
+			     "find the other client (ss -xp | grep the socket path) and stop it, or give this "
+			     "tool its own channel: QEMU serves one client per socket",
+			     "another host client is connected to '%s' right now: our connect() would queue behind it",
+			     path);
+		d->unreachable = TRUE;
+	} else {
+		doctor_check(d, "host side free", 1, NULL, "no other host client holds the socket");
+	}
+	return !d->unreachable;
+}
+
+static void
+doctor_agent(Doctor *d, ClientConn *conn)
+{
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(JsonObject) trace = NULL;
+	g_autoptr(JsonNode) frozen = NULL;
+	guint timeout_ms = client_context_timeout_ms(d->ctx, CLIENT_TIMEOUT_DEFAULT_MS);
+	g_autoptr(GString) disabled = g_string_new(NULL);
+	JsonObject *info;
+	JsonArray *supported;
+	guint n = 0;
+	gboolean enabled = FALSE;
+	static const gchar *const freeze_cmds[] = {"guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list",
+						   "guest-fsfreeze-thaw", "guest-fsfreeze-status", NULL};
+
+	info = client_conn_get_info(conn, timeout_ms, &error_local);
+	if (info == NULL) {
+		doctor_check(d, "agent", 0, NULL, "guest-info: %s", error_local->message);
+		return;
+	}
+	supported = client_json_array(info, "supported_commands");
+	for (guint i = 0; supported != NULL && i < json_array_get_length(supported); i++) {
+		JsonObject *c = json_array_get_object_element(supported, i);
+
+		n++;
+		if (!client_json_bool(c, "enabled", TRUE))
+			g_string_append_printf(disabled, "%s%s", disabled->len > 0 ? ", " : "",
+					       client_json_string(c, "name"));
+	}
+	doctor_check(d, "agent", 1, NULL, "%s %s, %u commands",
+		     client_conn_has_command(conn, "guest-trace-fetch", NULL) ? "qgatrace-agent" : "qemu-ga",
+		     client_json_string(info, "version") != NULL ? client_json_string(info, "version") : "?", n);
+	doctor_check(d, "disabled commands", 1, NULL, "%s", disabled->len > 0 ? disabled->str : "none");
+	for (guint i = 0; freeze_cmds[i] != NULL; i++) {
+		if (!client_conn_has_command(conn, freeze_cmds[i], &enabled) || !enabled) {
+			doctor_check(d, "freeze commands", 0,
+				     "enable it: remove it from the agent's --block-rpcs / add it to --allow-rpcs",
+				     "%s is %s", freeze_cmds[i],
+				     client_conn_has_command(conn, freeze_cmds[i], NULL) ? "disabled" : "missing");
+			break;
+		}
+		if (freeze_cmds[i + 1] == NULL)
+			doctor_check(d, "freeze commands", 1, NULL, "freeze, freeze-list, thaw and status enabled");
+	}
+	frozen = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, NULL);
+	if (frozen != NULL && JSON_NODE_HOLDS_VALUE(frozen) && g_strcmp0(json_node_get_string(frozen), "frozen") == 0)
+		doctor_check(d, "filesystems", 0, "'qgatrace thaw', once whoever froze them is done",
+			     "frozen now: the agent refuses most commands until a thaw");
+	else if (frozen != NULL)
+		doctor_check(d, "filesystems", 1, NULL, "thawed");
+	g_clear_error(&error_local);
+	trace = client_trace_status(conn, timeout_ms, &error_local);
+	if (trace == NULL && g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+		doctor_check(d, "tracing", 0,
+			     "install qgatrace-agent in the guest (or qemu-ga's qgatrace fsfreeze hook with "
+			     "qgatrace-agent on a second port)",
+			     "the agent has no guest-trace-status: it cannot show what the guest kernel did "
+			     "(stock qemu-ga?)");
+	} else if (trace == NULL) {
+		doctor_check(d, "tracing", 0, NULL, "%s", error_local->message);
+	} else if (!client_json_bool(trace, "available", FALSE)) {
+		doctor_check(d, "tracing", 0,
+			     "the reason says what the guest kernel refused: tracefs mounted? lockdown? "
+			     "CONFIG_FUNCTION_TRACER? the agent run as root?",
+			     "not available in the guest: %s",
+			     client_json_string(trace, "reason") != NULL ? client_json_string(trace, "reason") : "no reason given");
+	} else {
+		const gchar *note = client_json_string(trace, "reason");
+
+		doctor_check(d, "tracing", 1, NULL, "available, method %s%s%s%s",
+			     client_json_string(trace, "method") != NULL ? client_json_string(trace, "method") : "?",
+			     note != NULL ? " (" : "", note != NULL ? note : "", note != NULL ? ")" : "");
+	}
+	if (client_conn_has_command(conn, "guest-dmesg", &enabled))
+		doctor_check(d, "kernel log", enabled ? 1 : 0, "the agent's config disables it ([dmesg] enabled)",
+			     "guest-dmesg %s", enabled ? "enabled" : "disabled");
+	else
+		doctor_check(d, "kernel log", -1, NULL, "the agent has no guest-dmesg");
+}
+
+/* the checks in order; stops at the first one that makes the rest pointless */
+static void
+doctor_run(Doctor *d)
+{
+	ClientContext *ctx = d->ctx;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *path = NULL;
+	gboolean via_libvirt = FALSE;
+	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
+	ClientConn *conn;
+
+	if (ctx->domain != NULL) {
+		if (!doctor_libvirt(d, &path, &via_libvirt))
+			return;
+	} else {
+		path = g_strdup(ctx->agent_path);
+	}
+	if (path != NULL && !doctor_socket(d, path)) {
+		doctor_check(d, "handshake", -1, NULL, "not tried: see above");
+		return;
+	}
+	if (via_libvirt) {
+		g_autoptr(JsonNode) pong = NULL;
+		gdouble start;
+
+		conn = client_conn_get(ctx, &error_local);
+		start = client_now_ms();
+		pong = conn != NULL ? client_conn_execute(conn, "guest-ping", NULL, timeout_ms, &error_local) : NULL;
+		if (pong == NULL) {
+			doctor_check(d, "guest-ping", 0,
+				     "start the agent in the guest; 'virsh qemu-agent-command DOMAIN "
+				     "'{\"execute\":\"guest-ping\"}'' shows libvirt's own view",
+				     "through libvirt: %s", error_local->message);
+			d->unreachable = TRUE;
+			return;
+		}
+		doctor_check(d, "guest-ping", 1, NULL, "through libvirt's agent API in %.1f ms (with its guest-sync)",
+			     client_now_ms() - start);
+		doctor_agent(d, conn);
+		return;
+	}
+	ctx->conn = client_conn_new_socket(path, &error_local);
+	if (ctx->conn == NULL) {
+		doctor_check(d, "connect", 0, "is the VM running?", "%s", error_local->message);
+		d->unreachable = TRUE;
+		return;
+	}
+	doctor_check(d, "connect", 1, NULL, "connected to '%s'", path);
+	if (!client_conn_handshake(ctx->conn, timeout_ms, &error_local)) {
+		doctor_check(d, "handshake", 0,
+			     "the agent is not running in the guest, is hung, or another host client holds "
+			     "the socket; give --qmp to tell which",
+			     "%s", error_local->message);
+		d->unreachable = TRUE;
+		return;
+	}
+	doctor_check(d, "handshake", 1, NULL, "0xFF + guest-sync-delimited answered in %.1f ms",
+		     client_conn_get_handshake_ms(ctx->conn));
+	doctor_agent(d, ctx->conn);
+}
+
+gboolean
+client_cmd_doctor(ClientContext *ctx, gchar **argv, GError **error)
+{
+	g_autoptr(JsonArray) checks = json_array_new();
+	gboolean help = FALSE;
+	Doctor d = {ctx, checks, NULL, FALSE, FALSE};
+
+	if (!client_cli_parse(ctx, argv, NULL, NULL, doctor_summary, doctor_description, NULL, &help, error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	if (ctx->domain == NULL && ctx->agent_path == NULL) {
+		client_set_usage_error(error, "no agent given: use --agent PATH or --domain NAME");
+		return FALSE;
+	}
+	if (ctx->domain != NULL && ctx->agent_path != NULL) {
+		client_set_usage_error(error, "give --agent or --domain, not both");
+		return FALSE;
+	}
+	doctor_run(&d);
+	if (d.verdict == NULL)
+		d.verdict = g_strdup("every check passed: the agent is reachable and can prove a freeze");
+	if (ctx->json) {
+		g_autoptr(JsonObject) out = json_object_new();
+
+		json_object_set_boolean_member(out, "ok", !d.failed);
+		json_object_set_boolean_member(out, "reachable", !d.unreachable);
+		json_object_set_string_member(out, "verdict", d.verdict);
+		json_object_set_array_member(out, "checks", json_array_ref(checks));
+		client_print_json_object(out, TRUE);
+	} else {
+		client_print("\nverdict: %s\n", d.verdict);
+	}
+	g_free(d.verdict);
+	client_cli_set_exit(ctx, d.unreachable ? CLIENT_EXIT_UNREACHABLE : d.failed ? CLIENT_EXIT_FAILED : CLIENT_EXIT_OK);
+	return TRUE;
+}

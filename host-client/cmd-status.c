@@ -1,0 +1,89 @@
+#include "config.h"
+
+#include "client-commands.h"
+#include "client-conn.h"
+#include "client-output.h"
+
+static const gchar status_summary[] =
+	"Shows whether the guest's filesystems are frozen (guest-fsfreeze-status) and, with\n"
+	"qgatrace-agent, the state of its tracing (guest-trace-status): available or why not,\n"
+	"the method, and the newest trace session.";
+
+static const gchar status_description[] =
+	"Output:\n"
+	"  --json: {\"fsfreeze\": \"thawed\"|\"frozen\", \"trace\": {guest-trace-status}|null}\n\n" CLIENT_HELP_EXIT_STATUS
+	"\nExample:\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock status\n";
+
+gboolean
+client_cmd_status(ClientContext *ctx, gchar **argv, GError **error)
+{
+	g_autoptr(JsonNode) fsfreeze = NULL;
+	g_autoptr(JsonNode) trace = NULL;
+	g_autoptr(GError) error_trace = NULL;
+	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
+	gboolean help = FALSE;
+	ClientConn *conn;
+	const gchar *state;
+
+	if (!client_cli_parse(ctx, argv, NULL, NULL, status_summary, status_description, NULL, &help,
+			      error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	conn = client_conn_get(ctx, error);
+	if (conn == NULL)
+		return FALSE;
+	fsfreeze = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, error);
+	if (fsfreeze == NULL)
+		return FALSE;
+	if (!JSON_NODE_HOLDS_VALUE(fsfreeze) || json_node_get_value_type(fsfreeze) != G_TYPE_STRING) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "guest-fsfreeze-status did not return a string");
+		return FALSE;
+	}
+	state = json_node_get_string(fsfreeze);
+	/* allowed while frozen: it answers from memory */
+	trace = client_conn_execute(conn, "guest-trace-status", NULL, timeout_ms, &error_trace);
+	if (trace == NULL && !client_error_is_command_not_found(error_trace)) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_trace), "guest-trace-status: ");
+		return FALSE;
+	}
+	if (ctx->json) {
+		g_autoptr(JsonObject) out = json_object_new();
+
+		json_object_set_string_member(out, "fsfreeze", state);
+		if (trace != NULL)
+			json_object_set_member(out, "trace", json_node_ref(trace));
+		else
+			json_object_set_null_member(out, "trace");
+		client_print_json_object(out, TRUE);
+		return TRUE;
+	}
+	client_print("filesystems  %s%s%s\n",
+		     client_style_on(ctx, g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE),
+		     state, client_style_off(ctx, g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE));
+	if (trace == NULL) {
+		client_print("tracing      not available: the agent has no guest-trace-status "
+			     "(stock qemu-ga?)\n");
+	} else if (JSON_NODE_HOLDS_OBJECT(trace)) {
+		JsonObject *t = json_node_get_object(trace);
+		JsonObject *last = client_json_object(t, "last-session");
+
+		if (client_json_bool(t, "available", FALSE))
+			client_print("tracing      available, method %s%s\n",
+				     client_json_string(t, "method") != NULL ? client_json_string(t, "method") : "?",
+				     client_json_bool(t, "armed", FALSE) ? ", armed" : "");
+		else
+			client_print("tracing      not available: %s\n",
+				     client_json_string(t, "reason") != NULL ? client_json_string(t, "reason") : "no reason given");
+		if (last != NULL)
+			client_print("last session %s (%s, %s), %" G_GINT64_FORMAT " events, %s\n",
+				     client_json_string(last, "session") != NULL ? client_json_string(last, "session") : "?",
+				     client_json_string(last, "source") != NULL ? client_json_string(last, "source") : "?",
+				     client_json_string(last, "state") != NULL ? client_json_string(last, "state") : "?",
+				     client_json_int(last, "events", 0),
+				     client_json_bool(last, "verified", FALSE) ? "verified" : "not verified");
+	}
+	return TRUE;
+}

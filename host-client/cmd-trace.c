@@ -1,0 +1,124 @@
+#include "config.h"
+
+#include "client-commands.h"
+#include "client-conn.h"
+#include "client-output.h"
+#include "client-trace.h"
+#include "client-verdict.h"
+
+static const gchar trace_summary[] =
+	"Shows a trace session: what the guest kernel recorded around one freeze/thaw cycle of\n"
+	"qgatrace-agent (or of stock qemu-ga with the qgatrace fsfreeze hook), and the agent's\n"
+	"verdict per mountpoint, made from those kernel events only (freeze_super and thaw_super\n"
+	"with the filesystem's own freeze ops, or the FIFREEZE/FITHAW syscall tracepoints when the\n"
+	"function tracer is unavailable), never from what the ioctls returned. Without --session,\n"
+	"the newest session. --list shows the sessions the agent keeps.\n\n"
+	"An agent without tracing (stock qemu-ga) is an error that says so.";
+
+static const gchar trace_description[] =
+	"Output:\n"
+	"  the session (id, source, state, method, events, lost events), each mountpoint VERIFIED\n"
+	"  or NOT VERIFIED with its frozen interval and why not, then the events.\n"
+	"  --json: the session as guest-trace-fetch returns it: {\"session\", \"source\", \"state\",\n"
+	"  \"method\", \"verified\", \"events\": [{\"ts-ns\", \"cpu\", \"pid\", \"comm\", \"function\",\n"
+	"  \"parent\", ...}], \"lost-events\", \"verification\": [{\"mountpoint\", \"verified\",\n"
+	"  \"freeze-ts-ns\", \"thaw-ts-ns\", \"frozen-ns\", \"fs-ops\", \"reason\", ...}], ...};\n"
+	"  with --list, guest-trace-status.\n\n" CLIENT_HELP_EXIT_STATUS
+	"\nExamples:\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock trace\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock trace --list\n"
+	"  qgatrace --agent /run/vm1/qgatrace.sock --json trace --session SESSION-ID\n";
+
+static gboolean
+trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
+{
+	g_autoptr(JsonObject) status =
+		client_trace_status(conn, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	JsonArray *sessions;
+
+	if (status == NULL)
+		return FALSE;
+	if (ctx->json) {
+		client_print_json_object(status, TRUE);
+		return TRUE;
+	}
+	if (client_json_bool(status, "available", FALSE))
+		client_print("tracing: available, method %s\n",
+			     client_json_string(status, "method") != NULL ? client_json_string(status, "method") : "?");
+	else
+		client_print("tracing: not available: %s\n",
+			     client_json_string(status, "reason") != NULL ? client_json_string(status, "reason") : "?");
+	sessions = client_json_array(status, "sessions");
+	if (sessions == NULL || json_array_get_length(sessions) == 0) {
+		client_print("no trace sessions yet\n");
+		return TRUE;
+	}
+	client_print("%-32s %-15s %-10s %-20s %7s  %s\n", "SESSION", "SOURCE", "STATE", "STARTED (s)", "EVENTS",
+		     "VERDICT");
+	for (guint i = 0; i < json_array_get_length(sessions); i++) {
+		JsonObject *s = json_array_get_object_element(sessions, i);
+		g_autofree gchar *started = client_format_monotonic_ns((guint64)MAX(client_json_int(s, "started-ns", 0), 0));
+
+		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n",
+			     client_json_string(s, "session") != NULL ? client_json_string(s, "session") : "?",
+			     client_json_string(s, "source") != NULL ? client_json_string(s, "source") : "?",
+			     client_json_string(s, "state") != NULL ? client_json_string(s, "state") : "?", started,
+			     client_json_int(s, "events", 0),
+			     client_json_bool(s, "verified", FALSE) ? "verified" : "not verified");
+	}
+	return TRUE;
+}
+
+gboolean
+client_cmd_trace(ClientContext *ctx, gchar **argv, GError **error)
+{
+	g_autofree gchar *session_id = NULL;
+	g_autoptr(JsonObject) session = NULL;
+	g_autoptr(JsonArray) mountpoints = NULL;
+	g_autofree gchar *summary = NULL;
+	g_autofree gchar *events = NULL;
+	gboolean list = FALSE;
+	gboolean help = FALSE;
+	ClientConn *conn;
+	const GOptionEntry entries[] = {
+		{"session", 's', 0, G_OPTION_ARG_STRING, &session_id, "the session to show (default: the newest)", "ID"},
+		{"list", 'l', 0, G_OPTION_ARG_NONE, &list, "list the sessions the agent keeps", NULL},
+		{NULL},
+	};
+
+	if (!client_cli_parse(ctx, argv, entries, NULL, trace_summary, trace_description, NULL, &help, error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	if (list && session_id != NULL) {
+		client_set_usage_error(error, "--list and --session exclude each other");
+		return FALSE;
+	}
+	conn = client_conn_get(ctx, error);
+	if (conn == NULL)
+		return FALSE;
+	if (list)
+		return trace_list(ctx, conn, error);
+	session = client_trace_fetch(conn, session_id, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				     error);
+	if (session == NULL)
+		return FALSE;
+	if (ctx->json) {
+		client_print_json_object(session, TRUE);
+		return TRUE;
+	}
+	summary = client_trace_format_summary(ctx, session);
+	client_print("%s", summary);
+	mountpoints = client_verdict_mountpoints(NULL, session, NULL, NULL);
+	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
+		g_autofree gchar *text = client_verdict_format(ctx, json_array_get_object_element(mountpoints, i));
+
+		client_print("\n%s", text);
+	}
+	if (json_array_get_length(mountpoints) == 0)
+		client_print("\nno mountpoint was frozen in this session\n");
+	events = client_trace_format_events(session);
+	if (events[0] != '\0')
+		client_print("\nevents:\n%s", events);
+	return TRUE;
+}

@@ -1,0 +1,708 @@
+/* The host client's commands end to end against a fake agent on a UNIX
+ * socket (a thread speaking the QGA protocol with canned replies): exit
+ * statuses, --json shapes and the human output, the snapshot's always-thaw,
+ * the handshake through garbage, and an agent that never answers. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "client-commands.h"
+#include "qga-codec.h"
+#include "qga-json.h"
+
+/* ---- the fake agent ---- */
+
+typedef struct {
+	gchar *dir;
+	gchar *path;
+	gint listen_fd;
+	GThread *thread;
+	gint stop;
+	gboolean silent;     /* accept, read, never answer */
+	gboolean tracing;    /* lists and answers guest-trace-* */
+	gchar *garbage;	     /* written to every new connection first */
+	JsonNode *session;   /* what guest-trace-fetch returns after a thaw */
+	GMutex lock;
+	GPtrArray *calls; /* of gchar*, every command received */
+	gboolean frozen;
+	guint thaws;
+} Fake;
+
+static const gchar *const fake_commands[] = {
+	"guest-sync-delimited", "guest-sync", "guest-ping", "guest-info", "guest-fsfreeze-status",
+	"guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw", "guest-get-fsinfo",
+	"guest-get-host-name", "guest-get-osinfo", "guest-dmesg", "guest-get-time", NULL};
+
+static gchar *
+fake_fixture(const gchar *name)
+{
+	g_autofree gchar *path = g_build_filename(FIXTURES_DIR, "client", name, NULL);
+	gchar *text = NULL;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+static JsonNode *
+fake_parse(const gchar *text)
+{
+	JsonNode *node = json_from_string(text, NULL);
+
+	assert_non_null(node);
+	return node;
+}
+
+static JsonNode *
+fake_info(Fake *fake)
+{
+	JsonObject *info = json_object_new();
+	JsonArray *cmds = json_array_new();
+
+	for (guint i = 0; fake_commands[i] != NULL; i++) {
+		JsonObject *c = json_object_new();
+
+		json_object_set_string_member(c, "name", fake_commands[i]);
+		json_object_set_boolean_member(c, "enabled", TRUE);
+		json_array_add_object_element(cmds, c);
+	}
+	if (fake->tracing) {
+		for (guint i = 0; i < 2; i++) {
+			JsonObject *c = json_object_new();
+
+			json_object_set_string_member(c, "name", i == 0 ? "guest-trace-status" : "guest-trace-fetch");
+			json_object_set_boolean_member(c, "enabled", TRUE);
+			json_array_add_object_element(cmds, c);
+		}
+	}
+	json_object_set_string_member(info, "version", fake->tracing ? "0.1.0" : "7.2.22");
+	json_object_set_array_member(info, "supported_commands", cmds);
+	return qga_json_object_new_node(info);
+}
+
+/* the reply value for @cmd, or NULL with *@klass/@desc for an error reply */
+static JsonNode *
+fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
+{
+	g_mutex_lock(&fake->lock);
+	g_ptr_array_add(fake->calls, g_strdup(cmd));
+	g_mutex_unlock(&fake->lock);
+	*klass = "CommandNotFound";
+	if (g_strcmp0(cmd, "guest-ping") == 0)
+		return qga_json_object_new_node(json_object_new());
+	if (g_strcmp0(cmd, "guest-info") == 0)
+		return fake_info(fake);
+	if (g_strcmp0(cmd, "guest-fsfreeze-status") == 0)
+		return json_node_init_string(json_node_alloc(), fake->frozen ? "frozen" : "thawed");
+	if (g_str_has_prefix(cmd, "guest-fsfreeze-freeze")) {
+		fake->frozen = TRUE;
+		return json_node_init_int(json_node_alloc(), 1);
+	}
+	if (g_strcmp0(cmd, "guest-fsfreeze-thaw") == 0) {
+		gint n = fake->frozen ? 1 : 0;
+
+		fake->frozen = FALSE;
+		fake->thaws++;
+		return json_node_init_int(json_node_alloc(), n);
+	}
+	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0)
+		return fake_parse("[{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
+				  "\"used-bytes\":14336,\"total-bytes\":52613120,"
+				  "\"disk\":[{\"serial\":\"qgatrace-data\",\"bus-type\":\"virtio\"}]}]");
+	if (g_strcmp0(cmd, "guest-get-host-name") == 0)
+		return fake_parse("{\"host-name\":\"fake-guest\"}");
+	if (g_strcmp0(cmd, "guest-get-osinfo") == 0)
+		return fake_parse("{\"pretty-name\":\"Fake OS 1\",\"kernel-release\":\"6.1.0\",\"machine\":\"x86_64\"}");
+	if (g_strcmp0(cmd, "guest-dmesg") == 0) {
+		g_autofree gchar *records = fake_fixture("dmesg-tail.json");
+		g_autofree gchar *reply = g_strdup_printf(
+			"{\"source\":\"kmsg\",\"first-seq\":0,\"next-seq\":347,\"missed\":0,\"truncated\":false,"
+			"\"boot-id\":\"b\",\"records\":%s}",
+			args != NULL && json_object_has_member(args, "since-seq") ? "[]" : records);
+
+		return fake_parse(reply);
+	}
+	if (fake->tracing && g_strcmp0(cmd, "guest-trace-status") == 0) {
+		/* a new session appears with the first thaw */
+		const gchar *id = fake->thaws > 0 && fake->session != NULL
+					  ? json_object_get_string_member(json_node_get_object(fake->session), "session")
+					  : "old-session";
+		g_autofree gchar *reply = g_strdup_printf(
+			"{\"enabled\":true,\"available\":true,\"method\":\"function\",\"reason\":null,"
+			"\"armed\":false,\"last-session\":{\"session\":\"%s\",\"source\":\"qgatrace-agent\","
+			"\"state\":\"collected\",\"events\":9,\"verified\":true},\"sessions\":[]}",
+			id);
+
+		return fake_parse(reply);
+	}
+	if (fake->tracing && g_strcmp0(cmd, "guest-trace-fetch") == 0 && fake->session != NULL)
+		return json_node_copy(fake->session);
+	if (fake->tracing && g_strcmp0(cmd, "guest-trace-fetch") == 0) {
+		*klass = "GenericError";
+		*desc = g_strdup("no trace session yet");
+		return NULL;
+	}
+	*desc = g_strdup_printf("The command %s has not been found", cmd);
+	return NULL;
+}
+
+static void
+fake_write(gint fd, const gchar *data, gsize len)
+{
+	while (len > 0) {
+		gssize n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (gsize)n;
+	}
+}
+
+static void
+fake_serve(Fake *fake, gint fd)
+{
+	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
+	guint8 buf[4096];
+
+	if (fake->garbage != NULL)
+		fake_write(fd, fake->garbage, strlen(fake->garbage));
+	while (!g_atomic_int_get(&fake->stop)) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		gssize n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		if (fake->silent)
+			continue;
+		qga_decoder_feed(decoder, buf, (gsize)n);
+		for (;;) {
+			g_autoptr(GError) error = NULL;
+			g_autoptr(JsonNode) msg = NULL;
+			g_autoptr(QgaRequest) req = NULL;
+			g_autoptr(JsonNode) value = NULL;
+			g_autofree gchar *reply = NULL;
+			g_autofree gchar *desc = NULL;
+			const gchar *klass = NULL;
+			gsize len = 0;
+
+			if (!qga_decoder_pop(decoder, &msg, &error)) {
+				if (error != NULL)
+					continue;
+				break;
+			}
+			req = qga_request_parse(msg, NULL);
+			if (req == NULL)
+				continue;
+			if (g_strcmp0(req->execute, "guest-sync-delimited") == 0) {
+				g_autoptr(JsonNode) id = json_node_init_int(
+					json_node_alloc(), json_object_get_int_member(req->arguments, "id"));
+
+				reply = qga_reply_encode_return(id, req->id, TRUE, &len);
+				fake_write(fd, reply, len);
+				continue;
+			}
+			value = fake_answer(fake, req->execute, req->arguments, &klass, &desc);
+			if (value != NULL) {
+				reply = qga_reply_encode_return(value, req->id, FALSE, &len);
+			} else {
+				g_autoptr(GError) e = g_error_new_literal(QGA_ERROR, qga_error_code_from_class(klass), desc);
+
+				reply = qga_reply_encode_error(e, req->id);
+				len = strlen(reply);
+			}
+			fake_write(fd, reply, len);
+		}
+	}
+}
+
+static gpointer
+fake_thread(gpointer data)
+{
+	Fake *fake = data;
+
+	while (!g_atomic_int_get(&fake->stop)) {
+		struct pollfd pfd = {fake->listen_fd, POLLIN, 0};
+		gint fd;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept(fake->listen_fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		fake_serve(fake, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static Fake *
+fake_new(gboolean tracing)
+{
+	Fake *fake = g_new0(Fake, 1);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	fake->dir = g_dir_make_tmp("test-client-XXXXXX", NULL);
+	assert_non_null(fake->dir);
+	fake->path = g_build_filename(fake->dir, "agent.sock", NULL);
+	fake->tracing = tracing;
+	fake->calls = g_ptr_array_new_with_free_func(g_free);
+	g_mutex_init(&fake->lock);
+	fake->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fake->listen_fd >= 0);
+	g_strlcpy(addr.sun_path, fake->path, sizeof(addr.sun_path));
+	assert_int_equal(bind(fake->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fake->listen_fd, 4), 0);
+	return fake;
+}
+
+static void
+fake_start(Fake *fake)
+{
+	fake->thread = g_thread_new("fake-agent", fake_thread, fake);
+}
+
+static void
+fake_free(Fake *fake)
+{
+	g_atomic_int_set(&fake->stop, 1);
+	if (fake->thread != NULL)
+		g_thread_join(fake->thread);
+	close(fake->listen_fd);
+	g_unlink(fake->path);
+	g_rmdir(fake->dir);
+	g_free(fake->path);
+	g_free(fake->dir);
+	g_free(fake->garbage);
+	if (fake->session != NULL)
+		json_node_unref(fake->session);
+	g_ptr_array_unref(fake->calls);
+	g_mutex_clear(&fake->lock);
+	g_free(fake);
+}
+
+static gboolean
+fake_called(Fake *fake, const gchar *cmd)
+{
+	gboolean found;
+
+	g_mutex_lock(&fake->lock);
+	found = g_ptr_array_find_with_equal_func(fake->calls, cmd, g_str_equal, NULL);
+	g_mutex_unlock(&fake->lock);
+	return found;
+}
+
+/* ---- running the client in-process, stdout captured ---- */
+
+static const ClientCommand test_commands[] = {
+	{"ping", client_cmd_ping, ""},	       {"info", client_cmd_info, ""},
+	{"status", client_cmd_status, ""},     {"freeze", client_cmd_freeze, ""},
+	{"thaw", client_cmd_thaw, ""},	       {"snapshot", client_cmd_snapshot, ""},
+	{"trace", client_cmd_trace, ""},       {"dmesg", client_cmd_dmesg, ""},
+	{"df", client_cmd_df, ""},	       {"doctor", client_cmd_doctor, ""},
+	{"raw", client_cmd_raw, ""},	       {NULL},
+};
+
+/* runs "qgatrace ARGS..." (NULL-terminated); @out: what it printed on stdout */
+static gint
+run_client(gchar **out, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autofree gchar *tmp = NULL;
+	gint fd = g_file_open_tmp("client-out-XXXXXX", &tmp, NULL);
+	gint saved = dup(STDOUT_FILENO);
+	const gchar *arg;
+	va_list ap;
+	gint rc;
+
+	assert_true(fd >= 0 && saved >= 0);
+	g_ptr_array_add(argv, (gpointer) "qgatrace");
+	va_start(ap, out);
+	while ((arg = va_arg(ap, const gchar *)) != NULL)
+		g_ptr_array_add(argv, (gpointer)arg);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	rc = client_cli_main(test_commands, NULL, (gint)argv->len - 1, (gchar **)argv->pdata);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	if (out != NULL)
+		assert_true(g_file_get_contents(tmp, out, NULL, NULL));
+	g_unlink(tmp);
+	return rc;
+}
+
+static JsonObject *
+parse_object(const gchar *text)
+{
+	g_autoptr(JsonNode) node = json_from_string(text, NULL);
+
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		fail_msg("not a JSON object: %s", text);
+	return json_object_ref(json_node_get_object(node));
+}
+
+/* ---- the tests ---- */
+
+static void
+test_client_commands_ping(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *json = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "ping", NULL), 0);
+	assert_non_null(strstr(out, "answered: handshake"));
+	assert_int_equal(run_client(&json, "--agent", fake->path, "ping", "--json", NULL), 0);
+	obj = parse_object(json);
+	assert_string_equal(json_object_get_string_member(obj, "transport"), "socket");
+	assert_true(json_object_get_int_member(obj, "handshake-us") >= 0);
+	assert_true(json_object_get_int_member(obj, "ping-us") >= 0);
+	assert_true(fake_called(fake, "guest-ping"));
+	fake_free(fake);
+}
+
+static void
+test_client_commands_info_status(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	Fake *stock = fake_new(FALSE);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *stock_json = NULL;
+	g_autofree gchar *status = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(JsonObject) stock_obj = NULL;
+	g_autoptr(JsonObject) status_obj = NULL;
+
+	fake_start(fake);
+	fake_start(stock);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "info", NULL), 0);
+	assert_non_null(strstr(out, "agent      qgatrace-agent 0.1.0"));
+	assert_non_null(strstr(out, "host name  fake-guest"));
+	assert_non_null(strstr(out, "Fake OS 1"));
+	assert_int_equal(run_client(&json, "--json", "--agent", fake->path, "info", NULL), 0);
+	obj = parse_object(json);
+	assert_string_equal(json_object_get_string_member(obj, "agent"), "qgatrace-agent");
+	assert_true(json_object_get_boolean_member(obj, "tracing"));
+	assert_true(json_object_get_boolean_member(obj, "dmesg"));
+	assert_string_equal(json_object_get_string_member(obj, "hostname"), "fake-guest");
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "disabled")), 0);
+
+	assert_int_equal(run_client(&stock_json, "--agent", stock->path, "--json", "info", NULL), 0);
+	stock_obj = parse_object(stock_json);
+	assert_string_equal(json_object_get_string_member(stock_obj, "agent"), "qemu-ga");
+	assert_false(json_object_get_boolean_member(stock_obj, "tracing"));
+
+	assert_int_equal(run_client(&status, "--agent", stock->path, "status", "--json", NULL), 0);
+	status_obj = parse_object(status);
+	assert_string_equal(json_object_get_string_member(status_obj, "fsfreeze"), "thawed");
+	assert_true(json_object_get_null_member(status_obj, "trace"));
+	fake_free(fake);
+	fake_free(stock);
+}
+
+static void
+test_client_commands_freeze_thaw(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "freeze", "-m", "/mnt/data", NULL), 0);
+	obj = parse_object(json);
+	assert_int_equal(json_object_get_int_member(obj, "frozen"), 1);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")), 1);
+	assert_true(fake_called(fake, "guest-fsfreeze-freeze-list"));
+	assert_true(fake->frozen);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "thaw", NULL), 0);
+	assert_string_equal(out, "thawed 1 filesystem(s)\n");
+	assert_false(fake->frozen);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_trace(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	Fake *stock = fake_new(FALSE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	fake->session = fake_parse(session);
+	fake_start(fake);
+	fake_start(stock);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "trace", NULL), 0);
+	obj = parse_object(json);
+	assert_string_equal(json_object_get_string_member(obj, "session"), "agent-689-1");
+	assert_int_equal(run_client(&out, "--agent", fake->path, "trace", NULL), 0);
+	assert_non_null(strstr(out, "session      agent-689-1 (qgatrace-agent), collected, method function"));
+	assert_non_null(strstr(out, "/mnt/data  VERIFIED"));
+	assert_non_null(strstr(out, "frozen for"));
+	assert_non_null(strstr(out, "freeze_super <- __x64_sys_ioctl"));
+	/* stock qemu-ga: a clear failure, not a crash or a timeout */
+	assert_int_equal(run_client(NULL, "--agent", stock->path, "trace", NULL), 1);
+	fake_free(fake);
+	fake_free(stock);
+}
+
+static void
+test_client_commands_dmesg(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonNode) records = NULL;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "dmesg", "--tail", "3", NULL), 0);
+	records = json_from_string(json, NULL);
+	assert_non_null(records);
+	assert_true(JSON_NODE_HOLDS_ARRAY(records));
+	assert_int_equal(json_array_get_length(json_node_get_array(records)), 3);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "dmesg", "--level", "info", NULL), 0);
+	assert_true(g_str_has_prefix(out, "[    2."));
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--level", "loud", NULL), 2);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_raw(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *out = NULL;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "--json", "raw", "{\"execute\":\"guest-ping\"}", NULL), 0);
+	assert_string_equal(out, "{\"return\":{}}\n");
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", "{\"execute\":\"guest-nothing\"}", NULL), 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", "[1]", NULL), 2);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", NULL), 2);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_snapshot_verified(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	JsonObject *mp;
+
+	fake->session = fake_parse(session);
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/data", NULL), 0);
+	obj = parse_object(json);
+	assert_true(json_object_get_boolean_member(obj, "verified"));
+	assert_true(json_object_get_boolean_member(obj, "ok"));
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")), 1);
+	mp = json_array_get_object_element(json_object_get_array_member(obj, "mountpoints"), 0);
+	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), "/mnt/data");
+	assert_true(json_object_get_boolean_member(mp, "verified"));
+	assert_true(json_object_get_int_member(mp, "frozen-ns") > 0);
+	assert_string_equal(json_array_get_string_element(json_object_get_array_member(mp, "functions"), 0),
+			    "freeze_super");
+	assert_string_equal(json_object_get_string_member(json_object_get_object_member(obj, "trace"), "session"),
+			    "agent-689-1");
+	assert_true(json_object_get_null_member(obj, "host-evidence"));
+	assert_false(fake->frozen);
+	assert_int_equal(fake->thaws, 1);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_snapshot_failed_exec_thaws(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	fake->session = fake_parse(session);
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "--exec", "exit 3", NULL), 1);
+	obj = parse_object(json);
+	assert_false(json_object_get_boolean_member(obj, "ok"));
+	assert_int_equal(json_object_get_int_member(json_object_get_object_member(obj, "host-step"), "exit-status"), 3);
+	assert_true(json_object_get_boolean_member(json_object_get_object_member(obj, "thaw"), "ok"));
+	assert_false(fake->frozen);
+	assert_true(fake_called(fake, "guest-fsfreeze-freeze"));
+	assert_true(fake_called(fake, "guest-fsfreeze-thaw"));
+	fake_free(fake);
+}
+
+static void
+test_client_commands_snapshot_not_verified(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	Fake *stock = fake_new(FALSE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *stock_json = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(JsonObject) stock_obj = NULL;
+	JsonObject *verdict;
+	JsonObject *mp;
+
+	/* the agent's own verdict says no */
+	fake->session = fake_parse(session);
+	verdict = json_array_get_object_element(
+		json_object_get_array_member(json_node_get_object(fake->session), "verification"), 0);
+	json_object_set_boolean_member(verdict, "verified", FALSE);
+	json_object_set_string_member(verdict, "reason", "no thaw_super was recorded");
+	fake_start(fake);
+	fake_start(stock);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/data", NULL), 1);
+	obj = parse_object(json);
+	assert_false(json_object_get_boolean_member(obj, "verified"));
+	mp = json_array_get_object_element(json_object_get_array_member(obj, "mountpoints"), 0);
+	assert_string_equal(json_object_get_string_member(mp, "reason"), "no thaw_super was recorded");
+	/* a mount the session knows nothing of */
+	g_clear_pointer(&json, g_free);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/other", NULL), 1);
+
+	/* stock qemu-ga: frozen and thawed, but nothing proves it */
+	assert_int_equal(run_client(&stock_json, "--agent", stock->path, "--json", "snapshot", NULL), 1);
+	stock_obj = parse_object(stock_json);
+	assert_false(json_object_get_boolean_member(stock_obj, "verified"));
+	mp = json_array_get_object_element(json_object_get_array_member(stock_obj, "mountpoints"), 0);
+	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "lacks tracing"));
+	assert_false(stock->frozen);
+	fake_free(fake);
+	fake_free(stock);
+}
+
+static void
+test_client_commands_snapshot_refuses_frozen_guest(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+
+	fake_start(fake);
+	fake->frozen = TRUE;
+	/* someone else's freeze: not ours to thaw */
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "snapshot", NULL), 1);
+	assert_true(fake->frozen);
+	assert_int_equal(fake->thaws, 0);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_handshake_through_garbage(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+
+	/* a previous client's leftovers: a partial request echo, a stale reply, bytes that are not JSON */
+	fake->garbage = g_strdup("{\"return\": 12345}\n{\"return\":{},\"id\":\"qgatrace-1-00000000\"}\n\x01\x02garbage{{\n");
+	fake_start(fake);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "ping", NULL), 0);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_silent_agent_times_out(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	gint64 start;
+
+	fake->silent = TRUE;
+	fake_start(fake);
+	start = g_get_monotonic_time();
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "ping", NULL), 3);
+	/* within the timeout, give or take the scheduler */
+	assert_true(g_get_monotonic_time() - start < 3 * G_USEC_PER_SEC);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "doctor", NULL), 3);
+	fake_free(fake);
+}
+
+static void
+test_client_commands_unreachable(void **state)
+{
+	g_autofree gchar *dir = g_dir_make_tmp("test-client-XXXXXX", NULL);
+	g_autofree gchar *missing = g_build_filename(dir, "none.sock", NULL);
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	assert_int_equal(run_client(NULL, "--agent", missing, "ping", NULL), 3);
+	assert_int_equal(run_client(&out, "--agent", missing, "--json", "doctor", NULL), 3);
+	obj = parse_object(out);
+	assert_false(json_object_get_boolean_member(obj, "reachable"));
+	assert_non_null(strstr(json_object_get_string_member(obj, "verdict"), "socket"));
+	g_rmdir(dir);
+}
+
+static void
+test_client_commands_doctor_ok(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	JsonArray *checks;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "--json", "doctor", NULL), 0);
+	obj = parse_object(out);
+	assert_true(json_object_get_boolean_member(obj, "ok"));
+	checks = json_object_get_array_member(obj, "checks");
+	assert_true(json_array_get_length(checks) >= 5);
+	for (guint i = 0; i < json_array_get_length(checks); i++) {
+		JsonObject *c = json_array_get_object_element(checks, i);
+
+		assert_non_null(json_object_get_string_member(c, "name"));
+		assert_non_null(json_object_get_string_member(c, "detail"));
+	}
+	fake_free(fake);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_commands_ping),
+		cmocka_unit_test(test_client_commands_info_status),
+		cmocka_unit_test(test_client_commands_freeze_thaw),
+		cmocka_unit_test(test_client_commands_trace),
+		cmocka_unit_test(test_client_commands_dmesg),
+		cmocka_unit_test(test_client_commands_raw),
+		cmocka_unit_test(test_client_commands_snapshot_verified),
+		cmocka_unit_test(test_client_commands_snapshot_failed_exec_thaws),
+		cmocka_unit_test(test_client_commands_snapshot_not_verified),
+		cmocka_unit_test(test_client_commands_snapshot_refuses_frozen_guest),
+		cmocka_unit_test(test_client_commands_handshake_through_garbage),
+		cmocka_unit_test(test_client_commands_silent_agent_times_out),
+		cmocka_unit_test(test_client_commands_unreachable),
+		cmocka_unit_test(test_client_commands_doctor_ok),
+	};
+
+	/* the messages the client prints go to stderr; keep the locale fixed */
+	g_setenv("LC_ALL", "C.UTF-8", TRUE);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

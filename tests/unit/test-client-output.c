@@ -1,0 +1,361 @@
+/* The host client's output pieces: sizes, durations, log levels, dmesg
+ * lines, the per-mountpoint verdicts from a recorded trace session (and the
+ * host's evidence taking one away), and the libvirt domain XML it reads
+ * channel sockets and disks from. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-glib/json-glib.h>
+
+#include "client-libvirt.h"
+#include "client-output.h"
+#include "client-verdict.h"
+
+static JsonObject *
+load_object(const gchar *name)
+{
+	g_autofree gchar *path = g_build_filename(FIXTURES_DIR, "client", name, NULL);
+	g_autofree gchar *text = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	node = json_from_string(text, NULL);
+	assert_non_null(node);
+	assert_true(JSON_NODE_HOLDS_OBJECT(node));
+	return json_object_ref(json_node_get_object(node));
+}
+
+static void
+assert_formatted(gchar *text, const gchar *expected)
+{
+	assert_string_equal(text, expected);
+	g_free(text);
+}
+
+static void
+test_client_output_bytes(void **state)
+{
+	assert_formatted(client_format_bytes(0), "0 B");
+	assert_formatted(client_format_bytes(1023), "1023 B");
+	assert_formatted(client_format_bytes(1024), "1.00 KiB");
+	assert_formatted(client_format_bytes(14336), "14.0 KiB");
+	assert_formatted(client_format_bytes(331776), "324 KiB");
+	assert_formatted(client_format_bytes(64 * 1024 * 1024), "64.0 MiB");
+	assert_formatted(client_format_bytes(G_GUINT64_CONSTANT(3) << 30), "3.00 GiB");
+}
+
+static void
+test_client_output_durations(void **state)
+{
+	assert_formatted(client_format_duration_ns(850), "850 ns");
+	assert_formatted(client_format_duration_ns(12300), "12.3 us");
+	assert_formatted(client_format_duration_ns(53743500), "53.7 ms");
+	assert_formatted(client_format_duration_ns(2690000000), "2.69 s");
+	assert_formatted(client_format_duration_ns(G_GUINT64_CONSTANT(125000000000)), "2 min 5 s");
+	assert_formatted(client_format_monotonic_ns(4432693719), "4.432693719");
+	assert_formatted(client_format_monotonic_ns(5), "0.000000005");
+}
+
+static void
+test_client_output_levels(void **state)
+{
+	static const struct {
+		const gchar *text;
+		gint level;
+	} cases[] = {{"emerg", 0}, {"ALERT", 1}, {"crit", 2}, {"err", 3}, {"error", 3}, {"warn", 4},
+		     {"warning", 4}, {"notice", 5}, {"info", 6}, {"debug", 7}, {"KERN_ERR", 3}, {"0", 0},
+		     {"7", 7}};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		assert_int_equal(client_parse_level(cases[i].text, NULL), cases[i].level);
+	for (const gchar *const *bad = (const gchar *const[]){"8", "-1", "loud", "", "3x", NULL}; *bad; bad++) {
+		g_autoptr(GError) error = NULL;
+
+		assert_int_equal(client_parse_level(*bad, &error), -1);
+		assert_true(error->domain == G_OPTION_ERROR);
+	}
+	assert_string_equal(client_level_name(3), "err");
+	assert_string_equal(client_level_name(9), "?");
+}
+
+static void
+test_client_output_dmesg_record(void **state)
+{
+	g_autoptr(JsonNode) node = json_from_string(
+		"{\"seq\":346,\"ts-us\":2762649,\"level\":3,\"facility\":0,"
+		"\"message\":\"EXT4-fs (vda): bad \\\\x1b thing\"}",
+		NULL);
+	JsonObject *record = json_node_get_object(node);
+
+	assert_formatted(client_format_dmesg_record(record, FALSE), "[    2.762649] EXT4-fs (vda): bad \\x1b thing\n");
+	assert_formatted(client_format_dmesg_record(record, TRUE),
+			 "[    2.762649] \033[31mEXT4-fs (vda): bad \\x1b thing\033[0m\n");
+	json_object_set_int_member(record, "level", 6);
+	json_object_set_int_member(record, "ts-us", 12345678901);
+	assert_formatted(client_format_dmesg_record(record, TRUE), "[12345.678901] EXT4-fs (vda): bad \\x1b thing\n");
+}
+
+static void
+test_client_output_json_access(void **state)
+{
+	g_autoptr(JsonNode) node = json_from_string("{\"i\":3,\"d\":2.5,\"s\":\"x\",\"n\":null,\"b\":true,"
+						    "\"o\":{},\"a\":[]}",
+						    NULL);
+	JsonObject *o = json_node_get_object(node);
+
+	assert_int_equal(client_json_int(o, "i", -1), 3);
+	assert_int_equal(client_json_int(o, "d", -1), 2);
+	assert_int_equal(client_json_int(o, "n", -1), -1);
+	assert_int_equal(client_json_int(o, "s", -1), -1);
+	assert_int_equal(client_json_int(o, "missing", -1), -1);
+	assert_string_equal(client_json_string(o, "s"), "x");
+	assert_null(client_json_string(o, "n"));
+	assert_true(client_json_bool(o, "b", FALSE));
+	assert_true(client_json_bool(o, "n", TRUE));
+	assert_non_null(client_json_object(o, "o"));
+	assert_null(client_json_object(o, "a"));
+	assert_non_null(client_json_array(o, "a"));
+	assert_null(client_json_array(NULL, "a"));
+}
+
+/* ---- verdicts ---- */
+
+static void
+test_client_output_verdict_function_session(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-function.json");
+	g_autoptr(JsonArray) mps = client_verdict_mountpoints(NULL, session, NULL, NULL);
+	JsonObject *v = client_verdict_find(session, "/mnt/data");
+	g_auto(GStrv) functions = client_verdict_functions(session, v);
+	JsonObject *mp;
+	g_autofree gchar *text = NULL;
+
+	assert_non_null(v);
+	assert_true(g_strv_contains((const gchar *const *)functions, "freeze_super"));
+	assert_true(g_strv_contains((const gchar *const *)functions, "thaw_super"));
+	assert_true(g_strv_contains((const gchar *const *)functions, "ext4_freeze"));
+	assert_true(g_strv_contains((const gchar *const *)functions, "ext4:ext4_sync_fs"));
+	/* each once, in order of first appearance */
+	assert_string_equal(functions[0], "freeze_super");
+	for (guint i = 0; functions[i] != NULL; i++)
+		for (guint j = i + 1; functions[j] != NULL; j++)
+			assert_string_not_equal(functions[i], functions[j]);
+
+	assert_int_equal(json_array_get_length(mps), 1);
+	assert_true(client_verdict_all_verified(mps));
+	mp = json_array_get_object_element(mps, 0);
+	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), "/mnt/data");
+	assert_true(json_object_get_null_member(mp, "reason"));
+	assert_int_equal(json_object_get_int_member(mp, "frozen-ns"),
+			 json_object_get_int_member(v, "frozen-ns"));
+	assert_int_equal(json_object_get_int_member(mp, "frozen-at-ns"),
+			 json_object_get_int_member(v, "freeze-ts-ns"));
+	assert_true(json_object_get_null_member(mp, "host-writes-in-window"));
+
+	text = client_verdict_format(NULL, mp);
+	assert_true(g_str_has_prefix(text, "/mnt/data  VERIFIED\n"));
+	assert_non_null(strstr(text, "  frozen at    "));
+	assert_non_null(strstr(text, "  thawed at    "));
+	assert_non_null(strstr(text, "  frozen for   "));
+	assert_non_null(strstr(text, "  kernel saw   freeze_super, "));
+	assert_null(strstr(text, "why not"));
+}
+
+static void
+test_client_output_verdict_events_session(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-events.json");
+	const gchar *requested[] = {"/mnt/data", NULL};
+	g_autoptr(JsonArray) mps = client_verdict_mountpoints(requested, session, NULL, NULL);
+	JsonObject *mp = json_array_get_object_element(mps, 0);
+	JsonArray *functions = json_object_get_array_member(mp, "functions");
+
+	/* the tracepoint fallback names events, not functions */
+	assert_true(client_verdict_all_verified(mps));
+	assert_string_equal(json_array_get_string_element(functions, 0), "syscalls:sys_enter_ioctl");
+}
+
+static void
+test_client_output_verdict_not_verified(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-function.json");
+	const gchar *requested[] = {"/mnt/data", "/mnt/other", NULL};
+	g_autoptr(JsonArray) mps = NULL;
+	g_autoptr(JsonArray) none = NULL;
+	g_autoptr(JsonArray) empty = json_array_new();
+	JsonObject *v = client_verdict_find(session, "/mnt/data");
+	JsonObject *mp;
+	g_autofree gchar *text = NULL;
+
+	/* a mount the session did not freeze */
+	mps = client_verdict_mountpoints(requested, session, NULL, NULL);
+	assert_int_equal(json_array_get_length(mps), 2);
+	assert_false(client_verdict_all_verified(mps));
+	mp = json_array_get_object_element(mps, 1);
+	assert_false(json_object_get_boolean_member(mp, "verified"));
+	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "no verdict"));
+	g_clear_pointer(&mps, json_array_unref);
+
+	/* the agent's verdict is the verdict */
+	json_object_set_boolean_member(v, "verified", FALSE);
+	json_object_set_string_member(v, "reason", "thaw_super was not recorded");
+	mps = client_verdict_mountpoints(NULL, session, NULL, NULL);
+	mp = json_array_get_object_element(mps, 0);
+	assert_false(json_object_get_boolean_member(mp, "verified"));
+	assert_string_equal(json_object_get_string_member(mp, "reason"), "thaw_super was not recorded");
+	text = client_verdict_format(NULL, mp);
+	assert_true(g_str_has_prefix(text, "/mnt/data  NOT VERIFIED\n"));
+	assert_non_null(strstr(text, "  why not      thaw_super was not recorded\n"));
+
+	/* no session at all */
+	none = client_verdict_mountpoints(requested, NULL, "the agent lacks tracing", NULL);
+	assert_false(client_verdict_all_verified(none));
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(none, 0), "reason"),
+			    "the agent lacks tracing");
+	assert_false(client_verdict_all_verified(empty));
+}
+
+static void
+test_client_output_verdict_host_evidence(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-function.json");
+	g_autoptr(JsonNode) quiet = json_from_string(
+		"{\"disks\":[{\"id\":\"data\",\"mountpoints\":[\"/mnt/data\"],\"conclusive\":true,"
+		"\"writes-in-window\":0}]}",
+		NULL);
+	g_autoptr(JsonNode) busy = json_from_string(
+		"{\"disks\":[{\"id\":\"data\",\"mountpoints\":[\"/mnt/data\"],\"conclusive\":true,"
+		"\"writes-in-window\":7}]}",
+		NULL);
+	g_autoptr(JsonNode) shared = json_from_string(
+		"{\"disks\":[{\"id\":\"data\",\"mountpoints\":[\"/mnt/data\",\"/srv\"],\"conclusive\":false,"
+		"\"writes-in-window\":7}]}",
+		NULL);
+	g_autoptr(JsonArray) a = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
+	g_autoptr(JsonArray) b = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(busy));
+	g_autoptr(JsonArray) c = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(shared));
+	JsonObject *mp_b = json_array_get_object_element(b, 0);
+	g_autofree gchar *text = NULL;
+
+	assert_true(client_verdict_all_verified(a));
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(a, 0), "host-writes-in-window"), 0);
+	/* writes the host saw inside the window take the verdict away */
+	assert_false(client_verdict_all_verified(b));
+	assert_string_equal(json_object_get_string_member(mp_b, "reason"),
+			    "the host saw 7 write(s) to disk 'data' while it was frozen");
+	text = client_verdict_format(NULL, mp_b);
+	assert_non_null(strstr(text, "  host         disk 'data': 7 write(s) while frozen\n"));
+	/* an unfrozen filesystem on the same disk may write: no conclusion */
+	assert_true(client_verdict_all_verified(c));
+	assert_true(json_object_get_null_member(json_array_get_object_element(c, 0), "host-writes-in-window"));
+}
+
+/* ---- the domain XML ---- */
+
+static const gchar domain_xml[] =
+	"<domain type='qemu' id='6'>\n"
+	"  <name>vm1</name>\n"
+	"  <uuid>2b78c088-f818-4279-830b-eca15da47a66</uuid>\n"
+	"  <devices>\n"
+	"    <disk type='file' device='disk'>\n"
+	"      <driver name='qemu' type='qcow2' cache='writeback'/>\n"
+	"      <source file='/tmp/lvtry/snap1.qcow2' index='2'/>\n"
+	"      <backingStore type='file' index='1'>\n"
+	"        <format type='raw'/>\n"
+	"        <source file='/tmp/lvtry/data.img'/>\n"
+	"        <backingStore/>\n"
+	"      </backingStore>\n"
+	"      <target dev='vda' bus='virtio'/>\n"
+	"      <serial>qgatrace-data</serial>\n"
+	"      <alias name='virtio-disk0'/>\n"
+	"    </disk>\n"
+	"    <disk type='file' device='cdrom'>\n"
+	"      <target dev='hdc' bus='ide'/>\n"
+	"    </disk>\n"
+	"    <controller type='virtio-serial' index='0'/>\n"
+	"    <channel type='unix'>\n"
+	"      <source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-6-vm1/org.qemu.guest_agent.0'/>\n"
+	"      <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>\n"
+	"      <alias name='channel0'/>\n"
+	"      <address type='virtio-serial' controller='0' bus='0' port='1'/>\n"
+	"    </channel>\n"
+	"    <channel type='unix'>\n"
+	"      <source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-6-vm1/org.qgatrace.0'/>\n"
+	"      <target type='virtio' name='org.qgatrace.0' state='disconnected'/>\n"
+	"      <alias name='channel1'/>\n"
+	"    </channel>\n"
+	"    <channel type='spicevmc'>\n"
+	"      <target type='virtio' name='com.redhat.spice.0'/>\n"
+	"    </channel>\n"
+	"  </devices>\n"
+	"</domain>\n";
+
+static void
+test_client_output_domain_xml(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ClientDomainXml) xml = client_domain_xml_parse(domain_xml, &error);
+	const ClientDomainChannel *qga;
+	const ClientDomainChannel *ours;
+	const ClientDomainChannel *spice;
+	const ClientDomainDisk *disk;
+
+	assert_non_null(xml);
+	assert_string_equal(xml->name, "vm1");
+	assert_int_equal(xml->channels->len, 3);
+	qga = client_domain_xml_find_channel(xml, "org.qemu.guest_agent.0");
+	ours = client_domain_xml_find_channel(xml, "org.qgatrace.0");
+	spice = client_domain_xml_find_channel(xml, "com.redhat.spice.0");
+	assert_non_null(qga);
+	assert_string_equal(qga->path, "/var/lib/libvirt/qemu/channel/target/domain-6-vm1/org.qemu.guest_agent.0");
+	assert_string_equal(qga->state, "connected");
+	assert_string_equal(qga->alias, "channel0");
+	assert_string_equal(ours->state, "disconnected");
+	assert_string_equal(ours->type, "unix");
+	assert_null(spice->path);
+	assert_null(client_domain_xml_find_channel(xml, "org.nothing.0"));
+	/* disks only, and the backing chain's sources are not the disk's */
+	assert_int_equal(xml->disks->len, 1);
+	disk = g_ptr_array_index(xml->disks, 0);
+	assert_string_equal(disk->target, "vda");
+	assert_string_equal(disk->bus, "virtio");
+	assert_string_equal(disk->serial, "qgatrace-data");
+	assert_string_equal(disk->source, "/tmp/lvtry/snap1.qcow2");
+	assert_string_equal(disk->format, "qcow2");
+	assert_string_equal(disk->alias, "virtio-disk0");
+}
+
+static void
+test_client_output_domain_xml_invalid(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ClientDomainXml) xml = client_domain_xml_parse("<domain><name>x</domain>", &error);
+
+	assert_null(xml);
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_output_bytes),
+		cmocka_unit_test(test_client_output_durations),
+		cmocka_unit_test(test_client_output_levels),
+		cmocka_unit_test(test_client_output_dmesg_record),
+		cmocka_unit_test(test_client_output_json_access),
+		cmocka_unit_test(test_client_output_verdict_function_session),
+		cmocka_unit_test(test_client_output_verdict_events_session),
+		cmocka_unit_test(test_client_output_verdict_not_verified),
+		cmocka_unit_test(test_client_output_verdict_host_evidence),
+		cmocka_unit_test(test_client_output_domain_xml),
+		cmocka_unit_test(test_client_output_domain_xml_invalid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

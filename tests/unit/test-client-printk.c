@@ -1,0 +1,416 @@
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <json-glib/json-glib.h>
+
+#include "client-memory-sim.h"
+#include "client-printk.h"
+
+/* where the tests put things, in a virtual address space read directly */
+#define PRB_SYM G_GUINT64_CONSTANT(0xffffffff822622c0)
+#define RB_AT	G_GUINT64_CONSTANT(0xff11000012340000)
+
+typedef struct {
+	SimMem *mem;
+	SimRing ring;
+	ClientVmcoreinfo *info;
+} Fixture;
+
+static void
+fixture_init(Fixture *f, guint count_bits, guint size_bits)
+{
+	g_autofree gchar *text = sim_vmcoreinfo(PRB_SYM, 0, 0, TRUE);
+
+	f->mem = sim_mem_new();
+	sim_ring_init(&f->ring, count_bits, size_bits);
+	f->info = client_vmcoreinfo_parse(text, strlen(text), NULL);
+	assert_non_null(f->info);
+}
+
+static void
+fixture_clear(Fixture *f)
+{
+	sim_mem_free(f->mem);
+	sim_ring_clear(&f->ring);
+	client_vmcoreinfo_free(f->info);
+}
+
+static GPtrArray *
+fixture_decode(Fixture *f, ClientPrintkStats *stats)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *records;
+
+	sim_ring_store(&f->ring, f->mem, PRB_SYM, RB_AT);
+	records = client_printk_read(f->info, sim_mem_read, f->mem, stats, &error);
+	if (records == NULL)
+		fail_msg("decode: %s", error->message);
+	return records;
+}
+
+static const gchar *
+record_text(GPtrArray *records, guint i, gsize *len)
+{
+	const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+
+	return g_bytes_get_data(r->text, len);
+}
+
+static void
+assert_record_text(GPtrArray *records, guint i, const gchar *want)
+{
+	gsize len = 0;
+	const gchar *text = record_text(records, i, &len);
+
+	if (len != strlen(want) || (len > 0 && memcmp(text, want, len) != 0))
+		fail_msg("record %u is '%.*s', not '%s'", i, (gint)len, text, want);
+}
+
+static void
+test_client_printk_fields(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(JsonObject) json = NULL;
+	const ClientPrintkRecord *r;
+	JsonObject *dict;
+
+	fixture_init(&f, 4, 10);
+	sim_ring_push(&f.ring, "Linux version 6.1.0-sim", 5);
+	sim_ring_push_full(&f.ring, "virtio_blk virtio1: [vda]", strlen("virtio_blk virtio1: [vda]"), 6, 0, 2,
+			   1234567891, 42, "virtio", "+virtio:virtio1");
+	sim_ring_push_full(&f.ring, "cont", 4, 4, 1, 8, 5000, 0x80000003u, NULL, NULL);
+	records = fixture_decode(&f, NULL);
+	assert_int_equal(records->len, 3);
+	assert_record_text(records, 0, "Linux version 6.1.0-sim");
+	r = g_ptr_array_index(records, 1);
+	assert_int_equal(r->seq, 1);
+	assert_int_equal(r->ts_nsec, 1234567891);
+	assert_int_equal(r->level, 6);
+	assert_int_equal(r->facility, 0);
+	assert_int_equal(r->caller_id, 42);
+	assert_string_equal(r->subsystem, "virtio");
+	assert_string_equal(r->device, "+virtio:virtio1");
+
+	json = client_printk_record_to_json(r);
+	assert_int_equal(json_object_get_int_member(json, "seq"), 1);
+	assert_int_equal(json_object_get_int_member(json, "ts-us"), 1234567);
+	assert_int_equal(json_object_get_int_member(json, "level"), 6);
+	assert_false(json_object_has_member(json, "continuation"));
+	dict = json_object_get_object_member(json, "dictionary");
+	assert_string_equal(json_object_get_string_member(dict, "SUBSYSTEM"), "virtio");
+	assert_string_equal(json_object_get_string_member(dict, "DEVICE"), "+virtio:virtio1");
+
+	r = g_ptr_array_index(records, 2);
+	assert_int_equal(r->level, 4);
+	assert_int_equal(r->facility, 1);
+	g_clear_pointer(&json, json_object_unref);
+	json = client_printk_record_to_json(r);
+	assert_true(json_object_get_boolean_member(json, "continuation"));
+	assert_false(json_object_has_member(json, "dictionary"));
+	fixture_clear(&f);
+}
+
+static void
+test_client_printk_escape(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(JsonObject) json = NULL;
+	static const gchar raw[] = "a\\b\nc\x01\xc3\xa9~";
+
+	fixture_init(&f, 3, 9);
+	sim_ring_push_full(&f.ring, raw, sizeof(raw) - 1, 6, 0, 2, 1, 1, NULL, NULL);
+	records = fixture_decode(&f, NULL);
+	assert_int_equal(records->len, 1);
+	json = client_printk_record_to_json(g_ptr_array_index(records, 0));
+	/* as /dev/kmsg: the backslash too */
+	assert_string_equal(json_object_get_string_member(json, "message"),
+			    "a\\x5cb\\x0ac\\x01\\xc3\\xa9~");
+	fixture_clear(&f);
+}
+
+/* many times around both rings: only the newest survive, in order, whole */
+static void
+test_client_printk_wrap_around(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	ClientPrintkStats stats = {0};
+	guint n = 1000;
+	guint64 first;
+
+	fixture_init(&f, 5, 10);
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *text = g_strdup_printf("message %u %.*s", i, (gint)(i % 37),
+							 "abcdefghijklmnopqrstuvwxyz0123456789!");
+
+		sim_ring_push(&f.ring, text, i % 8);
+	}
+	records = fixture_decode(&f, &stats);
+	assert_true(records->len > 5);
+	assert_false(stats.legacy);
+	assert_int_equal(stats.buffer_bytes, 1024);
+	first = ((ClientPrintkRecord *)g_ptr_array_index(records, 0))->seq;
+	/* the newest one is there, and nothing between first and last is lost */
+	assert_int_equal(first + records->len, n);
+	for (guint i = 0; i < records->len; i++) {
+		const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+		guint k = (guint)r->seq;
+		g_autofree gchar *want = g_strdup_printf("message %u %.*s", k, (gint)(k % 37),
+							 "abcdefghijklmnopqrstuvwxyz0123456789!");
+
+		assert_int_equal(r->seq, first + i);
+		assert_int_equal(r->level, k % 8);
+		assert_record_text(records, i, want);
+	}
+	fixture_clear(&f);
+}
+
+/* a block that ends the data ring exactly, and one wrapped to its start */
+static void
+test_client_printk_block_at_ring_end(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	gchar text[57];
+
+	fixture_init(&f, 4, 8);
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	/* 3 blocks of 64 bytes, then one of 64 that ends at 256: exactly the end */
+	for (guint i = 0; i < 4; i++) {
+		text[0] = (gchar)('a' + i);
+		sim_ring_push(&f.ring, text, 6);
+	}
+	/* the next one goes to the start */
+	text[0] = 'e';
+	sim_ring_push(&f.ring, text, 6);
+	records = fixture_decode(&f, NULL);
+	assert_true(records->len >= 2);
+	text[0] = 'd';
+	assert_record_text(records, records->len - 2, text);
+	text[0] = 'e';
+	assert_record_text(records, records->len - 1, text);
+	fixture_clear(&f);
+}
+
+/* descriptors being reserved, reused or torn are skipped, like the kernel's reader */
+static void
+test_client_printk_reused_descriptors(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	ClientPrintkStats stats = {0};
+	guint8 *d;
+	guint64 id;
+
+	fixture_init(&f, 4, 12);
+	for (guint i = 0; i < 10; i++) {
+		g_autofree gchar *text = g_strdup_printf("rec %u", i);
+
+		sim_ring_push(&f.ring, text, 6);
+	}
+	/* record 3: reusable now; record 5: its slot already holds another id;
+	 * record 7: its data block was overwritten by another record */
+	id = (f.ring.tail_id + 4) & SIM_ID_MASK; /* tail is the reusable DESC0: +1 is rec 0 */
+	d = sim_ring_desc(&f.ring, id);
+	sim_put_u64(d, (G_GUINT64_CONSTANT(3) << 62) | id);
+	id = (f.ring.tail_id + 6) & SIM_ID_MASK;
+	d = sim_ring_desc(&f.ring, id);
+	sim_put_u64(d, (G_GUINT64_CONSTANT(2) << 62) | ((id + 16) & SIM_ID_MASK));
+	id = (f.ring.tail_id + 8) & SIM_ID_MASK;
+	d = sim_ring_desc(&f.ring, id);
+	sim_put_u64(f.ring.data + (sim_get_u64(d + 8) & (f.ring.size - 1)), id + 1);
+	/* record 9, the head: still reserved (state 0) */
+	id = f.ring.head_id;
+	d = sim_ring_desc(&f.ring, id);
+	sim_put_u64(d, id);
+	records = fixture_decode(&f, &stats);
+	/* DESC0 and the four above */
+	assert_int_equal(stats.skipped, 5);
+	assert_int_equal(records->len, 6);
+	assert_record_text(records, 0, "rec 0");
+	assert_record_text(records, 3, "rec 4");
+	assert_record_text(records, 4, "rec 6");
+	assert_record_text(records, 5, "rec 8");
+	fixture_clear(&f);
+}
+
+/* a text_len longer than its block (a torn record) is skipped; an empty
+ * line (data-less NO_LPOS) is an empty message; a failed one is skipped */
+static void
+test_client_printk_truncated(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	ClientPrintkStats stats = {0};
+	guint8 *info;
+	guint8 *d;
+	guint64 id;
+
+	fixture_init(&f, 4, 12);
+	sim_ring_push(&f.ring, "first", 6);
+	sim_ring_push(&f.ring, "torn", 6);
+	sim_ring_push_full(&f.ring, "", 0, 6, 0, 2, 7, 1, NULL, NULL);
+	sim_ring_push(&f.ring, "failed", 6);
+	sim_ring_push(&f.ring, "last", 6);
+	id = (f.ring.tail_id + 2) & SIM_ID_MASK;
+	info = sim_ring_info(&f.ring, id);
+	info[16] = 200;
+	id = (f.ring.tail_id + 4) & SIM_ID_MASK;
+	d = sim_ring_desc(&f.ring, id);
+	sim_put_u64(d + 8, 1);
+	sim_put_u64(d + 16, 1);
+	records = fixture_decode(&f, &stats);
+	assert_int_equal(records->len, 3);
+	assert_record_text(records, 0, "first");
+	assert_record_text(records, 1, "");
+	assert_int_equal(((ClientPrintkRecord *)g_ptr_array_index(records, 1))->seq, 2);
+	assert_record_text(records, 2, "last");
+	assert_int_equal(stats.skipped, 3);
+	fixture_clear(&f);
+}
+
+/* ---- the log_buf format, Linux 3.5 to 5.9 ---- */
+
+#define LOG_BUF_SYM   G_GUINT64_CONSTANT(0xffffffff82000000)
+#define LOG_BUF_AT    G_GUINT64_CONSTANT(0xffff888010000000)
+#define LOG_BUF_LEN   256
+#define LOG_HDR	      16
+
+static guint32
+legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint level,
+	   guint64 ts)
+{
+	gsize tlen = strlen(text);
+	gsize dlen = dict != NULL ? strlen(dict) + 1 : 0;
+	guint16 len = (guint16)((LOG_HDR + tlen + dlen + 7) & ~7u);
+
+	if (idx + len > LOG_BUF_LEN) {
+		memset(buf + idx, 0, MIN((guint32)LOG_HDR, LOG_BUF_LEN - idx));
+		idx = 0;
+	}
+	memset(buf + idx, 0, len);
+	sim_put_u64(buf + idx, ts);
+	memcpy(buf + idx + 8, &len, 2);
+	buf[idx + 10] = (guint8)tlen;
+	buf[idx + 12] = (guint8)dlen;
+	buf[idx + 15] = (guint8)(2 | (level << 5));
+	memcpy(buf + idx + LOG_HDR, text, tlen);
+	if (dict != NULL) {
+		memcpy(buf + idx + LOG_HDR + tlen, dict, dlen - 1);
+		/* "SUBSYSTEM=a\0DEVICE=b": the NUL between them */
+		for (gsize i = 0; i < dlen - 1; i++)
+			if (buf[idx + LOG_HDR + tlen + i] == '\n')
+				buf[idx + LOG_HDR + tlen + i] = '\0';
+	}
+	return idx + len;
+}
+
+static void
+test_client_printk_legacy(void **state)
+{
+	static const gchar vmcoreinfo[] =
+		"OSRELEASE=4.18.0-sim\n"
+		"SYMBOL(log_buf)=ffffffff82000000\n"
+		"SYMBOL(log_buf_len)=ffffffff82000008\n"
+		"SYMBOL(log_first_idx)=ffffffff8200000c\n"
+		"SYMBOL(log_next_idx)=ffffffff82000010\n"
+		"SIZE(printk_log)=16\n"
+		"OFFSET(printk_log.ts_nsec)=0\n"
+		"OFFSET(printk_log.len)=8\n"
+		"OFFSET(printk_log.text_len)=10\n";
+	g_autoptr(ClientVmcoreinfo) info = client_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	SimMem *mem = sim_mem_new();
+	ClientPrintkStats stats = {0};
+	guint8 buf[LOG_BUF_LEN] = {0};
+	guint32 len = LOG_BUF_LEN;
+	guint32 first, next;
+	const ClientPrintkRecord *r;
+
+	/* first at 160: one record to the end (96 bytes), then a wrap to 0 */
+	first = 160;
+	next = legacy_put(buf, first, "old record that fills the end of the buffer", NULL, 3, 1000);
+	next = legacy_put(buf, next, "wrapped", "SUBSYSTEM=pci\nDEVICE=+pci:0000:00:01.0", 6, 2000);
+	next = legacy_put(buf, next, "newest", NULL, 7, 3000);
+	assert_true(next < first);
+	sim_mem_write_u64(mem, LOG_BUF_SYM, LOG_BUF_AT);
+	sim_mem_write(mem, LOG_BUF_SYM + 8, &len, 4);
+	sim_mem_write(mem, LOG_BUF_SYM + 12, &first, 4);
+	sim_mem_write(mem, LOG_BUF_SYM + 16, &next, 4);
+	sim_mem_write(mem, LOG_BUF_AT, buf, sizeof(buf));
+
+	records = client_printk_read(info, sim_mem_read, mem, &stats, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_true(stats.legacy);
+	assert_true(stats.seq_synthesized);
+	assert_int_equal(records->len, 3);
+	assert_record_text(records, 0, "old record that fills the end of the buffer");
+	assert_record_text(records, 1, "wrapped");
+	assert_record_text(records, 2, "newest");
+	r = g_ptr_array_index(records, 1);
+	assert_int_equal(r->level, 6);
+	assert_int_equal(r->ts_nsec, 2000);
+	assert_string_equal(r->subsystem, "pci");
+	assert_string_equal(r->device, "+pci:0000:00:01.0");
+	assert_int_equal(((ClientPrintkRecord *)g_ptr_array_index(records, 2))->level, 7);
+	sim_mem_free(mem);
+}
+
+static void
+test_client_printk_no_layout(void **state)
+{
+	static const gchar text[] = "OSRELEASE=6.1\nSYMBOL(init_top_pgt)=ffffffff82000000\n";
+	g_autoptr(ClientVmcoreinfo) info = client_vmcoreinfo_parse(text, strlen(text), NULL);
+	g_autoptr(GError) error = NULL;
+	SimMem *mem = sim_mem_new();
+
+	assert_null(client_printk_read(info, sim_mem_read, mem, NULL, &error));
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
+	sim_mem_free(mem);
+}
+
+/* garbage where the ring should be: an error, not a crash or a huge allocation */
+static void
+test_client_printk_garbage(void **state)
+{
+	Fixture f;
+	g_autoptr(GError) error = NULL;
+	guint8 junk[88];
+
+	fixture_init(&f, 4, 10);
+	sim_ring_push(&f.ring, "x", 6);
+	sim_ring_store(&f.ring, f.mem, PRB_SYM, RB_AT);
+	memset(junk, 0xff, sizeof(junk));
+	sim_mem_write(f.mem, RB_AT, junk, sizeof(junk));
+	assert_null(client_printk_read(f.info, sim_mem_read, f.mem, NULL, &error));
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+	fixture_clear(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_printk_fields),
+		cmocka_unit_test(test_client_printk_escape),
+		cmocka_unit_test(test_client_printk_wrap_around),
+		cmocka_unit_test(test_client_printk_block_at_ring_end),
+		cmocka_unit_test(test_client_printk_reused_descriptors),
+		cmocka_unit_test(test_client_printk_truncated),
+		cmocka_unit_test(test_client_printk_legacy),
+		cmocka_unit_test(test_client_printk_no_layout),
+		cmocka_unit_test(test_client_printk_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
