@@ -69,6 +69,11 @@ robust_setup(void **state)
 	RobustContext *ctx = *state;
 
 	agent_process_test_begin(ctx->shared);
+	/* say so once, rather than as a refused connection in every test */
+	if (!agent_process_is_alive(ctx->shared)) {
+		print_error("the shared agent is no longer running\n");
+		return -1;
+	}
 	return 0;
 }
 

@@ -20,6 +20,7 @@ struct _VmGuest {
 	GSocket *shell;	     /* connected on first use */
 	GString *shell_buf;  /* received, not yet parsed */
 	gboolean shell_synced;
+	gboolean attached; /* vm_guest_attach: the run dir is not ours to remove */
 };
 
 static const gchar *const vm_guest_socket_names[] = {"qga", "qgatrace", "shell", "spare", "qmp", "isa",
@@ -81,6 +82,8 @@ vm_guest_build(GError **error)
 	const gchar *agent = NULL;
 	const gchar *image_dir = NULL;
 	const gchar *qemu_ga = g_getenv("QGATRACE_VM_QEMU_GA");
+	const gchar *plugin = g_getenv("QGATRACE_PLUGIN");
+	g_autofree gchar *plugin_extra = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
 	if (script == NULL)
@@ -105,6 +108,17 @@ vm_guest_build(GError **error)
 	if (qemu_ga != NULL && qemu_ga[0] != '\0') {
 		g_ptr_array_add(argv, (gpointer) "--qemu-ga");
 		g_ptr_array_add(argv, (gpointer)qemu_ga);
+	}
+	/* the qemu-ga plugin, with the Debian dispatcher that runs fsfreeze-hook.d/ if the
+	 * host has it (package qemu-guest-agent) */
+	if (plugin != NULL && plugin[0] != '\0') {
+		plugin_extra = g_strdup_printf("%s:" VM_GUEST_PLUGIN_PATH, plugin);
+		g_ptr_array_add(argv, (gpointer) "--extra");
+		g_ptr_array_add(argv, plugin_extra);
+		if (g_file_test(VM_GUEST_HOOK_DISPATCHER, G_FILE_TEST_IS_REGULAR)) {
+			g_ptr_array_add(argv, (gpointer) "--extra");
+			g_ptr_array_add(argv, (gpointer)VM_GUEST_HOOK_DISPATCHER ":" VM_GUEST_HOOK_DISPATCHER);
+		}
 	}
 	g_ptr_array_add(argv, NULL);
 	if (!vm_guest_run_script((const gchar *const *)argv->pdata, error)) {
@@ -240,7 +254,7 @@ vm_guest_free(VmGuest *self)
 			g_warning("stopping the guest in '%s': %s, ignoring", self->run_dir,
 				  error_local->message);
 	}
-	if (self->run_dir != NULL) {
+	if (self->run_dir != NULL && !self->attached) {
 		if (vm_guest_keep())
 			g_message("keeping the guest's run dir '%s'", self->run_dir);
 		else
@@ -490,4 +504,32 @@ vm_guest_shell_ok(VmGuest *self, const gchar *cmd, GError **error)
 		return NULL;
 	}
 	return g_strdup(g_strstrip(output));
+}
+
+const gchar *
+vm_guest_build_image(GError **error)
+{
+	if (!vm_guest_built) {
+		if (!vm_guest_build(error))
+			return NULL;
+		vm_guest_built = TRUE;
+	}
+	return g_getenv("QGATRACE_VM_IMAGE_DIR");
+}
+
+VmGuest *
+vm_guest_attach(const gchar *run_dir)
+{
+	VmGuest *self = g_new0(VmGuest, 1);
+
+	self->run_dir = g_strdup(run_dir);
+	self->attached = TRUE;
+	self->sockets = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	for (guint i = 0; vm_guest_socket_names[i] != NULL; i++) {
+		g_autofree gchar *base = g_strdup_printf("%s.sock", vm_guest_socket_names[i]);
+		g_hash_table_insert(self->sockets, (gpointer)vm_guest_socket_names[i],
+				    g_build_filename(self->run_dir, base, NULL));
+	}
+	self->shell_buf = g_string_new(NULL);
+	return self;
 }

@@ -13,8 +13,13 @@ G_BEGIN_DECLS
  *   QGATRACE_VM_IMAGE_DIR  where the image is built
  *   QGATRACE_VM_ACCEL      optional: tcg (default) or kvm
  *   QGATRACE_VM_QEMU_GA    optional: the stock qemu-ga to put in the image
+ *   QGATRACE_PLUGIN        optional: qgatrace-fsfreeze-hook, put at VM_GUEST_PLUGIN_PATH with
+ *                          the host's VM_GUEST_HOOK_DISPATCHER if it has one
  *   QGATRACE_VM_KEEP=1     optional: keep the run dir (console.log, qemu.log) after the test */
 typedef struct _VmGuest VmGuest;
+
+#define VM_GUEST_PLUGIN_PATH	  "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
+#define VM_GUEST_HOOK_DISPATCHER "/etc/qemu/fsfreeze-hook"
 
 /* TCG is slow: a generous default for one shell command */
 #define VM_GUEST_SHELL_TIMEOUT_MS 60000
@@ -61,5 +66,23 @@ gboolean vm_guest_shell(VmGuest *self, const gchar *cmd, gchar **output, gint *s
  * Returns: (transfer full): its output, whitespace-trimmed, or NULL with @error
  */
 gchar *vm_guest_shell_ok(VmGuest *self, const gchar *cmd, GError **error);
+
+/**
+ * vm_guest_build_image:
+ * Builds the image (once per process), as vm_guest_start() does, for a test that boots it
+ * another way (test-vm-libvirt.c: under libvirtd).
+ * Returns: (transfer none): the image dir (vmlinuz, initramfs.img), or NULL with @error;
+ * G_IO_ERROR_NOT_SUPPORTED when it cannot be had on this machine
+ */
+const gchar *vm_guest_build_image(GError **error);
+
+/**
+ * vm_guest_attach:
+ * A guest booted some other way whose sockets are in @run_dir under the names
+ * vm_guest_socket() knows (shell.sock for vm_guest_shell()); free neither stops it nor
+ * removes @run_dir.
+ * Returns: (transfer full)
+ */
+VmGuest *vm_guest_attach(const gchar *run_dir);
 
 G_END_DECLS

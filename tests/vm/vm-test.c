@@ -10,6 +10,7 @@
 static VmGuest *vm_test_vm;
 static gboolean vm_test_unsupported;
 static GPtrArray *vm_test_clients; /* of QgaClient, open in the current test */
+static const gchar *vm_test_append; /* kernel parameters of the group's guest */
 
 /* boots the guest; a machine without QEMU or the kernel skips every test */
 static int
@@ -18,7 +19,7 @@ vm_test_group_setup(void **state)
 	g_autoptr(GError) error = NULL;
 
 	vm_test_clients = g_ptr_array_new_with_free_func((GDestroyNotify)qga_client_free);
-	vm_test_vm = vm_guest_start(NULL, &error);
+	vm_test_vm = vm_guest_start(vm_test_append, &error);
 	if (vm_test_vm == NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
 		fail_msg("booting the guest: %s", error->message);
 	if (vm_test_vm == NULL) {
@@ -167,4 +168,15 @@ vm_test_run_group(const gchar *name, const struct CMUnitTest *tests, gsize n_tes
 	gint rc = _cmocka_run_group_tests(name, tests, n_tests, vm_test_group_setup, vm_test_group_teardown);
 
 	return vm_test_unsupported ? VM_TEST_EXIT_SKIP : rc;
+}
+
+int
+vm_test_run_group_append(const gchar *name, const struct CMUnitTest *tests, gsize n_tests, const gchar *append)
+{
+	gint rc;
+
+	vm_test_append = append;
+	rc = vm_test_run_group(name, tests, n_tests);
+	vm_test_append = NULL;
+	return rc;
 }

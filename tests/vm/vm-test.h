@@ -27,6 +27,11 @@ int vm_test_teardown(void **state);
 /* runs @tests on one guest; 77 (meson's skip) when no guest can be had */
 #define vm_test_run(tests) vm_test_run_group(#tests, tests, G_N_ELEMENTS(tests))
 int vm_test_run_group(const gchar *name, const struct CMUnitTest *tests, gsize n_tests);
+/* the same on a guest booted with more kernel parameters, e.g. "log_buf_len=1M" */
+#define vm_test_run_append(tests, append) \
+	vm_test_run_group_append(#tests, tests, G_N_ELEMENTS(tests), append)
+int vm_test_run_group_append(const gchar *name, const struct CMUnitTest *tests, gsize n_tests,
+			     const gchar *append);
 
 /* Returns: (transfer none): the guest; skips the test when there is none */
 VmGuest *vm_test_guest(void);
