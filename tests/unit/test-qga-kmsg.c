@@ -12,7 +12,7 @@
 #include "qga-codec.h"
 #include "qga-commands.h"
 #include "qga-context.h"
-#include "qga-dispatch.h"
+#include "guest-fixture.h"
 #include "qga-json.h"
 #include "qga-kmsg.h"
 
@@ -839,116 +839,47 @@ test_qga_kmsg_export_klogctl_text(void **state)
 
 /* ---- the command, through the dispatcher ---- */
 
-typedef struct {
-	gchar *statedir;
-	QgaConfig *config;
-	QgaState *state;
-	QgaPaths *paths;
-	QgaContext ctx;
-} Fixture;
-
 static int
 fixture_setup(void **state)
 {
-	Fixture *f = g_new0(Fixture, 1);
-
-	f->statedir = g_dir_make_tmp("qgatrace-kmsg-XXXXXX", NULL);
-	f->config = qga_config_new();
-	f->state = qga_state_new(f->statedir);
-	f->paths = qga_paths_new(KMSG_ROOT);
-	f->ctx.config = f->config;
-	f->ctx.state = f->state;
-	f->ctx.paths = f->paths;
-	*state = f;
+	*state = guest_fixture_new(KMSG_ROOT);
 	return 0;
 }
 
 static int
 fixture_teardown(void **state)
 {
-	Fixture *f = *state;
-	g_autofree gchar *marker = g_build_filename(f->statedir, "qgatrace.frozen", NULL);
-
-	g_unlink(marker);
-	g_rmdir(f->statedir);
-	g_free(f->statedir);
-	qga_config_free(f->config);
-	qga_state_free(f->state);
-	qga_paths_free(f->paths);
-	g_free(f);
+	guest_fixture_free(*state);
 	return 0;
 }
 
-/* the decoded reply to @request; its encoded length in @len */
 static JsonNode *
-dispatch(Fixture *f, const gchar *request, gsize *len)
+dispatch(GuestFixture *f, const gchar *request, gsize *len)
 {
-	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
-	g_autoptr(JsonNode) message = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *reply = NULL;
-	JsonNode *value = NULL;
-	gsize reply_len = 0;
-
-	qga_decoder_feed(decoder, (const guint8 *)request, strlen(request));
-	assert_true(qga_decoder_pop(decoder, &message, &error));
-	reply = qga_dispatch_message(&f->ctx, message, &reply_len);
-	for (gsize i = 0; i < reply_len; i++)
-		assert_true((guchar)reply[i] < 0x80);
-	if (len != NULL)
-		*len = reply_len;
-	qga_decoder_feed(decoder, (const guint8 *)reply, reply_len);
-	assert_true(qga_decoder_pop(decoder, &value, &error));
-	return value;
+	return guest_fixture_dispatch(f, request, NULL, len);
 }
 
-static JsonObject *
-return_of(JsonNode *reply)
-{
-	JsonObject *ret = json_object_get_object_member(json_node_get_object(reply), "return");
-
-	if (ret == NULL)
-		fail_msg("no return: %s", json_to_string(reply, FALSE));
-	return ret;
-}
-
-static void
-assert_error(JsonNode *reply, const gchar *klass, const gchar *desc)
-{
-	JsonObject *err = json_object_get_object_member(json_node_get_object(reply), "error");
-
-	assert_non_null(err);
-	assert_string_equal(json_object_get_string_member(err, "class"), klass);
-	assert_string_equal(json_object_get_string_member(err, "desc"), desc);
-}
-
-static gint
-info_enabled(Fixture *f, const gchar *name)
+static gboolean
+dmesg_enabled(GuestFixture *f)
 {
 	g_autoptr(JsonNode) info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
-	JsonArray *cmds = json_object_get_array_member(return_of(info), "supported_commands");
 
-	for (guint i = 0; i < json_array_get_length(cmds); i++) {
-		JsonObject *cmd = json_array_get_object_element(cmds, i);
-		if (g_strcmp0(json_object_get_string_member(cmd, "name"), name) == 0)
-			return json_object_get_boolean_member(cmd, "enabled");
-	}
-	return -1;
+	return guest_fixture_info_enabled(info, "guest-dmesg");
 }
 
 static void
 test_qga_kmsg_command(void **state)
 {
-	Fixture *f = *state;
+	GuestFixture *f = *state;
 	g_autoptr(JsonNode) all = dispatch(f, "{\"execute\":\"guest-dmesg\",\"id\":1}", NULL);
 	g_autoptr(JsonNode) newer = NULL;
 	g_autoptr(JsonNode) bounded = NULL;
-	JsonObject *ret = return_of(all);
+	JsonObject *ret = guest_fixture_return_object(all);
 	JsonObject *marker = NULL;
 	JsonArray *records = json_object_get_array_member(ret, "records");
 	gsize len = 0;
 
-	assert_int_equal(info_enabled(f, "guest-dmesg"), TRUE);
+	assert_true(dmesg_enabled(f));
 	assert_string_equal(json_object_get_string_member(ret, "source"), "kmsg");
 	assert_string_equal(json_object_get_string_member(ret, "encoding"), "kmsg-escaped");
 	assert_string_equal(json_object_get_string_member(ret, "boot-id"), "6c1f6f8e-8d0b-4b6e-9a57-5d0e8f3c2a11");
@@ -966,14 +897,14 @@ test_qga_kmsg_command(void **state)
 			    "qgatrace-fixture esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
 
 	newer = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"since-seq\":355}}", NULL);
-	ret = return_of(newer);
+	ret = guest_fixture_return_object(newer);
 	assert_int_equal(json_array_get_length(json_object_get_array_member(ret, "records")), 5);
 	assert_int_equal(json_object_get_int_member(ret, "next-seq"), 360);
 	assert_int_equal(json_object_get_int_member(ret, "missed"), 0);
 
 	bounded = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"max-bytes\":65536,\"max-records\":10,\"level\":5}}",
 			   &len);
-	ret = return_of(bounded);
+	ret = guest_fixture_return_object(bounded);
 	records = json_object_get_array_member(ret, "records");
 	assert_true(len <= 65536);
 	assert_int_equal(json_array_get_length(records), 10);
@@ -1004,40 +935,40 @@ test_qga_kmsg_command_arguments(void **state)
 		g_autofree gchar *request = g_strdup_printf("{\"execute\":\"guest-dmesg\",\"arguments\":%s}", cases[i].args);
 		g_autoptr(JsonNode) reply = dispatch(*state, request, NULL);
 
-		assert_error(reply, "GenericError", cases[i].desc);
+		guest_fixture_assert_error(reply, "GenericError", cases[i].desc);
 	}
 }
 
 static void
 test_qga_kmsg_command_frozen(void **state)
 {
-	Fixture *f = *state;
+	GuestFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) reply = NULL;
 
 	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
 	reply = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"tail\":1}}", NULL);
-	assert_int_equal(json_array_get_length(json_object_get_array_member(return_of(reply), "records")), 1);
-	assert_int_equal(info_enabled(f, "guest-dmesg"), TRUE);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(guest_fixture_return_object(reply), "records")), 1);
+	assert_true(dmesg_enabled(f));
 	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
 }
 
 static void
 test_qga_kmsg_command_disabled(void **state)
 {
-	Fixture *f = *state;
+	GuestFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) reply = NULL;
 	g_autoptr(JsonNode) frozen = NULL;
 
 	qga_config_set_dmesg_enabled(f->config, FALSE);
 	reply = dispatch(f, "{\"execute\":\"guest-dmesg\"}", NULL);
-	assert_error(reply, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
-	assert_int_equal(info_enabled(f, "guest-dmesg"), FALSE);
-	/* frozen-safe commands pass the dispatcher while frozen: still refused */
+	guest_fixture_assert_error(reply, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
+	assert_false(dmesg_enabled(f));
+	/* freezing never lifts a block, frozen-safe or not */
 	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
 	frozen = dispatch(f, "{\"execute\":\"guest-dmesg\"}", NULL);
-	assert_error(frozen, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
+	guest_fixture_assert_error(frozen, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
 	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
 }
 
