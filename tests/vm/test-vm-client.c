@@ -13,53 +13,23 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 
+#include "vm-run.h"
 #include "vm-test.h"
 
 #define DATA "/mnt/data"
 #define FROZEN_MARKER "/run/qgatrace.frozen"
 
-typedef struct {
-	gint status; /* the exit status, or 128 + signal */
-	gchar *out;
-	gchar *err;
-	gdouble seconds;
-} Run;
-
-static void
-run_free(Run *run)
-{
-	if (run == NULL)
-		return;
-	g_free(run->out);
-	g_free(run->err);
-	g_free(run);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
-
-static const gchar *
-client_path(void)
-{
-	const gchar *path = g_getenv("QGATRACE_CLIENT");
-
-	if (path == NULL || path[0] == '\0')
-		fail_msg("QGATRACE_CLIENT is not set (meson test sets it)");
-	return path;
-}
-
 static GSubprocess *
 client_spawn_argv(GPtrArray *args)
 {
-	g_autoptr(GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GError) error = NULL;
 	GSubprocess *proc;
 
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
-	g_ptr_array_insert(args, 0, (gpointer)client_path());
+	g_ptr_array_insert(args, 0, (gpointer)vm_run_client_path());
 	g_ptr_array_add(args, NULL);
-	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)args->pdata, &error);
+	proc = vm_run_spawn((const gchar *const *)args->pdata, &error);
 	if (proc == NULL)
-		fail_msg("spawning %s: %s", client_path(), error->message);
+		fail_msg("spawning %s: %s", vm_run_client_path(), error->message);
 	return proc;
 }
 
@@ -85,24 +55,8 @@ client_spawn(const gchar *first, ...)
 	return client_spawn_argv(args);
 }
 
-static Run *
-client_wait(GSubprocess *proc, gint64 started)
-{
-	g_autoptr(GError) error = NULL;
-	Run *run = g_new0(Run, 1);
-
-	if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &run->out, &run->err, &error))
-		fail_msg("waiting for the client: %s", error->message);
-	run->seconds = (gdouble)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
-	run->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-						       : 128 + g_subprocess_get_term_sig(proc);
-	g_printerr("# qgatrace exit %d in %.1f s\n# stderr: %s\n", run->status, run->seconds,
-		   run->err != NULL ? run->err : "");
-	return run;
-}
-
 /* runs qgatrace ARGS... to the end */
-static Run *
+static VmRun *
 client(const gchar *first, ...)
 {
 	g_autoptr(GPtrArray) args = NULL;
@@ -114,17 +68,7 @@ client(const gchar *first, ...)
 	args = collect_args(first, ap);
 	va_end(ap);
 	proc = client_spawn_argv(args);
-	return client_wait(proc, started);
-}
-
-static JsonObject *
-run_json(Run *run)
-{
-	g_autoptr(JsonNode) node = json_from_string(run->out, NULL);
-
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
-		fail_msg("not a JSON object: %s", run->out);
-	return json_object_ref(json_node_get_object(node));
+	return vm_run_wait(proc, started);
 }
 
 static const gchar *
@@ -152,11 +96,11 @@ assert_guest_thawed(void)
 static void
 test_vm_client_ping_info_status(void **state)
 {
-	g_autoptr(Run) ping = client("--agent", sock("qgatrace"), "ping", NULL);
-	g_autoptr(Run) ping_json = client("--agent", sock("qgatrace"), "--json", "ping", NULL);
-	g_autoptr(Run) info = client("--agent", sock("qgatrace"), "info", "--json", NULL);
-	g_autoptr(Run) status = client("--agent", sock("qgatrace"), "--json", "status", NULL);
-	g_autoptr(Run) status_human = client("--agent", sock("qgatrace"), "status", NULL);
+	g_autoptr(VmRun) ping = client("--agent", sock("qgatrace"), "ping", NULL);
+	g_autoptr(VmRun) ping_json = client("--agent", sock("qgatrace"), "--json", "ping", NULL);
+	g_autoptr(VmRun) info = client("--agent", sock("qgatrace"), "info", "--json", NULL);
+	g_autoptr(VmRun) status = client("--agent", sock("qgatrace"), "--json", "status", NULL);
+	g_autoptr(VmRun) status_human = client("--agent", sock("qgatrace"), "status", NULL);
 	g_autoptr(JsonObject) p = NULL;
 	g_autoptr(JsonObject) i = NULL;
 	g_autoptr(JsonObject) s = NULL;
@@ -164,17 +108,17 @@ test_vm_client_ping_info_status(void **state)
 	assert_int_equal(ping->status, 0);
 	assert_non_null(strstr(ping->out, "answered: handshake"));
 	assert_int_equal(ping_json->status, 0);
-	p = run_json(ping_json);
+	p = vm_run_json(ping_json);
 	assert_string_equal(json_object_get_string_member(p, "transport"), "socket");
 	assert_true(json_object_get_int_member(p, "handshake-us") > 0);
 	assert_int_equal(info->status, 0);
-	i = run_json(info);
+	i = vm_run_json(info);
 	assert_string_equal(json_object_get_string_member(i, "agent"), "qgatrace-agent");
 	assert_string_equal(json_object_get_string_member(i, "hostname"), "qgatrace-guest");
 	assert_true(json_object_get_boolean_member(i, "tracing"));
 	assert_true(json_object_get_boolean_member(i, "dmesg"));
 	assert_int_equal(status->status, 0);
-	s = run_json(status);
+	s = vm_run_json(status);
 	assert_string_equal(json_object_get_string_member(s, "fsfreeze"), "thawed");
 	assert_true(json_object_get_boolean_member(json_object_get_object_member(s, "trace"), "available"));
 	assert_int_equal(status_human->status, 0);
@@ -184,21 +128,21 @@ test_vm_client_ping_info_status(void **state)
 static void
 test_vm_client_freeze_thaw(void **state)
 {
-	g_autoptr(Run) freeze = client("--agent", sock("qgatrace"), "--json", "freeze", "-m", DATA, NULL);
-	g_autoptr(Run) status = NULL;
-	g_autoptr(Run) thaw = NULL;
+	g_autoptr(VmRun) freeze = client("--agent", sock("qgatrace"), "--json", "freeze", "-m", DATA, NULL);
+	g_autoptr(VmRun) status = NULL;
+	g_autoptr(VmRun) thaw = NULL;
 	g_autoptr(JsonObject) f = NULL;
 	g_autoptr(JsonObject) t = NULL;
 
 	assert_int_equal(freeze->status, 0);
-	f = run_json(freeze);
+	f = vm_run_json(freeze);
 	assert_int_equal(json_object_get_int_member(f, "frozen"), 1);
 	assert_int_equal(vm_test_sh_status("test -e " FROZEN_MARKER), 0);
 	status = client("--agent", sock("qgatrace"), "status", NULL);
 	assert_non_null(strstr(status->out, "filesystems  frozen"));
 	thaw = client("--agent", sock("qgatrace"), "--json", "thaw", NULL);
 	assert_int_equal(thaw->status, 0);
-	t = run_json(thaw);
+	t = vm_run_json(thaw);
 	assert_int_equal(json_object_get_int_member(t, "thawed"), 1);
 	assert_guest_thawed();
 }
@@ -206,9 +150,9 @@ test_vm_client_freeze_thaw(void **state)
 static void
 test_vm_client_snapshot_verified(void **state)
 {
-	g_autoptr(Run) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "snapshot", "-m",
+	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "snapshot", "-m",
 				    DATA, "--qmp-snapshot", NULL);
-	g_autoptr(Run) human = NULL;
+	g_autoptr(VmRun) human = NULL;
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *mp;
 	JsonObject *trace;
@@ -221,7 +165,7 @@ test_vm_client_snapshot_verified(void **state)
 	gboolean saw_thaw_super = FALSE;
 
 	assert_int_equal(run->status, 0);
-	doc = run_json(run);
+	doc = vm_run_json(run);
 	assert_true(json_object_get_boolean_member(doc, "verified"));
 	assert_true(json_object_get_boolean_member(doc, "ok"));
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
@@ -271,13 +215,13 @@ test_vm_client_snapshot_verified(void **state)
 static void
 test_vm_client_snapshot_exec_fails(void **state)
 {
-	g_autoptr(Run) run = client("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA, "--exec",
+	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA, "--exec",
 				    "echo doing; exit 3", NULL);
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *step;
 
 	assert_int_equal(run->status, 1);
-	doc = run_json(run);
+	doc = vm_run_json(run);
 	assert_false(json_object_get_boolean_member(doc, "ok"));
 	step = json_object_get_object_member(doc, "host-step");
 	assert_int_equal(json_object_get_int_member(step, "exit-status"), 3);
@@ -295,7 +239,7 @@ test_vm_client_snapshot_sigint_thaws(void **state)
 	g_autofree gchar *pidfile = g_build_filename(dir, "step.pid", NULL);
 	g_autofree gchar *step = g_strdup_printf("echo $$ > %s; exec sleep 60", pidfile);
 	g_autoptr(GSubprocess) proc = NULL;
-	g_autoptr(Run) run = NULL;
+	g_autoptr(VmRun) run = NULL;
 	g_autoptr(JsonObject) doc = NULL;
 	g_autofree gchar *step_pid = NULL;
 	gint64 started = g_get_monotonic_time();
@@ -307,9 +251,9 @@ test_vm_client_snapshot_sigint_thaws(void **state)
 		g_usleep(100 * 1000);
 	assert_true(g_file_get_contents(pidfile, &step_pid, NULL, NULL));
 	g_subprocess_send_signal(proc, SIGINT);
-	run = client_wait(proc, started);
+	run = vm_run_wait(proc, started);
 	assert_int_equal(run->status, 1);
-	doc = run_json(run);
+	doc = vm_run_json(run);
 	assert_string_equal(json_object_get_string_member(doc, "interrupted"), "SIGINT");
 	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	/* well before the step's 60 s: the step was stopped, not waited for */
@@ -323,17 +267,17 @@ test_vm_client_snapshot_sigint_thaws(void **state)
 static void
 test_vm_client_trace(void **state)
 {
-	g_autoptr(Run) snap = client("--agent", sock("qgatrace"), "snapshot", "-m", DATA, NULL);
-	g_autoptr(Run) json = client("--agent", sock("qgatrace"), "--json", "trace", NULL);
-	g_autoptr(Run) human = client("--agent", sock("qgatrace"), "trace", NULL);
-	g_autoptr(Run) list = client("--agent", sock("qgatrace"), "trace", "--list", NULL);
-	g_autoptr(Run) missing = client("--agent", sock("qgatrace"), "trace", "--session", "no-such-session", NULL);
+	g_autoptr(VmRun) snap = client("--agent", sock("qgatrace"), "snapshot", "-m", DATA, NULL);
+	g_autoptr(VmRun) json = client("--agent", sock("qgatrace"), "--json", "trace", NULL);
+	g_autoptr(VmRun) human = client("--agent", sock("qgatrace"), "trace", NULL);
+	g_autoptr(VmRun) list = client("--agent", sock("qgatrace"), "trace", "--list", NULL);
+	g_autoptr(VmRun) missing = client("--agent", sock("qgatrace"), "trace", "--session", "no-such-session", NULL);
 	g_autoptr(JsonObject) session = NULL;
 	JsonObject *verification;
 
 	assert_int_equal(snap->status, 0);
 	assert_int_equal(json->status, 0);
-	session = run_json(json);
+	session = vm_run_json(json);
 	assert_string_equal(json_object_get_string_member(session, "state"), "collected");
 	verification = json_array_get_object_element(json_object_get_array_member(session, "verification"), 0);
 	assert_string_equal(json_object_get_string_member(verification, "mountpoint"), DATA);
@@ -353,10 +297,10 @@ test_vm_client_dmesg(void **state)
 	g_autofree gchar *marker2 = g_strdup_printf("qgatrace-client-follow-%08x", g_random_int());
 	g_autofree gchar *write = g_strdup_printf("echo '<3>%s' > /dev/kmsg", marker);
 	g_autofree gchar *write2 = g_strdup_printf("echo '<4>%s' > /dev/kmsg", marker2);
-	g_autoptr(Run) errs = NULL;
-	g_autoptr(Run) tail = NULL;
-	g_autoptr(Run) all = NULL;
-	g_autoptr(Run) follow = NULL;
+	g_autoptr(VmRun) errs = NULL;
+	g_autoptr(VmRun) tail = NULL;
+	g_autoptr(VmRun) all = NULL;
+	g_autoptr(VmRun) follow = NULL;
 	g_autoptr(JsonNode) records = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	JsonArray *list;
@@ -395,7 +339,7 @@ test_vm_client_dmesg(void **state)
 	g_free(vm_test_sh(write2));
 	g_usleep(2000 * 1000);
 	g_subprocess_send_signal(proc, SIGINT);
-	follow = client_wait(proc, started);
+	follow = vm_run_wait(proc, started);
 	assert_int_equal(follow->status, 0);
 	assert_non_null(strstr(follow->out, marker2));
 	/* JSON Lines: one record per line */
@@ -413,17 +357,17 @@ test_vm_client_dmesg(void **state)
 static void
 test_vm_client_df_raw(void **state)
 {
-	g_autoptr(Run) df = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "df", NULL);
-	g_autoptr(Run) human = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "df", NULL);
-	g_autoptr(Run) raw = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-get-time\"}", NULL);
-	g_autoptr(Run) raw_err = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-no-such\"}", NULL);
+	g_autoptr(VmRun) df = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "df", NULL);
+	g_autoptr(VmRun) human = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "df", NULL);
+	g_autoptr(VmRun) raw = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-get-time\"}", NULL);
+	g_autoptr(VmRun) raw_err = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-no-such\"}", NULL);
 	g_autoptr(JsonObject) doc = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonObject *fs;
 	JsonObject *disk;
 
 	assert_int_equal(df->status, 0);
-	doc = run_json(df);
+	doc = vm_run_json(df);
 	fs = json_array_get_object_element(json_object_get_array_member(doc, "filesystems"), 0);
 	assert_string_equal(json_object_get_string_member(fs, "mountpoint"), DATA);
 	assert_true(json_object_get_int_member(fs, "total-bytes") > 0);
@@ -435,7 +379,7 @@ test_vm_client_df_raw(void **state)
 	assert_int_equal(human->status, 0);
 	assert_non_null(strstr(human->out, "host view (QMP"));
 	assert_int_equal(raw->status, 0);
-	reply = run_json(raw);
+	reply = vm_run_json(raw);
 	assert_true(json_object_get_int_member(reply, "return") > 0);
 	assert_int_equal(raw_err->status, 1);
 	assert_non_null(strstr(raw_err->err, "CommandNotFound"));
@@ -444,7 +388,7 @@ test_vm_client_df_raw(void **state)
 static void
 test_vm_client_doctor_ok(void **state)
 {
-	g_autoptr(Run) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "doctor", NULL);
+	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "doctor", NULL);
 
 	assert_int_equal(run->status, 0);
 	assert_non_null(strstr(run->out, "guest port open"));
@@ -454,10 +398,10 @@ test_vm_client_doctor_ok(void **state)
 static void
 test_vm_client_agent_not_running(void **state)
 {
-	g_autoptr(Run) ping = NULL;
-	g_autoptr(Run) doctor = NULL;
-	g_autoptr(Run) doctor_noqmp = NULL;
-	g_autoptr(Run) back = NULL;
+	g_autoptr(VmRun) ping = NULL;
+	g_autoptr(VmRun) doctor = NULL;
+	g_autoptr(VmRun) doctor_noqmp = NULL;
+	g_autoptr(VmRun) back = NULL;
 
 	g_free(vm_test_sh("kill -TERM $(pidof qgatrace-agent); i=0; while pidof qgatrace-agent >/dev/null && "
 			  "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
@@ -491,7 +435,7 @@ test_vm_client_garbage_before_connect(void **state)
 	for (gsize i = 0; i < G_N_ELEMENTS(leftovers); i++) {
 		g_autoptr(GSocket) s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
 		g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(sock("qgatrace"));
-		g_autoptr(Run) run = NULL;
+		g_autoptr(VmRun) run = NULL;
 
 		assert_true(g_socket_connect(s, addr, NULL, NULL));
 		assert_true(g_socket_send(s, leftovers[i], strlen(leftovers[i]), NULL, NULL) > 0);
@@ -507,14 +451,14 @@ test_vm_client_garbage_before_connect(void **state)
 static void
 test_vm_client_stock_qemu_ga(void **state)
 {
-	g_autoptr(Run) ping = client("--agent", sock("qga"), "ping", NULL);
-	g_autoptr(Run) info = client("--agent", sock("qga"), "--json", "info", NULL);
-	g_autoptr(Run) status = client("--agent", sock("qga"), "--json", "status", NULL);
-	g_autoptr(Run) freeze = NULL;
-	g_autoptr(Run) frozen = NULL;
-	g_autoptr(Run) thaw = NULL;
-	g_autoptr(Run) trace = NULL;
-	g_autoptr(Run) snap = NULL;
+	g_autoptr(VmRun) ping = client("--agent", sock("qga"), "ping", NULL);
+	g_autoptr(VmRun) info = client("--agent", sock("qga"), "--json", "info", NULL);
+	g_autoptr(VmRun) status = client("--agent", sock("qga"), "--json", "status", NULL);
+	g_autoptr(VmRun) freeze = NULL;
+	g_autoptr(VmRun) frozen = NULL;
+	g_autoptr(VmRun) thaw = NULL;
+	g_autoptr(VmRun) trace = NULL;
+	g_autoptr(VmRun) snap = NULL;
 	g_autoptr(JsonObject) i = NULL;
 	g_autoptr(JsonObject) s = NULL;
 	g_autoptr(JsonObject) doc = NULL;
@@ -522,11 +466,11 @@ test_vm_client_stock_qemu_ga(void **state)
 
 	assert_int_equal(ping->status, 0);
 	assert_int_equal(info->status, 0);
-	i = run_json(info);
+	i = vm_run_json(info);
 	assert_string_equal(json_object_get_string_member(i, "agent"), "qemu-ga");
 	assert_false(json_object_get_boolean_member(i, "tracing"));
 	assert_int_equal(status->status, 0);
-	s = run_json(status);
+	s = vm_run_json(status);
 	assert_string_equal(json_object_get_string_member(s, "fsfreeze"), "thawed");
 	assert_true(json_object_get_null_member(s, "trace"));
 
@@ -547,7 +491,7 @@ test_vm_client_stock_qemu_ga(void **state)
 	/* frozen and thawed, but nothing proves it */
 	snap = client("--agent", sock("qga"), "--json", "snapshot", "-m", DATA, NULL);
 	assert_int_equal(snap->status, 1);
-	doc = run_json(snap);
+	doc = vm_run_json(snap);
 	assert_false(json_object_get_boolean_member(doc, "verified"));
 	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);

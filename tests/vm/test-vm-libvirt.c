@@ -27,6 +27,7 @@
 
 #include <glib/gstdio.h>
 
+#include "vm-run.h"
 #include "vm-test.h"
 
 #define URI "qemu:///system"
@@ -76,52 +77,27 @@ libvirt_lock(GError **error)
 
 /* ---- running things ---- */
 
-typedef struct {
-	gint status;
-	gchar *out;
-	gchar *err;
-} Run;
-
-static void
-run_free(Run *run)
-{
-	if (run == NULL)
-		return;
-	g_free(run->out);
-	g_free(run->err);
-	g_free(run);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
-
-static Run *
+/* a missing tool (virsh, say) is exit status 127, as a shell would say */
+static VmRun *
 run_argv(const gchar *const *argv)
 {
-	g_autoptr(GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
-	Run *run = g_new0(Run, 1);
+	gint64 started = g_get_monotonic_time();
+	VmRun *run;
 
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
-	proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
-	if (proc == NULL) {
-		run->status = 127;
-		run->err = g_strdup(error->message);
-		run->out = g_strdup("");
-		return run;
-	}
-	if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &run->out, &run->err, &error)) {
-		run->status = 127;
-		return run;
-	}
-	run->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-						       : 128 + g_subprocess_get_term_sig(proc);
-	g_printerr("# %s %s ...: exit %d\n# stdout: %s# stderr: %s\n", argv[0], argv[1] != NULL ? argv[1] : "",
-		   run->status, run->out, run->err);
+	g_printerr("# %s %s ...\n", argv[0], argv[1] != NULL ? argv[1] : "");
+	proc = vm_run_spawn(argv, &error);
+	if (proc != NULL)
+		return vm_run_wait(proc, started);
+	run = g_new0(VmRun, 1);
+	run->status = 127;
+	run->err = g_strdup(error->message);
+	run->out = g_strdup("");
 	return run;
 }
 
-static Run *
+static VmRun *
 run(const gchar *first, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -139,7 +115,7 @@ static gboolean
 run_ok(const gchar *first, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(Run) r = NULL;
+	g_autoptr(VmRun) r = NULL;
 	va_list ap;
 
 	va_start(ap, first);
@@ -151,24 +127,14 @@ run_ok(const gchar *first, ...)
 	return r->status == 0;
 }
 
-static const gchar *
-client_path(void)
-{
-	const gchar *path = g_getenv("QGATRACE_CLIENT");
-
-	if (path == NULL || path[0] == '\0')
-		fail_msg("QGATRACE_CLIENT is not set (meson test sets it)");
-	return path;
-}
-
 /* qgatrace --domain D --connect URI ARGS... */
-static Run *
+static VmRun *
 client(const gchar *first, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	va_list ap;
 
-	g_ptr_array_add(argv, (gpointer)client_path());
+	g_ptr_array_add(argv, (gpointer)vm_run_client_path());
 	g_ptr_array_add(argv, (gpointer) "--domain");
 	g_ptr_array_add(argv, lv.domain);
 	g_ptr_array_add(argv, (gpointer) "--connect");
@@ -179,16 +145,6 @@ client(const gchar *first, ...)
 	va_end(ap);
 	g_ptr_array_add(argv, NULL);
 	return run_argv((const gchar *const *)argv->pdata);
-}
-
-static JsonObject *
-run_json(Run *r)
-{
-	g_autoptr(JsonNode) node = json_from_string(r->out, NULL);
-
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
-		fail_msg("not a JSON object: %s", r->out);
-	return json_object_ref(json_node_get_object(node));
 }
 
 static void
@@ -247,7 +203,7 @@ stop_pid(GPid *pid, const gchar *what)
 static gboolean
 libvirt_answers(void)
 {
-	g_autoptr(Run) r = run("virsh", "-c", URI, "version", NULL);
+	g_autoptr(VmRun) r = run("virsh", "-c", URI, "version", NULL);
 
 	return r->status == 0;
 }
@@ -278,7 +234,7 @@ static void
 libvirt_prepare_kvm(void)
 {
 	struct stat st;
-	g_autoptr(Run) gid = NULL;
+	g_autoptr(VmRun) gid = NULL;
 	gid_t kvm_gid;
 
 	if (stat("/dev/kvm", &st) < 0)
@@ -425,8 +381,8 @@ domain_start(const gchar *image_dir, GError **error)
 	g_autofree gchar *xml_path = g_build_filename(lv.run_dir, "domain.xml", NULL);
 	g_autofree gchar *img = g_build_filename(lv.run_dir, "data.img", NULL);
 	g_autofree gchar *console = g_build_filename(lv.run_dir, "console.log", NULL);
-	g_autoptr(Run) mkfs = NULL;
-	g_autoptr(Run) create = NULL;
+	g_autoptr(VmRun) mkfs = NULL;
+	g_autoptr(VmRun) create = NULL;
 
 	if (!run_ok("truncate", "-s", "64M", img, NULL)) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create the data disk");
@@ -488,7 +444,7 @@ wait_channel_state(const gchar *port, const gchar *state)
 	g_autofree gchar *needle = g_strdup_printf("name='%s' state='%s'", port, state);
 
 	for (guint i = 0; i < 100; i++) {
-		g_autoptr(Run) r = run("virsh", "-c", URI, "dumpxml", lv.domain, NULL);
+		g_autoptr(VmRun) r = run("virsh", "-c", URI, "dumpxml", lv.domain, NULL);
 
 		if (strstr(r->out, needle) != NULL)
 			return;
@@ -611,10 +567,10 @@ skip_if_unsupported(void)
 static void
 test_libvirt_own_port(void **state)
 {
-	g_autoptr(Run) ping = NULL;
-	g_autoptr(Run) dmesg = NULL;
-	g_autoptr(Run) snap = NULL;
-	g_autoptr(Run) doctor = NULL;
+	g_autoptr(VmRun) ping = NULL;
+	g_autoptr(VmRun) dmesg = NULL;
+	g_autoptr(VmRun) snap = NULL;
+	g_autoptr(VmRun) doctor = NULL;
 	g_autoptr(JsonObject) p = NULL;
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *evidence;
@@ -625,7 +581,7 @@ test_libvirt_own_port(void **state)
 	/* the socket path comes from the live XML (libvirt made it up) */
 	ping = client("--port", "org.qgatrace.0", "--json", "ping", NULL);
 	assert_int_equal(ping->status, 0);
-	p = run_json(ping);
+	p = vm_run_json(ping);
 	assert_string_equal(json_object_get_string_member(p, "transport"), "socket");
 	assert_non_null(strstr(json_object_get_string_member(p, "target"), "port 'org.qgatrace.0'"));
 	dmesg = client("--port", "org.qgatrace.0", "dmesg", "--tail", "3", NULL);
@@ -633,7 +589,7 @@ test_libvirt_own_port(void **state)
 	assert_true(g_str_has_prefix(dmesg->out, "["));
 	snap = client("--port", "org.qgatrace.0", "--json", "snapshot", "-m", DATA, NULL);
 	assert_int_equal(snap->status, 0);
-	doc = run_json(snap);
+	doc = vm_run_json(snap);
 	assert_true(json_object_get_boolean_member(doc, "verified"));
 	/* host evidence through libvirt's block statistics, mapped by serial */
 	evidence = json_object_get_object_member(doc, "host-evidence");
@@ -647,8 +603,8 @@ test_libvirt_own_port(void **state)
 static void
 test_libvirt_doctor_disconnected(void **state)
 {
-	g_autoptr(Run) doctor = NULL;
-	g_autoptr(Run) ping = NULL;
+	g_autoptr(VmRun) doctor = NULL;
+	g_autoptr(VmRun) ping = NULL;
 
 	skip_if_unsupported();
 	/* nothing opened org.qemu.guest_agent.0 in the guest */
@@ -664,11 +620,11 @@ test_libvirt_doctor_disconnected(void **state)
 static void
 test_libvirt_virsh_against_qgatrace_agent(void **state)
 {
-	g_autoptr(Run) ping = NULL;
-	g_autoptr(Run) info = NULL;
-	g_autoptr(Run) freeze = NULL;
-	g_autoptr(Run) thaw = NULL;
-	g_autoptr(Run) fsinfo = NULL;
+	g_autoptr(VmRun) ping = NULL;
+	g_autoptr(VmRun) info = NULL;
+	g_autoptr(VmRun) freeze = NULL;
+	g_autoptr(VmRun) thaw = NULL;
+	g_autoptr(VmRun) fsinfo = NULL;
 	g_autofree gchar *marker = NULL;
 
 	skip_if_unsupported();
@@ -704,12 +660,12 @@ test_libvirt_client_through_agent_api(void **state)
 {
 	g_autofree gchar *overlay = g_build_filename(lv.run_dir != NULL ? lv.run_dir : "/tmp", "snap1.qcow2", NULL);
 	g_autofree gchar *step = NULL;
-	g_autoptr(Run) ping = NULL;
-	g_autoptr(Run) snap = NULL;
-	g_autoptr(Run) human = NULL;
-	g_autoptr(Run) dmesg = NULL;
-	g_autoptr(Run) doctor = NULL;
-	g_autoptr(Run) df = NULL;
+	g_autoptr(VmRun) ping = NULL;
+	g_autoptr(VmRun) snap = NULL;
+	g_autoptr(VmRun) human = NULL;
+	g_autoptr(VmRun) dmesg = NULL;
+	g_autoptr(VmRun) doctor = NULL;
+	g_autoptr(VmRun) df = NULL;
 	g_autoptr(JsonObject) p = NULL;
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *mp;
@@ -720,11 +676,11 @@ test_libvirt_client_through_agent_api(void **state)
 			       lv.domain, overlay);
 	ping = client("--json", "ping", NULL);
 	assert_int_equal(ping->status, 0);
-	p = run_json(ping);
+	p = vm_run_json(ping);
 	assert_string_equal(json_object_get_string_member(p, "transport"), "libvirt");
 	snap = client("--json", "snapshot", "-m", DATA, "--exec", step, NULL);
 	assert_int_equal(snap->status, 0);
-	doc = run_json(snap);
+	doc = vm_run_json(snap);
 	assert_true(json_object_get_boolean_member(doc, "verified"));
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
 	assert_true(json_object_get_boolean_member(mp, "verified"));
@@ -751,9 +707,9 @@ test_libvirt_client_through_agent_api(void **state)
 static void
 test_libvirt_dmesg_from_memory_dump(void **state)
 {
-	g_autoptr(Run) dmesg = NULL;
-	g_autoptr(Run) domstate = NULL;
-	g_autoptr(Run) taint = NULL;
+	g_autoptr(VmRun) dmesg = NULL;
+	g_autoptr(VmRun) domstate = NULL;
+	g_autoptr(VmRun) taint = NULL;
 
 	skip_if_unsupported();
 	g_free(sh("echo '<4>qgatrace-libvirt-mem-marker' > /dev/kmsg"));
