@@ -211,6 +211,65 @@ qga_decoder_count_members(JsonNode *node)
 	return n;
 }
 
+static gint
+qga_decoder_hex4(const gchar *p, const gchar *end)
+{
+	gint value = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (gint i = 0; i < 4; i++) {
+		gint digit = g_ascii_xdigit_value(p[i]);
+
+		if (digit < 0)
+			return -1;
+		value = value * 16 + digit;
+	}
+	return value;
+}
+
+/*
+ * json-glib takes "\u" with fewer than 4 hex digits, and turns a UTF-16
+ * surrogate that is not half of a pair into invalid UTF-8, swallowing the
+ * character after it: an id would come back changed. QEMU refuses both
+ * (qobject/json-parser.c: parse_string). Found by fuzz/fuzz-codec.c.
+ * Returns: (nullable): the first such escape in @text
+ */
+static const gchar *
+qga_decoder_find_bad_unicode_escape(const gchar *text, gsize len)
+{
+	const gchar *end = text + len;
+	gboolean in_string = FALSE;
+
+	for (const gchar *p = text; p < end; p++) {
+		gint unit;
+		gint low = -1;
+
+		if (!in_string || *p == '"') {
+			in_string = !in_string && *p == '"';
+			continue;
+		}
+		if (*p != '\\')
+			continue;
+		if (++p == end)
+			break;
+		if (*p != 'u')
+			continue;
+		/* p is at the 'u': 4 digits, then maybe "\u" and 4 more */
+		unit = qga_decoder_hex4(p + 1, end);
+		if (unit < 0)
+			return p - 1;
+		if (unit < 0xd800 || unit > 0xdfff)
+			continue;
+		if (unit <= 0xdbff && end - p > 10 && p[5] == '\\' && p[6] == 'u')
+			low = qga_decoder_hex4(p + 7, end);
+		if (low < 0xdc00 || low > 0xdfff)
+			return p - 1;
+		p += 10;
+	}
+	return NULL;
+}
+
 /* a top-level value ended: parse it, unless it was being skipped */
 static void
 qga_decoder_finish_message(QgaDecoder *self)
@@ -219,6 +278,7 @@ qga_decoder_finish_message(QgaDecoder *self)
 	g_autoptr(GString) fixed = NULL;
 	const gchar *text = (const gchar *)self->buf->data;
 	gsize len = self->buf->len;
+	const gchar *bad_escape;
 	gsize n_members = 0;
 	JsonNode *root;
 
@@ -228,6 +288,19 @@ qga_decoder_finish_message(QgaDecoder *self)
 	}
 	if (!g_utf8_validate_len(text, len, NULL)) {
 		qga_decoder_queue_error(self, "JSON parse error, invalid UTF-8 sequence");
+		qga_decoder_clear_partial(self);
+		return;
+	}
+	bad_escape = qga_decoder_find_bad_unicode_escape(text, len);
+	if (bad_escape != NULL) {
+		/* qemu-ga 7.2's very text: 6 bytes from the backslash, up to the
+		 * string's closing quote ("\u12\"") */
+		gsize rest = (gsize)(text + len - bad_escape) - 2;
+		const gchar *quote = memchr(bad_escape + 2, '"', MIN(4, rest));
+		gsize shown = quote != NULL ? (gsize)(quote + 1 - bad_escape) : 6;
+
+		qga_decoder_queue_error(self, "JSON parse error, %.*s is not a valid Unicode character",
+					(gint)shown, bad_escape);
 		qga_decoder_clear_partial(self);
 		return;
 	}

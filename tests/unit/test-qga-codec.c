@@ -1133,6 +1133,34 @@ test_qga_codec_invalid_escape(void **state)
 	assert_decodes("{\"execute\":\"guest-ping\",\"id\":\"\\x\",\"a\":[{}]}{\"execute\":\"next\"}", expected);
 }
 
+/* found by fuzz/fuzz-codec.c: json-glib took "\\u" with bad hex digits and
+ * made a lone surrogate invalid UTF-8, eating the next character, so an
+ * echoed id was not the one sent; the texts are stock qemu-ga 7.2's */
+static void
+test_qga_codec_bad_unicode_escape(void **state)
+{
+	const gchar *const expected[] = {
+		"e JSON parse error, \\uD83D is not a valid Unicode character",
+		"e JSON parse error, \\ude00 is not a valid Unicode character",
+		"e JSON parse error, \\udbff is not a valid Unicode character",
+		"e JSON parse error, \\uD83L is not a valid Unicode character",
+		"e JSON parse error, \\u12\" is not a valid Unicode character",
+		"v {\"id\":\"\\ud83d\\ude00\",\"a\":\"\\\\ud800\"}",
+		NULL,
+	};
+
+	/* a high surrogate without its low half, a low one alone, a high one
+	 * followed by another escape, hex digits that are not, too few; then
+	 * a pair, and an escaped backslash before "ud800", which is no escape */
+	assert_decodes("{\"execute\":\"guest-ping\",\"id\":\"\\uD83D!uDE00\"}"
+		       "{'id':'x\\ude00'}"
+		       "[\"\\udbff\\u0041\"]"
+		       "{\"execute\":\"gues0e9\\uD83L?uD(00\"}"
+		       "[\"\\u12\"]"
+		       "{\"id\":\"\\ud83d\\ude00\",\"a\":\"\\\\ud800\"}",
+		       expected);
+}
+
 static void
 test_qga_codec_duplicate_key(void **state)
 {
@@ -1184,6 +1212,7 @@ main(void)
 		cmocka_unit_test(test_qga_codec_random_chunks),
 		cmocka_unit_test(test_qga_codec_resync_on_ff),
 		cmocka_unit_test(test_qga_codec_invalid_escape),
+		cmocka_unit_test(test_qga_codec_bad_unicode_escape),
 		cmocka_unit_test(test_qga_codec_duplicate_key),
 		cmocka_unit_test(test_qga_codec_integer_beyond_int64),
 		cmocka_unit_test(test_qga_codec_control_byte_reset),
