@@ -66,7 +66,6 @@ qtf_tep_load(const gchar *root, const gchar *kallsyms, GPtrArray *required, GPtr
 {
 	g_autoptr(TepHandle) tep = tep_alloc();
 	g_autofree gchar *header_path = g_build_filename(root, "events", "header_page", NULL);
-	g_autofree gchar *cmdlines_path = g_build_filename(root, "saved_cmdlines", NULL);
 	g_autofree gchar *header = NULL;
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) error_local = NULL;
@@ -100,14 +99,35 @@ qtf_tep_load(const gchar *root, const gchar *kallsyms, GPtrArray *required, GPtr
 		g_clear_pointer(&text, g_free);
 		g_clear_error(&error_local);
 	}
-	/* read after the capture: a task named during it is in there now */
-	if (g_file_get_contents(cmdlines_path, &text, NULL, &error_local))
-		tep_parse_saved_cmdlines(tep, text);
-	else
-		g_debug("no task names: %s", error_local->message);
-
+	qtf_tep_update_comms(tep, root);
 	tep_set_long_size(tep, tep_get_header_page_size(tep));
 	return g_steal_pointer(&tep);
+}
+
+void
+qtf_tep_update_comms(struct tep_handle *tep, const gchar *root)
+{
+	g_autofree gchar *path = g_build_filename(root, "saved_cmdlines", NULL);
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	/* read after the capture: a task named during it is in there now */
+	if (!g_file_get_contents(path, &text, NULL, &error)) {
+		g_debug("no task names: %s", error->message);
+		return;
+	}
+	/* override, not tep_parse_saved_cmdlines(): a parser kept from an
+	 * earlier capture may know a reused pid by its old name */
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		gchar *comm = NULL;
+		gint64 pid = g_ascii_strtoll(lines[i], &comm, 10);
+
+		if (comm == lines[i] || *comm != ' ' || pid <= 0 || pid > G_MAXINT)
+			continue;
+		tep_override_comm(tep, comm + 1, (gint)pid);
+	}
 }
 
 /* ---- one record ---- */
@@ -182,7 +202,9 @@ qtf_record_read(struct tep_format_field *field, struct tep_record *record)
 {
 	unsigned long long value = 0;
 
-	if (field == NULL || tep_read_number_field(field, record->data, &value) != 0)
+	/* a record shorter than its format says (a corrupt page) */
+	if (field == NULL || (guint64)field->offset + (guint64)field->size > (guint64)record->size ||
+	    tep_read_number_field(field, record->data, &value) != 0)
 		return 0;
 	return value;
 }
@@ -303,6 +325,29 @@ qtf_page_cursor_clear(QtfPageCursor *cur)
 	g_clear_pointer(&cur->pages, g_free);
 }
 
+/*
+ * kbuffer trusts the page header's commit (the data size) and reads past
+ * the page when it is larger than the page; a recorded snapshot is a file
+ * like any other, so a page must say it fits first (ring_buffer.c:
+ * struct buffer_data_page, a u64 time stamp then a long whose low 27 bits
+ * are the commit, as kbuffer-parse.c's COMMIT_MASK). Found by
+ * fuzz/fuzz-trace.c.
+ */
+#define QTF_PAGE_COMMIT_MASK ((1u << 27) - 1)
+
+static gboolean
+qtf_page_fits(const guint8 *page, gsize page_size, gsize long_size, gboolean big_endian)
+{
+	guint64 commit = 0;
+
+	for (gsize i = 0; i < long_size; i++)
+		commit = commit << 8 | page[8 + (big_endian ? i : long_size - 1 - i)];
+	return (commit & QTF_PAGE_COMMIT_MASK) <= page_size - 8 - long_size;
+}
+
+/* the type, flags, preempt count and pid every event starts with */
+#define QTF_RECORD_COMMON_SIZE 8
+
 /* as libtracefs's read_kbuf_record() and read_next_record(), so a
  * recorded buffer decodes as the live one would */
 static gboolean
@@ -310,10 +355,13 @@ qtf_page_cursor_next(QtfDecoder *self, QtfPageCursor *cur, gsize page_size)
 {
 	cur->event = NULL;
 	for (;;) {
+		guint8 *page;
 		unsigned long long ts = 0;
 		void *ptr = cur->loaded ? kbuffer_read_event(cur->kbuf, &ts) : NULL;
 
 		if (ptr != NULL) {
+			gint offset = kbuffer_curr_offset(cur->kbuf);
+
 			memset(&cur->record, 0, sizeof(cur->record));
 			cur->record.ts = ts;
 			cur->record.size = kbuffer_event_size(cur->kbuf);
@@ -322,7 +370,16 @@ qtf_page_cursor_next(QtfDecoder *self, QtfPageCursor *cur, gsize page_size)
 			cur->record.cpu = cur->cpu;
 			cur->record.data = ptr;
 			cur->record.ref_count = 1;
-			kbuffer_next_event(cur->kbuf, NULL);
+			/* a corrupt length that does not move on would return
+			 * this record forever: the rest of the page is lost */
+			if (kbuffer_next_event(cur->kbuf, NULL) != NULL &&
+			    kbuffer_curr_offset(cur->kbuf) <= offset) {
+				g_debug("cpu%d: a record that does not advance, rest of the page skipped",
+					cur->cpu);
+				cur->loaded = FALSE;
+			}
+			if (cur->record.size < QTF_RECORD_COMMON_SIZE)
+				continue;
 			cur->event =
 				tep_find_event(self->tep, tep_data_type(self->tep, &cur->record));
 			if (cur->event != NULL)
@@ -331,8 +388,15 @@ qtf_page_cursor_next(QtfDecoder *self, QtfPageCursor *cur, gsize page_size)
 		}
 		if (cur->next_page + page_size > cur->size)
 			return FALSE;
-		kbuffer_load_subbuffer(cur->kbuf, cur->pages + cur->next_page);
+		page = cur->pages + cur->next_page;
 		cur->next_page += page_size;
+		if (!qtf_page_fits(page, page_size, tep_get_header_page_size(self->tep) == 8 ? 8 : 4,
+				   tep_is_file_bigendian(self->tep))) {
+			g_debug("cpu%d: a page whose data does not fit it, skipped", cur->cpu);
+			cur->loaded = FALSE;
+			continue;
+		}
+		kbuffer_load_subbuffer(cur->kbuf, page);
 		cur->loaded = TRUE;
 	}
 }

@@ -14,6 +14,7 @@
 
 #define QTF_TRACEFS_PATH "/sys/kernel/tracing"
 #define QTF_KALLSYMS	 "/proc/kallsyms"
+#define QTF_MODULES	 "/proc/modules"
 #define QTF_CLOCK	 "mono"
 /* sys_enter_ioctl's filter: only the two commands we prove */
 #define QTF_IOCTL_FILTER "cmd == 0xc0045877 || cmd == 0xc0045878"
@@ -21,12 +22,11 @@
 /* what arming changed, so disarm undoes exactly that */
 enum {
 	QTF_CHANGED_TRACER = 1 << 0,
-	QTF_CHANGED_FILTER = 1 << 1,
-	QTF_CHANGED_FTRACE_PID = 1 << 2,
-	QTF_CHANGED_FUNCTION_FORK = 1 << 3,
-	QTF_CHANGED_EVENT_PID = 1 << 4,
-	QTF_CHANGED_EVENT_FORK = 1 << 5,
-	QTF_CHANGED_IOCTL_FILTER = 1 << 6,
+	QTF_CHANGED_FTRACE_PID = 1 << 1,
+	QTF_CHANGED_FUNCTION_FORK = 1 << 2,
+	QTF_CHANGED_EVENT_PID = 1 << 3,
+	QTF_CHANGED_EVENT_FORK = 1 << 4,
+	QTF_CHANGED_IOCTL_FILTER = 1 << 5,
 };
 
 struct _QtfTracer {
@@ -50,6 +50,10 @@ struct _QtfTracer {
 	gchar *arm_reason;
 	gchar **armed_functions; /* set_ftrace_filter as read back */
 	GPtrArray *enabled;	 /* "system:name" of the events we enabled */
+
+	/* the parser of the last collection and what it was built for */
+	struct tep_handle *tep;
+	gchar *tep_key;
 };
 
 static const gchar *const qtf_default_functions_list[] = {
@@ -187,26 +191,6 @@ qtf_options_check(const QtfOptions *opts, GError **error)
 		}
 	}
 	return TRUE;
-}
-
-gchar *
-qtf_filter_regex(const gchar *const *functions)
-{
-	GString *re = g_string_new("\\(");
-
-	/* POSIX BRE with GNU alternation: libtracefs compiles it without
-	 * REG_EXTENDED, where "(a|b)" would silently match nothing */
-	for (guint i = 0; functions[i] != NULL; i++) {
-		if (i > 0)
-			g_string_append(re, "\\|");
-		for (const gchar *p = functions[i]; *p != '\0'; p++) {
-			if (*p == '.')
-				g_string_append_c(re, '\\');
-			g_string_append_c(re, *p);
-		}
-	}
-	g_string_append(re, "\\)");
-	return g_string_free(re, FALSE);
 }
 
 /* ---- tracefs itself ---- */
@@ -454,38 +438,80 @@ qtf_filter_parse(const gchar *text)
 	return g_strv_builder_end(names);
 }
 
+/* whether set_ftrace_filter still holds what the last session armed */
+static gboolean
+qtf_tracer_filter_is_armed(QtfTracer *self)
+{
+	g_autoptr(TracefsString) back = NULL;
+	g_auto(GStrv) names = NULL;
+
+	if (self->armed_functions == NULL)
+		return FALSE;
+	back = tracefs_instance_file_read(self->tfs, "set_ftrace_filter", NULL);
+	if (back == NULL)
+		return FALSE;
+	names = qtf_filter_parse(back);
+	if (g_strv_length(names) != g_strv_length(self->armed_functions))
+		return FALSE;
+	for (guint i = 0; names[i] != NULL; i++) {
+		if (!g_strv_contains((const gchar *const *)self->armed_functions, names[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 qtf_tracer_set_filter(QtfTracer *self, GError **error)
 {
-	g_autofree gchar *regex = qtf_filter_regex((const gchar *const *)self->functions);
 	g_autoptr(TracefsString) back = NULL;
-	gint rc;
+	guint matched = 0;
 	gint errsv;
+	gint fd;
 
-	self->changed |= QTF_CHANGED_FILTER;
-	/* a reset of its own: a RESET with a filter that matches nothing
-	 * returns before opening, and the next write would append */
-	errno = 0;
-	rc = tracefs_function_filter(self->tfs, NULL, NULL, TRACEFS_FL_RESET | TRACEFS_FL_CONTINUE);
-	if (rc != 0) {
+	/* Kept from the last session, unless someone changed it: writing it
+	 * makes the kernel look up the name of every traceable function for
+	 * each name written (about 1 s in a TCG guest), and it is this
+	 * instance's own, in effect only under its function tracer. */
+	if (qtf_tracer_filter_is_armed(self))
+		return TRUE;
+	/* The names themselves, one write each, for the kernel to match:
+	 * tracefs_function_filter() would read all of available_filter_functions
+	 * on top. The names are plain symbols (qtf_options_check): no glob, no
+	 * command. O_TRUNC resets; the kernel applies the new filter on close. */
+	fd = tracefs_instance_file_open(self->tfs, "set_ftrace_filter", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0) {
 		errsv = errno;
-		if (rc < 0)
-			tracefs_function_filter(self->tfs, NULL, NULL, 0);
-		qtf_set_error_errno(error, errsv, self->tfs, "cannot reset set_ftrace_filter");
+		qtf_set_error_errno(error, errsv, self->tfs, "cannot open set_ftrace_filter");
 		return FALSE;
 	}
-	errno = 0;
-	rc = tracefs_function_filter(self->tfs, regex, NULL, TRACEFS_FL_CONTINUE);
-	errsv = errno;
-	/* the kernel applies the new filter when the file closes */
-	tracefs_function_filter(self->tfs, NULL, NULL, 0);
-	if (rc == 1 && errsv == EINVAL) {
+	for (guint i = 0; self->functions[i] != NULL; i++) {
+		/* the newline ends the name: the kernel's parser would join it
+		 * with the next write, and it only reports a miss for a name
+		 * that has ended */
+		g_autofree gchar *line = g_strconcat(self->functions[i], "\n", NULL);
+		gsize len = strlen(line);
+
+		if (write(fd, line, len) == (gssize)len) {
+			matched++;
+			continue;
+		}
+		errsv = errno;
+		/* not on this kernel (not built, inlined, a module not loaded) */
+		if (errsv == EINVAL || errsv == ENODEV)
+			continue;
+		close(fd);
+		qtf_set_error_errno(error, errsv, self->tfs, "cannot write '%s' to set_ftrace_filter",
+				    self->functions[i]);
+		return FALSE;
+	}
+	if (close(fd) != 0) {
+		errsv = errno;
+		qtf_set_error_errno(error, errsv, self->tfs, "cannot apply set_ftrace_filter");
+		return FALSE;
+	}
+	if (matched == 0) {
 		g_set_error_literal(error, QTF_ERROR, QTF_ERROR_UNAVAILABLE,
 				    "none of the functions is in available_filter_functions");
-		return FALSE;
-	}
-	if (rc != 0) {
-		qtf_set_error_errno(error, errsv, self->tfs, "cannot write set_ftrace_filter");
 		return FALSE;
 	}
 	back = tracefs_instance_file_read(self->tfs, "set_ftrace_filter", NULL);
@@ -576,8 +602,8 @@ qtf_tracer_arm_function(QtfTracer *self, GPid pid, GError **error)
 
 	if (!qtf_tracer_prepare(self, error) || !qtf_tracer_set_filter(self, error))
 		return FALSE;
-	/* the filter costs a read of available_filter_functions, the tracer
-	 * a patching of the call sites: the two slow steps */
+	/* the filter costs the kernel a walk of every traceable function,
+	 * the tracer a patching of the call sites: the two slow steps */
 	t_filter = qtf_clock_now_ns();
 	self->changed |= QTF_CHANGED_FUNCTION_FORK;
 	if (!qtf_tracer_set_option(self, TRACEFS_OPTION_FUNCTION_FORK, TRUE, error))
@@ -663,12 +689,6 @@ qtf_tracer_undo(QtfTracer *self, GError **error)
 	if ((self->changed & QTF_CHANGED_FUNCTION_FORK) != 0 &&
 	    !qtf_tracer_set_option(self, TRACEFS_OPTION_FUNCTION_FORK, FALSE, &step))
 		qtf_keep_first(&first, g_steal_pointer(&step));
-	if ((self->changed & QTF_CHANGED_FILTER) != 0 &&
-	    tracefs_function_filter(self->tfs, NULL, NULL, TRACEFS_FL_RESET) != 0) {
-		gint errsv = errno;
-		qtf_set_error_errno(&step, errsv, self->tfs, "cannot reset set_ftrace_filter");
-		qtf_keep_first(&first, g_steal_pointer(&step));
-	}
 	for (guint i = 0; i < self->enabled->len; i++) {
 		if (!qtf_tracer_write_event(self, g_ptr_array_index(self->enabled, i), "enable",
 					    "0", &step))
@@ -812,6 +832,12 @@ qtf_tracer_new(const QtfOptions *opts, GError **error)
 		opts = &defaults;
 	if (!qtf_options_check(opts, error))
 		return NULL;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* fuzz input must not create or arm ftrace instances on the fuzzing host */
+	g_set_error_literal(error, QTF_ERROR, QTF_ERROR_UNAVAILABLE,
+			    "tracing is disabled in a fuzzing build");
+	return NULL;
+#endif
 	self = g_new0(QtfTracer, 1);
 	self->name = g_strdup(opts->instance != NULL ? opts->instance : QTF_DEFAULT_INSTANCE);
 	self->kallsyms = g_strdup(opts->kallsyms != NULL ? opts->kallsyms : QTF_KALLSYMS);
@@ -926,13 +952,42 @@ qtf_tracer_describe(QtfTracer *self)
 	return capture;
 }
 
+/* Loading the formats and kallsyms is most of a collection (about 0.5 s
+ * in a TCG guest): the last parser serves again while the same formats
+ * are asked for and no module came or went (kernel text does not move
+ * within a boot). Only task names are read anew. */
+static struct tep_handle *
+qtf_tracer_tep(QtfTracer *self, GPtrArray *required, GPtrArray *optional, GError **error)
+{
+	g_autofree gchar *modules = NULL;
+	g_autoptr(GString) key = g_string_new(NULL);
+
+	if (g_file_get_contents(QTF_MODULES, &modules, NULL, NULL)) {
+		g_string_append_printf(key, "%s\n%s\n", self->kallsyms, modules);
+		for (guint i = 0; i < required->len; i++)
+			g_string_append_printf(key, "+%s\n", (const gchar *)g_ptr_array_index(required, i));
+		for (guint i = 0; i < optional->len; i++)
+			g_string_append_printf(key, "?%s\n", (const gchar *)g_ptr_array_index(optional, i));
+		if (self->tep != NULL && g_strcmp0(self->tep_key, key->str) == 0) {
+			qtf_tep_update_comms(self->tep, self->tracing_dir);
+			return self->tep;
+		}
+	}
+	g_clear_pointer(&self->tep, tep_free);
+	g_clear_pointer(&self->tep_key, g_free);
+	self->tep = qtf_tep_load(self->tracing_dir, self->kallsyms, required, optional, error);
+	if (self->tep != NULL && modules != NULL)
+		self->tep_key = g_string_free(g_steal_pointer(&key), FALSE);
+	return self->tep;
+}
+
 QtfCapture *
 qtf_tracer_collect(QtfTracer *self, GError **error)
 {
 	g_autoptr(QtfCapture) capture = NULL;
 	g_autoptr(GPtrArray) required = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) optional = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(TepHandle) tep = NULL;
+	struct tep_handle *tep;
 	g_autoptr(QtfDecoder) decoder = NULL;
 
 	g_return_val_if_fail(self != NULL, NULL);
@@ -951,7 +1006,7 @@ qtf_tracer_collect(QtfTracer *self, GError **error)
 
 	/* after the capture: modules loaded and tasks named during it resolve */
 	qtf_capture_event_formats(capture, required, optional);
-	tep = qtf_tep_load(self->tracing_dir, self->kallsyms, required, optional, error);
+	tep = qtf_tracer_tep(self, required, optional, error);
 	if (tep == NULL)
 		return NULL;
 	decoder = qtf_decoder_new(tep, capture);
@@ -993,6 +1048,9 @@ qtf_tracer_free(QtfTracer *self)
 	g_free(self->fallback_reason);
 	g_free(self->arm_reason);
 	g_strfreev(self->armed_functions);
+	if (self->tep != NULL)
+		tep_free(self->tep);
+	g_free(self->tep_key);
 	if (self->enabled != NULL)
 		g_ptr_array_unref(self->enabled);
 	g_free(self);

@@ -72,6 +72,9 @@ void qtf_capture_event_formats(const QtfCapture *capture, GPtrArray *required, G
 struct tep_handle *qtf_tep_load(const gchar *root, const gchar *kallsyms, GPtrArray *required,
 				GPtrArray *optional, GError **error);
 
+/* the task names of @root/saved_cmdlines into @tep, replacing older ones */
+void qtf_tep_update_comms(struct tep_handle *tep, const gchar *root);
+
 typedef struct _QtfDecoder QtfDecoder;
 
 /* @tep and @capture are borrowed and must outlive the decoder */
@@ -117,8 +120,5 @@ QtfCapture *qtf_tracer_describe(QtfTracer *self);
 
 /* per_cpu/cpuN/stats of every CPU into @capture */
 void qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture);
-
-/* the BRE written to set_ftrace_filter for @functions: \(a\|b\), dots escaped */
-gchar *qtf_filter_regex(const gchar *const *functions);
 
 G_END_DECLS
