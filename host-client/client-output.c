@@ -219,6 +219,7 @@ gint64
 client_json_int(JsonObject *object, const gchar *name, gint64 fallback)
 {
 	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
+	gdouble d;
 
 	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node))
 		return fallback;
@@ -226,7 +227,12 @@ client_json_int(JsonObject *object, const gchar *name, gint64 fallback)
 	case G_TYPE_INT64:
 		return json_node_get_int(node);
 	case G_TYPE_DOUBLE:
-		return (gint64)json_node_get_double(node);
+		/* an integer beyond int64 arrives as a double; casting one out
+		 * of range is undefined (found by fuzz/fuzz-client.c) */
+		d = json_node_get_double(node);
+		if (!(d >= (gdouble)G_MININT64 && d < -(gdouble)G_MININT64))
+			return fallback;
+		return (gint64)d;
 	default:
 		return fallback;
 	}
@@ -256,6 +262,16 @@ client_json_array(JsonObject *object, const gchar *name)
 	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
 
 	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+JsonObject *
+client_json_array_object(JsonArray *array, guint index)
+{
+	JsonNode *node = array != NULL && index < json_array_get_length(array)
+				 ? json_array_get_element(array, index)
+				 : NULL;
+
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
 }
 
 gboolean

@@ -72,7 +72,8 @@ gchar *client_format_dmesg_record(JsonObject *record, gboolean color);
 
 /* ---- JSON access that tolerates absent or null members ---- */
 
-/* the member as an integer, or @fallback when absent, null or not a number */
+/* the member as an integer, or @fallback when absent, null, not a number
+ * or beyond int64 */
 gint64 client_json_int(JsonObject *object, const gchar *name, gint64 fallback);
 /* the member as a string (transfer none), or NULL */
 const gchar *client_json_string(JsonObject *object, const gchar *name);
@@ -80,6 +81,9 @@ const gchar *client_json_string(JsonObject *object, const gchar *name);
 JsonObject *client_json_object(JsonObject *object, const gchar *name);
 /* the member as an array (transfer none), or NULL */
 JsonArray *client_json_array(JsonObject *object, const gchar *name);
+/* element @index of @array as an object (transfer none), or NULL when it is
+ * not one: the agent's arrays are as untrusted as its members */
+JsonObject *client_json_array_object(JsonArray *array, guint index);
 /* the member as a boolean, or @fallback */
 gboolean client_json_bool(JsonObject *object, const gchar *name, gboolean fallback);
 

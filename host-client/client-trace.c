@@ -111,7 +111,7 @@ client_trace_format_events(JsonObject *session)
 	g_string_append_printf(out, "  %-20s %3s %7s %-16s %s\n", "TIME (s)", "CPU", "PID", "COMM",
 			       "FUNCTION <- CALLER");
 	for (guint i = 0; i < json_array_get_length(events); i++) {
-		JsonObject *e = json_array_get_object_element(events, i);
+		JsonObject *e = client_json_array_object(events, i);
 		g_autofree gchar *ts = client_format_monotonic_ns((guint64)MAX(client_json_int(e, "ts-ns", 0), 0));
 		const gchar *function = client_json_string(e, "function");
 		const gchar *parent = client_json_string(e, "parent");

@@ -21,7 +21,7 @@ client_verdict_functions(JsonObject *session, JsonObject *verification)
 		n = json_node_get_int(index);
 		if (n < 0 || n >= json_array_get_length(events))
 			continue;
-		event = json_array_get_object_element(events, (guint)n);
+		event = client_json_array_object(events, (guint)n);
 		/* the function tracer names a function; a tracepoint only its event */
 		name = client_json_string(event, "function");
 		if (name == NULL)
@@ -55,7 +55,7 @@ client_verdict_host_disk(JsonObject *host_evidence, const gchar *mountpoint)
 	JsonArray *disks = client_json_array(host_evidence, "disks");
 
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
-		JsonObject *disk = json_array_get_object_element(disks, i);
+		JsonObject *disk = client_json_array_object(disks, i);
 		JsonArray *mounts = client_json_array(disk, "mountpoints");
 
 		for (guint m = 0; mounts != NULL && m < json_array_get_length(mounts); m++) {
@@ -165,7 +165,7 @@ client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
 		JsonArray *list = client_json_array(session, "verification");
 
 		for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-			const gchar *mp = client_json_string(json_array_get_object_element(list, i), "mountpoint");
+			const gchar *mp = client_json_string(client_json_array_object(list, i), "mountpoint");
 
 			if (mp != NULL)
 				json_array_add_object_element(
@@ -181,7 +181,7 @@ client_verdict_all_verified(JsonArray *mountpoints)
 	if (mountpoints == NULL || json_array_get_length(mountpoints) == 0)
 		return FALSE;
 	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
-		if (!client_json_bool(json_array_get_object_element(mountpoints, i), "verified", FALSE))
+		if (!client_json_bool(client_json_array_object(mountpoints, i), "verified", FALSE))
 			return FALSE;
 	}
 	return TRUE;

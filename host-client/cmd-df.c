@@ -33,7 +33,7 @@ df_serials(JsonObject *fs)
 	JsonArray *disks = client_json_array(fs, "disk");
 
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
-		const gchar *serial = client_json_string(json_array_get_object_element(disks, i), "serial");
+		const gchar *serial = client_json_string(client_json_array_object(disks, i), "serial");
 
 		if (serial != NULL)
 			json_array_add_string_element(out, serial);
@@ -91,10 +91,15 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 
 	list = json_node_get_array(fsinfo);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonObject *fs = json_array_get_object_element(list, i);
-		JsonObject *entry = json_object_new();
-		JsonArray *serials = df_serials(fs);
+		JsonObject *fs = client_json_array_object(list, i);
+		JsonObject *entry;
+		JsonArray *serials;
 		ClientHostDisk *disk = NULL;
+
+		if (fs == NULL) /* not an object: a broken or hostile agent */
+			continue;
+		entry = json_object_new();
+		serials = df_serials(fs);
 
 		for (guint s = 0; s < json_array_get_length(serials) && disk == NULL; s++)
 			disk = client_host_disks_find_serial(host_disks, json_array_get_string_element(serials, s));
@@ -129,7 +134,7 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 			gboolean have_used = FALSE;
 
 			for (guint i = 0; i < json_array_get_length(filesystems); i++) {
-				JsonObject *fs = json_array_get_object_element(filesystems, i);
+				JsonObject *fs = client_json_array_object(filesystems, i);
 
 				if (g_strcmp0(client_json_string(fs, "host-disk"), disk->id) != 0)
 					continue;
@@ -176,7 +181,7 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 
 	client_print("%-20s %-6s %10s %10s %5s  %s\n", "MOUNTPOINT", "TYPE", "USED", "TOTAL", "USE%", "DISK");
 	for (guint i = 0; i < json_array_get_length(filesystems); i++) {
-		JsonObject *fs = json_array_get_object_element(filesystems, i);
+		JsonObject *fs = client_json_array_object(filesystems, i);
 		gint64 used = client_json_int(fs, "used-bytes", -1);
 		gint64 total = client_json_int(fs, "total-bytes", -1);
 		g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
@@ -200,7 +205,7 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY", "ALLOCATED",
 			     "HIGHEST WRITE", "GUEST USED", "FILE");
 		for (guint d = 0; d < json_array_get_length(disks); d++) {
-			JsonObject *h = json_array_get_object_element(disks, d);
+			JsonObject *h = client_json_array_object(disks, d);
 			gint64 alloc = client_json_int(h, "allocation", -1);
 			gint64 high = client_json_int(h, "wr-highest-offset", -1);
 			gint64 used = client_json_int(h, "guest-used-bytes", -1);

@@ -262,7 +262,7 @@ doctor_agent(Doctor *d, ClientConn *conn)
 	}
 	supported = client_json_array(info, "supported_commands");
 	for (guint i = 0; supported != NULL && i < json_array_get_length(supported); i++) {
-		JsonObject *c = json_array_get_object_element(supported, i);
+		JsonObject *c = client_json_array_object(supported, i);
 
 		n++;
 		if (!client_json_bool(c, "enabled", TRUE))

@@ -145,7 +145,7 @@ snapshot_read_fsinfo(Snapshot *s)
 	s->fs_mounts = g_ptr_array_new_with_free_func(g_free);
 	list = json_node_get_array(ret);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonObject *fs = json_array_get_object_element(list, i);
+		JsonObject *fs = client_json_array_object(list, i);
 		JsonArray *disks = client_json_array(fs, "disk");
 		const gchar *mp = client_json_string(fs, "mountpoint");
 		g_autoptr(GPtrArray) serials = g_ptr_array_new();
@@ -153,7 +153,7 @@ snapshot_read_fsinfo(Snapshot *s)
 		if (mp == NULL)
 			continue;
 		for (guint d = 0; disks != NULL && d < json_array_get_length(disks); d++) {
-			const gchar *serial = client_json_string(json_array_get_object_element(disks, d), "serial");
+			const gchar *serial = client_json_string(client_json_array_object(disks, d), "serial");
 
 			if (serial != NULL)
 				g_ptr_array_add(serials, g_strdup(serial));
@@ -696,7 +696,7 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		JsonArray *overlays = client_json_array(s->step, "overlays");
 
 		for (guint i = 0; s->step_ok && overlays != NULL && i < json_array_get_length(overlays); i++) {
-			JsonObject *o = json_array_get_object_element(overlays, i);
+			JsonObject *o = client_json_array_object(overlays, i);
 
 			client_print("             disk '%s': snapshot '%s', new active layer '%s'\n",
 				     client_json_string(o, "disk"), client_json_string(o, "image"),
@@ -723,7 +723,7 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		client_print("trace        none: %s\n", s->no_session_reason);
 	}
 	for (guint i = 0; i < n; i++) {
-		JsonObject *mp = json_array_get_object_element(mountpoints, i);
+		JsonObject *mp = client_json_array_object(mountpoints, i);
 		g_autofree gchar *text = client_verdict_format(ctx, mp);
 
 		n_verified += client_json_bool(mp, "verified", FALSE) ? 1 : 0;
@@ -738,7 +738,7 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		if (client_json_string(evidence, "error") != NULL)
 			client_print("  unavailable: %s\n", client_json_string(evidence, "error"));
 		for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
-			JsonObject *d = json_array_get_object_element(disks, i);
+			JsonObject *d = client_json_array_object(disks, i);
 			JsonArray *mounts = client_json_array(d, "mountpoints");
 
 			if (json_object_get_null_member(d, "writes-in-window")) {
@@ -916,7 +916,7 @@ client_cmd_snapshot(ClientContext *ctx, gchar **argv, GError **error)
 						 evidence);
 	/* a verdict needs the freeze to have held for the host step */
 	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
-		JsonObject *mp = json_array_get_object_element(mountpoints, i);
+		JsonObject *mp = client_json_array_object(mountpoints, i);
 		const gchar *why = !s.freeze_ok ? "the freeze failed"
 				   : !s.still_frozen ? "the guest was no longer frozen when the host step ended "
 						       "(the agent's freeze timeout?)"

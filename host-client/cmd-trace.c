@@ -56,7 +56,7 @@ trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 	client_print("%-32s %-15s %-10s %-20s %7s  %s\n", "SESSION", "SOURCE", "STATE", "STARTED (s)", "EVENTS",
 		     "VERDICT");
 	for (guint i = 0; i < json_array_get_length(sessions); i++) {
-		JsonObject *s = json_array_get_object_element(sessions, i);
+		JsonObject *s = client_json_array_object(sessions, i);
 		g_autofree gchar *started = client_format_monotonic_ns((guint64)MAX(client_json_int(s, "started-ns", 0), 0));
 
 		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n",
@@ -111,7 +111,7 @@ client_cmd_trace(ClientContext *ctx, gchar **argv, GError **error)
 	client_print("%s", summary);
 	mountpoints = client_verdict_mountpoints(NULL, session, NULL, NULL);
 	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
-		g_autofree gchar *text = client_verdict_format(ctx, json_array_get_object_element(mountpoints, i));
+		g_autofree gchar *text = client_verdict_format(ctx, client_json_array_object(mountpoints, i));
 
 		client_print("\n%s", text);
 	}

@@ -119,8 +119,9 @@ fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
 		fake->thaws++;
 		return json_node_init_int(json_node_alloc(), n);
 	}
+	/* with an element a hostile agent could send: commands skip it */
 	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0)
-		return fake_parse("[{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
+		return fake_parse("[1,{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
 				  "\"used-bytes\":14336,\"total-bytes\":52613120,"
 				  "\"disk\":[{\"serial\":\"qgatrace-data\",\"bus-type\":\"virtio\"}]}]");
 	if (g_strcmp0(cmd, "guest-get-host-name") == 0)

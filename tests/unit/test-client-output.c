@@ -14,6 +14,7 @@
 
 #include "client-libvirt.h"
 #include "client-output.h"
+#include "client-trace.h"
 #include "client-verdict.h"
 
 static JsonObject *
@@ -104,7 +105,8 @@ static void
 test_client_output_json_access(void **state)
 {
 	g_autoptr(JsonNode) node = json_from_string("{\"i\":3,\"d\":2.5,\"s\":\"x\",\"n\":null,\"b\":true,"
-						    "\"o\":{},\"a\":[]}",
+						    "\"o\":{},\"a\":[],\"big\":1e19,\"nbig\":-1e300,"
+						    "\"min\":-9223372036854775808.0}",
 						    NULL);
 	JsonObject *o = json_node_get_object(node);
 
@@ -113,6 +115,10 @@ test_client_output_json_access(void **state)
 	assert_int_equal(client_json_int(o, "n", -1), -1);
 	assert_int_equal(client_json_int(o, "s", -1), -1);
 	assert_int_equal(client_json_int(o, "missing", -1), -1);
+	/* found by fuzz/fuzz-client.c: a double beyond int64 was cast (undefined) */
+	assert_int_equal(client_json_int(o, "big", -1), -1);
+	assert_int_equal(client_json_int(o, "nbig", -1), -1);
+	assert_true(client_json_int(o, "min", -1) == G_MININT64);
 	assert_string_equal(client_json_string(o, "s"), "x");
 	assert_null(client_json_string(o, "n"));
 	assert_true(client_json_bool(o, "b", FALSE));
@@ -121,6 +127,39 @@ test_client_output_json_access(void **state)
 	assert_null(client_json_object(o, "a"));
 	assert_non_null(client_json_array(o, "a"));
 	assert_null(client_json_array(NULL, "a"));
+}
+
+/* found by fuzz/fuzz-client.c: an agent's array element that is not an
+ * object made json-glib print a critical warning on the host; such
+ * elements now read as absent */
+static void
+test_client_output_array_not_objects(void **state)
+{
+	g_autoptr(JsonNode) node = json_from_string(
+		"{\"events\":[1,{\"ts-ns\":1500,\"cpu\":0,\"pid\":7,\"comm\":\"c\",\"event\":\"e:f\"}],"
+		"\"verification\":[\"x\",{\"mountpoint\":\"/m\",\"events\":[0,1]}]}",
+		NULL);
+	JsonObject *session = json_node_get_object(node);
+	JsonArray *verification = client_json_array(session, "verification");
+	g_autoptr(JsonArray) verdicts = NULL;
+	g_auto(GStrv) functions = NULL;
+	g_autofree gchar *events = NULL;
+	g_auto(GStrv) lines = NULL;
+	GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+	assert_null(client_json_array_object(verification, 0));
+	assert_non_null(client_json_array_object(verification, 1));
+	assert_null(client_json_array_object(verification, 2));
+	events = client_trace_format_events(session);
+	assert_non_null(strstr(events, " 0.000001500 "));
+	lines = g_strsplit(events, "\n", -1);
+	assert_int_equal(g_strv_length(lines), 4); /* the header, 2 events, "" */
+	functions = client_verdict_functions(session, client_json_array_object(verification, 1));
+	assert_int_equal(g_strv_length(functions), 1);
+	assert_string_equal(functions[0], "e:f");
+	verdicts = client_verdict_mountpoints(NULL, session, NULL, NULL);
+	assert_int_equal(json_array_get_length(verdicts), 1);
+	g_log_set_always_fatal(fatal);
 }
 
 /* ---- verdicts ---- */
@@ -349,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_client_output_levels),
 		cmocka_unit_test(test_client_output_dmesg_record),
 		cmocka_unit_test(test_client_output_json_access),
+		cmocka_unit_test(test_client_output_array_not_objects),
 		cmocka_unit_test(test_client_output_verdict_function_session),
 		cmocka_unit_test(test_client_output_verdict_events_session),
 		cmocka_unit_test(test_client_output_verdict_not_verified),
