@@ -67,6 +67,17 @@ cmd_dmesg_open(QgaContext *ctx, GError **error)
 	return reader;
 }
 
+/* A follower's next call resumes the last reader: finding its cursor in a
+ * new one means reading and parsing every record before it again */
+static QgaKmsgReader *
+cmd_dmesg_reader(QgaContext *ctx, const QgaKmsgQuery *query, GError **error)
+{
+	if (ctx->kmsg_reader != NULL && query->follow &&
+	    qga_kmsg_reader_can_resume(ctx->kmsg_reader, query->since_seq))
+		return g_steal_pointer(&ctx->kmsg_reader);
+	return cmd_dmesg_open(ctx, error);
+}
+
 static JsonNode *
 cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 {
@@ -79,12 +90,14 @@ cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 	qga_kmsg_query_init(&query);
 	if (!cmd_dmesg_parse_query(args, &query, error))
 		return NULL;
-	reader = cmd_dmesg_open(ctx, error);
+	reader = cmd_dmesg_reader(ctx, &query, error);
 	if (reader == NULL)
 		return NULL;
 	result = qga_kmsg_export(reader, &query, error);
 	if (result == NULL)
 		return NULL;
+	qga_kmsg_reader_free(ctx->kmsg_reader);
+	ctx->kmsg_reader = g_steal_pointer(&reader);
 	/* the seq numbers restart with every boot: a follower compares this */
 	if (g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) && strlen(g_strstrip(boot_id)) <= 64)
 		json_object_set_string_member(result, "boot-id", boot_id);

@@ -139,6 +139,7 @@ qga_agent_free(QgaAgent *self)
 	g_clear_handle_id(&self->ctx.freeze_watchdog, g_source_remove);
 	/* after the thaw: removes our ftrace instance */
 	qga_trace_free(self->ctx.trace);
+	qga_kmsg_reader_free(self->ctx.kmsg_reader);
 	qga_channel_free(self->channel);
 	qga_decoder_free(self->decoder);
 	g_main_loop_unref(self->loop);

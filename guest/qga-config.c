@@ -27,6 +27,7 @@ qga_config_new(void)
 	self->hook_timeout = QGA_DEFAULT_HOOK_TIMEOUT;
 	self->max_message = QGA_MAX_MESSAGE_DEFAULT;
 	self->trace_enabled = TRUE;
+	self->trace_export = TRUE;
 	self->trace_buffer_kb = QTF_DEFAULT_BUFFER_KB;
 	self->trace_sessions = QGA_DEFAULT_TRACE_SESSIONS;
 	self->trace_plugin_dir = g_strdup(QGA_DEFAULT_TRACE_PLUGIN_DIR);
@@ -239,14 +240,59 @@ qga_config_set_trace_functions(QgaConfig *self, const gchar *list, GError **erro
 	return TRUE;
 }
 
+/* @key of @group into @value; a missing key leaves @value */
+static gboolean
+qga_config_get_boolean(GKeyFile *kf, const gchar *group, const gchar *key, gboolean *value,
+		       GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	gboolean v;
+
+	if (!g_key_file_has_key(kf, group, key, NULL))
+		return TRUE;
+	v = g_key_file_get_boolean(kf, group, key, &error_local);
+	if (error_local != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "[%s] key '%s': ",
+					   group, key);
+		return FALSE;
+	}
+	*value = v;
+	return TRUE;
+}
+
+/* adds @name to the block list once */
+static void
+qga_config_block_rpc(QgaConfig *self, const gchar *name)
+{
+	g_autoptr(GStrvBuilder) builder = NULL;
+
+	if (g_strv_contains((const gchar *const *)self->block_rpcs, name))
+		return;
+	builder = g_strv_builder_new();
+	g_strv_builder_addv(builder, (const gchar **)self->block_rpcs);
+	g_strv_builder_add(builder, name);
+	g_strfreev(self->block_rpcs);
+	self->block_rpcs = g_strv_builder_end(builder);
+}
+
+void
+qga_config_set_trace_export(QgaConfig *self, gboolean export)
+{
+	self->trace_export = export;
+	if (!export) {
+		qga_config_block_rpc(self, "guest-trace-status");
+		qga_config_block_rpc(self, "guest-trace-fetch");
+	}
+}
+
 /* [trace]; a missing group leaves the defaults */
 static gboolean
 qga_config_load_trace(QgaConfig *self, GKeyFile *kf, GError **error)
 {
 	const gchar *group = QGA_CONFIG_TRACE_GROUP;
-	g_autoptr(GError) error_local = NULL;
 	g_autofree gchar *functions = NULL;
 	g_autofree gchar *plugin_dir = NULL;
+	gboolean export = self->trace_export;
 	const struct {
 		const gchar *key;
 		guint *dest;
@@ -258,16 +304,10 @@ qga_config_load_trace(QgaConfig *self, GKeyFile *kf, GError **error)
 
 	if (!g_key_file_has_group(kf, group))
 		return TRUE;
-	if (g_key_file_has_key(kf, group, "enabled", NULL)) {
-		gboolean enabled = g_key_file_get_boolean(kf, group, "enabled", &error_local);
-
-		if (error_local != NULL) {
-			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
-						   "[trace] key 'enabled': ");
-			return FALSE;
-		}
-		self->trace_enabled = enabled;
-	}
+	if (!qga_config_get_boolean(kf, group, "enabled", &self->trace_enabled, error) ||
+	    !qga_config_get_boolean(kf, group, "export", &export, error))
+		return FALSE;
+	qga_config_set_trace_export(self, export);
 	for (guint i = 0; i < G_N_ELEMENTS(uints); i++) {
 		g_autofree gchar *text = g_key_file_get_string(kf, group, uints[i].key, NULL);
 		guint64 value;
@@ -305,30 +345,18 @@ void
 qga_config_set_dmesg_enabled(QgaConfig *self, gboolean enabled)
 {
 	self->dmesg_enabled = enabled;
-	if (!enabled && !g_strv_contains((const gchar *const *)self->block_rpcs, "guest-dmesg")) {
-		g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
-
-		g_strv_builder_addv(builder, (const gchar **)self->block_rpcs);
-		g_strv_builder_add(builder, "guest-dmesg");
-		g_strfreev(self->block_rpcs);
-		self->block_rpcs = g_strv_builder_end(builder);
-	}
+	if (!enabled)
+		qga_config_block_rpc(self, "guest-dmesg");
 }
 
 /* [dmesg]; a missing group or key leaves the export enabled */
 static gboolean
 qga_config_load_dmesg(QgaConfig *self, GKeyFile *kf, GError **error)
 {
-	g_autoptr(GError) error_local = NULL;
-	gboolean enabled;
+	gboolean enabled = self->dmesg_enabled;
 
-	if (!g_key_file_has_key(kf, QGA_CONFIG_DMESG_GROUP, "enabled", NULL))
-		return TRUE;
-	enabled = g_key_file_get_boolean(kf, QGA_CONFIG_DMESG_GROUP, "enabled", &error_local);
-	if (error_local != NULL) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "[dmesg] key 'enabled': ");
+	if (!qga_config_get_boolean(kf, QGA_CONFIG_DMESG_GROUP, "enabled", &enabled, error))
 		return FALSE;
-	}
 	qga_config_set_dmesg_enabled(self, enabled);
 	return TRUE;
 }
@@ -386,6 +414,7 @@ qga_config_dump_trace(const QgaConfig *self, GKeyFile *kf)
 						   : (gchar **)qtf_default_functions());
 
 	g_key_file_set_boolean(kf, group, "enabled", self->trace_enabled);
+	g_key_file_set_boolean(kf, group, "export", self->trace_export);
 	g_key_file_set_string(kf, group, "functions", functions);
 	g_key_file_set_uint64(kf, group, "buffer-kb", self->trace_buffer_kb);
 	g_key_file_set_uint64(kf, group, "sessions", self->trace_sessions);

@@ -39,6 +39,7 @@ typedef struct {
 	gsize max_message;    /* largest request in bytes */
 	/* [trace]: each freeze/thaw traced by the kernel (qga-trace.c) */
 	gboolean trace_enabled;
+	gboolean trace_export;	  /* guest-trace-status/-fetch answer */
 	gchar **trace_functions;  /* NULL: the tracing library's default list */
 	guint trace_buffer_kb;	  /* ring buffer per CPU */
 	guint trace_sessions;	  /* sessions kept in memory */
@@ -69,6 +70,10 @@ gboolean qga_config_set_trace_functions(QgaConfig *self, const gchar *list, GErr
 /* [dmesg] enabled: disabling also puts guest-dmesg on the block list, so
  * that the dispatcher refuses it and guest-info shows it disabled */
 void qga_config_set_dmesg_enabled(QgaConfig *self, gboolean enabled);
+
+/* [trace] export: disabling puts guest-trace-status and guest-trace-fetch on
+ * the block list; tracing itself is [trace] enabled */
+void qga_config_set_trace_export(QgaConfig *self, gboolean export);
 
 /* adds the comma-separated @list to @rpcs; an empty name is an error */
 gboolean qga_config_add_rpcs(gchar ***rpcs, const gchar *list, GError **error);

@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include "qga-config.h"
+#include "qga-kmsg.h"
 #include "qga-state.h"
 #include "qga-trace.h"
 
@@ -28,6 +29,9 @@ struct _QgaContext {
 	QgaPaths *paths;   /* (not owned) */
 	guint freeze_watchdog; /* the auto-thaw timer while frozen */
 	QgaTrace *trace;   /* (nullable): the traced freeze/thaw sessions */
+	/* (nullable) (owned): guest-dmesg's reader, left where the last reply
+	 * stopped for the caller's next since-seq */
+	QgaKmsgReader *kmsg_reader;
 };
 
 G_END_DECLS

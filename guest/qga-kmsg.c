@@ -401,6 +401,12 @@ struct _QgaKmsgReader {
 	guint64 synth_seq;
 	guint overruns;
 	guint malformed;
+	/* a /dev/kmsg reader kept between exports: the seq of the last record
+	 * it returned, the one before, and a record handed back unused */
+	gint64 last_seq;
+	gint64 prev_seq;
+	QgaKmsgRecord *pending;
+	gchar *dev_dir; /* for the oldest record's seq once resumed */
 };
 
 static QgaKmsgReader *
@@ -410,6 +416,8 @@ qga_kmsg_reader_new(QgaKmsgSource source)
 
 	self->source = source;
 	self->fd = -1;
+	self->last_seq = -1;
+	self->prev_seq = -1;
 	return self;
 }
 
@@ -420,6 +428,8 @@ qga_kmsg_reader_free(QgaKmsgReader *self)
 		return;
 	if (self->fd >= 0)
 		close(self->fd);
+	qga_kmsg_record_free(self->pending);
+	g_free(self->dev_dir);
 	g_free(self->buf);
 	g_free(self->text);
 	g_free(self);
@@ -493,6 +503,7 @@ qga_kmsg_reader_open(const gchar *dev_dir, GError **error)
 		self = qga_kmsg_reader_new_func(qga_kmsg_reader_fd_read, NULL);
 		self->user_data = self;
 		self->fd = fd;
+		self->dev_dir = g_strdup(dev_dir);
 		return self;
 	}
 	close(fd);
@@ -589,11 +600,9 @@ qga_kmsg_reader_next_text(QgaKmsgReader *self, GError **error)
 	return NULL;
 }
 
-QgaKmsgRecord *
-qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
+static QgaKmsgRecord *
+qga_kmsg_reader_read(QgaKmsgReader *self, GError **error)
 {
-	g_return_val_if_fail(self != NULL, NULL);
-
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
 		QgaKmsgRecord *record;
@@ -638,6 +647,52 @@ qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
 		self->malformed++;
 		g_debug("%s, ignoring", error_local->message);
 	}
+}
+
+QgaKmsgRecord *
+qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
+{
+	QgaKmsgRecord *record;
+
+	g_return_val_if_fail(self != NULL, NULL);
+
+	record = self->pending != NULL ? g_steal_pointer(&self->pending) : qga_kmsg_reader_read(self, error);
+	if (record != NULL) {
+		self->prev_seq = self->last_seq;
+		self->last_seq = (gint64)record->seq;
+	}
+	return record;
+}
+
+/* @record goes back: the next call returns it again */
+static void
+qga_kmsg_reader_unread(QgaKmsgReader *self, QgaKmsgRecord *record)
+{
+	g_assert(self->pending == NULL);
+	self->pending = record;
+	self->last_seq = self->prev_seq;
+}
+
+gboolean
+qga_kmsg_reader_can_resume(QgaKmsgReader *self, gint64 since_seq)
+{
+	g_return_val_if_fail(self != NULL, FALSE);
+
+	return self->dev_dir != NULL && since_seq >= self->last_seq;
+}
+
+/* the oldest record the kernel still holds, from a descriptor of its own:
+ * a resumed reader is past it; -1 when it cannot be read */
+static gint64
+qga_kmsg_reader_oldest_seq(QgaKmsgReader *self)
+{
+	g_autoptr(QgaKmsgReader) probe = qga_kmsg_reader_open(self->dev_dir, NULL);
+	g_autoptr(QgaKmsgRecord) record = NULL;
+
+	if (probe == NULL)
+		return -1;
+	record = qga_kmsg_reader_read(probe, NULL);
+	return record != NULL ? (gint64)record->seq : -1;
 }
 
 /* ---- the export ---- */
@@ -702,6 +757,16 @@ qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error
 	gboolean truncated = FALSE;
 	guint n = 0;
 
+	/* resumed where an earlier reply stopped: its first record is not the
+	 * oldest one */
+	if (reader->last_seq >= 0) {
+		gint64 oldest = qga_kmsg_reader_oldest_seq(reader);
+
+		if (oldest >= 0) {
+			first_seq = (guint64)oldest;
+			have_first = TRUE;
+		}
+	}
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
 		g_autoptr(QgaKmsgRecord) record = qga_kmsg_reader_next(reader, &error_local);
@@ -753,6 +818,7 @@ qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error
 			/* a gap just counted lies before this record: it stays
 			 * accounted for by this reply */
 			cursor = seq - 1;
+			qga_kmsg_reader_unread(reader, g_steal_pointer(&record));
 			break;
 		}
 		json_array_add_object_element(records, qga_kmsg_record_to_json(record));

@@ -133,6 +133,15 @@ QgaKmsgSource qga_kmsg_reader_get_source(QgaKmsgReader *self);
  */
 QgaKmsgRecord *qga_kmsg_reader_next(QgaKmsgReader *self, GError **error);
 
+/**
+ * qga_kmsg_reader_can_resume:
+ * Whether @self, a /dev/kmsg reader an export has used, still holds every
+ * record after @since_seq, so that exporting from it again equals exporting
+ * from a new reader (whose first record is the oldest; an export learns that
+ * one's seq with a descriptor of its own).
+ */
+gboolean qga_kmsg_reader_can_resume(QgaKmsgReader *self, gint64 since_seq);
+
 /* EPIPE returns and malformed records skipped so far */
 guint qga_kmsg_reader_get_overruns(QgaKmsgReader *self);
 guint qga_kmsg_reader_get_malformed(QgaKmsgReader *self);
@@ -153,7 +162,8 @@ void qga_kmsg_query_init(QgaKmsgQuery *self);
 
 /**
  * qga_kmsg_export:
- * Reads @reader to its end (or until the reply is full) and builds
+ * Reads @reader to its end (or until the reply is full, leaving the first
+ * record that did not fit unread) and builds
  * {"source", "encoding", "seq-synthesized", "records", "first-seq",
  * "next-seq", "missed", "truncated"}. "next-seq" is the cursor: the seq of
  * the last record this reply accounts for (returned, or filtered out by

@@ -179,6 +179,19 @@ qga_mount_open(const QgaMount *mount, GError **error)
 	return fd;
 }
 
+/* a fuzzing build (fuzz/README.md) must never freeze the machine it runs
+ * on: every filesystem answers as one that cannot be frozen */
+static gint
+qga_mount_ioctl(gint fd, gulong request)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	errno = EOPNOTSUPP;
+	return -1;
+#else
+	return ioctl(fd, request);
+#endif
+}
+
 static guint64
 qga_mount_now_ns(void)
 {
@@ -201,7 +214,7 @@ qga_mount_freeze(const QgaMount *mount, QgaIoctlWindow *window, GError **error)
 	if (fd < 0)
 		return -1;
 	when.start_ns = qga_mount_now_ns();
-	rc = ioctl(fd, FIFREEZE);
+	rc = qga_mount_ioctl(fd, FIFREEZE);
 	errsv = errno;
 	when.end_ns = qga_mount_now_ns();
 	close(fd);
@@ -233,7 +246,7 @@ qga_mount_thaw(const QgaMount *mount, QgaIoctlWindow *window)
 		return FALSE;
 	}
 	when.start_ns = qga_mount_now_ns();
-	while (ioctl(fd, FITHAW) == 0)
+	while (qga_mount_ioctl(fd, FITHAW) == 0)
 		thawed = TRUE;
 	when.end_ns = qga_mount_now_ns();
 	close(fd);

@@ -554,6 +554,32 @@ qga_trace_ensure_tracer(QgaTrace *self)
 	return TRUE;
 }
 
+/* forgets a tracer that stopped working, so the next use probes afresh */
+static void
+qga_trace_drop_tracer(QgaTrace *self)
+{
+	g_clear_pointer(&self->tracer, qtf_tracer_free);
+	self->tried = FALSE;
+}
+
+/* arms the tracer for @tid; one whose instance was removed behind our back
+ * (`trace-cmd reset -a` does that) would fail for good: it is replaced once */
+static gboolean
+qga_trace_arm(QgaTrace *self, GPid tid, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	if (qtf_tracer_arm(self->tracer, tid, &error_local))
+		return TRUE;
+	g_message("replacing the tracer, it cannot be armed: %s", error_local->message);
+	qga_trace_drop_tracer(self);
+	if (!qga_trace_ensure_tracer(self)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, self->unavailable);
+		return FALSE;
+	}
+	return qtf_tracer_arm(self->tracer, tid, error);
+}
+
 void
 qga_trace_begin(QgaTrace *self, QgaMountList *mounts)
 {
@@ -583,7 +609,7 @@ qga_trace_begin(QgaTrace *self, QgaMountList *mounts)
 		return;
 	}
 	/* tracing must never make a freeze fail: it goes on untraced */
-	if (!qtf_tracer_arm(self->tracer, tid, &error)) {
+	if (!qga_trace_arm(self, tid, &error)) {
 		g_warning("freezing untraced: cannot arm the tracer: %s", error->message);
 		self->untraced = g_strdup_printf("cannot arm: %s", error->message);
 		return;
@@ -678,10 +704,13 @@ qga_trace_collect(QgaTrace *self)
 				  error_local->message);
 			capture = qtf_capture_new_unavailable(error_local->message);
 			g_clear_error(&error_local);
-		}
-		/* after the collection: the 'nop' tracer clears the buffer */
-		if (!qtf_tracer_disarm(self->tracer, &error_local))
+			/* its instance may be gone: status and the next freeze
+			 * probe again rather than trust it */
+			qga_trace_drop_tracer(self);
+		} else if (!qtf_tracer_disarm(self->tracer, &error_local)) {
+			/* after the collection: the 'nop' tracer clears the buffer */
 			g_warning("disarming the tracer: %s, ignoring", error_local->message);
+		}
 		self->armed = FALSE;
 	} else {
 		capture = qtf_capture_new_unavailable(self->untraced != NULL ? self->untraced

@@ -32,6 +32,7 @@ guest_fixture_free(GuestFixture *f)
 	qga_config_free(f->config);
 	qga_state_free(f->state);
 	qga_paths_free(f->paths);
+	qga_kmsg_reader_free(f->ctx.kmsg_reader);
 	g_free(f);
 }
 

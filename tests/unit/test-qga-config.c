@@ -139,11 +139,18 @@ test_qga_config_dump_round_trip(void **state)
 	g_unlink(path);
 }
 
-static void
-test_qga_config_dmesg_switch(void **state)
+/*
+ * An export switch: @text turns it off, which leaves exactly @blocked on the
+ * block list, where the dispatcher and guest-info apply it; -D shows @dumped
+ * and its output reads back without a second entry. @bad_text has a bad
+ * value, an error that names @bad_key.
+ */
+static QgaConfig *
+check_export_switch(const gchar *text, const gchar *const *blocked, const gchar *dumped,
+		    const gchar *bad_text, const gchar *bad_key)
 {
-	g_autofree gchar *path = write_config("[general]\nblock-rpcs=guest-get-time\n[dmesg]\nenabled=false\n");
-	g_autofree gchar *bad = write_config("[dmesg]\nenabled=maybe\n");
+	g_autofree gchar *path = write_config(text);
+	g_autofree gchar *bad = write_config(bad_text);
 	g_autofree gchar *again_path = NULL;
 	g_autofree gchar *data = NULL;
 	g_autoptr(QgaConfig) defaults = qga_config_new();
@@ -152,25 +159,50 @@ test_qga_config_dmesg_switch(void **state)
 	g_autoptr(QgaConfig) broken = qga_config_new();
 	g_autoptr(GError) error = NULL;
 
-	assert_true(defaults->dmesg_enabled);
-	assert_false(g_strv_contains((const gchar *const *)defaults->block_rpcs, "guest-dmesg"));
-	/* disabled is blocked, which guest-info and the dispatcher apply */
+	assert_int_equal(g_strv_length(defaults->block_rpcs), 0);
 	assert_true(qga_config_load_file(config, path, TRUE, &error));
-	assert_false(config->dmesg_enabled);
-	assert_int_equal(g_strv_length(config->block_rpcs), 2);
-	assert_true(g_strv_contains((const gchar *const *)config->block_rpcs, "guest-dmesg"));
-	/* -D shows it, and reads back without a second block entry */
+	assert_int_equal(g_strv_length(config->block_rpcs), g_strv_length((gchar **)blocked));
+	for (guint i = 0; blocked[i] != NULL; i++)
+		assert_true(g_strv_contains((const gchar *const *)config->block_rpcs, blocked[i]));
 	data = qga_config_to_data(config);
-	assert_non_null(strstr(data, "[dmesg]\nenabled=false"));
+	assert_non_null(strstr(data, dumped));
 	again_path = write_config(data);
 	assert_true(qga_config_load_file(again, again_path, TRUE, &error));
-	assert_false(again->dmesg_enabled);
-	assert_int_equal(g_strv_length(again->block_rpcs), 2);
+	assert_int_equal(g_strv_length(again->block_rpcs), g_strv_length((gchar **)blocked));
 	assert_false(qga_config_load_file(broken, bad, TRUE, &error));
-	assert_non_null(strstr(error->message, "[dmesg] key 'enabled'"));
+	assert_non_null(strstr(error->message, bad_key));
 	g_unlink(path);
 	g_unlink(bad);
 	g_unlink(again_path);
+	return g_steal_pointer(&again);
+}
+
+static void
+test_qga_config_dmesg_switch(void **state)
+{
+	const gchar *const blocked[] = {"guest-get-time", "guest-dmesg", NULL};
+	g_autoptr(QgaConfig) defaults = qga_config_new();
+	g_autoptr(QgaConfig) config =
+		check_export_switch("[general]\nblock-rpcs=guest-get-time\n[dmesg]\nenabled=false\n", blocked,
+				    "[dmesg]\nenabled=false", "[dmesg]\nenabled=maybe\n", "[dmesg] key 'enabled'");
+
+	assert_true(defaults->dmesg_enabled);
+	assert_false(config->dmesg_enabled);
+}
+
+/* export=false keeps the trace in the guest, whatever enabled says */
+static void
+test_qga_config_trace_export(void **state)
+{
+	const gchar *const blocked[] = {"guest-trace-status", "guest-trace-fetch", NULL};
+	g_autoptr(QgaConfig) defaults = qga_config_new();
+	g_autoptr(QgaConfig) config =
+		check_export_switch("[trace]\nexport=false\n", blocked, "[trace]\nenabled=true\nexport=false\n",
+				    "[trace]\nexport=sometimes\n", "[trace] key 'export'");
+
+	assert_true(defaults->trace_export);
+	assert_false(config->trace_export);
+	assert_true(config->trace_enabled);
 }
 
 static void
@@ -208,7 +240,7 @@ test_qga_config_trace(void **state)
 	assert_string_equal(defaults->trace_plugin_dir, "/run/qgatrace/sessions");
 	/* -D shows the effective list: the library's default */
 	default_data = qga_config_to_data(defaults);
-	assert_non_null(strstr(default_data, "[trace]\nenabled=true\nfunctions=freeze_super,thaw_super,"));
+	assert_non_null(strstr(default_data, "[trace]\nenabled=true\nexport=true\nfunctions=freeze_super,thaw_super,"));
 
 	assert_true(qga_config_load_file(config, path, TRUE, &error));
 	assert_false(config->trace_enabled);
@@ -249,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_qga_config_dump_round_trip),
 		cmocka_unit_test(test_qga_config_dmesg_switch),
 		cmocka_unit_test(test_qga_config_trace),
+		cmocka_unit_test(test_qga_config_trace_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

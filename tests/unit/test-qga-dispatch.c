@@ -2,6 +2,8 @@
 
 #include "guest-fixture.h"
 #include "qga-codec.h"
+#include "qga-commands.h"
+#include "qga-dispatch.h"
 
 static int
 fixture_setup(void **state)
@@ -115,6 +117,119 @@ test_qga_dispatch_allow_list(void **state)
 }
 
 static void
+add_name(const QgaCommand *cmd, gpointer user_data)
+{
+	g_ptr_array_add(user_data, (gpointer)cmd->name);
+}
+
+/* every registered command, read from the command tables as guest-info
+ * reads them: a new command is covered by the list tests below unchanged */
+static GPtrArray *
+all_commands(void)
+{
+	GPtrArray *names = g_ptr_array_new();
+	static const gchar *const extensions[] = {"guest-dmesg", "guest-trace-status", "guest-trace-fetch"};
+
+	qga_commands_foreach(add_name, names);
+	for (guint i = 0; i < G_N_ELEMENTS(extensions); i++)
+		assert_true(g_ptr_array_find_with_equal_func(names, extensions[i], g_str_equal, NULL));
+	return names;
+}
+
+static void
+set_rpcs(gchar ***rpcs, const gchar *name)
+{
+	g_strfreev(*rpcs);
+	*rpcs = g_new0(gchar *, 2);
+	(*rpcs)[0] = g_strdup(name);
+}
+
+static gboolean
+command_enabled(GuestFixture *f, const gchar *name)
+{
+	return qga_dispatch_is_enabled(&f->ctx, qga_commands_lookup(name), NULL);
+}
+
+/* refused before its arguments are read or its handler runs */
+static void
+assert_not_allowed(GuestFixture *f, const gchar *name)
+{
+	g_autofree gchar *request = g_strdup_printf("{\"execute\":\"%s\",\"arguments\":{\"bogus\":1}}", name);
+	g_autofree gchar *desc = g_strdup_printf("Command %s has been disabled: the command is not allowed", name);
+	g_autoptr(JsonNode) reply = dispatch(f, request, NULL);
+
+	guest_fixture_assert_error(reply, "CommandNotFound", desc);
+}
+
+static void
+test_qga_dispatch_block_each_command(void **state)
+{
+	GuestFixture *f = *state;
+	g_autoptr(GPtrArray) names = all_commands();
+	g_autoptr(GError) error = NULL;
+
+	for (guint i = 0; i < names->len; i++) {
+		const gchar *name = g_ptr_array_index(names, i);
+
+		set_rpcs(&f->config->block_rpcs, name);
+		assert_not_allowed(f, name);
+		/* the block list is not lifted by the frozen allow-list */
+		assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
+		assert_not_allowed(f, name);
+		assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
+		for (guint j = 0; j < names->len; j++)
+			assert_int_equal(command_enabled(f, g_ptr_array_index(names, j)), j != i);
+		if (g_strcmp0(name, "guest-info") != 0) {
+			g_autoptr(JsonNode) info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
+
+			assert_false(guest_fixture_info_enabled(info, name));
+		}
+	}
+}
+
+static void
+test_qga_dispatch_allow_each_command(void **state)
+{
+	GuestFixture *f = *state;
+	g_autoptr(GPtrArray) names = all_commands();
+
+	for (guint i = 0; i < names->len; i++) {
+		set_rpcs(&f->config->allow_rpcs, g_ptr_array_index(names, i));
+		for (guint j = 0; j < names->len; j++) {
+			const gchar *other = g_ptr_array_index(names, j);
+
+			assert_int_equal(command_enabled(f, other), j == i);
+			if (j != i)
+				assert_not_allowed(f, other);
+		}
+	}
+}
+
+/* [dmesg] enabled=false and [trace] export=false: no kernel log and no
+ * trace leaves the guest, frozen or not */
+static void
+test_qga_dispatch_export_switches(void **state)
+{
+	GuestFixture *f = *state;
+	const gchar *exports[] = {"guest-dmesg", "guest-trace-status", "guest-trace-fetch"};
+	g_autoptr(JsonNode) info = NULL;
+	g_autoptr(GError) error = NULL;
+
+	qga_config_set_dmesg_enabled(f->config, FALSE);
+	qga_config_set_trace_export(f->config, FALSE);
+	info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(exports); i++) {
+		assert_false(guest_fixture_info_enabled(info, exports[i]));
+		assert_not_allowed(f, exports[i]);
+	}
+	assert_true(guest_fixture_info_enabled(info, "guest-ping"));
+	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
+	for (guint i = 0; i < G_N_ELEMENTS(exports); i++)
+		assert_not_allowed(f, exports[i]);
+	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
+}
+
+static void
 test_qga_dispatch_frozen_filter(void **state)
 {
 	GuestFixture *f = *state;
@@ -217,6 +332,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_sync, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_block_list, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_allow_list, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_block_each_command, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_allow_each_command, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_export_switches, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_filter, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_marker, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_freeze_list_not_mounted, fixture_setup,

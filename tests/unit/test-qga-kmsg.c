@@ -255,7 +255,8 @@ test_qga_kmsg_parse_fuzz(void **state)
 	assert_true(g_file_get_contents(KMSG_DEV "/kmsg", &boot, &boot_len, NULL));
 	for (gsize cut = 0; cut < 2048 && cut <= boot_len; cut++) {
 		g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(boot, cut, NULL);
-		g_autoptr(QgaKmsgRecord) s = qga_kmsg_syslog_line_parse(boot, cut, 0, NULL);
+
+		qga_kmsg_record_free(qga_kmsg_syslog_line_parse(boot, cut, 0, NULL));
 		parsed += r != NULL;
 	}
 	assert_true(parsed > 0);
@@ -269,8 +270,10 @@ test_qga_kmsg_parse_fuzz(void **state)
 		{
 			g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(buf, len, NULL);
 			g_autoptr(QgaKmsgRecord) s = qga_kmsg_syslog_line_parse(buf, len, i, NULL);
-			for (const QgaKmsgRecord *x = r; x != NULL; x = NULL) {
-				for (const gchar *p = x->message; *p != '\0'; p++)
+			const QgaKmsgRecord *both[] = {r, s};
+
+			for (guint k = 0; k < G_N_ELEMENTS(both); k++) {
+				for (const gchar *p = both[k] != NULL ? both[k]->message : ""; *p != '\0'; p++)
 					assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
 			}
 		}

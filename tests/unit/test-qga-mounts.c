@@ -94,6 +94,30 @@ test_qga_mounts_select_named(void **state)
 	assert_string_equal(mount_at(selected, 1)->mountpoint, ROOT "/mnt/data/img");
 }
 
+/* a host's mountpoint only names an entry of the mount table, compared as
+ * is: nothing the host sends is resolved, so no path leads elsewhere */
+static void
+test_qga_mounts_select_rejects_paths(void **state)
+{
+	g_autoptr(QgaMountList) mounts = read_fixture();
+	const gchar *bad[] = {
+		ROOT "/mnt/data/..", ROOT "/mnt/nothing/../data", ROOT "/./mnt/data", ROOT "//mnt/data",
+		"qgatrace-fixture/mnt/data", "../qgatrace-fixture/mnt/data", "", ROOT "/mnt/data\n",
+		ROOT "/with\\040space",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		gchar *wanted[] = {(gchar *)bad[i], NULL};
+		g_autoptr(GError) error = NULL;
+		g_autoptr(QgaMountList) selected = qga_mount_list_select(mounts, wanted, &error);
+		g_autofree gchar *expected = g_strdup_printf("'%s' is not a mounted filesystem", bad[i]);
+
+		assert_null(selected);
+		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
+		assert_string_equal(error->message, expected);
+	}
+}
+
 static void
 test_qga_mounts_select_not_mounted(void **state)
 {
@@ -154,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_qga_mounts_select_all),
 		cmocka_unit_test(test_qga_mounts_select_named),
 		cmocka_unit_test(test_qga_mounts_select_not_mounted),
+		cmocka_unit_test(test_qga_mounts_select_rejects_paths),
 		cmocka_unit_test(test_qga_mounts_select_unfreezable),
 		cmocka_unit_test(test_qga_mounts_missing_table),
 		cmocka_unit_test(test_qga_mounts_freeze_error_names_mount),
