@@ -1,0 +1,163 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz-support.h"
+#include "qga-json.h"
+#include "qga-kmsg.h"
+
+/*
+ * The kernel log parsers (guest/qga-kmsg.c): the input, after 5 bytes of
+ * query (since-seq, level, tail, max-records, follow), is read as one
+ * /dev/kmsg record, as one syslog(2) line, as a stream of /dev/kmsg
+ * records (a record starting with 0x01 stands for an EPIPE read) and as
+ * syslog(2) text; each stream goes through qga_kmsg_export().
+ * What must hold: messages and dictionaries are printable ASCII;
+ * qga_kmsg_record_json_size() is the record's exact encoded size; an
+ * export stays within max-bytes and max-records, and its cursor never goes
+ * back before since-seq.
+ */
+
+typedef struct {
+	const gchar *data;
+	gsize len;
+	gsize pos;
+} FuzzKmsgStream;
+
+/* /dev/kmsg's read(2): one record a call, EAGAIN at the end */
+static gssize
+fuzz_kmsg_read(gpointer user_data, gchar *buf, gsize len)
+{
+	FuzzKmsgStream *stream = user_data;
+	gsize n;
+
+	if (stream->pos >= stream->len) {
+		errno = EAGAIN;
+		return -1;
+	}
+	n = qga_kmsg_record_split(stream->data + stream->pos, stream->len - stream->pos);
+	if (n == 0 || n > stream->len - stream->pos)
+		abort(); /* a split that does not move on, or past the end */
+	if (stream->data[stream->pos] == 0x01) {
+		stream->pos += n;
+		errno = EPIPE;
+		return -1;
+	}
+	if (n > len) {
+		stream->pos += n;
+		errno = EINVAL; /* the kernel's answer to a short buffer */
+		return -1;
+	}
+	memcpy(buf, stream->data + stream->pos, n);
+	stream->pos += n;
+	return (gssize)n;
+}
+
+static void
+fuzz_kmsg_assert_printable(const gchar *text)
+{
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e) {
+			g_printerr("not printable ASCII: 0x%02x in '%s'\n", (guchar)*p, text);
+			abort();
+		}
+	}
+}
+
+static gsize
+fuzz_kmsg_encoded_size(JsonObject *object)
+{
+	g_autoptr(JsonNode) node = qga_json_object_new_node(json_object_ref(object));
+	g_autofree gchar *text = qga_json_to_ascii(node);
+
+	return strlen(text);
+}
+
+static void
+fuzz_kmsg_check_record(QgaKmsgRecord *record)
+{
+	g_autoptr(JsonObject) object = NULL;
+	gsize size;
+
+	if (record == NULL)
+		return;
+	fuzz_kmsg_assert_printable(record->message);
+	for (guint i = 0; record->dict != NULL && record->dict[i] != NULL; i++)
+		fuzz_kmsg_assert_printable(record->dict[i]);
+	if (record->level > 7)
+		abort();
+	object = qga_kmsg_record_to_json(record);
+	size = fuzz_kmsg_encoded_size(object);
+	if (qga_kmsg_record_json_size(record) != size) {
+		g_printerr("record size %" G_GSIZE_FORMAT ", encoded %" G_GSIZE_FORMAT "\n",
+			   qga_kmsg_record_json_size(record), size);
+		abort();
+	}
+}
+
+static void
+fuzz_kmsg_check_export(QgaKmsgReader *reader, const QgaKmsgQuery *query)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) reply = qga_kmsg_export(reader, query, &error);
+	JsonArray *records;
+
+	if (reply == NULL) {
+		if (error == NULL)
+			abort();
+		return;
+	}
+	records = json_object_get_array_member(reply, "records");
+	if (fuzz_kmsg_encoded_size(reply) > query->max_bytes ||
+	    json_array_get_length(records) > query->max_records ||
+	    (query->tail >= 0 && json_array_get_length(records) > (guint64)query->tail) ||
+	    json_object_get_int_member(reply, "next-seq") < query->since_seq ||
+	    json_object_get_int_member(reply, "missed") < 0)
+		abort();
+	for (guint i = 0; i < json_array_get_length(records); i++) {
+		JsonObject *record = json_array_get_object_element(records, i);
+
+		if (json_object_get_int_member(record, "seq") <= query->since_seq ||
+		    json_object_get_int_member(record, "level") > query->level)
+			abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
+{
+	FuzzInput in = {data, size};
+	QgaKmsgQuery query;
+	guint8 since = fuzz_input_byte(&in);
+	guint8 level = fuzz_input_byte(&in);
+	guint8 tail = fuzz_input_byte(&in);
+	guint8 max_records = fuzz_input_byte(&in);
+	gboolean follow = fuzz_input_byte(&in) & 1;
+	const gchar *text = (const gchar *)in.data;
+	FuzzKmsgStream stream = {text, in.len, 0};
+	g_autoptr(QgaKmsgReader) kmsg = NULL;
+	g_autoptr(QgaKmsgReader) syslog = NULL;
+	g_autoptr(QgaKmsgRecord) record = NULL;
+	g_autoptr(QgaKmsgRecord) line = NULL;
+
+	record = qga_kmsg_record_parse(text, in.len, NULL);
+	fuzz_kmsg_check_record(record);
+	line = qga_kmsg_syslog_line_parse(text, in.len, 1, NULL);
+	fuzz_kmsg_check_record(line);
+
+	/* the bounds guest-dmesg accepts (cmd-dmesg.c), the smallest reply */
+	qga_kmsg_query_init(&query);
+	query.since_seq = since == 0xff ? -1 : since;
+	query.follow = follow && query.since_seq >= 0;
+	query.level = level % 8;
+	query.tail = tail == 0xff ? -1 : tail;
+	query.max_records = max_records;
+	query.max_bytes = QGA_KMSG_MAX_BYTES_MIN;
+	kmsg = qga_kmsg_reader_new_func(fuzz_kmsg_read, &stream);
+	fuzz_kmsg_check_export(kmsg, &query);
+	syslog = qga_kmsg_reader_new_syslog(text, in.len);
+	fuzz_kmsg_check_export(syslog, &query);
+	return 0;
+}
