@@ -191,6 +191,8 @@ test_vm_dmesg_since_seq(void **state)
 	gint64 cursor = cursor_now(agent);
 	g_autoptr(JsonNode) ret = NULL;
 	g_autoptr(JsonNode) again = NULL;
+	g_autoptr(JsonNode) fresh = NULL;
+	g_autoptr(JsonNode) behind = NULL;
 	gint64 next;
 
 	g_free(vm_test_sh("echo '<5>qgatrace-since-a' > /dev/kmsg; echo '<6>qgatrace-since-b' > /dev/kmsg"));
@@ -204,11 +206,19 @@ test_vm_dmesg_since_seq(void **state)
 	assert_int_equal(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "level"), 6);
 	next = json_object_get_int_member(obj(ret), "next-seq");
 	assert_true(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "seq") <= next);
-	/* caught up: nothing new, the cursor stays */
+	/* caught up: nothing new, the cursor stays; the agent resumed its
+	 * reader, yet first-seq is still the oldest record the kernel holds */
 	again = dmesg_since(agent, next, NULL);
 	assert_int_equal(json_array_get_length(records_of(again)), 0);
 	assert_int_equal(json_object_get_int_member(obj(again), "next-seq"), next);
 	assert_int_equal(json_object_get_int_member(obj(again), "missed"), 0);
+	/* a cursor behind the resumed reader: read again from the start */
+	behind = dmesg_since(agent, cursor, NULL);
+	assert_int_equal(seq_at(behind, 0), cursor + 1);
+	assert_true(json_object_get_int_member(obj(behind), "next-seq") >= next);
+	fresh = dmesg(agent, "{\"max-records\":1}");
+	assert_int_equal(json_object_get_int_member(obj(again), "first-seq"),
+			 json_object_get_int_member(obj(fresh), "first-seq"));
 }
 
 static void

@@ -199,23 +199,38 @@ test_vm_stock_qemu_ga_freezes_the_same(void **state)
 	assert_status(stock, "thawed");
 }
 
+/* @signal (a kill(1) name) while frozen: the agent thaws, then exits */
 static void
-test_vm_sigterm_while_frozen_thaws(void **state)
+assert_signal_while_frozen_thaws(const gchar *signal)
 {
 	QgaClient *agent;
+	g_autofree gchar *kill = g_strdup_printf(
+		"n=$(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG "); kill -%s $(pidof qgatrace-agent); "
+		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+		"! pidof qgatrace-agent && [ $(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG ") -gt $n ]",
+		signal);
 
 	agent = vm_test_connect("qgatrace", TRUE);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
-	start_background_write("sigterm");
-	g_free(vm_test_sh("kill -TERM $(pidof qgatrace-agent); "
-		  "i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-		  "! pidof qgatrace-agent"));
-	assert_true(background_write_done("sigterm", 10));
+	start_background_write(signal);
+	/* what it logged while frozen came out after the thaw */
+	g_free(vm_test_sh(kill));
+	assert_true(background_write_done(signal, 10));
 	assert_int_equal(vm_test_sh_status("test -e /run/qgatrace.frozen"), 1);
 	assert_false(kernel_says_frozen());
-	/* what it logged while frozen came out after the thaw */
-	g_free(vm_test_sh("grep -q 'thawed before exit' " VM_TEST_AGENT_LOG));
 	vm_test_restart_agent(NULL);
+}
+
+static void
+test_vm_sigterm_while_frozen_thaws(void **state)
+{
+	assert_signal_while_frozen_thaws("TERM");
+}
+
+static void
+test_vm_sigint_while_frozen_thaws(void **state)
+{
+	assert_signal_while_frozen_thaws("INT");
 }
 
 static void
@@ -310,6 +325,7 @@ main(void)
 		vm_test(test_vm_get_fsinfo_matches_qemu_ga),
 		vm_test(test_vm_stock_qemu_ga_freezes_the_same),
 		vm_test(test_vm_sigterm_while_frozen_thaws),
+		vm_test(test_vm_sigint_while_frozen_thaws),
 		vm_test(test_vm_sigkill_while_frozen_next_start_thaws),
 		vm_test(test_vm_auto_thaw_after_timeout),
 		vm_test(test_vm_failed_hook_freezes_nothing),

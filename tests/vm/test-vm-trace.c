@@ -372,6 +372,40 @@ test_vm_trace_fallback_to_events(void **state)
 	vm_test_restart_agent(NULL);
 }
 
+/* the filter is written name by name for the kernel to match: a name
+ * this kernel lacks is skipped, the others armed; it stays for the next
+ * session (the instance is ours, the tracer nop in between) */
+static void
+test_vm_trace_filter_skips_unknown_function(void **state)
+{
+	QgaClient *agent;
+	g_autoptr(JsonNode) session = NULL;
+
+	need_guest();
+
+	vm_test_restart_agent("--trace-functions=freeze_super,qgatrace_no_such_function,thaw_super");
+	agent = vm_test_connect("qgatrace", TRUE);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
+	assert_sh("sort " TRACING "/instances/qgatrace/set_ftrace_filter | tr '\\n' ' '", TRUE,
+		  "freeze_super thaw_super");
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
+	session = fetch(agent, NULL);
+	assert_string_equal(json_object_get_string_member(json_node_get_object(session), "method"),
+			    "function");
+	assert_int_equal(count_events(json_node_get_object(session), "freeze_super", guest_pid("qgatrace-agent"),
+				      "qgatrace-agent"),
+			 1);
+	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "nop");
+	/* changed behind the agent's back: written again */
+	g_free(vm_test_sh("echo ext4_sync_fs > " TRACING "/instances/qgatrace/set_ftrace_filter"));
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
+	assert_sh("sort " TRACING "/instances/qgatrace/set_ftrace_filter | tr '\\n' ' '", TRUE,
+		  "freeze_super thaw_super");
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
+	vm_test_close(agent);
+	vm_test_restart_agent(NULL);
+}
+
 /* the watchdog's thaw ends the session like a host's */
 static void
 test_vm_trace_auto_thaw_is_traced(void **state)
@@ -597,6 +631,7 @@ main(void)
 		trace_test(test_vm_trace_ftrace_disabled_is_not_verified),
 		trace_test(test_vm_trace_not_frozen_is_not_verified),
 		trace_test(test_vm_trace_fallback_to_events),
+		trace_test(test_vm_trace_filter_skips_unknown_function),
 		trace_test(test_vm_trace_auto_thaw_is_traced),
 		trace_test(test_vm_trace_killed_frozen_agent_is_cleaned_up),
 		stock_test(test_vm_trace_stock_qemu_ga_dispatcher),

@@ -152,12 +152,18 @@ vm_test_execute_int(QgaClient *client, const gchar *cmd, const gchar *args_json)
 void
 vm_test_restart_agent(const gchar *extra_args)
 {
+	vm_test_restart_agent_env(NULL, extra_args);
+}
+
+void
+vm_test_restart_agent_env(const gchar *env, const gchar *extra_args)
+{
 	g_autofree gchar *cmd = g_strdup_printf(
 		"kill -TERM $(pidof qgatrace-agent) 2>/dev/null; "
 		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
-		"qgatrace-agent -m virtio-serial -p org.qgatrace.0 -t /run -v %s </dev/null >>" VM_TEST_AGENT_LOG " 2>&1 & "
+		"%s qgatrace-agent -m virtio-serial -p org.qgatrace.0 -t /run -v %s </dev/null >>" VM_TEST_AGENT_LOG " 2>&1 & "
 		"sleep 0.5; pidof qgatrace-agent",
-		extra_args != NULL ? extra_args : "");
+		env != NULL ? env : "", extra_args != NULL ? extra_args : "");
 
 	g_free(vm_test_sh(cmd));
 }

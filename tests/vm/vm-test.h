@@ -61,5 +61,7 @@ gint64 vm_test_execute_int(QgaClient *client, const gchar *cmd, const gchar *arg
 /* restarts the guest's qgatrace-agent on org.qgatrace.0 (found by port
  * name) with @extra_args, logging to VM_TEST_AGENT_LOG */
 void vm_test_restart_agent(const gchar *extra_args);
+/* the same with @env ("NAME=value ...", nullable) in the agent's environment */
+void vm_test_restart_agent_env(const gchar *env, const gchar *extra_args);
 
 G_END_DECLS
