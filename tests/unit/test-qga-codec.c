@@ -1161,6 +1161,27 @@ test_qga_codec_bad_unicode_escape(void **state)
 		       expected);
 }
 
+/* found by fuzz/fuzz-codec.c: "1e400" parsed as infinity, which a reply
+ * cannot echo as JSON (stock qemu-ga writes a bare 'inf') */
+static void
+test_qga_codec_number_out_of_range(void **state)
+{
+	const gchar *const expected[] = {
+		"e JSON parse error, number out of range",
+		"e JSON parse error, number out of range",
+		"e JSON parse error, number out of range",
+		"v {\"id\":1.0000000000000001e+300,\"n\":[-1.5]}",
+		NULL,
+	};
+
+	/* at the top, deep inside, negative; a large finite one passes */
+	assert_decodes("{\"execute\":\"guest-ping\",\"id\":11e400}"
+		       "{\"a\":{\"b\":[0,{\"c\":1E999}]}}"
+		       "[-1e400]"
+		       "{\"id\":1e300,\"n\":[-1.5]}",
+		       expected);
+}
+
 static void
 test_qga_codec_duplicate_key(void **state)
 {
@@ -1213,6 +1234,7 @@ main(void)
 		cmocka_unit_test(test_qga_codec_resync_on_ff),
 		cmocka_unit_test(test_qga_codec_invalid_escape),
 		cmocka_unit_test(test_qga_codec_bad_unicode_escape),
+		cmocka_unit_test(test_qga_codec_number_out_of_range),
 		cmocka_unit_test(test_qga_codec_duplicate_key),
 		cmocka_unit_test(test_qga_codec_integer_beyond_int64),
 		cmocka_unit_test(test_qga_codec_control_byte_reset),
