@@ -707,9 +707,10 @@ qga_trace_collect(QgaTrace *self)
 			/* its instance may be gone: status and the next freeze
 			 * probe again rather than trust it */
 			qga_trace_drop_tracer(self);
-		} else if (!qtf_tracer_disarm(self->tracer, &error_local)) {
-			/* after the collection: the 'nop' tracer clears the buffer */
-			g_warning("disarming the tracer: %s, ignoring", error_local->message);
+		} else if (!qtf_tracer_pause(self->tracer, &error_local)) {
+			/* paused, not disarmed: the agent's thread is the same for
+			 * every freeze, so the next one only turns tracing on */
+			g_warning("pausing the tracer: %s, ignoring", error_local->message);
 		}
 		self->armed = FALSE;
 	} else {

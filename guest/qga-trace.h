@@ -151,7 +151,7 @@ void qga_trace_note(QgaTrace *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3
  * qga_trace_end:
  * @error: (nullable): why the freeze failed
  * After the last FITHAW (never while anything is frozen): ends the open
- * session, if any. It is collected, disarmed, verified and kept from an
+ * session, if any. It is collected, paused (qtf_tracer_pause()), verified and kept from an
  * idle callback, once the reply is out, or at once by the next begin,
  * status, fetch or free, whichever comes first.
  */

@@ -45,6 +45,7 @@ struct _QtfTracer {
 
 	/* the session */
 	QtfMethod armed;
+	gboolean paused; /* a function session ended by qtf_tracer_pause() */
 	guint changed;
 	GPid pid;
 	gchar *arm_reason;
@@ -707,6 +708,7 @@ qtf_tracer_undo(QtfTracer *self, GError **error)
 	self->changed = 0;
 	g_ptr_array_set_size(self->enabled, 0);
 	self->armed = QTF_METHOD_NONE;
+	self->paused = FALSE;
 	if (first != NULL) {
 		g_propagate_error(error, g_steal_pointer(&first));
 		return FALSE;
@@ -867,6 +869,63 @@ qtf_tracer_new(const QtfOptions *opts, GError **error)
 	return g_steal_pointer(&self);
 }
 
+/* NULL when @file of the instance reads back as exactly @expected, else
+ * what it holds (transfer full) */
+static gchar *
+qtf_tracer_file_differs(QtfTracer *self, const gchar *file, const gchar *expected)
+{
+	g_autoptr(TracefsString) back = tracefs_instance_file_read(self->tfs, file, NULL);
+
+	if (back != NULL && g_strcmp0(g_strstrip(back), expected) == 0)
+		return NULL;
+	return g_strdup(back != NULL ? back : g_strerror(errno));
+}
+
+/*
+ * A paused session for the same pid, still as it was left: only the
+ * buffer is cleared and tracing turned on again. Anything changed behind
+ * our back (`trace-cmd reset`, another pid added, the instance gone)
+ * means a full arm.
+ */
+static gboolean
+qtf_tracer_resume(QtfTracer *self, GPid pid)
+{
+	g_autofree gchar *pid_text = g_strdup_printf("%d", (gint)pid);
+	const struct {
+		const gchar *file;
+		const gchar *expected;
+	} kept[] = {
+		{"current_tracer", "function"},
+		{"set_ftrace_pid", pid_text},
+	};
+	g_autofree gchar *clock = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	if (!self->paused || self->pid != pid)
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
+		g_autofree gchar *found = qtf_tracer_file_differs(self, kept[i].file, kept[i].expected);
+
+		if (found != NULL) {
+			g_debug("not resuming: %s is '%s'", kept[i].file, found);
+			return FALSE;
+		}
+	}
+	clock = tracefs_get_clock(self->tfs);
+	if (g_strcmp0(clock, QTF_CLOCK) != 0 || !qtf_tracer_filter_is_armed(self)) {
+		g_debug("not resuming: the clock or the filter changed");
+		return FALSE;
+	}
+	if (!qtf_tracer_start(self, &error_local)) {
+		g_debug("not resuming: %s", error_local->message);
+		return FALSE;
+	}
+	self->paused = FALSE;
+	self->armed = QTF_METHOD_FUNCTION;
+	g_clear_pointer(&self->arm_reason, g_free);
+	return TRUE;
+}
+
 gboolean
 qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error)
 {
@@ -875,6 +934,10 @@ qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error)
 	g_return_val_if_fail(self != NULL, FALSE);
 	g_return_val_if_fail(pid > 0, FALSE);
 
+	if (qtf_tracer_resume(self, pid)) {
+		g_debug("function tracer resumed for %d", (gint)pid);
+		return TRUE;
+	}
 	if ((self->armed != QTF_METHOD_NONE || self->changed != 0) &&
 	    !qtf_tracer_disarm(self, error))
 		return FALSE;
@@ -894,6 +957,24 @@ qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error)
 	self->arm_reason = function_error != NULL
 				   ? g_strdup_printf("function tracer: %s", function_error->message)
 				   : g_strdup(self->fallback_reason);
+	return TRUE;
+}
+
+gboolean
+qtf_tracer_pause(QtfTracer *self, GError **error)
+{
+	g_return_val_if_fail(self != NULL, FALSE);
+
+	if (self->armed != QTF_METHOD_FUNCTION)
+		return qtf_tracer_disarm(self, error);
+	if (tracefs_trace_off(self->tfs) < 0) {
+		gint errsv = errno;
+		qtf_set_error_errno(error, errsv, self->tfs, "cannot turn tracing off");
+		qtf_tracer_undo(self, NULL);
+		return FALSE;
+	}
+	self->armed = QTF_METHOD_NONE;
+	self->paused = TRUE;
 	return TRUE;
 }
 

@@ -11,7 +11,9 @@
  *     ...FIFREEZE each mount, recording a QtfIoctl around each call...
  *     ...FITHAW loops, again recorded...
  *   capture = qtf_tracer_collect(tracer, &error);  after thaw: nothing here may run frozen
- *   qtf_tracer_disarm(tracer, &error);             after collect: the nop tracer clears the buffer
+ *   qtf_tracer_pause(tracer, &error);              after collect: the next arm for the same
+ *                                                  thread only clears and turns tracing on
+ *   (or qtf_tracer_disarm(tracer, &error);          after collect: undo it all, 'nop' tracer)
  *   verdicts = qtf_verify(capture, mounts, n, ioctls, m);
  *   qtf_capture_to_json(capture), qtf_verdicts_to_json(verdicts)
  *   qtf_tracer_free(tracer);                        at exit: removes the instance
@@ -168,8 +170,11 @@ const gchar *qtf_tracer_get_instance_name(QtfTracer *self);
  * arming it fails now): set_event_pid, event-fork, sys_enter_ioctl
  * filtered on FIFREEZE/FITHAW, sys_exit_ioctl, the fs events.
  * Re-arming an armed tracer disarms it first. On failure nothing stays
- * armed. The slow step is the filter (libtracefs reads the ~50k lines of
- * available_filter_functions): ~0.4 s under TCG, before the freeze.
+ * armed. The slow steps are the filter (the kernel matches each name
+ * against every traceable function; skipped while the filter reads back
+ * as armed) and switching to the 'function' tracer (call sites patched).
+ * A session paused for the same @pid, still intact, skips both: the
+ * buffer is cleared and tracing turned on.
  * Returns: FALSE with @error
  */
 gboolean qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error);
@@ -187,6 +192,22 @@ gboolean qtf_tracer_is_armed(QtfTracer *self);
  * Returns: (transfer full): the capture, or NULL with @error
  */
 QtfCapture *qtf_tracer_collect(QtfTracer *self, GError **error);
+
+/**
+ * qtf_tracer_pause:
+ * Ends a function-tracer session without undoing it: tracing off, while
+ * the tracer, filter, pid lists and events stay, so that the next
+ * qtf_tracer_arm() for the same pid resumes it in a few writes instead of
+ * patching call sites again (under TCG each patching also throws away the
+ * translated code, which slows whatever the guest runs next). Meanwhile
+ * each call of a filtered function by the pid costs the kernel a check
+ * and records nothing. An events session (the syscall events slow every
+ * task's syscalls) is disarmed instead. Not armed afterwards
+ * (qtf_tracer_is_armed()); qtf_tracer_disarm() and qtf_tracer_free()
+ * undo a paused session.
+ * Returns: FALSE with @error, after disarming
+ */
+gboolean qtf_tracer_pause(QtfTracer *self, GError **error);
 
 /**
  * qtf_tracer_disarm:

@@ -154,6 +154,18 @@ strv_node_contains(JsonNode *node, const gchar *value)
 	return FALSE;
 }
 
+/* between sessions: the function tracer stays on the filter for the
+ * agent's thread alone, with tracing off */
+static void
+assert_paused(gint pid)
+{
+	g_autofree gchar *pid_text = g_strdup_printf("%d", pid);
+
+	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "function");
+	assert_sh("cat " TRACING "/instances/qgatrace/tracing_on", TRUE, "0");
+	assert_sh("cat " TRACING "/instances/qgatrace/set_ftrace_pid", TRUE, pid_text);
+}
+
 /* ---- qgatrace-agent's own sessions ---- */
 
 static void
@@ -179,7 +191,7 @@ test_vm_trace_status(void **state)
 	assert_string_equal(json_object_get_string_member(obj, "instance"), "qgatrace");
 	assert_true(strv_node_contains(json_object_get_member(obj, "functions"), "freeze_super"));
 	assert_false(json_object_get_boolean_member(obj, "armed"));
-	/* a private instance, disarmed between sessions */
+	/* a private instance, idle ('nop') until the first freeze */
 	instances = vm_test_sh("ls " TRACING "/instances | tr '\\n' ' '");
 	assert_non_null(strstr(instances, "qgatrace"));
 	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "nop");
@@ -255,8 +267,57 @@ test_vm_trace_freeze_is_verified(void **state)
 	assert_true(json_object_get_boolean_member(last, "verified"));
 	assert_int_equal(json_object_get_int_member(last, "events"),
 			 json_array_get_length(json_object_get_array_member(s, "events")));
-	/* disarmed after the collection */
-	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "nop");
+	/* paused after the collection: nothing recorded, nothing else traced */
+	assert_paused(pid);
+}
+
+/* the second freeze resumes the paused session in a few writes (no call
+ * sites patched again) and is verified like the first; a pause undone
+ * behind the agent's back (trace-cmd reset) means a full arm that is
+ * verified too */
+static void
+test_vm_trace_paused_session_resumes(void **state)
+{
+	QgaClient *agent;
+	gint pid;
+	const gchar *resumed_lines = "grep -c 'function tracer resumed for' " VM_TEST_AGENT_LOG " || true";
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *after_reset = NULL;
+	g_autoptr(JsonNode) resumed = NULL;
+	g_autoptr(JsonNode) rearmed = NULL;
+
+	need_guest();
+	/* with -v, whose debug lines say how each session was armed */
+	vm_test_restart_agent(NULL);
+	agent = vm_test_connect("qgatrace", TRUE);
+	pid = guest_pid("qgatrace-agent");
+	/* a session first, so that the tracer is paused now */
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
+	json_node_unref(fetch(agent, NULL));
+	assert_paused(pid);
+	before = vm_test_sh(resumed_lines);
+
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
+	assert_sh("cat " TRACING "/instances/qgatrace/tracing_on", TRUE, "1");
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
+	resumed = fetch(agent, NULL);
+	assert_verified_data(json_node_get_object(resumed));
+	/* the buffer was cleared: this freeze's records only */
+	assert_int_equal(count_events(json_node_get_object(resumed), "freeze_super", pid, "qgatrace-agent"), 1);
+	after = vm_test_sh(resumed_lines);
+	assert_int_equal(g_ascii_strtoll(after, NULL, 10), g_ascii_strtoll(before, NULL, 10) + 1);
+
+	/* undone behind our back: armed in full again, still verified */
+	g_free(vm_test_sh("echo nop > " TRACING "/instances/qgatrace/current_tracer"));
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
+	rearmed = fetch(agent, NULL);
+	assert_verified_data(json_node_get_object(rearmed));
+	after_reset = vm_test_sh(resumed_lines);
+	assert_string_equal(after_reset, after);
+	assert_paused(pid);
 }
 
 static void
@@ -374,7 +435,7 @@ test_vm_trace_fallback_to_events(void **state)
 
 /* the filter is written name by name for the kernel to match: a name
  * this kernel lacks is skipped, the others armed; it stays for the next
- * session (the instance is ours, the tracer nop in between) */
+ * session (the instance is ours, the tracer paused in between) */
 static void
 test_vm_trace_filter_skips_unknown_function(void **state)
 {
@@ -395,7 +456,7 @@ test_vm_trace_filter_skips_unknown_function(void **state)
 	assert_int_equal(count_events(json_node_get_object(session), "freeze_super", guest_pid("qgatrace-agent"),
 				      "qgatrace-agent"),
 			 1);
-	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "nop");
+	assert_paused(guest_pid("qgatrace-agent"));
 	/* changed behind the agent's back: written again */
 	g_free(vm_test_sh("echo ext4_sync_fs > " TRACING "/instances/qgatrace/set_ftrace_filter"));
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
@@ -627,6 +688,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		trace_test(test_vm_trace_status),
 		trace_test(test_vm_trace_freeze_is_verified),
+		trace_test(test_vm_trace_paused_session_resumes),
 		trace_test(test_vm_trace_fetch_errors),
 		trace_test(test_vm_trace_ftrace_disabled_is_not_verified),
 		trace_test(test_vm_trace_not_frozen_is_not_verified),
