@@ -724,29 +724,37 @@ qga_request_parse(JsonNode *message, GError **error)
 /* ---- replies ---- */
 
 gchar *
+qga_reply_encode_return_text(const gchar *value, JsonNode *id, gboolean delimited, gsize *len)
+{
+	GString *out = g_string_sized_new(strlen(value) + 64);
+
+	/* as qemu-ga's send_response: the sentinel goes in front */
+	if (delimited)
+		g_string_append_c(out, (gchar)QGA_SYNC_DELIMITER);
+	/* what qga_codec_line() makes of {"return": value, "id": id} */
+	g_string_append(out, "{\"return\":");
+	g_string_append(out, value);
+	if (id != NULL) {
+		g_autofree gchar *id_text = qga_json_to_ascii(id);
+
+		g_string_append(out, ",\"id\":");
+		g_string_append(out, id_text);
+	}
+	g_string_append(out, "}\n");
+	if (len != NULL)
+		*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+gchar *
 qga_reply_encode_return(JsonNode *value, JsonNode *id, gboolean delimited, gsize *len)
 {
-	g_autoptr(JsonObject) object = NULL;
-	g_autofree gchar *line = NULL;
-	gchar *out;
+	g_autofree gchar *text = NULL;
 
 	g_return_val_if_fail(value != NULL, NULL);
 
-	object = json_object_new();
-	json_object_set_member(object, "return", json_node_copy(value));
-	if (id != NULL)
-		json_object_set_member(object, "id", json_node_copy(id));
-	line = qga_codec_line(object);
-	if (!delimited) {
-		if (len != NULL)
-			*len = strlen(line);
-		return g_steal_pointer(&line);
-	}
-	/* as qemu-ga's send_response: the sentinel goes in front */
-	out = g_strdup_printf("%c%s", QGA_SYNC_DELIMITER, line);
-	if (len != NULL)
-		*len = strlen(out);
-	return out;
+	text = qga_json_to_ascii(value);
+	return qga_reply_encode_return_text(text, id, delimited, len);
 }
 
 gchar *

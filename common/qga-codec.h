@@ -103,6 +103,15 @@ QgaRequest *qga_request_parse(JsonNode *message, GError **error);
 gchar *qga_reply_encode_return(JsonNode *value, JsonNode *id, gboolean delimited, gsize *len);
 
 /**
+ * qga_reply_encode_return_text:
+ * @value: the "return" member as JSON text, 7-bit ASCII (qga_json_to_ascii()
+ * or qga_json_append_string() made)
+ * The same reply as qga_reply_encode_return() for a value already written
+ * as text.
+ */
+gchar *qga_reply_encode_return_text(const gchar *value, JsonNode *id, gboolean delimited, gsize *len);
+
+/**
  * qga_reply_encode_error:
  * Encodes {"error": {"class", "desc"}} from @error (see qga_error_class_for).
  * Returns: (transfer full): the reply line ending in \n

@@ -1,11 +1,36 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "qga-json.h"
 
 static void
 qga_json_append_escape(GString *out, gunichar cp)
 {
 	g_string_append_printf(out, "\\u%04x", cp);
+}
+
+/* the code point of valid UTF-8 at *@p as \uXXXX (a surrogate pair above
+ * the BMP), or, as qemu-ga, one invalid byte as U+FFFD; advances *@p */
+static void
+qga_json_append_non_ascii(GString *out, const gchar **p, const gchar *end)
+{
+	gunichar cp = g_utf8_get_char_validated(*p, end - *p);
+
+	if (cp == (gunichar)-1 || cp == (gunichar)-2) {
+		qga_json_append_escape(out, 0xfffd);
+		(*p)++;
+		return;
+	}
+	if (cp >= 0x10000) {
+		gunichar v = cp - 0x10000;
+
+		qga_json_append_escape(out, 0xd800 + (v >> 10));
+		qga_json_append_escape(out, 0xdc00 + (v & 0x3ff));
+	} else {
+		qga_json_append_escape(out, cp);
+	}
+	*p = g_utf8_next_char(*p);
 }
 
 /*
@@ -23,8 +48,6 @@ qga_json_ascii_rewrite(const gchar *text, gsize len)
 
 	while (p < end) {
 		guchar c = (guchar)*p;
-		gunichar cp;
-		const gchar *next;
 
 		if (c >= 0x20 && c < 0x7f) {
 			const gchar *run = p;
@@ -32,32 +55,70 @@ qga_json_ascii_rewrite(const gchar *text, gsize len)
 			while (p < end && (guchar)*p >= 0x20 && (guchar)*p < 0x7f)
 				p++;
 			g_string_append_len(out, run, p - run);
-			continue;
-		}
-		if (c < 0x80) {
+		} else if (c < 0x80) {
 			qga_json_append_escape(out, c);
 			p++;
-			continue;
-		}
-		cp = g_utf8_get_char_validated(p, end - p);
-		if (cp == (gunichar)-1 || cp == (gunichar)-2) {
-			/* as qemu-ga: invalid UTF-8 becomes U+FFFD, one byte at a time */
-			qga_json_append_escape(out, 0xfffd);
-			p++;
-			continue;
-		}
-		next = g_utf8_next_char(p);
-		if (cp >= 0x10000) {
-			gunichar v = cp - 0x10000;
-
-			qga_json_append_escape(out, 0xd800 + (v >> 10));
-			qga_json_append_escape(out, 0xdc00 + (v & 0x3ff));
 		} else {
-			qga_json_append_escape(out, cp);
+			qga_json_append_non_ascii(out, &p, end);
 		}
-		p = next;
 	}
 	return g_string_free(out, FALSE);
+}
+
+/* json-glib's two-character escape for @c, or 0 */
+static gchar
+qga_json_short_escape(guchar c)
+{
+	switch (c) {
+	case '"':
+	case '\\':
+		return (gchar)c;
+	case '\b':
+		return 'b';
+	case '\f':
+		return 'f';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	default:
+		return 0;
+	}
+}
+
+void
+qga_json_append_string(GString *out, const gchar *s, gssize len)
+{
+	const gchar *p = s;
+	const gchar *end = s + (len < 0 ? strlen(s) : (gsize)len);
+
+	g_string_append_c(out, '"');
+	while (p < end) {
+		const gchar *run = p;
+		guchar c;
+		gchar short_escape;
+
+		while (p < end && (guchar)*p >= 0x20 && (guchar)*p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		g_string_append_len(out, run, p - run);
+		if (p == end)
+			break;
+		c = (guchar)*p;
+		short_escape = qga_json_short_escape(c);
+		if (short_escape != 0) {
+			g_string_append_c(out, '\\');
+			g_string_append_c(out, short_escape);
+			p++;
+		} else if (c < 0x80) {
+			qga_json_append_escape(out, c);
+			p++;
+		} else {
+			qga_json_append_non_ascii(out, &p, end);
+		}
+	}
+	g_string_append_c(out, '"');
 }
 
 gchar *

@@ -14,6 +14,14 @@ G_BEGIN_DECLS
 gchar *qga_json_to_ascii(JsonNode *node);
 
 /**
+ * qga_json_append_string:
+ * @len: the bytes of @s, or -1 for all of a NUL-terminated one
+ * Appends @s to @out as a JSON string, exactly as qga_json_to_ascii() writes
+ * one: for text written without a json-glib tree (guest-dmesg's records).
+ */
+void qga_json_append_string(GString *out, const gchar *s, gssize len);
+
+/**
  * qga_json_object_new_node:
  * Returns: (transfer full): a node holding @object, whose reference it takes
  */

@@ -15,9 +15,10 @@
  * records (a record starting with 0x01 stands for an EPIPE read) and as
  * syslog(2) text; each stream goes through qga_kmsg_export().
  * What must hold: messages and dictionaries are printable ASCII;
- * qga_kmsg_record_json_size() is the record's exact encoded size; an
- * export stays within max-bytes and max-records, and its cursor never goes
- * back before since-seq.
+ * the JSON text written for a record and for an export decodes, is what
+ * json-glib would write for the same values, and qga_kmsg_record_json_size()
+ * is the record's exact size; an export stays within max-bytes and
+ * max-records, and its cursor never goes back before since-seq.
  */
 
 typedef struct {
@@ -66,20 +67,30 @@ fuzz_kmsg_assert_printable(const gchar *text)
 	}
 }
 
-static gsize
-fuzz_kmsg_encoded_size(JsonObject *object)
+/* @text as the host decodes it: one JSON object, which json-glib and the
+ * reply encoder write as the very same text */
+static JsonNode *
+fuzz_kmsg_decode(const gchar *text)
 {
-	g_autoptr(JsonNode) node = qga_json_object_new_node(json_object_ref(object));
-	g_autofree gchar *text = qga_json_to_ascii(node);
+	g_autofree gchar *line = g_strconcat(text, "\n", NULL);
+	JsonNode *node = fuzz_support_decode_line(line, strlen(line));
+	g_autofree gchar *again = NULL;
 
-	return strlen(text);
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		abort();
+	again = qga_json_to_ascii(node);
+	if (strcmp(again, text) != 0) {
+		g_printerr("written '%s', json-glib writes '%s'\n", text, again);
+		abort();
+	}
+	return node;
 }
 
 static void
 fuzz_kmsg_check_record(QgaKmsgRecord *record)
 {
-	g_autoptr(JsonObject) object = NULL;
-	gsize size;
+	g_autofree gchar *text = NULL;
+	g_autoptr(JsonNode) node = NULL;
 
 	if (record == NULL)
 		return;
@@ -88,11 +99,11 @@ fuzz_kmsg_check_record(QgaKmsgRecord *record)
 		fuzz_kmsg_assert_printable(record->dict[i]);
 	if (record->level > 7)
 		abort();
-	object = qga_kmsg_record_to_json(record);
-	size = fuzz_kmsg_encoded_size(object);
-	if (qga_kmsg_record_json_size(record) != size) {
-		g_printerr("record size %" G_GSIZE_FORMAT ", encoded %" G_GSIZE_FORMAT "\n",
-			   qga_kmsg_record_json_size(record), size);
+	text = qga_kmsg_record_to_json(record);
+	node = fuzz_kmsg_decode(text);
+	if (qga_kmsg_record_json_size(record) != strlen(text)) {
+		g_printerr("record size %" G_GSIZE_FORMAT ", written %" G_GSIZE_FORMAT "\n",
+			   qga_kmsg_record_json_size(record), strlen(text));
 		abort();
 	}
 }
@@ -101,16 +112,21 @@ static void
 fuzz_kmsg_check_export(QgaKmsgReader *reader, const QgaKmsgQuery *query)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) reply = qga_kmsg_export(reader, query, &error);
+	g_autofree gchar *text = qga_kmsg_export(reader, query, "boot", &error);
+	g_autoptr(JsonNode) node = NULL;
+	JsonObject *reply;
 	JsonArray *records;
 
-	if (reply == NULL) {
+	if (text == NULL) {
 		if (error == NULL)
 			abort();
 		return;
 	}
+	node = fuzz_kmsg_decode(text);
+	reply = json_node_get_object(node);
 	records = json_object_get_array_member(reply, "records");
-	if (fuzz_kmsg_encoded_size(reply) > query->max_bytes ||
+	/* max-bytes bounds the reply but for its "id" */
+	if (strlen(text) > query->max_bytes ||
 	    json_array_get_length(records) > query->max_records ||
 	    (query->tail >= 0 && json_array_get_length(records) > (guint64)query->tail) ||
 	    json_object_get_int_member(reply, "next-seq") < query->since_seq ||

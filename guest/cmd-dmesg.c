@@ -85,7 +85,7 @@ cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 	g_autofree gchar *boot_id = NULL;
 	g_autoptr(QgaKmsgReader) reader = NULL;
 	QgaKmsgQuery query = {0};
-	JsonObject *result;
+	g_autofree gchar *result = NULL;
 
 	qga_kmsg_query_init(&query);
 	if (!cmd_dmesg_parse_query(args, &query, error))
@@ -93,15 +93,15 @@ cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 	reader = cmd_dmesg_reader(ctx, &query, error);
 	if (reader == NULL)
 		return NULL;
-	result = qga_kmsg_export(reader, &query, error);
+	/* the seq numbers restart with every boot: a follower compares this */
+	if (!g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) || strlen(g_strstrip(boot_id)) > 64)
+		g_clear_pointer(&boot_id, g_free);
+	result = qga_kmsg_export(reader, &query, boot_id, error);
 	if (result == NULL)
 		return NULL;
 	qga_kmsg_reader_free(ctx->kmsg_reader);
 	ctx->kmsg_reader = g_steal_pointer(&reader);
-	/* the seq numbers restart with every boot: a follower compares this */
-	if (g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) && strlen(g_strstrip(boot_id)) <= 64)
-		json_object_set_string_member(result, "boot-id", boot_id);
-	return qga_return_object(result);
+	return qga_return_string(result);
 }
 
 static const QgaArgSpec dmesg_args[] = {
@@ -116,6 +116,6 @@ static const QgaArgSpec dmesg_args[] = {
 /* /dev/kmsg is on devtmpfs and the fallback a syscall: nothing that a
  * freeze blocks, and a freeze is when hung-task warnings matter */
 const QgaCommand cmd_dmesg_commands[] = {
-	{"guest-dmesg", cmd_guest_dmesg, dmesg_args, QGA_CMD_FROZEN_OK},
+	{"guest-dmesg", cmd_guest_dmesg, dmesg_args, QGA_CMD_FROZEN_OK | QGA_CMD_RETURNS_TEXT},
 	{NULL},
 };

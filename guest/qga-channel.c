@@ -43,6 +43,7 @@ struct _QgaChannel {
 	guint out_watch;
 	gboolean connected;
 	GByteArray *output;
+	gsize output_sent; /* the head of @output already written */
 
 	gint sigio_fd; /* virtio: host connection changes */
 	guint sigio_watch;
@@ -93,33 +94,53 @@ qga_channel_is_virtio(QgaChannel *self)
 
 static gboolean qga_channel_out_cb(gint fd, GIOCondition cond, gpointer user_data);
 
+/* bytes queued and not yet written */
+static gsize
+qga_channel_pending(QgaChannel *self)
+{
+	return self->output->len - self->output_sent;
+}
+
+static void
+qga_channel_drop_output(QgaChannel *self)
+{
+	g_byte_array_set_size(self->output, 0);
+	self->output_sent = 0;
+}
+
 static void
 qga_channel_flush(QgaChannel *self)
 {
-	while (self->output->len > 0) {
+	/* a reply goes out in pieces the port takes (a virtio port at most
+	 * 32 KiB a write): moving the rest to the front after each would copy
+	 * a large reply over and over */
+	while (qga_channel_pending(self) > 0) {
+		const guint8 *data = self->output->data + self->output_sent;
 		gssize n;
 
 		/* send() for sockets so a vanished peer is EPIPE, not SIGPIPE */
 		if (self->method == QGA_METHOD_UNIX_LISTEN)
-			n = send(self->fd, self->output->data, self->output->len, MSG_NOSIGNAL);
+			n = send(self->fd, data, qga_channel_pending(self), MSG_NOSIGNAL);
 		else
-			n = write(self->fd, self->output->data, self->output->len);
+			n = write(self->fd, data, qga_channel_pending(self));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
 			/* the host went away mid-reply: the read side reports it */
-			g_debug("write to host failed: %s, dropping %u bytes",
-				n < 0 ? g_strerror(errno) : "short write", self->output->len);
-			g_byte_array_set_size(self->output, 0);
+			g_debug("write to host failed: %s, dropping %" G_GSIZE_FORMAT " bytes",
+				n < 0 ? g_strerror(errno) : "short write", qga_channel_pending(self));
+			qga_channel_drop_output(self);
 			break;
 		}
-		g_byte_array_remove_range(self->output, 0, n);
+		self->output_sent += n;
 	}
-	if (self->output->len > 0 && self->out_watch == 0)
+	if (qga_channel_pending(self) == 0)
+		qga_channel_drop_output(self);
+	if (qga_channel_pending(self) > 0 && self->out_watch == 0)
 		self->out_watch = g_unix_fd_add(self->fd, G_IO_OUT, qga_channel_out_cb, self);
-	else if (self->output->len == 0)
+	else if (qga_channel_pending(self) == 0)
 		qga_channel_remove_source(&self->out_watch);
 	qga_channel_update_in_watch(self);
 }
@@ -140,9 +161,13 @@ qga_channel_write(QgaChannel *self, const void *data, gsize len)
 	/* a virtio host may be back already though its close is still being
 	 * delivered: hold the reply (bounded) until the port takes it */
 	if (!self->connected && (!qga_channel_is_virtio(self) ||
-				 self->output->len + len > QGA_CHANNEL_OUTPUT_HIGH)) {
+				 qga_channel_pending(self) + len > QGA_CHANNEL_OUTPUT_HIGH)) {
 		g_debug("no host connected, dropping a %" G_GSIZE_FORMAT " byte reply", len);
 		return;
+	}
+	if (self->output_sent > 0) {
+		g_byte_array_remove_range(self->output, 0, self->output_sent);
+		self->output_sent = 0;
 	}
 	g_byte_array_append(self->output, data, len);
 	if (self->connected && self->out_watch == 0)
@@ -162,7 +187,7 @@ static gboolean qga_channel_in_cb(gint fd, GIOCondition cond, gpointer user_data
 static void
 qga_channel_update_in_watch(QgaChannel *self)
 {
-	gboolean want = self->connected && self->fd >= 0 && self->output->len < QGA_CHANNEL_OUTPUT_HIGH;
+	gboolean want = self->connected && self->fd >= 0 && qga_channel_pending(self) < QGA_CHANNEL_OUTPUT_HIGH;
 
 	if (want && self->in_watch == 0)
 		self->in_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, qga_channel_in_cb, self);
@@ -239,8 +264,8 @@ qga_channel_set_connected(QgaChannel *self, gboolean connected)
 	 * answered: keep that reply; one really meant for a host that left is
 	 * what the 0xff sync makes every client discard */
 	if (!qga_channel_is_virtio(self))
-		g_byte_array_set_size(self->output, 0);
-	else if (connected && self->output->len > 0)
+		qga_channel_drop_output(self);
+	else if (connected && qga_channel_pending(self) > 0)
 		qga_channel_flush(self);
 	qga_channel_update_in_watch(self);
 	g_message("host %s", connected ? "connected" : "disconnected");

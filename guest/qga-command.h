@@ -26,6 +26,9 @@ typedef enum {
 	QGA_CMD_FROZEN_OK = 1 << 0,
 	/* the reply is preceded by the 0xff sync delimiter */
 	QGA_CMD_REPLY_DELIMITED = 1 << 1,
+	/* the handler returns a string node holding the "return" value as
+	 * JSON text, 7-bit ASCII, which the reply carries as it is */
+	QGA_CMD_RETURNS_TEXT = 1 << 2,
 } QgaCommandFlags;
 
 /* a handler returns the "return" value (transfer full), or NULL with @error */

@@ -158,6 +158,9 @@ qga_dispatch_message(QgaContext *ctx, JsonNode *message, gsize *len)
 		*len = strlen(reply);
 		return reply;
 	}
+	if ((flags & QGA_CMD_RETURNS_TEXT) != 0)
+		return qga_reply_encode_return_text(json_node_get_string(value), id,
+						    (flags & QGA_CMD_REPLY_DELIMITED) != 0, len);
 	return qga_reply_encode_return(value, id, (flags & QGA_CMD_REPLY_DELIMITED) != 0, len);
 }
 

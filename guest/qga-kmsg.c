@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "qga-json.h"
 #include "qga-kmsg.h"
 
 /* syslog(2) actions (include/linux/syslog.h); glibc has no names for them */
@@ -296,38 +297,50 @@ qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **e
 	return record;
 }
 
-JsonObject *
-qga_kmsg_record_to_json(const QgaKmsgRecord *self)
+/* written straight as text: a json-glib tree of a whole ring (thousands of
+ * records) was most of guest-dmesg's time (bench/) */
+static void
+qga_kmsg_record_append_json(const QgaKmsgRecord *self, GString *out)
 {
-	JsonObject *object = json_object_new();
+	guint n = 0;
 
-	json_object_set_int_member(object, "seq", (gint64)self->seq);
-	json_object_set_int_member(object, "ts-us", (gint64)self->ts_usec);
-	json_object_set_int_member(object, "level", self->level);
-	json_object_set_int_member(object, "facility", self->facility);
-	json_object_set_string_member(object, "message", self->message);
+	g_string_append_printf(out,
+			       "{\"seq\":%" G_GUINT64_FORMAT ",\"ts-us\":%" G_GUINT64_FORMAT
+			       ",\"level\":%u,\"facility\":%u,\"message\":",
+			       self->seq, self->ts_usec, self->level, self->facility);
+	qga_json_append_string(out, self->message, -1);
 	if (self->continuation)
-		json_object_set_boolean_member(object, "continuation", TRUE);
+		g_string_append(out, ",\"continuation\":true");
 	if (self->dict != NULL && self->dict[0] != NULL) {
-		JsonObject *dict = json_object_new();
-
+		/* its keys are unique (qga_kmsg_dict_add) */
+		g_string_append(out, ",\"dictionary\":{");
 		for (guint i = 0; self->dict[i] != NULL; i++) {
-			g_autofree gchar *key = g_strdup(self->dict[i]);
-			gchar *eq = strchr(key, '=');
+			const gchar *eq = strchr(self->dict[i], '=');
 
 			if (eq == NULL)
 				continue;
-			*eq = '\0';
-			json_object_set_string_member(dict, key, eq + 1);
+			if (n++ > 0)
+				g_string_append_c(out, ',');
+			qga_json_append_string(out, self->dict[i], eq - self->dict[i]);
+			g_string_append_c(out, ':');
+			qga_json_append_string(out, eq + 1, -1);
 		}
-		json_object_set_object_member(object, "dictionary", dict);
+		g_string_append_c(out, '}');
 	}
-	return object;
+	g_string_append_c(out, '}');
 }
 
-/* a JSON string's size once json-glib has escaped '"' and '\' and the
- * reply encoder every other byte outside printable ASCII; exact for
- * escaped text, which is all printable ASCII */
+gchar *
+qga_kmsg_record_to_json(const QgaKmsgRecord *self)
+{
+	GString *out = g_string_new(NULL);
+
+	qga_kmsg_record_append_json(self, out);
+	return g_string_free(out, FALSE);
+}
+
+/* a JSON string's size as qga_json_append_string() writes it: exact for
+ * escaped text, which is all printable ASCII, at most that otherwise */
 static gsize
 qga_kmsg_json_string_size(const gchar *s, gsize len)
 {
@@ -716,7 +729,7 @@ qga_kmsg_source_name(QgaKmsgSource source)
 
 /* the last records of @ring that fit @budget, oldest first */
 static void
-qga_kmsg_export_tail(GQueue *ring, gsize budget, JsonArray *records, gboolean *truncated)
+qga_kmsg_export_tail(GQueue *ring, gsize budget, GString *records, gboolean *truncated)
 {
 	GList *first = NULL;
 	gsize bytes = 0;
@@ -733,16 +746,19 @@ qga_kmsg_export_tail(GQueue *ring, gsize budget, JsonArray *records, gboolean *t
 		n++;
 		first = l;
 	}
-	for (GList *l = first; l != NULL; l = l->next)
-		json_array_add_object_element(records, qga_kmsg_record_to_json(l->data));
+	for (GList *l = first; l != NULL; l = l->next) {
+		if (l != first)
+			g_string_append_c(records, ',');
+		qga_kmsg_record_append_json(l->data, records);
+	}
 }
 
-JsonObject *
-qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error)
+gchar *
+qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id, GError **error)
 {
-	g_autoptr(JsonArray) records = json_array_new();
+	g_autoptr(GString) records = g_string_sized_new(MIN(query->max_bytes, 64 * 1024));
 	GQueue ring = G_QUEUE_INIT;
-	JsonObject *result;
+	GString *result;
 	/* the reply without records, then "[" "]" */
 	gsize bytes = QGA_KMSG_REPLY_OVERHEAD + 2;
 	gsize budget = query->max_bytes > bytes ? query->max_bytes - bytes : 0;
@@ -821,7 +837,9 @@ qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error
 			qga_kmsg_reader_unread(reader, g_steal_pointer(&record));
 			break;
 		}
-		json_array_add_object_element(records, qga_kmsg_record_to_json(record));
+		if (n > 0)
+			g_string_append_c(records, ',');
+		qga_kmsg_record_append_json(record, records);
 		used += size;
 		n++;
 		cursor = seq;
@@ -836,15 +854,23 @@ qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error
 		g_debug("kernel log: %u overrun(s) while reading, %u malformed record(s) skipped",
 			qga_kmsg_reader_get_overruns(reader), qga_kmsg_reader_get_malformed(reader));
 
-	result = json_object_new();
-	json_object_set_string_member(result, "source", qga_kmsg_source_name(qga_kmsg_reader_get_source(reader)));
-	json_object_set_string_member(result, "encoding", QGA_KMSG_ENCODING);
-	json_object_set_boolean_member(result, "seq-synthesized",
-				       qga_kmsg_reader_get_source(reader) == QGA_KMSG_SOURCE_KLOGCTL);
-	json_object_set_int_member(result, "first-seq", (gint64)first_seq);
-	json_object_set_int_member(result, "next-seq", cursor);
-	json_object_set_int_member(result, "missed", (gint64)missed);
-	json_object_set_boolean_member(result, "truncated", truncated);
-	json_object_set_array_member(result, "records", g_steal_pointer(&records));
-	return result;
+	result = g_string_sized_new(records->len + QGA_KMSG_REPLY_OVERHEAD);
+	g_string_append(result, "{\"source\":");
+	qga_json_append_string(result, qga_kmsg_source_name(qga_kmsg_reader_get_source(reader)), -1);
+	g_string_append(result, ",\"encoding\":");
+	qga_json_append_string(result, QGA_KMSG_ENCODING, -1);
+	g_string_append_printf(result,
+			       ",\"seq-synthesized\":%s,\"first-seq\":%" G_GUINT64_FORMAT
+			       ",\"next-seq\":%" G_GINT64_FORMAT ",\"missed\":%" G_GUINT64_FORMAT
+			       ",\"truncated\":%s,\"records\":[",
+			       qga_kmsg_reader_get_source(reader) == QGA_KMSG_SOURCE_KLOGCTL ? "true" : "false",
+			       first_seq, cursor, missed, truncated ? "true" : "false");
+	g_string_append_len(result, records->str, records->len);
+	g_string_append_c(result, ']');
+	if (boot_id != NULL) {
+		g_string_append(result, ",\"boot-id\":");
+		qga_json_append_string(result, boot_id, -1);
+	}
+	g_string_append_c(result, '}');
+	return g_string_free(result, FALSE);
 }

@@ -79,11 +79,13 @@ gsize qga_kmsg_record_split(const gchar *data, gsize len);
  */
 QgaKmsgRecord *qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error);
 
-/* Returns: (transfer full): {"seq", "ts-us", "level", "facility", "message",
+/* Returns: (transfer full): the record as JSON text in the agent's reply
+ * encoding (7-bit ASCII): {"seq", "ts-us", "level", "facility", "message",
  * "continuation" (only when true), "dictionary" (only when present)} */
-JsonObject *qga_kmsg_record_to_json(const QgaKmsgRecord *self);
+gchar *qga_kmsg_record_to_json(const QgaKmsgRecord *self);
 
-/* the exact size of qga_kmsg_record_to_json() in the agent's reply encoding */
+/* the exact size of qga_kmsg_record_to_json() for escaped text (any
+ * message the parsers made), never less for other text */
 gsize qga_kmsg_record_json_size(const QgaKmsgRecord *self);
 
 /* ---- readers: where records come from ---- */
@@ -162,18 +164,21 @@ void qga_kmsg_query_init(QgaKmsgQuery *self);
 
 /**
  * qga_kmsg_export:
+ * @boot_id: (nullable): the "boot-id" member
  * Reads @reader to its end (or until the reply is full, leaving the first
- * record that did not fit unread) and builds
- * {"source", "encoding", "seq-synthesized", "records", "first-seq",
- * "next-seq", "missed", "truncated"}. "next-seq" is the cursor: the seq of
+ * record that did not fit unread) and writes
+ * {"source", "encoding", "seq-synthesized", "first-seq", "next-seq",
+ * "missed", "truncated", "records", "boot-id"} as JSON text, 7-bit ASCII,
+ * without a json-glib tree. "next-seq" is the cursor: the seq of
  * the last record this reply accounts for (returned, or filtered out by
  * level), so a caller that passes it as the next since_seq gets every record
  * exactly once; "missed" counts those in between that the kernel overwrote
  * before they could be read. Without truncation, next-seq is the newest
  * record's seq. For a reply without tail:
  *   records + filtered + missed == next-seq - since_seq
- * Returns: (transfer full): the reply object, or NULL with @error
+ * Returns: (transfer full): the reply's "return" text, or NULL with @error
  */
-JsonObject *qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, GError **error);
+gchar *qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id,
+		       GError **error);
 
 G_END_DECLS

@@ -156,6 +156,48 @@ test_qga_json_scalars(void **state)
 	assert_string_equal(tn, "null");
 }
 
+/* written without a tree, a string comes out as json-glib plus the ASCII
+ * rewrite write it: every byte alone and in UTF-8 and invalid sequences */
+static void
+test_qga_json_append_string_as_tree(void **state)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+	const gchar *fixed[] = {"", "plain", "q\"b\\s/", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+				"\xff\xfe\xc3", "\xed\xa0\x80 lone surrogate", "\x7f\x1b[0m"};
+
+	for (guint i = 0; i < 256 + G_N_ELEMENTS(fixed) + 2000; i++) {
+		gchar buf[16];
+		const gchar *s = buf;
+		gsize len;
+		g_autofree gchar *copy = NULL;
+		g_autoptr(GString) whole = g_string_new(NULL);
+		g_autoptr(GString) counted = g_string_new(NULL);
+		g_autoptr(JsonNode) node = json_node_alloc();
+		g_autofree gchar *tree = NULL;
+
+		if (i < 256) {
+			/* one byte; NUL ends a C string, so it stands alone at 0 */
+			buf[0] = (gchar)i;
+			len = i == 0 ? 0 : 1;
+		} else if (i < 256 + G_N_ELEMENTS(fixed)) {
+			s = fixed[i - 256];
+			len = strlen(s);
+		} else {
+			len = g_rand_int_range(rand, 1, sizeof(buf));
+			for (gsize k = 0; k < len; k++)
+				buf[k] = (gchar)g_rand_int_range(rand, 1, 256);
+		}
+		/* json-glib keeps a string up to its NUL */
+		copy = g_strndup(s, len);
+		json_node_init_string(node, copy);
+		tree = qga_json_to_ascii(node);
+		qga_json_append_string(whole, copy, -1);
+		qga_json_append_string(counted, copy, strlen(copy));
+		assert_string_equal(whole->str, tree);
+		assert_string_equal(counted->str, tree);
+	}
+}
+
 static void
 test_qga_json_object_new_node(void **state)
 {
@@ -181,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_qga_json_invalid_utf8),
 		cmocka_unit_test(test_qga_json_round_trip),
 		cmocka_unit_test(test_qga_json_scalars),
+		cmocka_unit_test(test_qga_json_append_string_as_tree),
 		cmocka_unit_test(test_qga_json_object_new_node),
 	};
 

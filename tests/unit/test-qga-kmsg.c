@@ -43,6 +43,35 @@ to_ascii(JsonObject *object)
 	return qga_json_to_ascii(node);
 }
 
+/* @text parsed: it must be 7-bit ASCII JSON, and json-glib plus the reply
+ * encoder must write the same values as the very same text */
+static JsonObject *
+parse_written(const gchar *text)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *again = NULL;
+	JsonObject *object;
+
+	for (const gchar *p = text; *p != '\0'; p++)
+		assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
+	if (!json_parser_load_from_data(parser, text, -1, &error))
+		fail_msg("not JSON: %s: %s", error->message, text);
+	assert_true(JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)));
+	object = json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+	again = to_ascii(json_object_ref(object));
+	assert_string_equal(again, text);
+	return object;
+}
+
+static JsonObject *
+record_json(const QgaKmsgRecord *record)
+{
+	g_autofree gchar *text = qga_kmsg_record_to_json(record);
+
+	return parse_written(text);
+}
+
 /* every record of @reader, the reader's malformed count in @malformed */
 static GPtrArray *
 read_all(QgaKmsgReader *reader)
@@ -120,7 +149,7 @@ test_qga_kmsg_parse_dictionary(void **state)
 						" =no key\n"
 						" DEVICE=b254:0\n"
 						" VALUE=with=equals and \x01 raw");
-	g_autoptr(JsonObject) json = qga_kmsg_record_to_json(odd);
+	g_autoptr(JsonObject) json = record_json(odd);
 	JsonObject *dict = json_object_get_object_member(json, "dictionary");
 
 	assert_string_equal(r->message, "acpi PNP0A03:00: _OSC: OS supports [ASPM ClockPM]");
@@ -144,8 +173,8 @@ test_qga_kmsg_parse_continuation(void **state)
 	g_autoptr(QgaKmsgRecord) cont = parse_ok("4,102,1200,+;continued\n");
 	g_autoptr(QgaKmsgRecord) plain = parse_ok("4,103,1300,-;plain\n");
 	g_autoptr(QgaKmsgRecord) caller = parse_ok("6,104,1400,c,caller=T42;with a caller\n");
-	g_autoptr(JsonObject) json_start = qga_kmsg_record_to_json(start);
-	g_autoptr(JsonObject) json_plain = qga_kmsg_record_to_json(plain);
+	g_autoptr(JsonObject) json_start = record_json(start);
+	g_autoptr(JsonObject) json_plain = record_json(plain);
 
 	assert_true(start->continuation);
 	assert_true(cont->continuation);
@@ -167,7 +196,7 @@ test_qga_kmsg_escapes(void **state)
 	g_autoptr(QgaKmsgRecord) k = parse_ok(kernel);
 	g_autoptr(QgaKmsgRecord) r = parse_ok(raw);
 	g_autoptr(GString) escaped = g_string_new(NULL);
-	g_autoptr(JsonObject) json = qga_kmsg_record_to_json(r);
+	g_autoptr(JsonObject) json = record_json(r);
 	g_autofree gchar *text = to_ascii(json_object_ref(json));
 	g_autoptr(JsonNode) back = NULL;
 	g_autoptr(GError) error = NULL;
@@ -414,7 +443,7 @@ test_qga_kmsg_json_size_exact(void **state)
 
 		for (guint i = 0; i < records->len; i++) {
 			QgaKmsgRecord *r = g_ptr_array_index(records, i);
-			g_autofree gchar *text = to_ascii(qga_kmsg_record_to_json(r));
+			g_autofree gchar *text = qga_kmsg_record_to_json(r);
 
 			if (strlen(text) != qga_kmsg_record_json_size(r))
 				fail_msg("seq %" G_GUINT64_FORMAT ": %zu != %zu: %s", r->seq,
@@ -541,19 +570,20 @@ export_script(const gchar *const *script, const QgaKmsgQuery *query, GError **er
 {
 	Script s = {script, 0};
 	g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_new_func(script_read, &s);
+	g_autofree gchar *text = qga_kmsg_export(reader, query, NULL, error);
 
-	return qga_kmsg_export(reader, query, error);
+	return text != NULL ? parse_written(text) : NULL;
 }
 
 static JsonObject *
 export_ok(QgaKmsgReader *reader, const QgaKmsgQuery *query)
 {
 	g_autoptr(GError) error = NULL;
-	JsonObject *result = qga_kmsg_export(reader, query, &error);
+	g_autofree gchar *text = qga_kmsg_export(reader, query, NULL, &error);
 
-	if (result == NULL)
+	if (text == NULL)
 		fail_msg("export: %s", error->message);
-	return result;
+	return parse_written(text);
 }
 
 static gint64
