@@ -12,7 +12,7 @@
  *     ...FITHAW loops, again recorded...
  *   capture = qtf_tracer_collect(tracer, &error);  after thaw: nothing here may run frozen
  *   qtf_tracer_pause(tracer, &error);              after collect: the next arm for the same
- *                                                  thread only clears and turns tracing on
+ *                                                  thread finds it recording, writes nothing
  *   (or qtf_tracer_disarm(tracer, &error);          after collect: undo it all, 'nop' tracer)
  *   verdicts = qtf_verify(capture, mounts, n, ioctls, m);
  *   qtf_capture_to_json(capture), qtf_verdicts_to_json(verdicts)
@@ -173,8 +173,8 @@ const gchar *qtf_tracer_get_instance_name(QtfTracer *self);
  * armed. The slow steps are the filter (the kernel matches each name
  * against every traceable function; skipped while the filter reads back
  * as armed) and switching to the 'function' tracer (call sites patched).
- * A session paused for the same @pid, still intact, skips both: the
- * buffer is cleared and tracing turned on.
+ * A session paused for the same @pid, still intact, skips everything:
+ * it is recording already.
  * Returns: FALSE with @error
  */
 gboolean qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error);
@@ -195,16 +195,19 @@ QtfCapture *qtf_tracer_collect(QtfTracer *self, GError **error);
 
 /**
  * qtf_tracer_pause:
- * Ends a function-tracer session without undoing it: tracing off, while
- * the tracer, filter, pid lists and events stay, so that the next
- * qtf_tracer_arm() for the same pid resumes it in a few writes instead of
- * patching call sites again (under TCG each patching also throws away the
- * translated code, which slows whatever the guest runs next). Meanwhile
- * each call of a filtered function by the pid costs the kernel a check
- * and records nothing. An events session (the syscall events slow every
- * task's syscalls) is disarmed instead. Not armed afterwards
- * (qtf_tracer_is_armed()); qtf_tracer_disarm() and qtf_tracer_free()
- * undo a paused session.
+ * After qtf_tracer_collect(): ends a function-tracer session without
+ * undoing it. The tracer, filter, pid lists and events stay and tracing is
+ * turned on again (which resets the drained buffer and its loss counters),
+ * so that the next qtf_tracer_arm() for the same pid, finding all of it as
+ * it was left, writes nothing at all: no call sites patched, no buffer
+ * reset with its RCU grace period before the freeze (under TCG each of
+ * those slows the freeze that follows by tens of ms). Meanwhile the
+ * filtered functions are recorded for that pid alone (it calls none of
+ * them between freezes), and the pid filters keep their sched_switch and
+ * fork probes. An events session (the syscall events slow every task's
+ * syscalls) is disarmed instead. Not armed afterwards
+ * (qtf_tracer_is_armed()); qtf_tracer_disarm() and qtf_tracer_free() undo
+ * a paused session.
  * Returns: FALSE with @error, after disarming
  */
 gboolean qtf_tracer_pause(QtfTracer *self, GError **error);

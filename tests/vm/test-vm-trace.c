@@ -155,15 +155,19 @@ strv_node_contains(JsonNode *node, const gchar *value)
 }
 
 /* between sessions: the function tracer stays on the filter for the
- * agent's thread alone, with tracing off */
+ * agent's thread alone, recording (nothing: the agent calls none of those
+ * functions between freezes), so that a freeze writes nothing to arm it */
 static void
 assert_paused(gint pid)
 {
 	g_autofree gchar *pid_text = g_strdup_printf("%d", pid);
 
 	assert_sh("cat " TRACING "/instances/qgatrace/current_tracer", TRUE, "function");
-	assert_sh("cat " TRACING "/instances/qgatrace/tracing_on", TRUE, "0");
+	assert_sh("cat " TRACING "/instances/qgatrace/tracing_on", TRUE, "1");
 	assert_sh("cat " TRACING "/instances/qgatrace/set_ftrace_pid", TRUE, pid_text);
+	/* drained by the collection */
+	assert_sh("grep -h '^entries:' " TRACING "/instances/qgatrace/per_cpu/cpu*/stats | sort -u", TRUE,
+		  "entries: 0");
 }
 
 /* ---- qgatrace-agent's own sessions ---- */
@@ -271,10 +275,10 @@ test_vm_trace_freeze_is_verified(void **state)
 	assert_paused(pid);
 }
 
-/* the second freeze resumes the paused session in a few writes (no call
- * sites patched again) and is verified like the first; a pause undone
- * behind the agent's back (trace-cmd reset) means a full arm that is
- * verified too */
+/* the second freeze resumes the paused session without a write (no call
+ * sites patched, no buffer reset) and is verified like the first, with
+ * its own records only; a pause undone behind the agent's back
+ * (trace-cmd reset) means a full arm that is verified too */
 static void
 test_vm_trace_paused_session_resumes(void **state)
 {
