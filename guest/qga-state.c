@@ -72,7 +72,11 @@ qga_state_write_marker(QgaState *self, gchar **mountpoints, GError **error)
 
 	joined = mountpoints != NULL ? g_strjoinv("\n", mountpoints) : g_strdup("");
 	contents = g_strdup_printf("pid=%d\n%s\n", (gint)getpid(), joined);
-	if (!g_file_set_contents_full(self->marker_path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+	/* written before anything is frozen, so a marker cut short by a kill
+	 * lists nothing frozen, and it is only read after the agent died, not
+	 * after the machine did (nothing stays frozen over a reboot): neither a
+	 * temporary file and rename nor an fsync is needed on the freeze path */
+	if (!g_file_set_contents_full(self->marker_path, contents, -1, G_FILE_SET_CONTENTS_NONE,
 				      0600, error)) {
 		g_prefix_error(error, "writing the frozen marker: ");
 		return FALSE;
