@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -23,28 +23,106 @@ qga_mount_free(QgaMount *self)
 	g_free(self);
 }
 
-/* "36 35 98:0 /root /mnt rw,noatime master:1 - ext4 /dev/vda rw" */
-static QgaMount *
-qga_mount_parse_line(const gchar *line)
+/* the next space-separated field of @line from *@pos: its start and length,
+ * or FALSE at the end of the line */
+static gboolean
+qga_mount_next_field(const gchar *line, gsize len, gsize *pos, const gchar **field, gsize *field_len)
 {
-	g_auto(GStrv) fields = g_strsplit(line, " ", -1);
-	guint n = g_strv_length(fields);
-	guint sep;
-	guint major, minor;
+	const gchar *space;
+
+	if (*pos >= len)
+		return FALSE;
+	*field = line + *pos;
+	space = memchr(*field, ' ', len - *pos);
+	*field_len = space != NULL ? (gsize)(space - *field) : len - *pos;
+	*pos += *field_len + 1;
+	return TRUE;
+}
+
+/* a decimal of @len digits up to G_MAXUINT32 */
+static gboolean
+qga_mount_parse_uint(const gchar *p, gsize len, guint *value)
+{
+	guint64 v = 0;
+
+	if (len == 0 || len > 10)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isdigit(p[i]))
+			return FALSE;
+		v = v * 10 + (guint64)(p[i] - '0');
+	}
+	if (v > G_MAXUINT32)
+		return FALSE;
+	*value = (guint)v;
+	return TRUE;
+}
+
+/* "MAJOR:MINOR" */
+static gboolean
+qga_mount_parse_devnum(const gchar *field, gsize len, dev_t *devnum)
+{
+	const gchar *colon = memchr(field, ':', len);
+	guint major_num;
+	guint minor_num;
+
+	if (colon == NULL || !qga_mount_parse_uint(field, colon - field, &major_num) ||
+	    !qga_mount_parse_uint(colon + 1, field + len - colon - 1, &minor_num))
+		return FALSE;
+	*devnum = makedev(major_num, minor_num);
+	return TRUE;
+}
+
+/* the kernel escapes space, tab, newline and backslash as \ooo */
+static gchar *
+qga_mount_unescape(const gchar *field, gsize len)
+{
+	g_autofree gchar *raw = g_strndup(field, len);
+
+	return g_strcompress(raw);
+}
+
+/*
+ * "36 35 98:0 /root /mnt rw,noatime master:1 - ext4 /dev/vda rw": walked
+ * field by field; splitting every line into strings and sscanf() were two
+ * thirds of the agent's instructions for a freeze and thaw (callgrind)
+ */
+static QgaMount *
+qga_mount_parse_line(const gchar *line, gsize len)
+{
+	const gchar *fields[5];
+	gsize lens[5];
+	const gchar *field;
+	gsize field_len;
+	gsize pos = 0;
+	guint n = 0;
+	dev_t devnum;
 	QgaMount *self;
 
-	if (n < 10 || sscanf(fields[2], "%u:%u", &major, &minor) != 2)
+	/* mount id, parent id, MAJOR:MINOR, root, mount point */
+	for (; n < G_N_ELEMENTS(fields); n++) {
+		if (!qga_mount_next_field(line, len, &pos, &fields[n], &lens[n]))
+			return NULL;
+	}
+	if (!qga_mount_parse_devnum(fields[2], lens[2], &devnum))
 		return NULL;
-	for (sep = 6; sep < n && g_strcmp0(fields[sep], "-") != 0; sep++)
-		;
-	if (sep + 2 >= n)
+	/* options, optional fields, then "-" */
+	if (!qga_mount_next_field(line, len, &pos, &field, &field_len))
+		return NULL;
+	do {
+		if (!qga_mount_next_field(line, len, &pos, &field, &field_len))
+			return NULL;
+	} while (field_len != 1 || *field != '-');
+	/* fs type, source, super options */
+	if (!qga_mount_next_field(line, len, &pos, &fields[0], &lens[0]) ||
+	    !qga_mount_next_field(line, len, &pos, &fields[1], &lens[1]) ||
+	    !qga_mount_next_field(line, len, &pos, &field, &field_len))
 		return NULL;
 	self = g_new0(QgaMount, 1);
-	/* the kernel escapes space, tab, newline and backslash as \ooo */
-	self->mountpoint = g_strcompress(fields[4]);
-	self->fstype = g_strcompress(fields[sep + 1]);
-	self->source = g_strcompress(fields[sep + 2]);
-	self->devnum = makedev(major, minor);
+	self->mountpoint = qga_mount_unescape(fields[4], lens[4]);
+	self->fstype = qga_mount_unescape(fields[0], lens[0]);
+	self->source = qga_mount_unescape(fields[1], lens[1]);
+	self->devnum = devnum;
 	return self;
 }
 
@@ -63,7 +141,6 @@ QgaMountList *
 qga_mount_list_read(const gchar *mountinfo, GError **error)
 {
 	g_autofree gchar *contents = NULL;
-	g_auto(GStrv) lines = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	QgaMountList *mounts;
 
@@ -71,11 +148,13 @@ qga_mount_list_read(const gchar *mountinfo, GError **error)
 		g_prefix_error(error, "reading the mount table: ");
 		return NULL;
 	}
-	lines = g_strsplit(contents, "\n", -1);
 	mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		QgaMount *mount = lines[i][0] != '\0' ? qga_mount_parse_line(lines[i]) : NULL;
+	for (const gchar *line = contents; *line != '\0';) {
+		const gchar *newline = strchr(line, '\n');
+		gsize len = newline != NULL ? (gsize)(newline - line) : strlen(line);
+		QgaMount *mount = qga_mount_parse_line(line, len);
 
+		line += newline != NULL ? len + 1 : len;
 		if (mount == NULL)
 			continue;
 		qga_mount_resolve_anonymous_dev(mount);

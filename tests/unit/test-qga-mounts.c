@@ -4,9 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "qga-mounts.h"
 
@@ -45,6 +47,45 @@ test_qga_mounts_parse_fields(void **state)
 	assert_int_equal(minor(data->devnum), 16);
 	/* \040 is the kernel's escape for a space */
 	assert_string_equal(mount_at(mounts, 7)->mountpoint, ROOT "/with space");
+}
+
+/* written field by field: every malformed line is skipped, the well-formed
+ * ones around it kept, the last even without its newline */
+static void
+test_qga_mounts_parse_malformed(void **state)
+{
+	const gchar *table =
+		"20 1 8:1 / /ok rw - ext4 /dev/sda1 rw\n"
+		"21 1 x:1 / /bad-major rw - ext4 /dev/sda2 rw\n"
+		"22 1 8: / /no-minor rw - ext4 /dev/sda2 rw\n"
+		"23 1 :2 / /no-major rw - ext4 /dev/sda2 rw\n"
+		"24 1 8:2:3 / /two-colons rw - ext4 /dev/sda2 rw\n"
+		"25 1 8:99999999999 / /huge rw - ext4 /dev/sda2 rw\n"
+		"26 1 8:2 / /no-dash rw shared:1 ext4 /dev/sda2 rw\n"
+		"27 1 8:2 / /no-source rw - ext4\n"
+		"28 1 8:2\n"
+		"\n"
+		"29 1 8:3 / /opt\\040x rw shared:1 master:2 - xfs /dev/sda3 rw\n"
+		"30 1 8:4 / /last rw - ext4 /dev/sda4 rw";
+	g_autofree gchar *path = g_build_filename(g_get_tmp_dir(), "qgatrace-mountinfo-XXXXXX", NULL);
+	gint fd = g_mkstemp(path);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(QgaMountList) mounts = NULL;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(g_file_set_contents(path, table, -1, NULL));
+	mounts = qga_mount_list_read(path, &error);
+	g_unlink(path);
+	assert_null(error);
+	assert_int_equal(mounts->len, 3);
+	assert_string_equal(mount_at(mounts, 0)->mountpoint, "/ok");
+	assert_string_equal(mount_at(mounts, 1)->mountpoint, "/opt x");
+	assert_string_equal(mount_at(mounts, 1)->fstype, "xfs");
+	assert_string_equal(mount_at(mounts, 1)->source, "/dev/sda3");
+	assert_int_equal(minor(mount_at(mounts, 1)->devnum), 3);
+	assert_string_equal(mount_at(mounts, 2)->mountpoint, "/last");
+	assert_int_equal(major(mount_at(mounts, 2)->devnum), 8);
 }
 
 static void
@@ -174,6 +215,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qga_mounts_parse_fields),
+		cmocka_unit_test(test_qga_mounts_parse_malformed),
 		cmocka_unit_test(test_qga_mounts_freezable),
 		cmocka_unit_test(test_qga_mounts_select_all),
 		cmocka_unit_test(test_qga_mounts_select_named),
