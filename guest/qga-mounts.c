@@ -39,35 +39,21 @@ qga_mount_next_field(const gchar *line, gsize len, gsize *pos, const gchar **fie
 	return TRUE;
 }
 
-/* a decimal of @len digits up to G_MAXUINT32 */
-static gboolean
-qga_mount_parse_uint(const gchar *p, gsize len, guint *value)
-{
-	guint64 v = 0;
-
-	if (len == 0 || len > 10)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isdigit(p[i]))
-			return FALSE;
-		v = v * 10 + (guint64)(p[i] - '0');
-	}
-	if (v > G_MAXUINT32)
-		return FALSE;
-	*value = (guint)v;
-	return TRUE;
-}
-
 /* "MAJOR:MINOR" */
 static gboolean
 qga_mount_parse_devnum(const gchar *field, gsize len, dev_t *devnum)
 {
-	const gchar *colon = memchr(field, ':', len);
-	guint major_num;
-	guint minor_num;
+	g_autofree gchar *text = g_strndup(field, len);
+	gchar *colon = strchr(text, ':');
+	guint64 major_num;
+	guint64 minor_num;
 
-	if (colon == NULL || !qga_mount_parse_uint(field, colon - field, &major_num) ||
-	    !qga_mount_parse_uint(colon + 1, field + len - colon - 1, &minor_num))
+	if (colon == NULL)
+		return FALSE;
+	*colon = '\0';
+	/* digits only: no sign, no space, nothing after them */
+	if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT32, &major_num, NULL) ||
+	    !g_ascii_string_to_unsigned(colon + 1, 10, 0, G_MAXUINT32, &minor_num, NULL))
 		return FALSE;
 	*devnum = makedev(major_num, minor_num);
 	return TRUE;
