@@ -163,7 +163,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	line = qga_kmsg_syslog_line_parse(text, in.len, 1, NULL);
 	fuzz_kmsg_check_record(line);
 
-	/* the bounds guest-dmesg accepts (cmd-dmesg.c), the smallest reply */
+	/* the bounds guest-dmesg accepts (guest/qga-cmd-dmesg.c), the smallest reply */
 	qga_kmsg_query_init(&query);
 	query.since_seq = since == 0xff ? -1 : since;
 	query.follow = follow && query.since_seq >= 0;

@@ -44,7 +44,7 @@ typedef struct {
 	guint trace_buffer_kb;	  /* ring buffer per CPU */
 	guint trace_sessions;	  /* sessions kept in memory */
 	gchar *trace_plugin_dir;  /* where qgatrace-fsfreeze-hook stores its sessions */
-	/* [dmesg]: guest-dmesg, the kernel log export (cmd-dmesg.c) */
+	/* [dmesg]: guest-dmesg, the kernel log export (guest/qga-cmd-dmesg.c) */
 	gboolean dmesg_enabled;
 } QgaConfig;
 

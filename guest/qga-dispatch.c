@@ -1,7 +1,7 @@
 #include "config.h"
 
 #include "qga-codec.h"
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-dispatch.h"
 
@@ -117,7 +117,7 @@ qga_dispatch_check_args(const QgaArgSpec *spec, JsonObject *args, GError **error
 static JsonNode *
 qga_dispatch_run(QgaContext *ctx, QgaRequest *request, QgaCommandFlags *flags, GError **error)
 {
-	const QgaCommand *cmd = qga_commands_lookup(request->execute);
+	const QgaCommand *cmd = qga_registry_lookup(request->execute);
 	const gchar *reason = NULL;
 
 	if (cmd == NULL) {

@@ -986,7 +986,7 @@ qga_trace_fetch(QgaTrace *self, const gchar *id, GError **error)
 				    "the agent has no trace state");
 		return NULL;
 	}
-	/* refused while frozen (cmd-trace.c): a session that ended is collected now */
+	/* refused while frozen (qga-cmd-trace.c): a session that ended is collected now */
 	qga_trace_collect(self);
 	if (id == NULL) {
 		sessions = qga_trace_all_sessions(self, FALSE);

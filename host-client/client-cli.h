@@ -4,8 +4,8 @@
 
 G_BEGIN_DECLS
 
-/* The command line: `qgatrace [GLOBAL] COMMAND [ARGS]`. main.c holds the
- * command table and the overview; each cmd-<name>.c parses its own options
+/* The command line: `qgatrace [GLOBAL] COMMAND [ARGS]`. client-main.c holds the
+ * command table and the overview; each client-cmd-<name>.c parses its own options
  * with client_cli_parse() and prints its own output, --json included. */
 
 /* a command: @argv[0] is its name; FALSE with @error ends the process

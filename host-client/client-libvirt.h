@@ -101,7 +101,7 @@ gboolean client_libvirt_update_stats(ClientLibvirt *self, GPtrArray *disks, GErr
  * client_libvirt_dump_memory:
  * virDomainCoreDumpWithFormat(RAW, VIR_DUMP_MEMORY_ONLY) to @path, a file
  * libvirtd/QEMU can create: an ELF of guest RAM (for
- * client_memory_read_dmesg_from_dump). The guest is paused while it is
+ * gmem_dmesg_read_from_dump). The guest is paused while it is
  * written and resumed by libvirt afterwards.
  * Returns: FALSE with @error
  */

@@ -2,7 +2,7 @@
 
 #include "guest-fixture.h"
 #include "qga-codec.h"
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-dispatch.h"
 
 static int
@@ -130,7 +130,7 @@ all_commands(void)
 	GPtrArray *names = g_ptr_array_new();
 	static const gchar *const extensions[] = {"guest-dmesg", "guest-trace-status", "guest-trace-fetch"};
 
-	qga_commands_foreach(add_name, names);
+	qga_registry_foreach(add_name, names);
 	for (guint i = 0; i < G_N_ELEMENTS(extensions); i++)
 		assert_true(g_ptr_array_find_with_equal_func(names, extensions[i], g_str_equal, NULL));
 	return names;
@@ -147,7 +147,7 @@ set_rpcs(gchar ***rpcs, const gchar *name)
 static gboolean
 command_enabled(GuestFixture *f, const gchar *name)
 {
-	return qga_dispatch_is_enabled(&f->ctx, qga_commands_lookup(name), NULL);
+	return qga_dispatch_is_enabled(&f->ctx, qga_registry_lookup(name), NULL);
 }
 
 /* refused before its arguments are read or its handler runs */

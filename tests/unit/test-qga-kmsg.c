@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "qga-codec.h"
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "guest-fixture.h"
 #include "qga-json.h"

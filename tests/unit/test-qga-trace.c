@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-trace.h"
 
 /*
@@ -622,8 +622,8 @@ test_qga_trace_unavailable_freeze_is_untraced(void **state)
 static void
 test_qga_trace_commands(void **state)
 {
-	const QgaCommand *status = qga_commands_lookup("guest-trace-status");
-	const QgaCommand *fetch = qga_commands_lookup("guest-trace-fetch");
+	const QgaCommand *status = qga_registry_lookup("guest-trace-status");
+	const QgaCommand *fetch = qga_registry_lookup("guest-trace-fetch");
 
 	assert_non_null(status);
 	assert_non_null(fetch);

@@ -8,8 +8,8 @@
 
 #include <glib/gstdio.h>
 
-#include "client-memory.h"
-#include "client-vmcore.h"
+#include "gmem-dmesg.h"
+#include "gmem-vmcore.h"
 #include "vm-test.h"
 
 #define APPEND_1M "printk.devkmsg=on log_buf_len=1M"
@@ -36,12 +36,12 @@ static void
 assert_guest_running(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ClientVmcore) vmcore = client_vmcore_connect(qmp_path(), 10000, &error);
+	g_autoptr(GmemVmcore) vmcore = gmem_vmcore_connect(qmp_path(), 10000, &error);
 	gboolean running = FALSE;
 
 	if (vmcore == NULL)
 		fail_msg("QMP: %s", error->message);
-	if (!client_vmcore_query_running(vmcore, &running, &error))
+	if (!gmem_vmcore_query_running(vmcore, &running, &error))
 		fail_msg("query-status: %s", error->message);
 	assert_true(running);
 }
@@ -82,11 +82,11 @@ qmp_command(const gchar *command)
 }
 
 static JsonObject *
-read_memory(const ClientMemoryOptions *opts, gdouble *seconds)
+read_memory(const GmemDmesgOptions *opts, gdouble *seconds)
 {
 	g_autoptr(GError) error = NULL;
 	gint64 started = g_get_monotonic_time();
-	JsonObject *reply = client_memory_read_dmesg(qmp_path(), opts, &error);
+	JsonObject *reply = gmem_dmesg_read(qmp_path(), opts, &error);
 
 	if (reply == NULL)
 		fail_msg("from memory: %s", error->message);
@@ -177,7 +177,7 @@ test_vm_memdmesg_full_buffer_no_agent(void **state)
 	g_autoptr(GHashTable) agent = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	g_autofree gchar *cmdline = vm_test_sh("cat /proc/cmdline");
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	JsonObject *memory;
 	JsonArray *records;
 	JsonObject *marker;
@@ -199,7 +199,7 @@ test_vm_memdmesg_full_buffer_no_agent(void **state)
 			  "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
 	g_free(vm_test_sh("echo '<2>qgatrace-mem-marker-2' > /dev/kmsg"));
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	reply = read_memory(&opts, &seconds);
 	records = json_object_get_array_member(reply, "records");
 	memory = json_object_get_object_member(reply, "memory");
@@ -252,11 +252,11 @@ static void
 test_vm_memdmesg_no_pause_and_tail(void **state)
 {
 	g_autoptr(JsonObject) reply = NULL;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	JsonArray *records;
 
 	g_free(vm_test_sh("echo '<4>qgatrace-mem-tail' > /dev/kmsg"));
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.no_pause = TRUE;
 	opts.tail = 1;
 	opts.level = 4;
@@ -290,7 +290,7 @@ test_vm_memdmesg_from_dump_file(void **state)
 	dump_s = (g_get_monotonic_time() - started) / 1e6;
 	live = read_memory(NULL, NULL);
 	started = g_get_monotonic_time();
-	dumped = client_memory_read_dmesg_from_dump(path, NULL, &error);
+	dumped = gmem_dmesg_read_from_dump(path, NULL, &error);
 	decode_s = (g_get_monotonic_time() - started) / 1e6;
 	g_unlink(path);
 	if (dumped == NULL)
@@ -321,25 +321,25 @@ static void
 test_vm_memdmesg_forced_error_resumes(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.fail_after_pause = TRUE;
-	assert_null(client_memory_read_dmesg(qmp_path(), &opts, &error));
+	assert_null(gmem_dmesg_read(qmp_path(), &opts, &error));
 	assert_non_null(error);
 	assert_guest_running();
 	/* and a guest the operator stopped stays stopped */
 	qmp_command("stop");
 	{
-		g_autoptr(JsonObject) reply = client_memory_read_dmesg(qmp_path(), NULL, &error);
-		g_autoptr(ClientVmcore) vmcore = NULL;
+		g_autoptr(JsonObject) reply = gmem_dmesg_read(qmp_path(), NULL, &error);
+		g_autoptr(GmemVmcore) vmcore = NULL;
 		gboolean running = TRUE;
 
 		if (reply == NULL)
 			fail_msg("from memory, stopped: %s", error->message);
-		vmcore = client_vmcore_connect(qmp_path(), 10000, &error);
+		vmcore = gmem_vmcore_connect(qmp_path(), 10000, &error);
 		assert_non_null(vmcore);
-		assert_true(client_vmcore_query_running(vmcore, &running, &error));
+		assert_true(gmem_vmcore_query_running(vmcore, &running, &error));
 		assert_false(running);
 	}
 	qmp_command("cont");
@@ -356,7 +356,7 @@ test_vm_memdmesg_no_device_error(void **state)
 	g_autoptr(GError) error = NULL;
 
 	g_free(vm_test_sh("echo '<3>qgatrace-mem-nodev' > /dev/kmsg"));
-	assert_null(client_memory_read_dmesg(qmp_path(), NULL, &error));
+	assert_null(gmem_dmesg_read(qmp_path(), NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "-device vmcoreinfo"));
 	assert_non_null(strstr(error->message, "<vmcoreinfo state='on'/>"));
@@ -376,13 +376,13 @@ static void
 test_vm_memdmesg_scan_finds_note(void **state)
 {
 	g_autoptr(JsonObject) reply = NULL;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	JsonObject *memory;
 	gdouble seconds = 0;
 	guint calls = 0;
 
 	g_free(vm_test_sh("echo '<3>qgatrace-mem-scan' > /dev/kmsg"));
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.scan = TRUE;
 	opts.progress = progress_cb;
 	opts.progress_data = &calls;
@@ -401,11 +401,11 @@ test_vm_memdmesg_xp_matches_pmemsave(void **state)
 {
 	g_autoptr(JsonObject) a = NULL;
 	g_autoptr(JsonObject) b = NULL;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	JsonArray *ra, *rb;
 	gdouble seconds = 0;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	a = read_memory(&opts, NULL);
 	opts.use_xp = TRUE;
 	b = read_memory(&opts, &seconds);
@@ -430,7 +430,7 @@ test_vm_memdmesg_five_level(void **state)
 {
 	g_autoptr(JsonObject) reply = NULL;
 	g_autoptr(JsonNode) tail = NULL;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	JsonObject *memory;
 	JsonArray *records;
 	JsonArray *agent;
@@ -445,7 +445,7 @@ test_vm_memdmesg_five_level(void **state)
 	flood("qgatrace-mem5", 9000);
 	g_free(vm_test_sh("echo '<1>qgatrace-mem-5level' > /dev/kmsg"));
 	tail = vm_test_execute_ok(vm_test_connect("qgatrace", TRUE), "guest-dmesg", "{\"tail\":200}");
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	reply = read_memory(&opts, &seconds);
 	memory = json_object_get_object_member(reply, "memory");
 	records = json_object_get_array_member(reply, "records");

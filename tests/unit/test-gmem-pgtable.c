@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "client-memory-sim.h"
-#include "client-pgtable.h"
+#include "gmem-sim.h"
+#include "gmem-pgtable.h"
 
 #define DIRECT_MAP_4L G_GUINT64_CONSTANT(0xffff888000000000)
 #define DIRECT_MAP_5L G_GUINT64_CONSTANT(0xff11000000000000)
@@ -16,25 +16,25 @@
 #define GIB	      (G_GUINT64_CONSTANT(1) << 30)
 
 static void
-assert_translates(ClientPgtable *pt, guint64 vaddr, guint64 want_paddr, guint64 want_run)
+assert_translates(GmemPgtable *pt, guint64 vaddr, guint64 want_paddr, guint64 want_run)
 {
 	g_autoptr(GError) error = NULL;
 	guint64 paddr = 0;
 	guint64 run = 0;
 
-	if (!client_pgtable_translate(pt, vaddr, &paddr, &run, &error))
+	if (!gmem_pgtable_translate(pt, vaddr, &paddr, &run, &error))
 		fail_msg("0x%" G_GINT64_MODIFIER "x: %s", vaddr, error->message);
 	assert_int_equal(paddr, want_paddr);
 	assert_int_equal(run, want_run);
 }
 
 static void
-assert_unmapped(ClientPgtable *pt, guint64 vaddr)
+assert_unmapped(GmemPgtable *pt, guint64 vaddr)
 {
 	g_autoptr(GError) error = NULL;
 	guint64 paddr = 0;
 
-	assert_false(client_pgtable_translate(pt, vaddr, &paddr, NULL, &error));
+	assert_false(gmem_pgtable_translate(pt, vaddr, &paddr, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 }
 
@@ -43,7 +43,7 @@ check_levels(gboolean la57, guint64 direct_map)
 {
 	SimMem *phys = sim_mem_new();
 	SimMmu mmu;
-	g_autoptr(ClientPgtable) pt = NULL;
+	g_autoptr(GmemPgtable) pt = NULL;
 	guint reads;
 
 	sim_mmu_init(&mmu, phys, la57, 0x100000);
@@ -52,7 +52,7 @@ check_levels(gboolean la57, guint64 direct_map)
 	sim_mmu_map(&mmu, direct_map + 0x5000, 0x7000, 4096);
 	sim_mmu_map(&mmu, direct_map + 0x40000000 + 0x200000, 0x1c00000, 2 * MIB);
 	sim_mmu_map(&mmu, direct_map + 4 * GIB, 1 * GIB, GIB);
-	pt = client_pgtable_new(mmu.root, la57, 0, 0, 0, sim_mem_read, phys);
+	pt = gmem_pgtable_new(mmu.root, la57, 0, 0, 0, sim_mem_read, phys);
 
 	assert_translates(pt, direct_map + 0x5123, 0x7123, 4096 - 0x123);
 	assert_translates(pt, direct_map + 0x40000000 + 0x200000 + 0x12345, 0x1c12345,
@@ -63,9 +63,9 @@ check_levels(gboolean la57, guint64 direct_map)
 	assert_unmapped(pt, direct_map + 0x40000000);
 	assert_unmapped(pt, direct_map + 5 * GIB);
 	/* the tables are cached: walking again reads nothing */
-	reads = client_pgtable_get_reads(pt);
+	reads = gmem_pgtable_get_reads(pt);
 	assert_translates(pt, direct_map + 0x5000, 0x7000, 4096);
-	assert_int_equal(client_pgtable_get_reads(pt), reads);
+	assert_int_equal(gmem_pgtable_get_reads(pt), reads);
 	sim_mem_free(phys);
 }
 
@@ -87,11 +87,11 @@ test_client_pgtable_level_mismatch(void **state)
 {
 	SimMem *phys = sim_mem_new();
 	SimMmu mmu;
-	g_autoptr(ClientPgtable) pt = NULL;
+	g_autoptr(GmemPgtable) pt = NULL;
 
 	sim_mmu_init(&mmu, phys, TRUE, 0x100000);
 	sim_mmu_map(&mmu, DIRECT_MAP_5L + 0x5000, 0x7000, 4096);
-	pt = client_pgtable_new(mmu.root, FALSE, 0, 0, 0, sim_mem_read, phys);
+	pt = gmem_pgtable_new(mmu.root, FALSE, 0, 0, 0, sim_mem_read, phys);
 	assert_unmapped(pt, DIRECT_MAP_5L + 0x5000);
 	sim_mem_free(phys);
 }
@@ -100,16 +100,16 @@ static void
 test_client_pgtable_kernel_image(void **state)
 {
 	SimMem *phys = sim_mem_new();
-	g_autoptr(ClientPgtable) pt = NULL;
+	g_autoptr(GmemPgtable) pt = NULL;
 	/* NUMBER(phys_base) is signed: -784334848 was measured */
 	guint64 phys_base = (guint64)G_GINT64_CONSTANT(-784334848);
 	guint64 va = G_GUINT64_CONSTANT(0xffffffffb52622c0);
 
-	pt = client_pgtable_new(0x100000, FALSE, 0, phys_base, 0, sim_mem_read, phys);
-	assert_translates(pt, va, va - CLIENT_PGTABLE_START_KERNEL_MAP + phys_base,
-			  GIB - (va - CLIENT_PGTABLE_START_KERNEL_MAP));
+	pt = gmem_pgtable_new(0x100000, FALSE, 0, phys_base, 0, sim_mem_read, phys);
+	assert_translates(pt, va, va - GMEM_PGTABLE_START_KERNEL_MAP + phys_base,
+			  GIB - (va - GMEM_PGTABLE_START_KERNEL_MAP));
 	/* no table was read for it */
-	assert_int_equal(client_pgtable_get_reads(pt), 0);
+	assert_int_equal(gmem_pgtable_get_reads(pt), 0);
 	sim_mem_free(phys);
 }
 
@@ -118,13 +118,13 @@ test_client_pgtable_sme_mask(void **state)
 {
 	SimMem *phys = sim_mem_new();
 	SimMmu mmu;
-	g_autoptr(ClientPgtable) pt = NULL;
+	g_autoptr(GmemPgtable) pt = NULL;
 	guint64 sme = G_GUINT64_CONSTANT(1) << 47;
 
 	sim_mmu_init(&mmu, phys, FALSE, 0x100000);
 	mmu.entry_bits = sme;
 	sim_mmu_map(&mmu, DIRECT_MAP_4L + 0x200000, 0x400000, 2 * MIB);
-	pt = client_pgtable_new(mmu.root | sme, FALSE, sme, 0, 0, sim_mem_read, phys);
+	pt = gmem_pgtable_new(mmu.root | sme, FALSE, sme, 0, 0, sim_mem_read, phys);
 	assert_translates(pt, DIRECT_MAP_4L + 0x200010, 0x400010, 2 * MIB - 0x10);
 	sim_mem_free(phys);
 }
@@ -139,11 +139,11 @@ failing_read(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **e
 static void
 test_client_pgtable_read_error(void **state)
 {
-	g_autoptr(ClientPgtable) pt = client_pgtable_new(0x1000, FALSE, 0, 0, 0, failing_read, NULL);
+	g_autoptr(GmemPgtable) pt = gmem_pgtable_new(0x1000, FALSE, 0, 0, 0, failing_read, NULL);
 	g_autoptr(GError) error = NULL;
 	guint64 paddr;
 
-	assert_false(client_pgtable_translate(pt, DIRECT_MAP_4L, &paddr, NULL, &error));
+	assert_false(gmem_pgtable_translate(pt, DIRECT_MAP_4L, &paddr, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_FAILED));
 	assert_non_null(strstr(error->message, "no memory here"));
 }

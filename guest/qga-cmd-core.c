@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-dispatch.h"
 
@@ -40,7 +40,7 @@ cmd_guest_info(QgaContext *ctx, JsonObject *args, GError **error)
 	JsonObject *result = json_object_new();
 	CmdInfoBuilder b = {ctx, json_array_new()};
 
-	qga_commands_foreach(cmd_info_add_command, &b);
+	qga_registry_foreach(cmd_info_add_command, &b);
 	json_object_set_string_member(result, "version", PACKAGE_VERSION);
 	json_object_set_array_member(result, "supported_commands", b.commands);
 	return qga_return_object(result);
@@ -51,7 +51,7 @@ static const QgaArgSpec sync_args[] = {
 	{NULL},
 };
 
-const QgaCommand cmd_core_commands[] = {
+const QgaCommand qga_cmd_core_commands[] = {
 	{"guest-sync-delimited", cmd_guest_sync, sync_args, QGA_CMD_FROZEN_OK | QGA_CMD_REPLY_DELIMITED},
 	{"guest-sync", cmd_guest_sync, sync_args, QGA_CMD_FROZEN_OK},
 	{"guest-ping", cmd_guest_ping, NULL, QGA_CMD_FROZEN_OK},

@@ -2,7 +2,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "client-vmcore.h"
+#include "gmem-vmcore.h"
 
 G_BEGIN_DECLS
 
@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * would show, in the agent's guest-dmesg record format. */
 
 /* reads @len bytes of guest memory at kernel virtual address @vaddr */
-typedef gboolean (*ClientPrintkReadFunc)(gpointer user_data, guint64 vaddr, void *buf, gsize len,
+typedef gboolean (*GmemPrintkReadFunc)(gpointer user_data, guint64 vaddr, void *buf, gsize len,
 					 GError **error);
 
 typedef struct {
@@ -26,10 +26,10 @@ typedef struct {
 	GBytes *text;	    /* raw bytes, as printk stored them */
 	gchar *subsystem;   /* (nullable): dev_printk's SUBSYSTEM, raw */
 	gchar *device;	    /* (nullable): DEVICE, raw */
-} ClientPrintkRecord;
+} GmemPrintkRecord;
 
-void client_printk_record_free(ClientPrintkRecord *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientPrintkRecord, client_printk_record_free)
+void gmem_printk_record_free(GmemPrintkRecord *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPrintkRecord, gmem_printk_record_free)
 
 typedef struct {
 	gboolean legacy;	/* log_buf, not prb */
@@ -37,26 +37,26 @@ typedef struct {
 	guint skipped;		/* descriptors not (yet) readable: reserved, reused, torn */
 	guint64 buffer_bytes;	/* the text ring's (or log_buf's) size */
 	guint64 text_address;	/* where it is: the kernel image, or the direct map */
-} ClientPrintkStats;
+} GmemPrintkStats;
 
 /**
- * client_printk_read:
+ * gmem_printk_read:
  * Reads the guest's ring buffer through @read and decodes it.
  * @stats: (out) (optional)
- * Returns: (transfer full) (element-type ClientPrintkRecord): the records,
+ * Returns: (transfer full) (element-type GmemPrintkRecord): the records,
  * oldest first, or NULL with @error (G_IO_ERROR_NOT_SUPPORTED when
  * VMCOREINFO describes neither layout)
  */
-GPtrArray *client_printk_read(const ClientVmcoreinfo *info, ClientPrintkReadFunc read,
-			      gpointer user_data, ClientPrintkStats *stats, GError **error);
+GPtrArray *gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
+			      gpointer user_data, GmemPrintkStats *stats, GError **error);
 
 /* Returns: (transfer full): the record as guest-dmesg has it: {"seq",
  * "ts-us", "level", "facility", "message" (kmsg-escaped), "continuation"
  * (only when true), "dictionary" (only when present)} */
-JsonObject *client_printk_record_to_json(const ClientPrintkRecord *self);
+JsonObject *gmem_printk_record_to_json(const GmemPrintkRecord *self);
 
 /* appends @len bytes in /dev/kmsg's escaping: bytes outside 0x20..0x7e and
  * the backslash become \xNN */
-void client_printk_escape_append(GString *out, const guint8 *data, gsize len);
+void gmem_printk_escape_append(GString *out, const guint8 *data, gsize len);
 
 G_END_DECLS

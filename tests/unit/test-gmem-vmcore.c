@@ -17,9 +17,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "client-memory-sim.h"
-#include "client-memory.h"
-#include "client-vmcore.h"
+#include "gmem-sim.h"
+#include "gmem-dmesg.h"
+#include "gmem-vmcore.h"
 
 /* ---- VMCOREINFO parsing ---- */
 
@@ -35,27 +35,27 @@ test_client_vmcore_parse(void **state)
 				    "CRASHTIME=\n"
 				    "junk line without equals\n"
 				    "NUMBER(bad)=12x\n";
-	g_autoptr(ClientVmcoreinfo) info = client_vmcoreinfo_parse(text, strlen(text), NULL);
+	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(text, strlen(text), NULL);
 	g_autoptr(GError) error = NULL;
 	guint64 v = 0;
 
 	assert_non_null(info);
-	assert_string_equal(client_vmcoreinfo_get(info, "OSRELEASE"), "6.1.0-56-cloud-amd64");
-	assert_true(client_vmcoreinfo_get_u64(info, "SYMBOL(prb)", &v, NULL));
+	assert_string_equal(gmem_vmcoreinfo_get(info, "OSRELEASE"), "6.1.0-56-cloud-amd64");
+	assert_true(gmem_vmcoreinfo_get_u64(info, "SYMBOL(prb)", &v, NULL));
 	assert_int_equal(v, G_GUINT64_CONSTANT(0xffffffffb52622c0));
-	assert_true(client_vmcoreinfo_get_u64(info, "NUMBER(phys_base)", &v, NULL));
+	assert_true(gmem_vmcoreinfo_get_u64(info, "NUMBER(phys_base)", &v, NULL));
 	assert_int_equal(v, (guint64)G_GINT64_CONSTANT(-784334848));
-	assert_true(client_vmcoreinfo_get_u64(info, "KERNELOFFSET", &v, NULL));
+	assert_true(gmem_vmcoreinfo_get_u64(info, "KERNELOFFSET", &v, NULL));
 	assert_int_equal(v, 0x32800000);
-	assert_true(client_vmcoreinfo_get_u64(info, "SIZE(printk_info)", &v, NULL));
+	assert_true(gmem_vmcoreinfo_get_u64(info, "SIZE(printk_info)", &v, NULL));
 	assert_int_equal(v, 88);
-	assert_false(client_vmcoreinfo_get_u64(info, "SYMBOL(log_buf)", &v, &error));
+	assert_false(gmem_vmcoreinfo_get_u64(info, "SYMBOL(log_buf)", &v, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	g_clear_error(&error);
-	assert_false(client_vmcoreinfo_get_u64(info, "NUMBER(bad)", &v, &error));
+	assert_false(gmem_vmcoreinfo_get_u64(info, "NUMBER(bad)", &v, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
-	assert_false(client_vmcoreinfo_get_u64(info, "CRASHTIME", &v, &error));
+	assert_false(gmem_vmcoreinfo_get_u64(info, "CRASHTIME", &v, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 }
 
@@ -64,7 +64,7 @@ test_client_vmcore_parse_not_vmcoreinfo(void **state)
 {
 	g_autoptr(GError) error = NULL;
 
-	assert_null(client_vmcoreinfo_parse("hello=world\n", 12, &error));
+	assert_null(gmem_vmcoreinfo_parse("hello=world\n", 12, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 }
 
@@ -134,23 +134,23 @@ test_client_vmcore_elf_note(void **state)
 	g_autofree gchar *text = NULL;
 	gsize len = 0;
 
-	text = client_vmcore_elf_find_vmcoreinfo(elf->data, elf->len, &len, &error);
+	text = gmem_vmcore_elf_find_vmcoreinfo(elf->data, elf->len, &len, &error);
 	assert_non_null(text);
 	assert_string_equal(text, note);
 	assert_int_equal(len, strlen(note));
 
-	assert_null(client_vmcore_elf_find_vmcoreinfo(bare->data, bare->len, &len, &error));
+	assert_null(gmem_vmcore_elf_find_vmcoreinfo(bare->data, bare->len, &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	g_clear_error(&error);
 	/* cut inside the program headers, and not ELF at all */
-	assert_null(client_vmcore_elf_find_vmcoreinfo(elf->data, 80, &len, &error));
+	assert_null(gmem_vmcore_elf_find_vmcoreinfo(elf->data, 80, &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
-	assert_null(client_vmcore_elf_find_vmcoreinfo(page, sizeof(page), &len, &error));
+	assert_null(gmem_vmcore_elf_find_vmcoreinfo(page, sizeof(page), &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
 	/* a note cut short: not found rather than read past the end */
-	assert_null(client_vmcore_elf_find_vmcoreinfo(elf->data, elf->len - sizeof(page) - 8, &len,
+	assert_null(gmem_vmcore_elf_find_vmcoreinfo(elf->data, elf->len - sizeof(page) - 8, &len,
 						      &error));
 	assert_non_null(error);
 }
@@ -167,14 +167,14 @@ test_client_vmcore_scan_buffer(void **state)
 	/* decoys: the raw vmcoreinfo_data (no header), a string in a message */
 	memcpy(ram + 1000, "VMCOREINFO\0\0OSRELEASE=x", 23);
 	memcpy(ram + 5000, "OSRELEASE=6.1.0\nPAGESIZE=4096\n", 30);
-	assert_false(client_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
+	assert_false(gmem_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
 	append_note(blob, "VMCOREINFO", 0, note, sizeof(note) - 1);
 	memcpy(ram + 200 * 1024 + 4, blob->data, blob->len);
-	assert_true(client_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
+	assert_true(gmem_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
 	assert_int_equal(offset, 200 * 1024 + 4 + 24);
 	assert_int_equal(len, strlen(note));
 	/* the note cut by the end of the buffer is not taken */
-	assert_false(client_vmcore_scan_buffer(ram, 200 * 1024 + 4 + 30, &offset, &len));
+	assert_false(gmem_vmcore_scan_buffer(ram, 200 * 1024 + 4 + 30, &offset, &len));
 }
 
 /* ---- a fake QEMU QMP server over synthetic guest memory ---- */
@@ -452,7 +452,7 @@ fake_start(guint n_records, gboolean has_device)
 	append_note(note, "VMCOREINFO", 0, fake->vmcoreinfo, (guint32)strlen(fake->vmcoreinfo));
 	sim_mem_write(fake->phys, FAKE_NOTE_PA, note->data, note->len);
 
-	fake->dir = g_dir_make_tmp("test-client-vmcore-XXXXXX", NULL);
+	fake->dir = g_dir_make_tmp("test-gmem-vmcore-XXXXXX", NULL);
 	fake->path = g_build_filename(fake->dir, "qmp.sock", NULL);
 	strcpy(addr.sun_path, fake->path);
 	fake->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -504,13 +504,13 @@ static void
 test_client_vmcore_read_dmesg(void **state)
 {
 	FakeQemu *fake = fake_start(3000, TRUE);
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonObject *memory;
 
-	client_memory_options_init(&opts);
-	reply = client_memory_read_dmesg(fake->path, &opts, &error);
+	gmem_dmesg_options_init(&opts);
+	reply = gmem_dmesg_read(fake->path, &opts, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_string_equal(json_object_get_string_member(reply, "source"), "memory");
@@ -534,16 +534,16 @@ static void
 test_client_vmcore_filters(void **state)
 {
 	FakeQemu *fake = fake_start(100, TRUE);
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonArray *records;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.level = 3;
 	opts.tail = 5;
 	opts.no_pause = TRUE;
-	reply = client_memory_read_dmesg(fake->path, &opts, &error);
+	reply = gmem_dmesg_read(fake->path, &opts, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	records = json_object_get_array_member(reply, "records");
@@ -562,13 +562,13 @@ static void
 test_client_vmcore_xp(void **state)
 {
 	FakeQemu *fake = fake_start(40, TRUE);
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.use_xp = TRUE;
-	reply = client_memory_read_dmesg(fake->path, &opts, &error);
+	reply = gmem_dmesg_read(fake->path, &opts, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 40, 40);
@@ -587,7 +587,7 @@ test_client_vmcore_pmemsave_fallback(void **state)
 	g_autoptr(JsonObject) reply = NULL;
 
 	fake->pmemsave_fails = TRUE;
-	reply = client_memory_read_dmesg(fake->path, NULL, &error);
+	reply = gmem_dmesg_read(fake->path, NULL, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 40, 40);
@@ -605,7 +605,7 @@ test_client_vmcore_no_device(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 
-	reply = client_memory_read_dmesg(fake->path, NULL, &error);
+	reply = gmem_dmesg_read(fake->path, NULL, &error);
 	assert_null(reply);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "-device vmcoreinfo"));
@@ -628,16 +628,16 @@ static void
 test_client_vmcore_scan(void **state)
 {
 	FakeQemu *fake = fake_start(10, FALSE);
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	guint calls = 0;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.scan = TRUE;
 	opts.progress = progress_cb;
 	opts.progress_data = &calls;
-	reply = client_memory_read_dmesg(fake->path, &opts, &error);
+	reply = gmem_dmesg_read(fake->path, &opts, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 10, 10);
@@ -651,7 +651,7 @@ test_client_vmcore_scan(void **state)
 	fake = fake_start(10, FALSE);
 	opts.scan_limit = 16 * 1024 * 1024;
 	g_clear_error(&error);
-	assert_null(client_memory_read_dmesg(fake->path, &opts, &error));
+	assert_null(gmem_dmesg_read(fake->path, &opts, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "16 MiB"));
 	assert_true(fake->running);
@@ -663,12 +663,12 @@ static void
 test_client_vmcore_resume_on_error(void **state)
 {
 	FakeQemu *fake = fake_start(10, TRUE);
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.fail_after_pause = TRUE;
-	assert_null(client_memory_read_dmesg(fake->path, &opts, &error));
+	assert_null(gmem_dmesg_read(fake->path, &opts, &error));
 	assert_non_null(error);
 	assert_int_equal(fake->stops, 1);
 	assert_int_equal(fake->conts, 1);
@@ -685,7 +685,7 @@ test_client_vmcore_already_stopped(void **state)
 	g_autoptr(JsonObject) reply = NULL;
 
 	fake->running = FALSE;
-	reply = client_memory_read_dmesg(fake->path, NULL, &error);
+	reply = gmem_dmesg_read(fake->path, NULL, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_int_equal(fake->stops, 0);
@@ -720,7 +720,7 @@ test_client_vmcore_sigint_while_paused(void **state)
 	action.sa_handler = sigint_handler;
 	sigemptyset(&action.sa_mask);
 	sigaction(SIGINT, &action, &old);
-	reply = client_memory_read_dmesg(sigint_fake->path, NULL, &error);
+	reply = gmem_dmesg_read(sigint_fake->path, NULL, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_false(sigint_fake->sigint_while_paused);
@@ -753,7 +753,7 @@ write_dump(FakeQemu *fake, gboolean with_note)
 	guint64 offset;
 	guint i = 1;
 	gchar *path = NULL;
-	gint fd = g_file_open_tmp("test-client-vmcore-XXXXXX.elf", &path, &error);
+	gint fd = g_file_open_tmp("test-gmem-vmcore-XXXXXX.elf", &path, &error);
 
 	g_assert(fd >= 0);
 	close(fd);
@@ -799,7 +799,7 @@ test_client_vmcore_from_dump(void **state)
 	g_autoptr(JsonObject) reply = NULL;
 	gint fd;
 
-	reply = client_memory_read_dmesg_from_dump(path, NULL, &error);
+	reply = gmem_dmesg_read_from_dump(path, NULL, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 300, 300);
@@ -810,19 +810,19 @@ test_client_vmcore_from_dump(void **state)
 	assert_int_equal(fake->dumps, 0);
 	assert_int_equal(fake->pmemsaves, 0);
 
-	assert_null(client_memory_read_dmesg_from_dump(bare, NULL, &error));
+	assert_null(gmem_dmesg_read_from_dump(bare, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "-device vmcoreinfo"));
 	g_clear_error(&error);
 
-	fd = g_file_open_tmp("test-client-vmcore-XXXXXX.kdump", &kdump, NULL);
+	fd = g_file_open_tmp("test-gmem-vmcore-XXXXXX.kdump", &kdump, NULL);
 	g_assert(fd >= 0);
 	g_assert(write(fd, "KDUMP   \x06\0\0\0", 12) == 12);
 	close(fd);
-	assert_null(client_memory_read_dmesg_from_dump(kdump, NULL, &error));
+	assert_null(gmem_dmesg_read_from_dump(kdump, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
 	g_clear_error(&error);
-	assert_null(client_memory_read_dmesg_from_dump("/nonexistent.elf", NULL, &error));
+	assert_null(gmem_dmesg_read_from_dump("/nonexistent.elf", NULL, &error));
 	assert_non_null(error);
 
 	g_unlink(path);
@@ -835,7 +835,7 @@ test_client_vmcore_from_dump(void **state)
 static void
 test_client_vmcore_busy(void **state)
 {
-	g_autofree gchar *dir = g_dir_make_tmp("test-client-vmcore-XXXXXX", NULL);
+	g_autofree gchar *dir = g_dir_make_tmp("test-gmem-vmcore-XXXXXX", NULL);
 	g_autofree gchar *path = g_build_filename(dir, "qmp.sock", NULL);
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	g_autoptr(GError) error = NULL;
@@ -844,7 +844,7 @@ test_client_vmcore_busy(void **state)
 	strcpy(addr.sun_path, path);
 	g_assert(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	g_assert(listen(fd, 1) == 0);
-	assert_null(client_vmcore_connect(path, 200, &error));
+	assert_null(gmem_vmcore_connect(path, 200, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
 	assert_non_null(strstr(error->message, "one QMP client at a time"));
 	close(fd);
@@ -857,7 +857,7 @@ test_client_vmcore_not_qmp(void **state)
 {
 	g_autoptr(GError) error = NULL;
 
-	assert_null(client_vmcore_connect("/nonexistent/qmp.sock", 1000, &error));
+	assert_null(gmem_vmcore_connect("/nonexistent/qmp.sock", 1000, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "/nonexistent/qmp.sock"));
 }

@@ -16,21 +16,21 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "client-vmcore.h"
+#include "gmem-vmcore.h"
 #include "qga-client.h"
 #include "qga-codec.h"
 
 /* what one pmemsave writes at most: the memfd holds it */
-#define CLIENT_VMCORE_PMEMSAVE_MAX (64 * 1024 * 1024)
+#define GMEM_VMCORE_PMEMSAVE_MAX (64 * 1024 * 1024)
 /* HMP xp: quadwords per command */
-#define CLIENT_VMCORE_XP_QUADS 512
+#define GMEM_VMCORE_XP_QUADS 512
 /* the RAM scan reads this much at a time; a note straddling two chunks is
  * found by overlapping them by one note */
-#define CLIENT_VMCORE_SCAN_CHUNK (16 * 1024 * 1024)
-#define CLIENT_VMCORE_NOTE_MAX	 4096
-#define CLIENT_VMCORE_NOTE_NAME	 "VMCOREINFO"
+#define GMEM_VMCORE_SCAN_CHUNK (16 * 1024 * 1024)
+#define GMEM_VMCORE_NOTE_MAX	 4096
+#define GMEM_VMCORE_NOTE_NAME	 "VMCOREINFO"
 /* ELF note header (12) and the padded name (12) */
-#define CLIENT_VMCORE_NOTE_HDR 24
+#define GMEM_VMCORE_NOTE_HDR 24
 
 /* ---- VMCOREINFO ---- */
 
@@ -38,10 +38,10 @@ struct _ClientVmcoreinfo {
 	GHashTable *entries; /* key -> value */
 };
 
-ClientVmcoreinfo *
-client_vmcoreinfo_parse(const gchar *text, gsize len, GError **error)
+GmemVmcoreinfo *
+gmem_vmcoreinfo_parse(const gchar *text, gsize len, GError **error)
 {
-	g_autoptr(ClientVmcoreinfo) self = g_new0(ClientVmcoreinfo, 1);
+	g_autoptr(GmemVmcoreinfo) self = g_new0(GmemVmcoreinfo, 1);
 	g_autofree gchar *copy = g_strndup(text, len);
 	g_auto(GStrv) lines = g_strsplit(copy, "\n", -1);
 
@@ -63,7 +63,7 @@ client_vmcoreinfo_parse(const gchar *text, gsize len, GError **error)
 }
 
 void
-client_vmcoreinfo_free(ClientVmcoreinfo *self)
+gmem_vmcoreinfo_free(GmemVmcoreinfo *self)
 {
 	if (self == NULL)
 		return;
@@ -73,17 +73,17 @@ client_vmcoreinfo_free(ClientVmcoreinfo *self)
 }
 
 const gchar *
-client_vmcoreinfo_get(const ClientVmcoreinfo *self, const gchar *key)
+gmem_vmcoreinfo_get(const GmemVmcoreinfo *self, const gchar *key)
 {
 	g_return_val_if_fail(self != NULL, NULL);
 	return g_hash_table_lookup(self->entries, key);
 }
 
 gboolean
-client_vmcoreinfo_get_u64(const ClientVmcoreinfo *self, const gchar *key, guint64 *value,
+gmem_vmcoreinfo_get_u64(const GmemVmcoreinfo *self, const gchar *key, guint64 *value,
 			  GError **error)
 {
-	const gchar *text = client_vmcoreinfo_get(self, key);
+	const gchar *text = gmem_vmcoreinfo_get(self, key);
 	gboolean hex = g_str_has_prefix(key, "SYMBOL(") || g_strcmp0(key, "KERNELOFFSET") == 0;
 	gchar *end = NULL;
 	guint64 v;
@@ -110,7 +110,7 @@ client_vmcoreinfo_get_u64(const ClientVmcoreinfo *self, const gchar *key, guint6
 }
 
 static gchar *
-client_vmcore_note_text(const guint8 *desc, gsize descsz, gsize *text_len)
+gmem_vmcore_note_text(const guint8 *desc, gsize descsz, gsize *text_len)
 {
 	gsize n = strnlen((const gchar *)desc, descsz);
 
@@ -120,7 +120,7 @@ client_vmcore_note_text(const guint8 *desc, gsize descsz, gsize *text_len)
 }
 
 gchar *
-client_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len, GError **error)
+gmem_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len, GError **error)
 {
 	Elf64_Ehdr eh;
 
@@ -162,10 +162,10 @@ client_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len,
 			end = desc_off + (((guint64)nh.n_descsz + 3) & ~G_GUINT64_CONSTANT(3));
 			if (desc_off + nh.n_descsz > ph.p_filesz - off)
 				break;
-			if (nh.n_namesz == sizeof(CLIENT_VMCORE_NOTE_NAME) &&
-			    memcmp(p + name_off, CLIENT_VMCORE_NOTE_NAME,
-				   sizeof(CLIENT_VMCORE_NOTE_NAME)) == 0)
-				return client_vmcore_note_text(p + desc_off, nh.n_descsz, text_len);
+			if (nh.n_namesz == sizeof(GMEM_VMCORE_NOTE_NAME) &&
+			    memcmp(p + name_off, GMEM_VMCORE_NOTE_NAME,
+				   sizeof(GMEM_VMCORE_NOTE_NAME)) == 0)
+				return gmem_vmcore_note_text(p + desc_off, nh.n_descsz, text_len);
 			off += end;
 		}
 	}
@@ -175,9 +175,9 @@ client_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len,
 }
 
 gboolean
-client_vmcore_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *text_len)
+gmem_vmcore_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *text_len)
 {
-	static const guint8 name[12] = CLIENT_VMCORE_NOTE_NAME;
+	static const guint8 name[12] = GMEM_VMCORE_NOTE_NAME;
 	const guint8 *p = buf;
 	const guint8 *end = buf + len;
 
@@ -188,9 +188,9 @@ client_vmcore_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *te
 
 		if (hdr >= buf && desc + strlen("OSRELEASE=") <= end) {
 			memcpy(nh, hdr, sizeof(nh));
-			if (GUINT32_FROM_LE(nh[0]) == sizeof(CLIENT_VMCORE_NOTE_NAME) &&
+			if (GUINT32_FROM_LE(nh[0]) == sizeof(GMEM_VMCORE_NOTE_NAME) &&
 			    GUINT32_FROM_LE(nh[2]) == 0 && GUINT32_FROM_LE(nh[1]) > 0 &&
-			    GUINT32_FROM_LE(nh[1]) <= CLIENT_VMCORE_NOTE_MAX &&
+			    GUINT32_FROM_LE(nh[1]) <= GMEM_VMCORE_NOTE_MAX &&
 			    desc + GUINT32_FROM_LE(nh[1]) <= end &&
 			    memcmp(desc, "OSRELEASE=", strlen("OSRELEASE=")) == 0) {
 				*offset = desc - buf;
@@ -221,17 +221,17 @@ struct _ClientVmcore {
 };
 
 /* the signals that would end the process while the guest is paused */
-static const gint client_vmcore_held_signals[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-static volatile sig_atomic_t client_vmcore_pending_signal;
+static const gint gmem_vmcore_held_signals[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static volatile sig_atomic_t gmem_vmcore_pending_signal;
 
 static void
-client_vmcore_hold_handler(gint sig)
+gmem_vmcore_hold_handler(gint sig)
 {
-	client_vmcore_pending_signal = sig;
+	gmem_vmcore_pending_signal = sig;
 }
 
 static gboolean
-client_vmcore_send_with_fd(ClientVmcore *self, const gchar *data, gsize len, gint fd, GError **error)
+gmem_vmcore_send_with_fd(GmemVmcore *self, const gchar *data, gsize len, gint fd, GError **error)
 {
 	union {
 		struct cmsghdr align;
@@ -285,7 +285,7 @@ client_vmcore_send_with_fd(ClientVmcore *self, const gchar *data, gsize len, gin
  * Returns: (transfer full): the "return" member
  */
 static JsonNode *
-client_vmcore_execute(ClientVmcore *self, const gchar *command, JsonObject *args, gint fd,
+gmem_vmcore_execute(GmemVmcore *self, const gchar *command, JsonObject *args, gint fd,
 		      GError **error)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
@@ -312,7 +312,7 @@ client_vmcore_execute(ClientVmcore *self, const gchar *command, JsonObject *args
 
 	self->commands++;
 	if (fd >= 0) {
-		if (!client_vmcore_send_with_fd(self, line, strlen(line), fd, error))
+		if (!gmem_vmcore_send_with_fd(self, line, strlen(line), fd, error))
 			return NULL;
 	} else if (!qga_client_send_raw(self->client, line, strlen(line), error)) {
 		return NULL;
@@ -347,10 +347,10 @@ client_vmcore_execute(ClientVmcore *self, const gchar *command, JsonObject *args
 	}
 }
 
-ClientVmcore *
-client_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
+GmemVmcore *
+gmem_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
 {
-	g_autoptr(ClientVmcore) self = g_new0(ClientVmcore, 1);
+	g_autoptr(GmemVmcore) self = g_new0(GmemVmcore, 1);
 	g_autoptr(JsonNode) greeting = NULL;
 	g_autoptr(JsonNode) caps = NULL;
 	g_autoptr(GError) error_local = NULL;
@@ -410,7 +410,7 @@ client_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
 			    "'%s' is not a QMP socket (no greeting)", qmp_path);
 		return NULL;
 	}
-	caps = client_vmcore_execute(self, "qmp_capabilities", NULL, -1, error);
+	caps = gmem_vmcore_execute(self, "qmp_capabilities", NULL, -1, error);
 	if (caps == NULL)
 		return NULL;
 	return g_steal_pointer(&self);
@@ -422,38 +422,38 @@ client_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
  * raised again once the guest runs, with the old disposition back.
  */
 static void
-client_vmcore_hold_signals(ClientVmcore *self)
+gmem_vmcore_hold_signals(GmemVmcore *self)
 {
 	struct sigaction hold;
 
 	if (self->signals_held)
 		return;
 	memset(&hold, 0, sizeof(hold));
-	hold.sa_handler = client_vmcore_hold_handler;
+	hold.sa_handler = gmem_vmcore_hold_handler;
 	sigemptyset(&hold.sa_mask);
 	hold.sa_flags = SA_RESTART;
-	client_vmcore_pending_signal = 0;
-	for (guint i = 0; i < G_N_ELEMENTS(client_vmcore_held_signals); i++) {
-		sigaction(client_vmcore_held_signals[i], NULL, &self->old_actions[i]);
+	gmem_vmcore_pending_signal = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(gmem_vmcore_held_signals); i++) {
+		sigaction(gmem_vmcore_held_signals[i], NULL, &self->old_actions[i]);
 		/* an ignored signal stays ignored */
 		if (self->old_actions[i].sa_handler != SIG_IGN)
-			sigaction(client_vmcore_held_signals[i], &hold, NULL);
+			sigaction(gmem_vmcore_held_signals[i], &hold, NULL);
 	}
 	self->signals_held = TRUE;
 }
 
 static void
-client_vmcore_release_signals(ClientVmcore *self)
+gmem_vmcore_release_signals(GmemVmcore *self)
 {
 	gint pending;
 
 	if (!self->signals_held)
 		return;
 	self->signals_held = FALSE;
-	for (guint i = 0; i < G_N_ELEMENTS(client_vmcore_held_signals); i++)
-		sigaction(client_vmcore_held_signals[i], &self->old_actions[i], NULL);
-	pending = client_vmcore_pending_signal;
-	client_vmcore_pending_signal = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(gmem_vmcore_held_signals); i++)
+		sigaction(gmem_vmcore_held_signals[i], &self->old_actions[i], NULL);
+	pending = gmem_vmcore_pending_signal;
+	gmem_vmcore_pending_signal = 0;
 	if (pending != 0) {
 		g_debug("delivering signal %d held while the guest was paused", pending);
 		raise(pending);
@@ -461,23 +461,23 @@ client_vmcore_release_signals(ClientVmcore *self)
 }
 
 void
-client_vmcore_free(ClientVmcore *self)
+gmem_vmcore_free(GmemVmcore *self)
 {
 	if (self == NULL)
 		return;
 	if (self->paused_by_us && self->client != NULL) {
 		g_autoptr(GError) error_local = NULL;
 
-		if (!client_vmcore_resume(self, &error_local))
+		if (!gmem_vmcore_resume(self, &error_local))
 			g_warning("cannot resume the guest: %s", error_local->message);
 	}
-	client_vmcore_release_signals(self);
+	gmem_vmcore_release_signals(self);
 	if (self->qemu_fd >= 0 && self->client != NULL) {
 		g_autoptr(JsonObject) args = json_object_new();
 		g_autoptr(JsonNode) ret = NULL;
 
 		json_object_set_int_member(args, "fdset-id", self->fdset_id);
-		ret = client_vmcore_execute(self, "remove-fd", args, -1, NULL);
+		ret = gmem_vmcore_execute(self, "remove-fd", args, -1, NULL);
 	}
 	qga_client_free(self->client);
 	if (self->sock >= 0)
@@ -488,30 +488,30 @@ client_vmcore_free(ClientVmcore *self)
 }
 
 void
-client_vmcore_set_use_xp(ClientVmcore *self, gboolean use_xp)
+gmem_vmcore_set_use_xp(GmemVmcore *self, gboolean use_xp)
 {
 	g_return_if_fail(self != NULL);
 	self->use_xp = use_xp;
 }
 
 gboolean
-client_vmcore_get_use_xp(ClientVmcore *self)
+gmem_vmcore_get_use_xp(GmemVmcore *self)
 {
 	g_return_val_if_fail(self != NULL, FALSE);
 	return self->use_xp;
 }
 
 guint
-client_vmcore_get_commands(ClientVmcore *self)
+gmem_vmcore_get_commands(GmemVmcore *self)
 {
 	g_return_val_if_fail(self != NULL, 0);
 	return self->commands;
 }
 
 gboolean
-client_vmcore_query_running(ClientVmcore *self, gboolean *running, GError **error)
+gmem_vmcore_query_running(GmemVmcore *self, gboolean *running, GError **error)
 {
-	g_autoptr(JsonNode) ret = client_vmcore_execute(self, "query-status", NULL, -1, error);
+	g_autoptr(JsonNode) ret = gmem_vmcore_execute(self, "query-status", NULL, -1, error);
 
 	if (ret == NULL)
 		return FALSE;
@@ -526,7 +526,7 @@ client_vmcore_query_running(ClientVmcore *self, gboolean *running, GError **erro
 }
 
 gboolean
-client_vmcore_pause(ClientVmcore *self, GError **error)
+gmem_vmcore_pause(GmemVmcore *self, GError **error)
 {
 	g_autoptr(JsonNode) ret = NULL;
 	gboolean running = FALSE;
@@ -536,23 +536,23 @@ client_vmcore_pause(ClientVmcore *self, GError **error)
 	if (self->paused_by_us)
 		return TRUE;
 	/* held from before stop: a Ctrl-C between stop and cont must wait for cont */
-	client_vmcore_hold_signals(self);
-	if (!client_vmcore_query_running(self, &running, error)) {
-		client_vmcore_release_signals(self);
+	gmem_vmcore_hold_signals(self);
+	if (!gmem_vmcore_query_running(self, &running, error)) {
+		gmem_vmcore_release_signals(self);
 		return FALSE;
 	}
 	if (!running) {
 		/* stopped already (by the operator, or crashed): leave it so */
-		client_vmcore_release_signals(self);
+		gmem_vmcore_release_signals(self);
 		return TRUE;
 	}
 	/* counted as ours before the reply: a lost reply must still mean cont */
 	self->paused_by_us = TRUE;
-	ret = client_vmcore_execute(self, "stop", NULL, -1, error);
+	ret = gmem_vmcore_execute(self, "stop", NULL, -1, error);
 	if (ret == NULL) {
 		g_autoptr(GError) error_local = NULL;
 
-		if (!client_vmcore_resume(self, &error_local))
+		if (!gmem_vmcore_resume(self, &error_local))
 			g_debug("resume after a failed stop: %s", error_local->message);
 		return FALSE;
 	}
@@ -560,29 +560,29 @@ client_vmcore_pause(ClientVmcore *self, GError **error)
 }
 
 gboolean
-client_vmcore_resume(ClientVmcore *self, GError **error)
+gmem_vmcore_resume(GmemVmcore *self, GError **error)
 {
 	g_autoptr(JsonNode) ret = NULL;
 
 	g_return_val_if_fail(self != NULL, FALSE);
 
 	if (!self->paused_by_us) {
-		client_vmcore_release_signals(self);
+		gmem_vmcore_release_signals(self);
 		return TRUE;
 	}
-	ret = client_vmcore_execute(self, "cont", NULL, -1, error);
+	ret = gmem_vmcore_execute(self, "cont", NULL, -1, error);
 	if (ret == NULL)
 		return FALSE;
 	self->paused_by_us = FALSE;
-	client_vmcore_release_signals(self);
+	gmem_vmcore_release_signals(self);
 	return TRUE;
 }
 
 gboolean
-client_vmcore_get_ram_size(ClientVmcore *self, guint64 *size, GError **error)
+gmem_vmcore_get_ram_size(GmemVmcore *self, guint64 *size, GError **error)
 {
 	g_autoptr(JsonNode) ret =
-	    client_vmcore_execute(self, "query-memory-size-summary", NULL, -1, error);
+	    gmem_vmcore_execute(self, "query-memory-size-summary", NULL, -1, error);
 
 	if (ret == NULL)
 		return FALSE;
@@ -598,7 +598,7 @@ client_vmcore_get_ram_size(ClientVmcore *self, guint64 *size, GError **error)
 
 /* the memfd pmemsave writes into, handed to QEMU once with add-fd */
 static gboolean
-client_vmcore_setup_memfd(ClientVmcore *self, GError **error)
+gmem_vmcore_setup_memfd(GmemVmcore *self, GError **error)
 {
 	g_autoptr(JsonObject) args = json_object_new();
 	g_autoptr(JsonNode) ret = NULL;
@@ -628,7 +628,7 @@ client_vmcore_setup_memfd(ClientVmcore *self, GError **error)
 		return FALSE;
 	}
 	json_object_set_string_member(args, "opaque", "qgatrace pmemsave");
-	ret = client_vmcore_execute(self, "add-fd", args, wfd, error);
+	ret = gmem_vmcore_execute(self, "add-fd", args, wfd, error);
 	close(wfd);
 	if (ret == NULL)
 		return FALSE;
@@ -644,7 +644,7 @@ client_vmcore_setup_memfd(ClientVmcore *self, GError **error)
 }
 
 static gboolean
-client_vmcore_pread_all(gint fd, void *buf, gsize len, guint64 offset, GError **error)
+gmem_vmcore_pread_all(gint fd, void *buf, gsize len, guint64 offset, GError **error)
 {
 	gsize done = 0;
 
@@ -667,27 +667,27 @@ client_vmcore_pread_all(gint fd, void *buf, gsize len, guint64 offset, GError **
 }
 
 static gboolean
-client_vmcore_pmemsave(ClientVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
+gmem_vmcore_pmemsave(GmemVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
 {
 	g_autofree gchar *path = NULL;
 
-	if (!client_vmcore_setup_memfd(self, error))
+	if (!gmem_vmcore_setup_memfd(self, error))
 		return FALSE;
 	/* /proc/self/fd/N in QEMU is our memfd: pmemsave's fopen("wb") truncates it */
 	path = g_strdup_printf("/proc/self/fd/%d", self->qemu_fd);
 	while (len > 0) {
 		g_autoptr(JsonObject) args = json_object_new();
 		g_autoptr(JsonNode) ret = NULL;
-		gsize n = MIN(len, (gsize)CLIENT_VMCORE_PMEMSAVE_MAX);
+		gsize n = MIN(len, (gsize)GMEM_VMCORE_PMEMSAVE_MAX);
 
 		/* 'val' is an int64 in QEMU <= 9: a physical address fits */
 		json_object_set_int_member(args, "val", (gint64)paddr);
 		json_object_set_int_member(args, "size", (gint64)n);
 		json_object_set_string_member(args, "filename", path);
-		ret = client_vmcore_execute(self, "pmemsave", args, -1, error);
+		ret = gmem_vmcore_execute(self, "pmemsave", args, -1, error);
 		if (ret == NULL)
 			return FALSE;
-		if (!client_vmcore_pread_all(self->memfd, buf, n, 0, error))
+		if (!gmem_vmcore_pread_all(self->memfd, buf, n, 0, error))
 			return FALSE;
 		buf = (guint8 *)buf + n;
 		paddr += n;
@@ -698,13 +698,13 @@ client_vmcore_pmemsave(ClientVmcore *self, guint64 paddr, void *buf, gsize len, 
 
 /* HMP "xp /Ng ADDR": "0000000000001000: 0x0123456789abcdef 0x..." lines */
 static gboolean
-client_vmcore_xp(ClientVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
+gmem_vmcore_xp(GmemVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
 {
 	guint64 start = paddr & ~G_GUINT64_CONSTANT(7);
 	guint64 end = (paddr + len + 7) & ~G_GUINT64_CONSTANT(7);
 
 	for (guint64 at = start; at < end;) {
-		guint quads = (guint)MIN((end - at) / 8, (guint64)CLIENT_VMCORE_XP_QUADS);
+		guint quads = (guint)MIN((end - at) / 8, (guint64)GMEM_VMCORE_XP_QUADS);
 		g_autoptr(JsonObject) args = json_object_new();
 		g_autoptr(JsonNode) ret = NULL;
 		g_autofree gchar *cmd = g_strdup_printf("xp /%ug 0x%" G_GINT64_MODIFIER "x", quads, at);
@@ -712,7 +712,7 @@ client_vmcore_xp(ClientVmcore *self, guint64 paddr, void *buf, gsize len, GError
 		guint got = 0;
 
 		json_object_set_string_member(args, "command-line", cmd);
-		ret = client_vmcore_execute(self, "human-monitor-command", args, -1, error);
+		ret = gmem_vmcore_execute(self, "human-monitor-command", args, -1, error);
 		if (ret == NULL)
 			return FALSE;
 		if (!JSON_NODE_HOLDS_VALUE(ret) || json_node_get_value_type(ret) != G_TYPE_STRING) {
@@ -763,7 +763,7 @@ client_vmcore_xp(ClientVmcore *self, guint64 paddr, void *buf, gsize len, GError
 }
 
 gboolean
-client_vmcore_read_phys(ClientVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
+gmem_vmcore_read_phys(GmemVmcore *self, guint64 paddr, void *buf, gsize len, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
 
@@ -772,17 +772,17 @@ client_vmcore_read_phys(ClientVmcore *self, guint64 paddr, void *buf, gsize len,
 	if (len == 0)
 		return TRUE;
 	if (!self->use_xp) {
-		if (client_vmcore_pmemsave(self, paddr, buf, len, &error_local))
+		if (gmem_vmcore_pmemsave(self, paddr, buf, len, &error_local))
 			return TRUE;
 		/* a QEMU that cannot open /proc/self/fd (confined) still has xp */
 		g_debug("pmemsave: %s; falling back to HMP xp", error_local->message);
 		self->use_xp = TRUE;
 	}
-	return client_vmcore_xp(self, paddr, buf, len, error);
+	return gmem_vmcore_xp(self, paddr, buf, len, error);
 }
 
 gchar *
-client_vmcore_dump_vmcoreinfo(ClientVmcore *self, gsize *text_len, GError **error)
+gmem_vmcore_dump_vmcoreinfo(GmemVmcore *self, gsize *text_len, GError **error)
 {
 	g_autoptr(JsonObject) getfd_args = json_object_new();
 	g_autoptr(JsonObject) args = json_object_new();
@@ -803,7 +803,7 @@ client_vmcore_dump_vmcoreinfo(ClientVmcore *self, gsize *text_len, GError **erro
 		return NULL;
 	}
 	json_object_set_string_member(getfd_args, "fdname", "qgatrace-vmcoreinfo");
-	ret = client_vmcore_execute(self, "getfd", getfd_args, fd, error);
+	ret = gmem_vmcore_execute(self, "getfd", getfd_args, fd, error);
 	if (ret == NULL) {
 		close(fd);
 		return NULL;
@@ -813,12 +813,12 @@ client_vmcore_dump_vmcoreinfo(ClientVmcore *self, gsize *text_len, GError **erro
 	json_object_set_string_member(args, "protocol", "fd:qgatrace-vmcoreinfo");
 	json_object_set_int_member(args, "begin", 0);
 	json_object_set_int_member(args, "length", 4096);
-	dump = client_vmcore_execute(self, "dump-guest-memory", args, -1, error);
+	dump = gmem_vmcore_execute(self, "dump-guest-memory", args, -1, error);
 	if (dump == NULL) {
 		g_autoptr(JsonNode) closed = NULL;
 
 		/* QEMU keeps a named fd it did not use */
-		closed = client_vmcore_execute(self, "closefd", getfd_args, -1, NULL);
+		closed = gmem_vmcore_execute(self, "closefd", getfd_args, -1, NULL);
 		close(fd);
 		return NULL;
 	}
@@ -829,16 +829,16 @@ client_vmcore_dump_vmcoreinfo(ClientVmcore *self, gsize *text_len, GError **erro
 		return NULL;
 	}
 	elf = g_malloc((gsize)st.st_size);
-	if (!client_vmcore_pread_all(fd, elf, (gsize)st.st_size, 0, error)) {
+	if (!gmem_vmcore_pread_all(fd, elf, (gsize)st.st_size, 0, error)) {
 		close(fd);
 		return NULL;
 	}
 	close(fd);
-	return client_vmcore_elf_find_vmcoreinfo(elf, (gsize)st.st_size, text_len, error);
+	return gmem_vmcore_elf_find_vmcoreinfo(elf, (gsize)st.st_size, text_len, error);
 }
 
 gchar *
-client_vmcore_scan_vmcoreinfo(ClientVmcore *self, guint64 limit, ClientVmcoreProgressFunc progress,
+gmem_vmcore_scan_vmcoreinfo(GmemVmcore *self, guint64 limit, GmemVmcoreProgressFunc progress,
 			      gpointer user_data, gsize *text_len, GError **error)
 {
 	/* x86 PCs map RAM below 4 GiB up to 2 GiB (q35) or 3 to 3.5 GiB (pc), the
@@ -858,7 +858,7 @@ client_vmcore_scan_vmcoreinfo(ClientVmcore *self, guint64 limit, ClientVmcorePro
 
 	g_return_val_if_fail(self != NULL, NULL);
 
-	if (!client_vmcore_get_ram_size(self, &ram, error))
+	if (!gmem_vmcore_get_ram_size(self, &ram, error))
 		return NULL;
 	ranges[0].start = 0;
 	ranges[0].size = MIN(ram, low_max);
@@ -867,22 +867,22 @@ client_vmcore_scan_vmcoreinfo(ClientVmcore *self, guint64 limit, ClientVmcorePro
 	total = ranges[0].size + ranges[1].size;
 	if (limit != 0)
 		total = MIN(total, limit);
-	chunk = g_malloc(CLIENT_VMCORE_SCAN_CHUNK + CLIENT_VMCORE_NOTE_MAX + CLIENT_VMCORE_NOTE_HDR);
+	chunk = g_malloc(GMEM_VMCORE_SCAN_CHUNK + GMEM_VMCORE_NOTE_MAX + GMEM_VMCORE_NOTE_HDR);
 	for (guint r = 0; r < G_N_ELEMENTS(ranges); r++) {
 		gsize carry = 0;
 
 		for (guint64 at = 0; at < ranges[r].size && done < total;) {
-			guint64 n = MIN(MIN((guint64)CLIENT_VMCORE_SCAN_CHUNK, ranges[r].size - at),
+			guint64 n = MIN(MIN((guint64)GMEM_VMCORE_SCAN_CHUNK, ranges[r].size - at),
 					total - done);
 			gsize offset = 0;
 			gsize len = 0;
 
-			if (!client_vmcore_read_phys(self, ranges[r].start + at, chunk + carry, n,
+			if (!gmem_vmcore_read_phys(self, ranges[r].start + at, chunk + carry, n,
 						     error)) {
 				g_prefix_error(error, "scanning guest RAM for VMCOREINFO: ");
 				return NULL;
 			}
-			if (client_vmcore_scan_buffer(chunk, carry + n, &offset, &len)) {
+			if (gmem_vmcore_scan_buffer(chunk, carry + n, &offset, &len)) {
 				g_debug("VMCOREINFO note at guest physical 0x%" G_GINT64_MODIFIER "x",
 					ranges[r].start + at - carry + offset);
 				if (text_len != NULL)
@@ -892,8 +892,8 @@ client_vmcore_scan_vmcoreinfo(ClientVmcore *self, guint64 limit, ClientVmcorePro
 			/* the tail goes first in the next chunk: a note across the border */
 			{
 				gsize have = carry + (gsize)n;
-				gsize keep = MIN(have, (gsize)(CLIENT_VMCORE_NOTE_MAX +
-							      CLIENT_VMCORE_NOTE_HDR));
+				gsize keep = MIN(have, (gsize)(GMEM_VMCORE_NOTE_MAX +
+							      GMEM_VMCORE_NOTE_HDR));
 
 				memmove(chunk, chunk + have - keep, keep);
 				carry = keep;

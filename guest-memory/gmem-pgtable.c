@@ -4,14 +4,14 @@
 
 #include <gio/gio.h>
 
-#include "client-pgtable.h"
+#include "gmem-pgtable.h"
 
-#define CLIENT_PGTABLE_PAGE_SIZE 4096
-#define CLIENT_PGTABLE_ENTRIES	 512
-#define CLIENT_PGTABLE_PRESENT	 (G_GUINT64_CONSTANT(1) << 0)
-#define CLIENT_PGTABLE_PSE	 (G_GUINT64_CONSTANT(1) << 7)
+#define GMEM_PGTABLE_PAGE_SIZE 4096
+#define GMEM_PGTABLE_ENTRIES	 512
+#define GMEM_PGTABLE_PRESENT	 (G_GUINT64_CONSTANT(1) << 0)
+#define GMEM_PGTABLE_PSE	 (G_GUINT64_CONSTANT(1) << 7)
 /* bits 12..51: what an entry holds of the next table's or the page's address */
-#define CLIENT_PGTABLE_ADDR_MASK G_GUINT64_CONSTANT(0x000ffffffffff000)
+#define GMEM_PGTABLE_ADDR_MASK G_GUINT64_CONSTANT(0x000ffffffffff000)
 
 struct _ClientPgtable {
 	guint64 root_paddr;
@@ -19,27 +19,27 @@ struct _ClientPgtable {
 	guint64 sme_mask;
 	guint64 phys_base;
 	guint64 kernel_image_size;
-	ClientPgtableReadFunc read;
+	GmemPgtableReadFunc read;
 	gpointer user_data;
 	GHashTable *tables; /* table paddr -> guint64[512] */
 	guint reads;
 };
 
-ClientPgtable *
-client_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, guint64 phys_base,
-		   guint64 kernel_image_size, ClientPgtableReadFunc read, gpointer user_data)
+GmemPgtable *
+gmem_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, guint64 phys_base,
+		   guint64 kernel_image_size, GmemPgtableReadFunc read, gpointer user_data)
 {
-	ClientPgtable *self;
+	GmemPgtable *self;
 
 	g_return_val_if_fail(read != NULL, NULL);
 
-	self = g_new0(ClientPgtable, 1);
+	self = g_new0(GmemPgtable, 1);
 	self->root_paddr = root_paddr;
 	self->five_level = five_level;
 	self->sme_mask = sme_mask;
 	self->phys_base = phys_base;
 	self->kernel_image_size =
-	    kernel_image_size != 0 ? kernel_image_size : CLIENT_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT;
+	    kernel_image_size != 0 ? kernel_image_size : GMEM_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT;
 	self->read = read;
 	self->user_data = user_data;
 	self->tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
@@ -47,7 +47,7 @@ client_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, gu
 }
 
 void
-client_pgtable_free(ClientPgtable *self)
+gmem_pgtable_free(GmemPgtable *self)
 {
 	if (self == NULL)
 		return;
@@ -56,7 +56,7 @@ client_pgtable_free(ClientPgtable *self)
 }
 
 guint
-client_pgtable_get_reads(ClientPgtable *self)
+gmem_pgtable_get_reads(GmemPgtable *self)
 {
 	g_return_val_if_fail(self != NULL, 0);
 	return self->reads;
@@ -64,16 +64,16 @@ client_pgtable_get_reads(ClientPgtable *self)
 
 /* one entry of the table at @table_paddr; whole tables are read and kept */
 static gboolean
-client_pgtable_entry(ClientPgtable *self, guint64 table_paddr, guint index, guint64 *entry,
+gmem_pgtable_entry(GmemPgtable *self, guint64 table_paddr, guint index, guint64 *entry,
 		     GError **error)
 {
 	const guint64 *table = g_hash_table_lookup(self->tables, &table_paddr);
 
 	if (table == NULL) {
-		g_autofree guint64 *page = g_new(guint64, CLIENT_PGTABLE_ENTRIES);
+		g_autofree guint64 *page = g_new(guint64, GMEM_PGTABLE_ENTRIES);
 		guint64 *key = g_new(guint64, 1);
 
-		if (!self->read(self->user_data, table_paddr, page, CLIENT_PGTABLE_PAGE_SIZE,
+		if (!self->read(self->user_data, table_paddr, page, GMEM_PGTABLE_PAGE_SIZE,
 				error)) {
 			g_free(key);
 			g_prefix_error(error, "reading the page table at 0x%" G_GINT64_MODIFIER "x: ",
@@ -91,7 +91,7 @@ client_pgtable_entry(ClientPgtable *self, guint64 table_paddr, guint index, guin
 }
 
 gboolean
-client_pgtable_translate(ClientPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
+gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
 			 GError **error)
 {
 	static const gchar *const level_names[] = {"pte", "pmd", "pud", "p4d", "pgd"};
@@ -103,31 +103,31 @@ client_pgtable_translate(ClientPgtable *self, guint64 vaddr, guint64 *paddr, gui
 	g_return_val_if_fail(paddr != NULL, FALSE);
 
 	/* the kernel image: a fixed offset, as __pa_symbol() */
-	if (vaddr >= CLIENT_PGTABLE_START_KERNEL_MAP &&
-	    vaddr - CLIENT_PGTABLE_START_KERNEL_MAP < self->kernel_image_size) {
-		*paddr = vaddr - CLIENT_PGTABLE_START_KERNEL_MAP + self->phys_base;
+	if (vaddr >= GMEM_PGTABLE_START_KERNEL_MAP &&
+	    vaddr - GMEM_PGTABLE_START_KERNEL_MAP < self->kernel_image_size) {
+		*paddr = vaddr - GMEM_PGTABLE_START_KERNEL_MAP + self->phys_base;
 		if (run != NULL)
-			*run = self->kernel_image_size - (vaddr - CLIENT_PGTABLE_START_KERNEL_MAP);
+			*run = self->kernel_image_size - (vaddr - GMEM_PGTABLE_START_KERNEL_MAP);
 		return TRUE;
 	}
 
-	mask = CLIENT_PGTABLE_ADDR_MASK & ~self->sme_mask;
+	mask = GMEM_PGTABLE_ADDR_MASK & ~self->sme_mask;
 	table = self->root_paddr & mask;
 	for (level = self->five_level ? 4 : 3; level >= 0; level--) {
 		guint shift = 12 + 9 * (guint)level;
-		guint index = (guint)((vaddr >> shift) & (CLIENT_PGTABLE_ENTRIES - 1));
+		guint index = (guint)((vaddr >> shift) & (GMEM_PGTABLE_ENTRIES - 1));
 		guint64 entry;
 
-		if (!client_pgtable_entry(self, table, index, &entry, error))
+		if (!gmem_pgtable_entry(self, table, index, &entry, error))
 			return FALSE;
-		if ((entry & CLIENT_PGTABLE_PRESENT) == 0) {
+		if ((entry & GMEM_PGTABLE_PRESENT) == 0) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 				    "address 0x%" G_GINT64_MODIFIER "x is not mapped (no %s)", vaddr,
 				    level_names[level]);
 			return FALSE;
 		}
 		/* a 1 GiB (pud) or 2 MiB (pmd) page ends the walk */
-		if (level == 0 || ((level == 1 || level == 2) && (entry & CLIENT_PGTABLE_PSE) != 0)) {
+		if (level == 0 || ((level == 1 || level == 2) && (entry & GMEM_PGTABLE_PSE) != 0)) {
 			guint64 size = G_GUINT64_CONSTANT(1) << shift;
 
 			*paddr = (entry & mask & ~(size - 1)) | (vaddr & (size - 1));

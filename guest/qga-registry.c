@@ -1,18 +1,18 @@
 #include "config.h"
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 
 static const QgaCommand *const qga_command_tables[] = {
-	cmd_core_commands,
-	cmd_dmesg_commands,
-	cmd_fsfreeze_commands,
-	cmd_fsinfo_commands,
-	cmd_system_commands,
-	cmd_trace_commands,
+	qga_cmd_core_commands,
+	qga_cmd_dmesg_commands,
+	qga_cmd_fsfreeze_commands,
+	qga_cmd_fsinfo_commands,
+	qga_cmd_system_commands,
+	qga_cmd_trace_commands,
 };
 
 const QgaCommand *
-qga_commands_lookup(const gchar *name)
+qga_registry_lookup(const gchar *name)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(qga_command_tables); i++) {
 		for (const QgaCommand *cmd = qga_command_tables[i]; cmd->name != NULL; cmd++) {
@@ -24,7 +24,7 @@ qga_commands_lookup(const gchar *name)
 }
 
 void
-qga_commands_foreach(void (*func)(const QgaCommand *cmd, gpointer user_data), gpointer user_data)
+qga_registry_foreach(void (*func)(const QgaCommand *cmd, gpointer user_data), gpointer user_data)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(qga_command_tables); i++) {
 		for (const QgaCommand *cmd = qga_command_tables[i]; cmd->name != NULL; cmd++)

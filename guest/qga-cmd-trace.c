@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-trace.h"
 
@@ -32,7 +32,7 @@ static const QgaArgSpec fetch_args[] = {
  * filesystem), and shows the host that the session is armed. Fetching waits
  * for the thaw: the session is collected only then.
  */
-const QgaCommand cmd_trace_commands[] = {
+const QgaCommand qga_cmd_trace_commands[] = {
 	{"guest-trace-status", cmd_guest_trace_status, NULL, QGA_CMD_FROZEN_OK},
 	{"guest-trace-fetch", cmd_guest_trace_fetch, fetch_args, 0},
 	{NULL},

@@ -8,7 +8,7 @@
 #include "client-commands.h"
 #include "client-conn.h"
 #include "client-libvirt.h"
-#include "client-memory.h"
+#include "gmem-dmesg.h"
 #include "client-output.h"
 #include "client-qmp.h"
 
@@ -164,7 +164,7 @@ dmesg_scan_progress(guint64 done, guint64 total, gpointer user_data)
 /* --domain without --qmp: libvirt dumps guest RAM (memory-only ELF) into a
  * private temporary directory, decoded here; both are removed on every path */
 static JsonObject *
-dmesg_read_libvirt_dump(ClientContext *ctx, const ClientMemoryOptions *opts, GError **error)
+dmesg_read_libvirt_dump(ClientContext *ctx, const GmemDmesgOptions *opts, GError **error)
 {
 	ClientLibvirt *lv = client_libvirt_get(ctx, error);
 	g_autofree gchar *dir = NULL;
@@ -187,7 +187,7 @@ dmesg_read_libvirt_dump(ClientContext *ctx, const ClientMemoryOptions *opts, GEr
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted by %s",
 			    client_context_signal_name(ctx));
 	else if (dumped)
-		reply = client_memory_read_dmesg_from_dump(path, opts, error);
+		reply = gmem_dmesg_read_from_dump(path, opts, error);
 	if (g_unlink(path) < 0 && errno != ENOENT)
 		fprintf(stderr, "qgatrace: dmesg: cannot remove %s: %s\n", path, g_strerror(errno));
 	if (g_rmdir(dir) < 0)
@@ -196,13 +196,13 @@ dmesg_read_libvirt_dump(ClientContext *ctx, const ClientMemoryOptions *opts, GEr
 }
 
 /* --from-memory, and the fallback when no agent answers: the log read from
- * guest memory through QEMU's QMP socket (client-memory.c) */
+ * guest memory through QEMU's QMP socket (guest-memory/gmem-dmesg.c) */
 static gboolean
 dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean no_pause,
 		  gboolean scan, GError **error)
 {
 	ClientContext *ctx = st->ctx;
-	ClientMemoryOptions opts;
+	GmemDmesgOptions opts;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonArray *records;
 
@@ -218,7 +218,7 @@ dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean
 	}
 	/* QEMU's QMP socket takes one client at a time: ours must go first */
 	g_clear_pointer(&ctx->qmp, client_qmp_free);
-	client_memory_options_init(&opts);
+	gmem_dmesg_options_init(&opts);
 	opts.no_pause = no_pause;
 	opts.scan = scan;
 	opts.level = st->level;
@@ -227,11 +227,11 @@ dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean
 	opts.progress = dmesg_scan_progress;
 	opts.progress_data = ctx;
 	if (dump_path != NULL)
-		reply = client_memory_read_dmesg_from_dump(dump_path, &opts, error);
+		reply = gmem_dmesg_read_from_dump(dump_path, &opts, error);
 	else if (ctx->qmp_path == NULL)
 		reply = dmesg_read_libvirt_dump(ctx, &opts, error);
 	else
-		reply = client_memory_read_dmesg(ctx->qmp_path, &opts, error);
+		reply = gmem_dmesg_read(ctx->qmp_path, &opts, error);
 	if (reply == NULL)
 		return FALSE;
 	records = client_json_array(reply, "records");

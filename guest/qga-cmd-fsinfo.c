@@ -8,7 +8,7 @@
 
 #include <gio/gio.h>
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-mounts.h"
 
@@ -159,7 +159,7 @@ cmd_guest_get_fsinfo(QgaContext *ctx, JsonObject *args, GError **error)
 	return qga_return_array(result);
 }
 
-const QgaCommand cmd_fsinfo_commands[] = {
+const QgaCommand qga_cmd_fsinfo_commands[] = {
 	{"guest-get-fsinfo", cmd_guest_get_fsinfo, NULL, 0},
 	{NULL},
 };

@@ -11,120 +11,120 @@ G_BEGIN_DECLS
 
 /* ---- VMCOREINFO: the guest kernel's KEY=VALUE note, pure parsing ---- */
 
-typedef struct _ClientVmcoreinfo ClientVmcoreinfo;
+typedef struct _ClientVmcoreinfo GmemVmcoreinfo;
 
 /**
- * client_vmcoreinfo_parse:
+ * gmem_vmcoreinfo_parse:
  * Parses the note's text: one KEY=VALUE a line, as the kernel's
  * vmcoreinfo_append_str() writes them.
  * Returns: (transfer full): the entries, or NULL with G_IO_ERROR_INVALID_DATA
  * when the text holds no OSRELEASE (it is not VMCOREINFO)
  */
-ClientVmcoreinfo *client_vmcoreinfo_parse(const gchar *text, gsize len, GError **error);
-void client_vmcoreinfo_free(ClientVmcoreinfo *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientVmcoreinfo, client_vmcoreinfo_free)
+GmemVmcoreinfo *gmem_vmcoreinfo_parse(const gchar *text, gsize len, GError **error);
+void gmem_vmcoreinfo_free(GmemVmcoreinfo *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemVmcoreinfo, gmem_vmcoreinfo_free)
 
 /* Returns: (transfer none) (nullable): the value of @key ("SYMBOL(prb)") */
-const gchar *client_vmcoreinfo_get(const ClientVmcoreinfo *self, const gchar *key);
+const gchar *gmem_vmcoreinfo_get(const GmemVmcoreinfo *self, const gchar *key);
 
 /**
- * client_vmcoreinfo_get_u64:
+ * gmem_vmcoreinfo_get_u64:
  * The value of @key as a number: hex for SYMBOL() and KERNELOFFSET, decimal
  * (signed: NUMBER(phys_base) may be negative, taken modulo 2^64) otherwise.
  * Returns: FALSE with G_IO_ERROR_NOT_FOUND for a missing key,
  * G_IO_ERROR_INVALID_DATA for a value that is not a number
  */
-gboolean client_vmcoreinfo_get_u64(const ClientVmcoreinfo *self, const gchar *key, guint64 *value,
+gboolean gmem_vmcoreinfo_get_u64(const GmemVmcoreinfo *self, const gchar *key, guint64 *value,
 				   GError **error);
 
 /**
- * client_vmcore_elf_find_vmcoreinfo:
+ * gmem_vmcore_elf_find_vmcoreinfo:
  * Finds the VMCOREINFO note in the PT_NOTE segments of an ELF64 core (what
  * dump-guest-memory writes).
  * Returns: (transfer full): the note's text, NUL-terminated, or NULL with
  * G_IO_ERROR_NOT_FOUND (no such note) or G_IO_ERROR_INVALID_DATA (not ELF64)
  */
-gchar *client_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len,
+gchar *gmem_vmcore_elf_find_vmcoreinfo(const guint8 *elf, gsize len, gsize *text_len,
 					 GError **error);
 
 /**
- * client_vmcore_scan_buffer:
+ * gmem_vmcore_scan_buffer:
  * Looks in @buf for the note the kernel keeps in RAM: an ELF note header
  * (namesz 11, type 0), "VMCOREINFO\0", then text starting "OSRELEASE=".
  * @offset: (out): where the note's text starts in @buf
  * @text_len: (out): its length (descsz, up to the first NUL)
  * Returns: TRUE when one was found whole in @buf
  */
-gboolean client_vmcore_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *text_len);
+gboolean gmem_vmcore_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *text_len);
 
 /* ---- the QMP connection ---- */
 
-typedef struct _ClientVmcore ClientVmcore;
+typedef struct _ClientVmcore GmemVmcore;
 
 /* reports a RAM scan's progress */
-typedef void (*ClientVmcoreProgressFunc)(guint64 done, guint64 total, gpointer user_data);
+typedef void (*GmemVmcoreProgressFunc)(guint64 done, guint64 total, gpointer user_data);
 
 /**
- * client_vmcore_connect:
+ * gmem_vmcore_connect:
  * Connects to QEMU's QMP socket at @qmp_path, reads the greeting and
  * negotiates capabilities.
  * Returns: (transfer full): the connection, or NULL with @error
  */
-ClientVmcore *client_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error);
+GmemVmcore *gmem_vmcore_connect(const gchar *qmp_path, guint timeout_ms, GError **error);
 
 /* resumes the guest if this connection paused it, then closes; NULL is a no-op */
-void client_vmcore_free(ClientVmcore *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientVmcore, client_vmcore_free)
+void gmem_vmcore_free(GmemVmcore *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemVmcore, gmem_vmcore_free)
 
 /* physical reads with HMP xp instead of pmemsave (the fallback; tests) */
-void client_vmcore_set_use_xp(ClientVmcore *self, gboolean use_xp);
-gboolean client_vmcore_get_use_xp(ClientVmcore *self);
+void gmem_vmcore_set_use_xp(GmemVmcore *self, gboolean use_xp);
+gboolean gmem_vmcore_get_use_xp(GmemVmcore *self);
 
 /* query-status: is the guest running */
-gboolean client_vmcore_query_running(ClientVmcore *self, gboolean *running, GError **error);
+gboolean gmem_vmcore_query_running(GmemVmcore *self, gboolean *running, GError **error);
 
 /**
- * client_vmcore_pause:
+ * gmem_vmcore_pause:
  * Stops the guest if it runs (and remembers that it did). Until
- * client_vmcore_resume() or client_vmcore_free(), SIGINT, SIGTERM, SIGHUP and
+ * gmem_vmcore_resume() or gmem_vmcore_free(), SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT are caught and held, so that Ctrl-C cannot leave the guest
  * stopped: once it runs again their old handlers are back and a held signal
  * is raised. (SIGKILL cannot be held: a guest paused by a killed client
  * stays paused until someone sends cont.)
  */
-gboolean client_vmcore_pause(ClientVmcore *self, GError **error);
+gboolean gmem_vmcore_pause(GmemVmcore *self, GError **error);
 
 /* sends cont if this connection stopped the guest; the signals held back go */
-gboolean client_vmcore_resume(ClientVmcore *self, GError **error);
+gboolean gmem_vmcore_resume(GmemVmcore *self, GError **error);
 
 /* guest RAM size (query-memory-size-summary base-memory) */
-gboolean client_vmcore_get_ram_size(ClientVmcore *self, guint64 *size, GError **error);
+gboolean gmem_vmcore_get_ram_size(GmemVmcore *self, guint64 *size, GError **error);
 
 /* reads @len bytes of guest physical memory at @paddr */
-gboolean client_vmcore_read_phys(ClientVmcore *self, guint64 paddr, void *buf, gsize len,
+gboolean gmem_vmcore_read_phys(GmemVmcore *self, guint64 paddr, void *buf, gsize len,
 				 GError **error);
 
 /**
- * client_vmcore_dump_vmcoreinfo:
+ * gmem_vmcore_dump_vmcoreinfo:
  * dump-guest-memory of one page into a memfd passed with getfd; QEMU adds
  * the guest's VMCOREINFO note to the dump when it has `-device vmcoreinfo`
  * and the guest's qemu_fw_cfg driver filled it in.
  * Returns: (transfer full): the note's text, or NULL with G_IO_ERROR_NOT_FOUND
  * when the dump has none, or another error
  */
-gchar *client_vmcore_dump_vmcoreinfo(ClientVmcore *self, gsize *text_len, GError **error);
+gchar *gmem_vmcore_dump_vmcoreinfo(GmemVmcore *self, gsize *text_len, GError **error);
 
 /**
- * client_vmcore_scan_vmcoreinfo:
+ * gmem_vmcore_scan_vmcoreinfo:
  * @limit: bytes of guest RAM to scan at most (0: all of it)
  * Scans guest RAM for the VMCOREINFO note.
  * Returns: (transfer full): the note's text, or NULL with G_IO_ERROR_NOT_FOUND
  */
-gchar *client_vmcore_scan_vmcoreinfo(ClientVmcore *self, guint64 limit,
-				     ClientVmcoreProgressFunc progress, gpointer user_data,
+gchar *gmem_vmcore_scan_vmcoreinfo(GmemVmcore *self, guint64 limit,
+				     GmemVmcoreProgressFunc progress, gpointer user_data,
 				     gsize *text_len, GError **error);
 
 /* QMP round trips so far (for timing reports) */
-guint client_vmcore_get_commands(ClientVmcore *self);
+guint gmem_vmcore_get_commands(GmemVmcore *self);
 
 G_END_DECLS

@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <json-glib/json-glib.h>
 
-#include "client-memory-sim.h"
-#include "client-printk.h"
+#include "gmem-sim.h"
+#include "gmem-printk.h"
 
 /* where the tests put things, in a virtual address space read directly */
 #define PRB_SYM G_GUINT64_CONSTANT(0xffffffff822622c0)
@@ -18,7 +18,7 @@
 typedef struct {
 	SimMem *mem;
 	SimRing ring;
-	ClientVmcoreinfo *info;
+	GmemVmcoreinfo *info;
 } Fixture;
 
 static void
@@ -28,7 +28,7 @@ fixture_init(Fixture *f, guint count_bits, guint size_bits)
 
 	f->mem = sim_mem_new();
 	sim_ring_init(&f->ring, count_bits, size_bits);
-	f->info = client_vmcoreinfo_parse(text, strlen(text), NULL);
+	f->info = gmem_vmcoreinfo_parse(text, strlen(text), NULL);
 	assert_non_null(f->info);
 }
 
@@ -37,17 +37,17 @@ fixture_clear(Fixture *f)
 {
 	sim_mem_free(f->mem);
 	sim_ring_clear(&f->ring);
-	client_vmcoreinfo_free(f->info);
+	gmem_vmcoreinfo_free(f->info);
 }
 
 static GPtrArray *
-fixture_decode(Fixture *f, ClientPrintkStats *stats)
+fixture_decode(Fixture *f, GmemPrintkStats *stats)
 {
 	g_autoptr(GError) error = NULL;
 	GPtrArray *records;
 
 	sim_ring_store(&f->ring, f->mem, PRB_SYM, RB_AT);
-	records = client_printk_read(f->info, sim_mem_read, f->mem, stats, &error);
+	records = gmem_printk_read(f->info, sim_mem_read, f->mem, stats, &error);
 	if (records == NULL)
 		fail_msg("decode: %s", error->message);
 	return records;
@@ -56,7 +56,7 @@ fixture_decode(Fixture *f, ClientPrintkStats *stats)
 static const gchar *
 record_text(GPtrArray *records, guint i, gsize *len)
 {
-	const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+	const GmemPrintkRecord *r = g_ptr_array_index(records, i);
 
 	return g_bytes_get_data(r->text, len);
 }
@@ -77,7 +77,7 @@ test_client_printk_fields(void **state)
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(JsonObject) json = NULL;
-	const ClientPrintkRecord *r;
+	const GmemPrintkRecord *r;
 	JsonObject *dict;
 
 	fixture_init(&f, 4, 10);
@@ -97,7 +97,7 @@ test_client_printk_fields(void **state)
 	assert_string_equal(r->subsystem, "virtio");
 	assert_string_equal(r->device, "+virtio:virtio1");
 
-	json = client_printk_record_to_json(r);
+	json = gmem_printk_record_to_json(r);
 	assert_int_equal(json_object_get_int_member(json, "seq"), 1);
 	assert_int_equal(json_object_get_int_member(json, "ts-us"), 1234567);
 	assert_int_equal(json_object_get_int_member(json, "level"), 6);
@@ -110,7 +110,7 @@ test_client_printk_fields(void **state)
 	assert_int_equal(r->level, 4);
 	assert_int_equal(r->facility, 1);
 	g_clear_pointer(&json, json_object_unref);
-	json = client_printk_record_to_json(r);
+	json = gmem_printk_record_to_json(r);
 	assert_true(json_object_get_boolean_member(json, "continuation"));
 	assert_false(json_object_has_member(json, "dictionary"));
 	fixture_clear(&f);
@@ -128,7 +128,7 @@ test_client_printk_escape(void **state)
 	sim_ring_push_full(&f.ring, raw, sizeof(raw) - 1, 6, 0, 2, 1, 1, NULL, NULL);
 	records = fixture_decode(&f, NULL);
 	assert_int_equal(records->len, 1);
-	json = client_printk_record_to_json(g_ptr_array_index(records, 0));
+	json = gmem_printk_record_to_json(g_ptr_array_index(records, 0));
 	/* as /dev/kmsg: the backslash too */
 	assert_string_equal(json_object_get_string_member(json, "message"),
 			    "a\\x5cb\\x0ac\\x01\\xc3\\xa9~");
@@ -141,7 +141,7 @@ test_client_printk_wrap_around(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
-	ClientPrintkStats stats = {0};
+	GmemPrintkStats stats = {0};
 	guint n = 1000;
 	guint64 first;
 
@@ -156,11 +156,11 @@ test_client_printk_wrap_around(void **state)
 	assert_true(records->len > 5);
 	assert_false(stats.legacy);
 	assert_int_equal(stats.buffer_bytes, 1024);
-	first = ((ClientPrintkRecord *)g_ptr_array_index(records, 0))->seq;
+	first = ((GmemPrintkRecord *)g_ptr_array_index(records, 0))->seq;
 	/* the newest one is there, and nothing between first and last is lost */
 	assert_int_equal(first + records->len, n);
 	for (guint i = 0; i < records->len; i++) {
-		const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+		const GmemPrintkRecord *r = g_ptr_array_index(records, i);
 		guint k = (guint)r->seq;
 		g_autofree gchar *want = g_strdup_printf("message %u %.*s", k, (gint)(k % 37),
 							 "abcdefghijklmnopqrstuvwxyz0123456789!");
@@ -206,7 +206,7 @@ test_client_printk_reused_descriptors(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
-	ClientPrintkStats stats = {0};
+	GmemPrintkStats stats = {0};
 	guint8 *d;
 	guint64 id;
 
@@ -249,7 +249,7 @@ test_client_printk_truncated(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
-	ClientPrintkStats stats = {0};
+	GmemPrintkStats stats = {0};
 	guint8 *info;
 	guint8 *d;
 	guint64 id;
@@ -271,7 +271,7 @@ test_client_printk_truncated(void **state)
 	assert_int_equal(records->len, 3);
 	assert_record_text(records, 0, "first");
 	assert_record_text(records, 1, "");
-	assert_int_equal(((ClientPrintkRecord *)g_ptr_array_index(records, 1))->seq, 2);
+	assert_int_equal(((GmemPrintkRecord *)g_ptr_array_index(records, 1))->seq, 2);
 	assert_record_text(records, 2, "last");
 	assert_int_equal(stats.skipped, 3);
 	fixture_clear(&f);
@@ -326,15 +326,15 @@ test_client_printk_legacy(void **state)
 		"OFFSET(printk_log.ts_nsec)=0\n"
 		"OFFSET(printk_log.len)=8\n"
 		"OFFSET(printk_log.text_len)=10\n";
-	g_autoptr(ClientVmcoreinfo) info = client_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
+	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(GError) error = NULL;
 	SimMem *mem = sim_mem_new();
-	ClientPrintkStats stats = {0};
+	GmemPrintkStats stats = {0};
 	guint8 buf[LOG_BUF_LEN] = {0};
 	guint32 len = LOG_BUF_LEN;
 	guint32 first, next;
-	const ClientPrintkRecord *r;
+	const GmemPrintkRecord *r;
 
 	/* first at 160: one record to the end (96 bytes), then a wrap to 0 */
 	first = 160;
@@ -348,7 +348,7 @@ test_client_printk_legacy(void **state)
 	sim_mem_write(mem, LOG_BUF_SYM + 16, &next, 4);
 	sim_mem_write(mem, LOG_BUF_AT, buf, sizeof(buf));
 
-	records = client_printk_read(info, sim_mem_read, mem, &stats, &error);
+	records = gmem_printk_read(info, sim_mem_read, mem, &stats, &error);
 	if (records == NULL)
 		fail_msg("%s", error->message);
 	assert_true(stats.legacy);
@@ -362,7 +362,7 @@ test_client_printk_legacy(void **state)
 	assert_int_equal(r->ts_nsec, 2000);
 	assert_string_equal(r->subsystem, "pci");
 	assert_string_equal(r->device, "+pci:0000:00:01.0");
-	assert_int_equal(((ClientPrintkRecord *)g_ptr_array_index(records, 2))->level, 7);
+	assert_int_equal(((GmemPrintkRecord *)g_ptr_array_index(records, 2))->level, 7);
 	sim_mem_free(mem);
 }
 
@@ -370,11 +370,11 @@ static void
 test_client_printk_no_layout(void **state)
 {
 	static const gchar text[] = "OSRELEASE=6.1\nSYMBOL(init_top_pgt)=ffffffff82000000\n";
-	g_autoptr(ClientVmcoreinfo) info = client_vmcoreinfo_parse(text, strlen(text), NULL);
+	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(text, strlen(text), NULL);
 	g_autoptr(GError) error = NULL;
 	SimMem *mem = sim_mem_new();
 
-	assert_null(client_printk_read(info, sim_mem_read, mem, NULL, &error));
+	assert_null(gmem_printk_read(info, sim_mem_read, mem, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
 	sim_mem_free(mem);
 }
@@ -392,7 +392,7 @@ test_client_printk_garbage(void **state)
 	sim_ring_store(&f.ring, f.mem, PRB_SYM, RB_AT);
 	memset(junk, 0xff, sizeof(junk));
 	sim_mem_write(f.mem, RB_AT, junk, sizeof(junk));
-	assert_null(client_printk_read(f.info, sim_mem_read, f.mem, NULL, &error));
+	assert_null(gmem_printk_read(f.info, sim_mem_read, f.mem, NULL, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	fixture_clear(&f);
 }

@@ -8,18 +8,18 @@ G_BEGIN_DECLS
  * init_top_pgt that makedumpfile does (arch/x86_64.c vtop4_x86_64), on
  * physical reads the caller provides, so the tests can use synthetic memory */
 
-#define CLIENT_PGTABLE_START_KERNEL_MAP G_GUINT64_CONSTANT(0xffffffff80000000)
+#define GMEM_PGTABLE_START_KERNEL_MAP G_GUINT64_CONSTANT(0xffffffff80000000)
 /* the kernel's default when VMCOREINFO has no NUMBER(KERNEL_IMAGE_SIZE) */
-#define CLIENT_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT (G_GUINT64_CONSTANT(1) << 30)
+#define GMEM_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT (G_GUINT64_CONSTANT(1) << 30)
 
 /* reads @len bytes of guest physical memory at @paddr into @buf */
-typedef gboolean (*ClientPgtableReadFunc)(gpointer user_data, guint64 paddr, void *buf, gsize len,
+typedef gboolean (*GmemPgtableReadFunc)(gpointer user_data, guint64 paddr, void *buf, gsize len,
 					  GError **error);
 
-typedef struct _ClientPgtable ClientPgtable;
+typedef struct _ClientPgtable GmemPgtable;
 
 /**
- * client_pgtable_new:
+ * gmem_pgtable_new:
  * @root_paddr: the physical address of the top level table (init_top_pgt)
  * @five_level: NUMBER(pgtable_l5_enabled)
  * @sme_mask: NUMBER(sme_mask), masked out of every entry (0 without SME)
@@ -27,14 +27,14 @@ typedef struct _ClientPgtable ClientPgtable;
  * @kernel_image_size: NUMBER(KERNEL_IMAGE_SIZE), 0 for the default
  * Returns: (transfer full): a walker; table pages it reads are cached
  */
-ClientPgtable *client_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask,
+GmemPgtable *gmem_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask,
 				  guint64 phys_base, guint64 kernel_image_size,
-				  ClientPgtableReadFunc read, gpointer user_data);
-void client_pgtable_free(ClientPgtable *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientPgtable, client_pgtable_free)
+				  GmemPgtableReadFunc read, gpointer user_data);
+void gmem_pgtable_free(GmemPgtable *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPgtable, gmem_pgtable_free)
 
 /**
- * client_pgtable_translate:
+ * gmem_pgtable_translate:
  * @paddr: (out): the physical address of @vaddr
  * @run: (out) (optional): how many bytes from @vaddr on are physically
  *   contiguous: to the end of its page (4 KiB, 2 MiB or 1 GiB), or of the
@@ -42,10 +42,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientPgtable, client_pgtable_free)
  * Returns: FALSE with G_IO_ERROR_NOT_FOUND for an address that is not
  * mapped, or the read function's error
  */
-gboolean client_pgtable_translate(ClientPgtable *self, guint64 vaddr, guint64 *paddr,
+gboolean gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr,
 				  guint64 *run, GError **error);
 
 /* table pages read so far (for the tests: the cache works) */
-guint client_pgtable_get_reads(ClientPgtable *self);
+guint gmem_pgtable_get_reads(GmemPgtable *self);
 
 G_END_DECLS

@@ -2,7 +2,7 @@
 
 #include <gio/gio.h>
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-error.h"
 #include "qga-kmsg.h"
@@ -115,7 +115,7 @@ static const QgaArgSpec dmesg_args[] = {
 
 /* /dev/kmsg is on devtmpfs and the fallback a syscall: nothing that a
  * freeze blocks, and a freeze is when hung-task warnings matter */
-const QgaCommand cmd_dmesg_commands[] = {
+const QgaCommand qga_cmd_dmesg_commands[] = {
 	{"guest-dmesg", cmd_guest_dmesg, dmesg_args, QGA_CMD_FROZEN_OK | QGA_CMD_RETURNS_TEXT},
 	{NULL},
 };

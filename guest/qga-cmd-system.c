@@ -6,7 +6,7 @@
 
 #include <gio/gio.h>
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 
 static JsonNode *
@@ -95,7 +95,7 @@ cmd_guest_get_osinfo(QgaContext *ctx, JsonObject *args, GError **error)
 	return qga_return_object(result);
 }
 
-const QgaCommand cmd_system_commands[] = {
+const QgaCommand qga_cmd_system_commands[] = {
 	{"guest-get-time", cmd_guest_get_time, NULL, 0},
 	{"guest-get-host-name", cmd_guest_get_host_name, NULL, 0},
 	{"guest-get-osinfo", cmd_guest_get_osinfo, NULL, 0},

@@ -2,14 +2,14 @@
 
 #include <json-glib/json-glib.h>
 
-#include "client-vmcore.h"
+#include "gmem-vmcore.h"
 
 G_BEGIN_DECLS
 
 /* `qgatrace dmesg --from-memory`: the guest's kernel log read from its
- * memory through QEMU's QMP socket, with no agent (issue 9) */
+ * memory through QEMU's QMP socket, with no agent */
 
-#define CLIENT_MEMORY_VMCOREINFO_HINT                                                          \
+#define GMEM_DMESG_VMCOREINFO_HINT                                                          \
 	"QEMU needs '-device vmcoreinfo' (libvirt: <features><vmcoreinfo state='on'/>"         \
 	"</features>) and the guest its qemu_fw_cfg driver (modprobe qemu_fw_cfg)"
 
@@ -21,16 +21,16 @@ typedef struct {
 	guint timeout_ms;    /* per QMP command; 0: 30 s */
 	gint level;	     /* records at this level or more urgent; -1: all */
 	gint64 tail;	     /* only the last @tail records; -1: all */
-	ClientVmcoreProgressFunc progress; /* (nullable): the RAM scan's progress */
+	GmemVmcoreProgressFunc progress; /* (nullable): the RAM scan's progress */
 	gpointer progress_data;
 	gboolean fail_after_pause; /* tests: fail once the guest is paused */
-} ClientMemoryOptions;
+} GmemDmesgOptions;
 
 /* no filter, pause, no scan, pmemsave */
-void client_memory_options_init(ClientMemoryOptions *opts);
+void gmem_dmesg_options_init(GmemDmesgOptions *opts);
 
 /**
- * client_memory_read_dmesg:
+ * gmem_dmesg_read:
  * @qmp_path: QEMU's QMP UNIX socket (not libvirt's: it holds it)
  *
  * Finds VMCOREINFO, pauses the guest, reads and decodes its printk buffer,
@@ -41,13 +41,13 @@ void client_memory_options_init(ClientMemoryOptions *opts);
  * "buffer-bytes", "buffer-address", "read-bytes", "skipped", "paused", "paused-ms",
  * "elapsed-ms", "qmp-commands", "reads" ("pmemsave" or "xp")}.
  * Returns: (transfer full): the reply, or NULL with @error; a guest with no
- * VMCOREINFO is G_IO_ERROR_NOT_FOUND with CLIENT_MEMORY_VMCOREINFO_HINT
+ * VMCOREINFO is G_IO_ERROR_NOT_FOUND with GMEM_DMESG_VMCOREINFO_HINT
  */
-JsonObject *client_memory_read_dmesg(const gchar *qmp_path, const ClientMemoryOptions *opts,
+JsonObject *gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts,
 				     GError **error);
 
 /**
- * client_memory_read_dmesg_from_dump:
+ * gmem_dmesg_read_from_dump:
  * @path: an ELF memory dump: `virsh dump --memory-only --format elf`, QMP
  *   dump-guest-memory (paging false), /proc/vmcore
  *
@@ -57,7 +57,7 @@ JsonObject *client_memory_read_dmesg(const gchar *qmp_path, const ClientMemoryOp
  * tail apply; "memory" has "vmcoreinfo": "dump-file", "reads": "file".
  * Returns: (transfer full): the reply, or NULL with @error
  */
-JsonObject *client_memory_read_dmesg_from_dump(const gchar *path, const ClientMemoryOptions *opts,
+JsonObject *gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 					       GError **error);
 
 G_END_DECLS

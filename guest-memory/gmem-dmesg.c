@@ -3,14 +3,14 @@
 #include <elf.h>
 #include <string.h>
 
-#include "client-memory.h"
-#include "client-pgtable.h"
-#include "client-printk.h"
+#include "gmem-dmesg.h"
+#include "gmem-pgtable.h"
+#include "gmem-printk.h"
 
-#define CLIENT_MEMORY_PAGE 4096
+#define GMEM_DMESG_PAGE 4096
 
 void
-client_memory_options_init(ClientMemoryOptions *opts)
+gmem_dmesg_options_init(GmemDmesgOptions *opts)
 {
 	g_return_if_fail(opts != NULL);
 
@@ -21,34 +21,34 @@ client_memory_options_init(ClientMemoryOptions *opts)
 
 /* guest physical reads, from QMP or from a dump file, and the page walk on them */
 typedef struct {
-	ClientPgtableReadFunc read;
+	GmemPgtableReadFunc read;
 	gpointer read_data;
-	ClientPgtable *pgtable;
+	GmemPgtable *pgtable;
 	guint64 bytes;
-} ClientMemoryReader;
+} GmemDmesgReader;
 
 static gboolean
-client_memory_read_phys_cb(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **error)
+gmem_dmesg_read_phys_cb(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **error)
 {
-	ClientMemoryReader *reader = user_data;
+	GmemDmesgReader *reader = user_data;
 
 	reader->bytes += len;
 	return reader->read(reader->read_data, paddr, buf, len, error);
 }
 
 static gboolean
-client_memory_read_vmcore_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
+gmem_dmesg_read_vmcore_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 			     GError **error)
 {
-	return client_vmcore_read_phys(user_data, paddr, buf, len, error);
+	return gmem_vmcore_read_phys(user_data, paddr, buf, len, error);
 }
 
 /* kernel virtual reads: translated page by page, one physical read per
  * contiguous run */
 static gboolean
-client_memory_read_virt_cb(gpointer user_data, guint64 vaddr, void *buf, gsize len, GError **error)
+gmem_dmesg_read_virt_cb(gpointer user_data, guint64 vaddr, void *buf, gsize len, GError **error)
 {
-	ClientMemoryReader *reader = user_data;
+	GmemDmesgReader *reader = user_data;
 	guint8 *out = buf;
 	guint64 run_paddr = 0;
 	gsize run_len = 0;
@@ -58,14 +58,14 @@ client_memory_read_virt_cb(gpointer user_data, guint64 vaddr, void *buf, gsize l
 		guint64 contiguous = 0;
 		gsize n;
 
-		if (!client_pgtable_translate(reader->pgtable, vaddr, &paddr, &contiguous, error))
+		if (!gmem_pgtable_translate(reader->pgtable, vaddr, &paddr, &contiguous, error))
 			return FALSE;
 		n = (gsize)MIN((guint64)len, contiguous);
 		if (run_len > 0 && run_paddr + run_len == paddr) {
 			run_len += n;
 		} else {
 			if (run_len > 0 &&
-			    !client_memory_read_phys_cb(reader, run_paddr, out, run_len, error))
+			    !gmem_dmesg_read_phys_cb(reader, run_paddr, out, run_len, error))
 				return FALSE;
 			out += run_len;
 			run_paddr = paddr;
@@ -74,37 +74,37 @@ client_memory_read_virt_cb(gpointer user_data, guint64 vaddr, void *buf, gsize l
 		vaddr += n;
 		len -= n;
 	}
-	return run_len == 0 || client_memory_read_phys_cb(reader, run_paddr, out, run_len, error);
+	return run_len == 0 || gmem_dmesg_read_phys_cb(reader, run_paddr, out, run_len, error);
 }
 
 /* the page walker VMCOREINFO describes; @five_level: (out) */
-static ClientPgtable *
-client_memory_pgtable_new(const ClientVmcoreinfo *info, ClientMemoryReader *reader,
+static GmemPgtable *
+gmem_dmesg_pgtable_new(const GmemVmcoreinfo *info, GmemDmesgReader *reader,
 			  gboolean *five_level, GError **error)
 {
 	guint64 init_top_pgt, phys_base = 0, l5 = 0, sme_mask = 0, image_size = 0;
 
-	if (!client_vmcoreinfo_get_u64(info, "SYMBOL(init_top_pgt)", &init_top_pgt, error)) {
+	if (!gmem_vmcoreinfo_get_u64(info, "SYMBOL(init_top_pgt)", &init_top_pgt, error)) {
 		g_prefix_error(error, "only x86-64 guests are supported: ");
 		return NULL;
 	}
 	/* all optional: a kernel without them has no such feature */
-	(void)client_vmcoreinfo_get_u64(info, "NUMBER(phys_base)", &phys_base, NULL);
-	(void)client_vmcoreinfo_get_u64(info, "NUMBER(pgtable_l5_enabled)", &l5, NULL);
-	(void)client_vmcoreinfo_get_u64(info, "NUMBER(sme_mask)", &sme_mask, NULL);
-	(void)client_vmcoreinfo_get_u64(info, "NUMBER(KERNEL_IMAGE_SIZE)", &image_size, NULL);
+	(void)gmem_vmcoreinfo_get_u64(info, "NUMBER(phys_base)", &phys_base, NULL);
+	(void)gmem_vmcoreinfo_get_u64(info, "NUMBER(pgtable_l5_enabled)", &l5, NULL);
+	(void)gmem_vmcoreinfo_get_u64(info, "NUMBER(sme_mask)", &sme_mask, NULL);
+	(void)gmem_vmcoreinfo_get_u64(info, "NUMBER(KERNEL_IMAGE_SIZE)", &image_size, NULL);
 	*five_level = l5 != 0;
-	return client_pgtable_new(init_top_pgt - CLIENT_PGTABLE_START_KERNEL_MAP + phys_base, l5 != 0,
-				  sme_mask, phys_base, image_size, client_memory_read_phys_cb, reader);
+	return gmem_pgtable_new(init_top_pgt - GMEM_PGTABLE_START_KERNEL_MAP + phys_base, l5 != 0,
+				  sme_mask, phys_base, image_size, gmem_dmesg_read_phys_cb, reader);
 }
 
 /* guest-dmesg's reply from decoded records, with the agent's filters
  * (level, then tail), and the "memory" member the callers complete */
 static JsonObject *
-client_memory_build_reply(const ClientVmcoreinfo *info, const gchar *note_source,
-			  GPtrArray *records, const ClientPrintkStats *stats,
-			  const ClientMemoryOptions *opts, gboolean five_level,
-			  const ClientMemoryReader *reader, JsonObject **memory_out)
+gmem_dmesg_build_reply(const GmemVmcoreinfo *info, const gchar *note_source,
+			  GPtrArray *records, const GmemPrintkStats *stats,
+			  const GmemDmesgOptions *opts, gboolean five_level,
+			  const GmemDmesgReader *reader, JsonObject **memory_out)
 {
 	JsonArray *array = json_array_new();
 	JsonObject *result = json_object_new();
@@ -117,13 +117,13 @@ client_memory_build_reply(const ClientVmcoreinfo *info, const gchar *note_source
 		guint matching = 0;
 
 		for (guint i = 0; i < records->len; i++) {
-			const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+			const GmemPrintkRecord *r = g_ptr_array_index(records, i);
 
 			if (opts->level < 0 || r->level <= (guint)opts->level)
 				matching++;
 		}
 		for (guint i = 0; i < records->len && matching > (guint64)opts->tail; i++) {
-			const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+			const GmemPrintkRecord *r = g_ptr_array_index(records, i);
 
 			first = i + 1;
 			if (opts->level < 0 || r->level <= (guint)opts->level)
@@ -131,11 +131,11 @@ client_memory_build_reply(const ClientVmcoreinfo *info, const gchar *note_source
 		}
 	}
 	for (guint i = first; i < records->len; i++) {
-		const ClientPrintkRecord *r = g_ptr_array_index(records, i);
+		const GmemPrintkRecord *r = g_ptr_array_index(records, i);
 
 		if (opts->level >= 0 && r->level > (guint)opts->level)
 			continue;
-		json_array_add_object_element(array, client_printk_record_to_json(r));
+		json_array_add_object_element(array, gmem_printk_record_to_json(r));
 		last_seq = (gint64)r->seq;
 	}
 
@@ -143,14 +143,14 @@ client_memory_build_reply(const ClientVmcoreinfo *info, const gchar *note_source
 	json_object_set_string_member(result, "encoding", "kmsg-escaped");
 	json_object_set_boolean_member(result, "seq-synthesized", stats->seq_synthesized);
 	json_object_set_int_member(result, "first-seq",
-				   records->len > 0 ? (gint64)((ClientPrintkRecord *)
+				   records->len > 0 ? (gint64)((GmemPrintkRecord *)
 							       g_ptr_array_index(records, 0))->seq
 						    : 0);
 	json_object_set_int_member(result, "next-seq", last_seq);
 	json_object_set_int_member(result, "missed", 0);
 	json_object_set_boolean_member(result, "truncated", FALSE);
 	json_object_set_array_member(result, "records", array);
-	json_object_set_string_member(memory, "osrelease", client_vmcoreinfo_get(info, "OSRELEASE"));
+	json_object_set_string_member(memory, "osrelease", gmem_vmcoreinfo_get(info, "OSRELEASE"));
 	json_object_set_string_member(memory, "vmcoreinfo", note_source);
 	json_object_set_string_member(memory, "layout", stats->legacy ? "log_buf" : "lockless");
 	json_object_set_int_member(memory, "paging-levels", five_level ? 5 : 4);
@@ -164,18 +164,18 @@ client_memory_build_reply(const ClientVmcoreinfo *info, const gchar *note_source
 }
 
 JsonObject *
-client_memory_read_dmesg(const gchar *qmp_path, const ClientMemoryOptions *opts, GError **error)
+gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **error)
 {
-	ClientMemoryOptions defaults;
-	g_autoptr(ClientVmcore) vmcore = NULL;
-	g_autoptr(ClientVmcoreinfo) info = NULL;
-	g_autoptr(ClientPgtable) pgtable = NULL;
+	GmemDmesgOptions defaults;
+	g_autoptr(GmemVmcore) vmcore = NULL;
+	g_autoptr(GmemVmcoreinfo) info = NULL;
+	g_autoptr(GmemPgtable) pgtable = NULL;
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autofree gchar *note = NULL;
 	const gchar *note_source = "dump";
-	ClientMemoryReader reader = {0};
-	ClientPrintkStats stats = {0};
+	GmemDmesgReader reader = {0};
+	GmemPrintkStats stats = {0};
 	JsonObject *result;
 	JsonObject *memory = NULL;
 	gboolean five_level = FALSE;
@@ -187,15 +187,15 @@ client_memory_read_dmesg(const gchar *qmp_path, const ClientMemoryOptions *opts,
 	g_return_val_if_fail(qmp_path != NULL, NULL);
 
 	if (opts == NULL) {
-		client_memory_options_init(&defaults);
+		gmem_dmesg_options_init(&defaults);
 		opts = &defaults;
 	}
-	vmcore = client_vmcore_connect(qmp_path, opts->timeout_ms, error);
+	vmcore = gmem_vmcore_connect(qmp_path, opts->timeout_ms, error);
 	if (vmcore == NULL)
 		return NULL;
-	client_vmcore_set_use_xp(vmcore, opts->use_xp);
+	gmem_vmcore_set_use_xp(vmcore, opts->use_xp);
 
-	note = client_vmcore_dump_vmcoreinfo(vmcore, &note_len, &error_local);
+	note = gmem_vmcore_dump_vmcoreinfo(vmcore, &note_len, &error_local);
 	if (note == NULL) {
 		if (!g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
@@ -204,60 +204,60 @@ client_memory_read_dmesg(const gchar *qmp_path, const ClientMemoryOptions *opts,
 		}
 		if (!opts->scan) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "the guest's VMCOREINFO is not available: " CLIENT_MEMORY_VMCOREINFO_HINT
+				    "the guest's VMCOREINFO is not available: " GMEM_DMESG_VMCOREINFO_HINT
 				    "; or let qgatrace scan guest RAM for it");
 			return NULL;
 		}
 		g_clear_error(&error_local);
 		note_source = "scan";
-		note = client_vmcore_scan_vmcoreinfo(vmcore, opts->scan_limit, opts->progress,
+		note = gmem_vmcore_scan_vmcoreinfo(vmcore, opts->scan_limit, opts->progress,
 						     opts->progress_data, &note_len, &error_local);
 		if (note == NULL) {
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
 						   "the guest's VMCOREINFO is not available (%s): ",
-						   CLIENT_MEMORY_VMCOREINFO_HINT);
+						   GMEM_DMESG_VMCOREINFO_HINT);
 			return NULL;
 		}
 	}
-	info = client_vmcoreinfo_parse(note, note_len, error);
+	info = gmem_vmcoreinfo_parse(note, note_len, error);
 	if (info == NULL)
 		return NULL;
-	reader.read = client_memory_read_vmcore_cb;
+	reader.read = gmem_dmesg_read_vmcore_cb;
 	reader.read_data = vmcore;
-	pgtable = client_memory_pgtable_new(info, &reader, &five_level, error);
+	pgtable = gmem_dmesg_pgtable_new(info, &reader, &five_level, error);
 	if (pgtable == NULL)
 		return NULL;
 	reader.pgtable = pgtable;
 
 	if (!opts->no_pause) {
-		if (!client_vmcore_pause(vmcore, error))
+		if (!gmem_vmcore_pause(vmcore, error))
 			return NULL;
 		paused_at = g_get_monotonic_time();
 	}
 	if (opts->fail_after_pause) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
 				    "failing after the pause, as the test asked");
-		return NULL; /* client_vmcore_free() resumes */
+		return NULL; /* gmem_vmcore_free() resumes */
 	}
-	records = client_printk_read(info, client_memory_read_virt_cb, &reader, &stats, error);
+	records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats, error);
 	if (records == NULL)
 		return NULL;
 	if (paused_at != 0) {
-		if (!client_vmcore_resume(vmcore, error)) {
+		if (!gmem_vmcore_resume(vmcore, error)) {
 			g_prefix_error(error, "resuming the guest: ");
 			return NULL;
 		}
 		paused_us = g_get_monotonic_time() - paused_at;
 	}
 
-	result = client_memory_build_reply(info, note_source, records, &stats, opts, five_level,
+	result = gmem_dmesg_build_reply(info, note_source, records, &stats, opts, five_level,
 					   &reader, &memory);
 	json_object_set_boolean_member(memory, "paused", paused_at != 0);
 	json_object_set_int_member(memory, "paused-ms", paused_us / 1000);
 	json_object_set_int_member(memory, "elapsed-ms", (g_get_monotonic_time() - started) / 1000);
-	json_object_set_int_member(memory, "qmp-commands", client_vmcore_get_commands(vmcore));
+	json_object_set_int_member(memory, "qmp-commands", gmem_vmcore_get_commands(vmcore));
 	json_object_set_string_member(memory, "reads",
-				      client_vmcore_get_use_xp(vmcore) ? "xp" : "pmemsave");
+				      gmem_vmcore_get_use_xp(vmcore) ? "xp" : "pmemsave");
 	return result;
 }
 
@@ -267,36 +267,36 @@ typedef struct {
 	guint64 paddr;
 	guint64 offset;
 	guint64 size;
-} ClientMemorySegment;
+} GmemDmesgSegment;
 
 typedef struct {
 	GMappedFile *file;
 	const guint8 *data;
 	gsize len;
-	GArray *segments; /* of ClientMemorySegment, PT_LOAD by guest physical address */
-} ClientMemoryDump;
+	GArray *segments; /* of GmemDmesgSegment, PT_LOAD by guest physical address */
+} GmemDmesgDump;
 
 static void
-client_memory_dump_clear(ClientMemoryDump *dump)
+gmem_dmesg_dump_clear(GmemDmesgDump *dump)
 {
 	g_clear_pointer(&dump->file, g_mapped_file_unref);
 	g_clear_pointer(&dump->segments, g_array_unref);
 }
 
 static gboolean
-client_memory_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
+gmem_dmesg_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 			   GError **error)
 {
-	ClientMemoryDump *dump = user_data;
+	GmemDmesgDump *dump = user_data;
 	guint8 *out = buf;
 
 	while (len > 0) {
-		const ClientMemorySegment *seg = NULL;
+		const GmemDmesgSegment *seg = NULL;
 		gsize n;
 
 		for (guint i = 0; i < dump->segments->len; i++) {
-			const ClientMemorySegment *s =
-			    &g_array_index(dump->segments, ClientMemorySegment, i);
+			const GmemDmesgSegment *s =
+			    &g_array_index(dump->segments, GmemDmesgSegment, i);
 
 			if (paddr >= s->paddr && paddr - s->paddr < s->size) {
 				seg = s;
@@ -319,7 +319,7 @@ client_memory_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize l
 }
 
 static gboolean
-client_memory_dump_open(ClientMemoryDump *dump, const gchar *path, GError **error)
+gmem_dmesg_dump_open(GmemDmesgDump *dump, const gchar *path, GError **error)
 {
 	Elf64_Ehdr eh;
 
@@ -328,7 +328,7 @@ client_memory_dump_open(ClientMemoryDump *dump, const gchar *path, GError **erro
 		return FALSE;
 	dump->data = (const guint8 *)g_mapped_file_get_contents(dump->file);
 	dump->len = g_mapped_file_get_length(dump->file);
-	dump->segments = g_array_new(FALSE, FALSE, sizeof(ClientMemorySegment));
+	dump->segments = g_array_new(FALSE, FALSE, sizeof(GmemDmesgSegment));
 	if (dump->len >= 8 && (memcmp(dump->data, "KDUMP   ", 8) == 0 ||
 			       memcmp(dump->data, "makedumpfile", 8) == 0)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
@@ -351,7 +351,7 @@ client_memory_dump_open(ClientMemoryDump *dump, const gchar *path, GError **erro
 	}
 	for (guint i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
-		ClientMemorySegment seg;
+		GmemDmesgSegment seg;
 
 		memcpy(&ph, dump->data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD)
@@ -368,18 +368,18 @@ client_memory_dump_open(ClientMemoryDump *dump, const gchar *path, GError **erro
 }
 
 JsonObject *
-client_memory_read_dmesg_from_dump(const gchar *path, const ClientMemoryOptions *opts,
+gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 				   GError **error)
 {
-	ClientMemoryOptions defaults;
-	ClientMemoryDump dump = {0};
+	GmemDmesgOptions defaults;
+	GmemDmesgDump dump = {0};
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(ClientVmcoreinfo) info = NULL;
-	g_autoptr(ClientPgtable) pgtable = NULL;
+	g_autoptr(GmemVmcoreinfo) info = NULL;
+	g_autoptr(GmemPgtable) pgtable = NULL;
 	g_autoptr(GPtrArray) records = NULL;
 	g_autofree gchar *note = NULL;
-	ClientMemoryReader reader = {0};
-	ClientPrintkStats stats = {0};
+	GmemDmesgReader reader = {0};
+	GmemPrintkStats stats = {0};
 	JsonObject *result = NULL;
 	JsonObject *memory = NULL;
 	gboolean five_level = FALSE;
@@ -389,42 +389,42 @@ client_memory_read_dmesg_from_dump(const gchar *path, const ClientMemoryOptions 
 	g_return_val_if_fail(path != NULL, NULL);
 
 	if (opts == NULL) {
-		client_memory_options_init(&defaults);
+		gmem_dmesg_options_init(&defaults);
 		opts = &defaults;
 	}
-	if (!client_memory_dump_open(&dump, path, error)) {
-		client_memory_dump_clear(&dump);
+	if (!gmem_dmesg_dump_open(&dump, path, error)) {
+		gmem_dmesg_dump_clear(&dump);
 		return NULL;
 	}
-	note = client_vmcore_elf_find_vmcoreinfo(dump.data, dump.len, &note_len, &error_local);
+	note = gmem_vmcore_elf_find_vmcoreinfo(dump.data, dump.len, &note_len, &error_local);
 	if (note == NULL) {
 		if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 				    "'%s' carries no VMCOREINFO note: a dump has it when "
-				    CLIENT_MEMORY_VMCOREINFO_HINT, path);
+				    GMEM_DMESG_VMCOREINFO_HINT, path);
 		else
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "'%s': ",
 						   path);
-		client_memory_dump_clear(&dump);
+		gmem_dmesg_dump_clear(&dump);
 		return NULL;
 	}
-	info = client_vmcoreinfo_parse(note, note_len, error);
-	reader.read = client_memory_read_dump_cb;
+	info = gmem_vmcoreinfo_parse(note, note_len, error);
+	reader.read = gmem_dmesg_read_dump_cb;
 	reader.read_data = &dump;
 	if (info != NULL)
-		pgtable = client_memory_pgtable_new(info, &reader, &five_level, error);
+		pgtable = gmem_dmesg_pgtable_new(info, &reader, &five_level, error);
 	reader.pgtable = pgtable;
 	if (pgtable != NULL)
-		records = client_printk_read(info, client_memory_read_virt_cb, &reader, &stats,
+		records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats,
 					     error);
 	if (records != NULL) {
-		result = client_memory_build_reply(info, "dump-file", records, &stats, opts,
+		result = gmem_dmesg_build_reply(info, "dump-file", records, &stats, opts,
 						   five_level, &reader, &memory);
 		json_object_set_boolean_member(memory, "paused", FALSE);
 		json_object_set_int_member(memory, "elapsed-ms",
 					   (g_get_monotonic_time() - started) / 1000);
 		json_object_set_string_member(memory, "reads", "file");
 	}
-	client_memory_dump_clear(&dump);
+	gmem_dmesg_dump_clear(&dump);
 	return result;
 }

@@ -75,7 +75,7 @@ sim_mem_write_u64(SimMem *mem, guint64 addr, guint64 v)
 	sim_mem_write(mem, addr, &v, 8);
 }
 
-/* a ClientPgtableReadFunc/ClientPrintkReadFunc: unwritten memory reads as 0 */
+/* a GmemPgtableReadFunc/GmemPrintkReadFunc: unwritten memory reads as 0 */
 G_GNUC_UNUSED static gboolean
 sim_mem_read(gpointer user_data, guint64 addr, void *buf, gsize len, GError **error)
 {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "qga-agent.h"
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-config.h"
 #include "qga-log.h"
 
@@ -289,7 +289,7 @@ main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	if (agent_wants_rpc_help(opts.block_rpcs) || agent_wants_rpc_help(opts.allow_rpcs)) {
-		qga_commands_foreach(agent_print_command, NULL);
+		qga_registry_foreach(agent_print_command, NULL);
 		agent_options_clear();
 		return EXIT_SUCCESS;
 	}

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "qga-commands.h"
+#include "qga-registry.h"
 #include "qga-context.h"
 #include "qga-fsfreeze.h"
 
@@ -40,7 +40,7 @@ static const QgaArgSpec freeze_list_args[] = {
 	{NULL},
 };
 
-const QgaCommand cmd_fsfreeze_commands[] = {
+const QgaCommand qga_cmd_fsfreeze_commands[] = {
 	{"guest-fsfreeze-status", cmd_guest_fsfreeze_status, NULL, QGA_CMD_FROZEN_OK},
 	{"guest-fsfreeze-freeze", cmd_guest_fsfreeze_freeze, NULL, 0},
 	{"guest-fsfreeze-freeze-list", cmd_guest_fsfreeze_freeze_list, freeze_list_args, 0},
