@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench-client: workload 6, the host client. Whole-process times, as a
  * script or an operator pays them (exec, connect, handshake, guest-ping,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench-decode: workload 4, trace decode. The guest records >= 100k
  * function events (vfs_read and vfs_write of `dd bs=1`) in an ftrace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench-dmesg: workload 3, the kernel log export. The guest's 1 MiB ring
  * (log_buf_len=1M) is filled with records written to /dev/kmsg, then:

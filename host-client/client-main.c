@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qgatrace: the host side of qgatrace; the command table and the overview */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qgatrace-fsfreeze-hook: kernel-verified freezes for stock qemu-ga.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qgatrace-tracefs-tool: the library by hand, as root, in a guest.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qgatrace-agent under abuse: garbage, resets, limits, pipelining, slow
  * and vanishing clients, the unix-listen one-client rule, allow/block lists
  * and the command line. Every test ends by checking that the agent still

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The protocol suite against qgatrace-agent in unix-listen mode: it must
  * answer as stock qemu-ga does (test-protocol-stock runs the same cases). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The protocol suite against stock qemu-ga in unix-listen mode, with its
  * fsfreeze and host-changing commands blocked; the reference our agent is
  * measured by. A missing qemu-ga is a skip. */

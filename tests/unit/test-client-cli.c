@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client's command line: global options before and after the
  * command, each command's options and positional arguments, --help, and the
  * exit statuses usage errors and failures map to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client's commands end to end against a fake agent on a UNIX
  * socket (a thread speaking the QGA protocol with canned replies): exit
  * statuses, --json shapes and the human output, the snapshot's always-thaw,

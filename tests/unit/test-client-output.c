@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client's output pieces: sizes, durations, log levels, dmesg
  * lines, the per-mountpoint verdicts from a recorded trace session (and the
  * host's evidence taking one away), and the libvirt domain XML it reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* smoke test of the VM harness: one guest for the whole group, each test checks one thing the
  * later VM tests rely on */
 #include <setjmp.h>

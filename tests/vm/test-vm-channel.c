@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qgatrace-agent's transports in a real QEMU guest: virtio-serial host
  * connect/disconnect without polling, a clean parser per host connection,
  * ports found by name and hot-plugged, and isa-serial. */

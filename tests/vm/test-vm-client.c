@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client, build/host-client/qgatrace, against the real guest: every
  * command and its --json shape against qgatrace-agent (org.qgatrace.0, QMP
  * beside it), a verified snapshot of the data disk, a failing --exec and

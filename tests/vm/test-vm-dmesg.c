@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* guest-dmesg in a real QEMU guest: the kernel log of Debian's 6.1 cloud
  * kernel read through /dev/kmsg by qgatrace-agent on org.qgatrace.0, checked
  * against what the test writes to /dev/kmsg, what busybox dmesg reads with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Faults injected into a real QEMU guest while qgatrace-agent works: hosts
  * that leave mid-request, mid-reply and while frozen, a filesystem whose
  * FIFREEZE really fails, tracefs taken away, its ftrace instance removed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fsfreeze in a real QEMU guest: qgatrace-agent on org.qgatrace.0 and stock
  * qemu-ga on org.qemu.guest_agent.0 freeze the guest's virtio-blk ext4
  * data disk, driven from the host over the ports' UNIX sockets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client and qgatrace-agent under a real libvirtd: vm-libvirt.c runs
  * libvirtd (and virtlogd) as root, as ../shared/reference/libvirt-on-build-machine.md
  * describes, and boots the harness's kernel and initramfs as a transient

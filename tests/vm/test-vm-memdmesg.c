@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `qgatrace dmesg --from-memory` in a real QEMU guest: the kernel log read
  * from guest memory through QMP (VMCOREINFO from a one-page dump, a page
  * walk, the printk ring decoded on the host) with the agent NOT running,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The data-driven protocol suite (tests/fixtures/protocol/cases.json) over
  * virtio-serial in a real QEMU guest: against qgatrace-agent on
  * org.qgatrace.0 and against stock qemu-ga on org.qemu.guest_agent.0 in

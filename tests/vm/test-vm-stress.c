@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 10,000 random requests, valid and invalid, from one host to qgatrace-agent
  * in a real QEMU guest; in the ASan build (meson test --suite vm-asan) the
  * agent runs under AddressSanitizer, UBSan and LeakSanitizer there.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Traced freeze/thaw in a real QEMU guest: qgatrace-agent's own sessions
  * (guest-trace-status, guest-trace-fetch) and stock qemu-ga's through the
  * qgatrace-fsfreeze-hook plugin, proven by the guest kernel's ftrace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
 /* Running a host command (the qgatrace client, virsh) from a VM test and
