@@ -17,7 +17,7 @@
  * syslog(2) text; each stream goes through qga_kmsg_export().
  * What must hold: messages and dictionaries are printable ASCII;
  * the JSON text written for a record and for an export decodes, is what
- * json-glib would write for the same values, and qga_kmsg_record_json_size()
+ * json-glib would write for the same values, and kmsg_record_json_size()
  * is the record's exact size; an export stays within max-bytes and
  * max-records, and its cursor never goes back before since-seq.
  */
@@ -88,7 +88,7 @@ fuzz_kmsg_decode(const gchar *text)
 }
 
 static void
-fuzz_kmsg_check_record(QgaKmsgRecord *record)
+fuzz_kmsg_check_record(KmsgRecord *record)
 {
 	g_autofree gchar *text = NULL;
 	g_autoptr(JsonNode) node = NULL;
@@ -100,11 +100,11 @@ fuzz_kmsg_check_record(QgaKmsgRecord *record)
 		fuzz_kmsg_assert_printable(record->dict[i]);
 	if (record->level > 7)
 		abort();
-	text = qga_kmsg_record_to_json(record);
+	text = kmsg_record_to_json(record);
 	node = fuzz_kmsg_decode(text);
-	if (qga_kmsg_record_json_size(record) != strlen(text)) {
+	if (kmsg_record_json_size(record) != strlen(text)) {
 		g_printerr("record size %" G_GSIZE_FORMAT ", written %" G_GSIZE_FORMAT "\n",
-			   qga_kmsg_record_json_size(record), strlen(text));
+			   kmsg_record_json_size(record), strlen(text));
 		abort();
 	}
 }
@@ -127,9 +127,9 @@ fuzz_kmsg_check_export(QgaKmsgReader *reader, const QgaKmsgQuery *query)
 	reply = json_node_get_object(node);
 	records = json_object_get_array_member(reply, "records");
 	/* max-bytes bounds the reply but for its "id" */
-	if (strlen(text) > query->max_bytes ||
-	    json_array_get_length(records) > query->max_records ||
-	    (query->tail >= 0 && json_array_get_length(records) > (guint64)query->tail) ||
+	if (strlen(text) > query->filter.max_bytes ||
+	    json_array_get_length(records) > query->filter.max_records ||
+	    (query->filter.tail >= 0 && json_array_get_length(records) > (guint64)query->filter.tail) ||
 	    json_object_get_int_member(reply, "next-seq") < query->since_seq ||
 	    json_object_get_int_member(reply, "missed") < 0)
 		abort();
@@ -137,7 +137,7 @@ fuzz_kmsg_check_export(QgaKmsgReader *reader, const QgaKmsgQuery *query)
 		JsonObject *record = json_array_get_object_element(records, i);
 
 		if (json_object_get_int_member(record, "seq") <= query->since_seq ||
-		    json_object_get_int_member(record, "level") > query->level)
+		    json_object_get_int_member(record, "level") > query->filter.level)
 			abort();
 	}
 }
@@ -156,8 +156,8 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	FuzzKmsgStream stream = {text, in.len, 0};
 	g_autoptr(QgaKmsgReader) kmsg = NULL;
 	g_autoptr(QgaKmsgReader) syslog = NULL;
-	g_autoptr(QgaKmsgRecord) record = NULL;
-	g_autoptr(QgaKmsgRecord) line = NULL;
+	g_autoptr(KmsgRecord) record = NULL;
+	g_autoptr(KmsgRecord) line = NULL;
 
 	record = qga_kmsg_record_parse(text, in.len, NULL);
 	fuzz_kmsg_check_record(record);
@@ -168,10 +168,10 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	qga_kmsg_query_init(&query);
 	query.since_seq = since == 0xff ? -1 : since;
 	query.follow = follow && query.since_seq >= 0;
-	query.level = level % 8;
-	query.tail = tail == 0xff ? -1 : tail;
-	query.max_records = max_records;
-	query.max_bytes = QGA_KMSG_MAX_BYTES_MIN;
+	query.filter.level = level % 8;
+	query.filter.tail = tail == 0xff ? -1 : tail;
+	query.filter.max_records = max_records;
+	query.filter.max_bytes = QGA_KMSG_MAX_BYTES_MIN;
 	kmsg = qga_kmsg_reader_new_func(fuzz_kmsg_read, &stream);
 	fuzz_kmsg_check_export(kmsg, &query);
 	syslog = qga_kmsg_reader_new_syslog(text, in.len);

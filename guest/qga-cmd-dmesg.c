@@ -31,20 +31,21 @@ cmd_dmesg_get_arg(JsonObject *args, const gchar *name, gint64 min, gint64 max, g
 static gboolean
 cmd_dmesg_parse_query(JsonObject *args, QgaKmsgQuery *query, GError **error)
 {
-	gint64 level = query->level;
-	gint64 max_bytes = query->max_bytes;
-	gint64 max_records = query->max_records;
+	KmsgRecordFilter *filter = &query->filter;
+	gint64 level = filter->level;
+	gint64 max_bytes = filter->max_bytes;
+	gint64 max_records = filter->max_records;
 
 	if (!cmd_dmesg_get_arg(args, "since-seq", -1, G_MAXINT64 - 1, &query->since_seq, error) ||
 	    !cmd_dmesg_get_arg(args, "level", 0, 7, &level, error) ||
 	    !cmd_dmesg_get_arg(args, "max-bytes", QGA_KMSG_MAX_BYTES_MIN, QGA_KMSG_MAX_BYTES_MAX, &max_bytes, error) ||
 	    !cmd_dmesg_get_arg(args, "max-records", 0, QGA_KMSG_MAX_RECORDS_MAX, &max_records, error) ||
-	    !cmd_dmesg_get_arg(args, "tail", 0, QGA_KMSG_MAX_RECORDS_MAX, &query->tail, error))
+	    !cmd_dmesg_get_arg(args, "tail", 0, QGA_KMSG_MAX_RECORDS_MAX, &filter->tail, error))
 		return FALSE;
 	query->follow = args != NULL && json_object_has_member(args, "since-seq");
-	query->level = level;
-	query->max_bytes = max_bytes;
-	query->max_records = max_records;
+	filter->level = level;
+	filter->max_bytes = max_bytes;
+	filter->max_records = max_records;
 	return TRUE;
 }
 

@@ -10,7 +10,6 @@
 
 #include <gio/gio.h>
 
-#include "qga-json.h"
 #include "qga-kmsg.h"
 
 /* syslog(2) actions (include/linux/syslog.h); glibc has no names for them */
@@ -22,56 +21,6 @@
 
 /* "prio,seq,ts_usec,flags" and a caller id fit in far less */
 #define QGA_KMSG_PREFIX_MAX 128
-
-void
-qga_kmsg_record_free(QgaKmsgRecord *self)
-{
-	if (self == NULL)
-		return;
-	g_free(self->message);
-	g_strfreev(self->dict);
-	g_free(self);
-}
-
-static gboolean
-qga_kmsg_is_plain(guchar c, gboolean escape_backslash)
-{
-	return c >= 0x20 && c < 0x7f && !(escape_backslash && c == '\\');
-}
-
-void
-qga_kmsg_escape_append(GString *out, const gchar *data, gsize len, gboolean escape_backslash)
-{
-	static const gchar hex[] = "0123456789abcdef";
-	gsize i = 0;
-
-	while (i < len) {
-		gsize run = i;
-		guchar c;
-
-		while (run < len && qga_kmsg_is_plain((guchar)data[run], escape_backslash))
-			run++;
-		g_string_append_len(out, data + i, run - i);
-		if (run == len)
-			break;
-		/* as the kernel's msg_add_ext_text() */
-		c = (guchar)data[run];
-		g_string_append_c(out, '\\');
-		g_string_append_c(out, 'x');
-		g_string_append_c(out, hex[c >> 4]);
-		g_string_append_c(out, hex[c & 0xf]);
-		i = run + 1;
-	}
-}
-
-static gchar *
-qga_kmsg_escape(const gchar *data, gsize len, gboolean escape_backslash)
-{
-	GString *out = g_string_sized_new(len + 1);
-
-	qga_kmsg_escape_append(out, data, len, escape_backslash);
-	return g_string_free(out, FALSE);
-}
 
 /* a decimal without sign, spaces or overflow, up to @max */
 static gboolean
@@ -112,7 +61,7 @@ qga_kmsg_dict_add(GPtrArray *dict, const gchar *line, gsize len)
 
 	if (eq == NULL || eq == line)
 		return;
-	entry = qga_kmsg_escape(line, len, FALSE);
+	entry = kmsg_record_escape(line, len, FALSE);
 	key_len = strchr(entry, '=') - entry + 1;
 	for (guint i = 0; i < dict->len; i++) {
 		if (strncmp(g_ptr_array_index(dict, i), entry, key_len) == 0)
@@ -121,7 +70,7 @@ qga_kmsg_dict_add(GPtrArray *dict, const gchar *line, gsize len)
 	g_ptr_array_add(dict, g_steal_pointer(&entry));
 }
 
-QgaKmsgRecord *
+KmsgRecord *
 qga_kmsg_record_parse(const gchar *data, gsize len, GError **error)
 {
 	const gchar *end = data + len;
@@ -133,7 +82,7 @@ qga_kmsg_record_parse(const gchar *data, gsize len, GError **error)
 	gsize field_len[4];
 	guint64 prio, seq, ts;
 	g_autoptr(GPtrArray) dict = NULL;
-	g_autoptr(QgaKmsgRecord) record = NULL;
+	g_autoptr(KmsgRecord) record = NULL;
 
 	g_return_val_if_fail(data != NULL || len == 0, NULL);
 
@@ -188,14 +137,14 @@ qga_kmsg_record_parse(const gchar *data, gsize len, GError **error)
 		qga_kmsg_dict_add(dict, p + 1, stop - p - 1);
 		p = eol != NULL ? eol + 1 : end;
 	}
-	record = g_new0(QgaKmsgRecord, 1);
+	record = g_new0(KmsgRecord, 1);
 	record->seq = seq;
 	record->ts_usec = ts;
 	record->level = prio & 7;
 	record->facility = prio >> 3;
 	/* 'c' starts a continuation; before Linux 4.9 '+' continued one */
 	record->continuation = field[3][0] == 'c' || field[3][0] == '+';
-	record->message = qga_kmsg_escape(semi + 1, line_end - semi - 1, FALSE);
+	record->message = kmsg_record_escape(semi + 1, line_end - semi - 1, FALSE);
 	if (dict != NULL && dict->len > 0) {
 		g_ptr_array_add(dict, NULL);
 		record->dict = (gchar **)g_ptr_array_free(g_steal_pointer(&dict), FALSE);
@@ -265,7 +214,7 @@ qga_kmsg_syslog_skip_caller(const gchar **p, const gchar *end)
 		*p = close + 1;
 }
 
-QgaKmsgRecord *
+KmsgRecord *
 qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error)
 {
 	const gchar *end = line + len;
@@ -273,7 +222,7 @@ qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **e
 	const gchar *p;
 	guint64 prio;
 	guint64 ts = 0;
-	QgaKmsgRecord *record;
+	KmsgRecord *record;
 
 	if (len == 0 || line[0] != '<') {
 		qga_kmsg_invalid(error, "no <level> prefix");
@@ -289,114 +238,13 @@ qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **e
 		qga_kmsg_syslog_skip_caller(&p, end);
 	if (p < end && *p == ' ')
 		p++;
-	record = g_new0(QgaKmsgRecord, 1);
+	record = g_new0(KmsgRecord, 1);
 	record->seq = seq;
 	record->ts_usec = ts;
 	record->level = prio & 7;
 	record->facility = prio >> 3;
-	record->message = qga_kmsg_escape(p, end - p, TRUE);
+	record->message = kmsg_record_escape(p, end - p, TRUE);
 	return record;
-}
-
-/* written straight as text: a json-glib tree of a whole ring (thousands of
- * records) was most of guest-dmesg's time (bench/) */
-static void
-qga_kmsg_record_append_json(const QgaKmsgRecord *self, GString *out)
-{
-	guint n = 0;
-
-	g_string_append_printf(out,
-			       "{\"seq\":%" G_GUINT64_FORMAT ",\"ts-us\":%" G_GUINT64_FORMAT
-			       ",\"level\":%u,\"facility\":%u,\"message\":",
-			       self->seq, self->ts_usec, self->level, self->facility);
-	qga_json_append_string(out, self->message, -1);
-	if (self->continuation)
-		g_string_append(out, ",\"continuation\":true");
-	if (self->dict != NULL && self->dict[0] != NULL) {
-		/* its keys are unique (qga_kmsg_dict_add) */
-		g_string_append(out, ",\"dictionary\":{");
-		for (guint i = 0; self->dict[i] != NULL; i++) {
-			const gchar *eq = strchr(self->dict[i], '=');
-
-			if (eq == NULL)
-				continue;
-			if (n++ > 0)
-				g_string_append_c(out, ',');
-			qga_json_append_string(out, self->dict[i], eq - self->dict[i]);
-			g_string_append_c(out, ':');
-			qga_json_append_string(out, eq + 1, -1);
-		}
-		g_string_append_c(out, '}');
-	}
-	g_string_append_c(out, '}');
-}
-
-gchar *
-qga_kmsg_record_to_json(const QgaKmsgRecord *self)
-{
-	GString *out = g_string_new(NULL);
-
-	qga_kmsg_record_append_json(self, out);
-	return g_string_free(out, FALSE);
-}
-
-/* a JSON string's size as qga_json_append_string() writes it: exact for
- * escaped text, which is all printable ASCII, at most that otherwise */
-static gsize
-qga_kmsg_json_string_size(const gchar *s, gsize len)
-{
-	gsize size = 2;
-
-	for (gsize i = 0; i < len; i++) {
-		guchar c = (guchar)s[i];
-
-		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
-			size += 2;
-		else if (c < 0x20 || c >= 0x7f)
-			size += 6; /* \u00XX; at most that much per byte of UTF-8 too */
-		else
-			size += 1;
-	}
-	return size;
-}
-
-static gsize
-qga_kmsg_json_uint_size(guint64 v)
-{
-	gsize size = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		size++;
-	}
-	return size;
-}
-
-gsize
-qga_kmsg_record_json_size(const QgaKmsgRecord *self)
-{
-	gsize size = strlen("{\"seq\":,\"ts-us\":,\"level\":,\"facility\":,\"message\":}");
-
-	size += qga_kmsg_json_uint_size(self->seq) + qga_kmsg_json_uint_size(self->ts_usec) +
-		qga_kmsg_json_uint_size(self->level) + qga_kmsg_json_uint_size(self->facility);
-	size += qga_kmsg_json_string_size(self->message, strlen(self->message));
-	if (self->continuation)
-		size += strlen(",\"continuation\":true");
-	if (self->dict != NULL && self->dict[0] != NULL) {
-		guint n = 0;
-
-		size += strlen(",\"dictionary\":{}");
-		for (guint i = 0; self->dict[i] != NULL; i++) {
-			const gchar *eq = strchr(self->dict[i], '=');
-
-			if (eq == NULL)
-				continue;
-			/* "KEY":"value", the first without a comma */
-			size += (n++ > 0 ? 1 : 0) + qga_kmsg_json_string_size(self->dict[i], eq - self->dict[i]) + 1 +
-				qga_kmsg_json_string_size(eq + 1, strlen(eq + 1));
-		}
-	}
-	return size;
 }
 
 /* ---- readers ---- */
@@ -419,7 +267,7 @@ struct _QgaKmsgReader {
 	 * it returned, the one before, and a record handed back unused */
 	gint64 last_seq;
 	gint64 prev_seq;
-	QgaKmsgRecord *pending;
+	KmsgRecord *pending;
 	gchar *dev_dir; /* for the oldest record's seq once resumed */
 };
 
@@ -442,7 +290,7 @@ qga_kmsg_reader_free(QgaKmsgReader *self)
 		return;
 	if (self->fd >= 0)
 		close(self->fd);
-	qga_kmsg_record_free(self->pending);
+	kmsg_record_free(self->pending);
 	g_free(self->dev_dir);
 	g_free(self->buf);
 	g_free(self->text);
@@ -587,7 +435,7 @@ qga_kmsg_reader_get_malformed(QgaKmsgReader *self)
 }
 
 /* the next record of a whole text; NULL without @error at its end */
-static QgaKmsgRecord *
+static KmsgRecord *
 qga_kmsg_reader_next_text(QgaKmsgReader *self, GError **error)
 {
 	while (self->pos < self->text_len) {
@@ -614,12 +462,12 @@ qga_kmsg_reader_next_text(QgaKmsgReader *self, GError **error)
 	return NULL;
 }
 
-static QgaKmsgRecord *
+static KmsgRecord *
 qga_kmsg_reader_read(QgaKmsgReader *self, GError **error)
 {
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
-		QgaKmsgRecord *record;
+		KmsgRecord *record;
 
 		if (self->func == NULL) {
 			record = qga_kmsg_reader_next_text(self, &error_local);
@@ -663,10 +511,10 @@ qga_kmsg_reader_read(QgaKmsgReader *self, GError **error)
 	}
 }
 
-QgaKmsgRecord *
+KmsgRecord *
 qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
 {
-	QgaKmsgRecord *record;
+	KmsgRecord *record;
 
 	g_return_val_if_fail(self != NULL, NULL);
 
@@ -680,7 +528,7 @@ qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
 
 /* @record goes back: the next call returns it again */
 static void
-qga_kmsg_reader_unread(QgaKmsgReader *self, QgaKmsgRecord *record)
+qga_kmsg_reader_unread(QgaKmsgReader *self, KmsgRecord *record)
 {
 	g_assert(self->pending == NULL);
 	self->pending = record;
@@ -701,7 +549,7 @@ static gint64
 qga_kmsg_reader_oldest_seq(QgaKmsgReader *self)
 {
 	g_autoptr(QgaKmsgReader) probe = qga_kmsg_reader_open(self->dev_dir, NULL);
-	g_autoptr(QgaKmsgRecord) record = NULL;
+	g_autoptr(KmsgRecord) record = NULL;
 
 	if (probe == NULL)
 		return -1;
@@ -716,10 +564,9 @@ qga_kmsg_query_init(QgaKmsgQuery *self)
 {
 	self->since_seq = -1;
 	self->follow = FALSE;
-	self->level = 7;
-	self->max_bytes = QGA_KMSG_MAX_BYTES_DEFAULT;
-	self->max_records = QGA_KMSG_MAX_RECORDS_DEFAULT;
-	self->tail = -1;
+	kmsg_record_filter_init(&self->filter);
+	self->filter.max_bytes = QGA_KMSG_MAX_BYTES_DEFAULT;
+	self->filter.max_records = QGA_KMSG_MAX_RECORDS_DEFAULT;
 }
 
 static const gchar *
@@ -728,150 +575,125 @@ qga_kmsg_source_name(QgaKmsgSource source)
 	return source == QGA_KMSG_SOURCE_KLOGCTL ? "klogctl" : "kmsg";
 }
 
-/* the last records of @ring that fit @budget, oldest first */
-static void
-qga_kmsg_export_tail(GQueue *ring, gsize budget, GString *records, gboolean *truncated)
-{
-	GList *first = NULL;
-	gsize bytes = 0;
-	guint n = 0;
-
-	for (GList *l = ring->tail; l != NULL; l = l->prev) {
-		gsize size = qga_kmsg_record_json_size(l->data) + (n > 0 ? 1 : 0);
-
-		if (bytes + size > budget && n > 0) {
-			*truncated = TRUE;
-			break;
-		}
-		bytes += size;
-		n++;
-		first = l;
-	}
-	for (GList *l = first; l != NULL; l = l->next) {
-		if (l != first)
-			g_string_append_c(records, ',');
-		qga_kmsg_record_append_json(l->data, records);
-	}
-}
-
-gchar *
-qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id, GError **error)
-{
-	g_autoptr(GString) records = g_string_sized_new(MIN(query->max_bytes, 64 * 1024));
-	GQueue ring = G_QUEUE_INIT;
-	GString *result;
-	/* the reply without records, then "[" "]" */
-	gsize bytes = QGA_KMSG_REPLY_OVERHEAD + 2;
-	gsize budget = query->max_bytes > bytes ? query->max_bytes - bytes : 0;
-	gsize used = 0;
-	guint ring_max = query->tail >= 0 ? (guint)MIN((guint64)query->tail, query->max_records) : 0;
-	gboolean have_first = FALSE;
-	guint64 first_seq = 0;
+/* one export's books: the records go to @reply, the seq numbers here */
+typedef struct {
+	QgaKmsgReader *reader;
+	const QgaKmsgQuery *query;
+	KmsgRecordReply *reply;
+	gboolean have_first;
+	guint64 first_seq;
 	/* the last seq accounted for, and the one the next record should have */
-	gint64 cursor = query->since_seq;
-	gint64 expected = query->follow ? query->since_seq + 1 : -1;
-	guint64 missed = 0;
-	gboolean truncated = FALSE;
-	guint n = 0;
+	gint64 cursor;
+	gint64 expected;
+	guint64 missed;
+} QgaKmsgExport;
 
+static void
+qga_kmsg_export_init(QgaKmsgExport *self, QgaKmsgReader *reader, const QgaKmsgQuery *query)
+{
+	self->reader = reader;
+	self->query = query;
+	self->reply = kmsg_record_reply_new(&query->filter);
+	self->cursor = query->since_seq;
+	self->expected = query->follow ? query->since_seq + 1 : -1;
 	/* resumed where an earlier reply stopped: its first record is not the
 	 * oldest one */
 	if (reader->last_seq >= 0) {
 		gint64 oldest = qga_kmsg_reader_oldest_seq(reader);
 
 		if (oldest >= 0) {
-			first_seq = (guint64)oldest;
-			have_first = TRUE;
+			self->first_seq = (guint64)oldest;
+			self->have_first = TRUE;
 		}
 	}
+}
+
+static void
+qga_kmsg_export_clear(QgaKmsgExport *self)
+{
+	g_clear_pointer(&self->reply, kmsg_record_reply_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(QgaKmsgExport, qga_kmsg_export_clear)
+
+/* accounts for one record, read in order; FALSE: the reply is full, and
+ * @record goes back to the reader for the next export */
+static gboolean
+qga_kmsg_export_record(QgaKmsgExport *self, KmsgRecord **record)
+{
+	gint64 seq = (gint64)(*record)->seq;
+
+	if (!self->have_first) {
+		self->first_seq = (*record)->seq;
+		self->have_first = TRUE;
+	}
+	if (seq <= self->query->since_seq)
+		return TRUE;
+	/* overwritten before we got there: before since-seq's successor, or
+	 * under us (EPIPE) */
+	if (self->expected >= 0 && seq > self->expected)
+		self->missed += seq - self->expected;
+	self->expected = seq + 1;
+	if (!kmsg_record_reply_add(self->reply, record)) {
+		/* a gap just counted lies before this record: it stays
+		 * accounted for by this reply */
+		self->cursor = seq - 1;
+		qga_kmsg_reader_unread(self->reader, g_steal_pointer(record));
+		return FALSE;
+	}
+	/* returned, kept by the tail, or filtered out by level */
+	self->cursor = seq;
+	return TRUE;
+}
+
+/* reads to the end of the reader, or until the reply is full */
+static gboolean
+qga_kmsg_export_read(QgaKmsgExport *self, GError **error)
+{
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
-		g_autoptr(QgaKmsgRecord) record = qga_kmsg_reader_next(reader, &error_local);
-		gint64 seq;
-		gsize size;
+		g_autoptr(KmsgRecord) record = qga_kmsg_reader_next(self->reader, &error_local);
 
 		if (record == NULL) {
 			if (error_local != NULL) {
-				g_queue_clear_full(&ring, (GDestroyNotify)qga_kmsg_record_free);
 				g_propagate_error(error, g_steal_pointer(&error_local));
-				return NULL;
+				return FALSE;
 			}
-			break;
+			return TRUE;
 		}
-		seq = (gint64)record->seq;
-		if (!have_first) {
-			first_seq = record->seq;
-			have_first = TRUE;
-		}
-		if (seq <= query->since_seq)
-			continue;
-		/* overwritten before we got there: before since-seq's
-		 * successor, or under us (EPIPE) */
-		if (expected >= 0 && seq > expected)
-			missed += seq - expected;
-		expected = seq + 1;
-		if (record->level > query->level) {
-			cursor = seq;
-			continue;
-		}
-		if (query->tail >= 0) {
-			cursor = seq;
-			if (ring_max == 0) {
-				truncated |= ring_max < (guint64)query->tail;
-				continue;
-			}
-			g_queue_push_tail(&ring, g_steal_pointer(&record));
-			if (ring.length > ring_max) {
-				qga_kmsg_record_free(g_queue_pop_head(&ring));
-				truncated |= ring_max < (guint64)query->tail;
-			}
-			continue;
-		}
-		size = qga_kmsg_record_json_size(record) + (n > 0 ? 1 : 0);
-		/* a record always fits an empty reply (max-bytes has a floor
-		 * above the largest one): a cursor must move */
-		if (n >= query->max_records || (used + size > budget && n > 0)) {
-			truncated = TRUE;
-			/* a gap just counted lies before this record: it stays
-			 * accounted for by this reply */
-			cursor = seq - 1;
-			qga_kmsg_reader_unread(reader, g_steal_pointer(&record));
-			break;
-		}
-		if (n > 0)
-			g_string_append_c(records, ',');
-		qga_kmsg_record_append_json(record, records);
-		used += size;
-		n++;
-		cursor = seq;
+		if (!qga_kmsg_export_record(self, &record))
+			return TRUE;
 	}
-	if (query->tail >= 0) {
-		qga_kmsg_export_tail(&ring, budget, records, &truncated);
-		g_queue_clear_full(&ring, (GDestroyNotify)qga_kmsg_record_free);
-	}
-	if (!have_first)
-		first_seq = MAX(cursor + 1, 0);
-	if (qga_kmsg_reader_get_overruns(reader) > 0 || qga_kmsg_reader_get_malformed(reader) > 0)
-		g_debug("kernel log: %u overrun(s) while reading, %u malformed record(s) skipped",
-			qga_kmsg_reader_get_overruns(reader), qga_kmsg_reader_get_malformed(reader));
+}
 
-	result = g_string_sized_new(records->len + QGA_KMSG_REPLY_OVERHEAD);
-	g_string_append(result, "{\"source\":");
-	qga_json_append_string(result, qga_kmsg_source_name(qga_kmsg_reader_get_source(reader)), -1);
-	g_string_append(result, ",\"encoding\":");
-	qga_json_append_string(result, QGA_KMSG_ENCODING, -1);
-	g_string_append_printf(result,
-			       ",\"seq-synthesized\":%s,\"first-seq\":%" G_GUINT64_FORMAT
-			       ",\"next-seq\":%" G_GINT64_FORMAT ",\"missed\":%" G_GUINT64_FORMAT
-			       ",\"truncated\":%s,\"records\":[",
-			       qga_kmsg_reader_get_source(reader) == QGA_KMSG_SOURCE_KLOGCTL ? "true" : "false",
-			       first_seq, cursor, missed, truncated ? "true" : "false");
-	g_string_append_len(result, records->str, records->len);
-	g_string_append_c(result, ']');
-	if (boot_id != NULL) {
-		g_string_append(result, ",\"boot-id\":");
-		qga_json_append_string(result, boot_id, -1);
-	}
-	g_string_append_c(result, '}');
-	return g_string_free(result, FALSE);
+static gchar *
+qga_kmsg_export_finish(QgaKmsgExport *self, const gchar *boot_id)
+{
+	QgaKmsgReader *reader = self->reader;
+	KmsgRecordEnvelope envelope = {
+		.source = qga_kmsg_source_name(reader->source),
+		.seq_synthesized = reader->source == QGA_KMSG_SOURCE_KLOGCTL,
+		.first_seq = self->have_first ? self->first_seq : (guint64)MAX(self->cursor + 1, 0),
+		.next_seq = self->cursor,
+		.missed = self->missed,
+		.boot_id = boot_id,
+	};
+
+	if (reader->overruns > 0 || reader->malformed > 0)
+		g_debug("kernel log: %u overrun(s) while reading, %u malformed record(s) skipped",
+			reader->overruns, reader->malformed);
+	return kmsg_record_reply_finish(self->reply, &envelope);
+}
+
+gchar *
+qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id, GError **error)
+{
+	g_auto(QgaKmsgExport) export = {0};
+
+	g_return_val_if_fail(reader != NULL, NULL);
+	g_return_val_if_fail(query != NULL, NULL);
+
+	qga_kmsg_export_init(&export, reader, query);
+	if (!qga_kmsg_export_read(&export, error))
+		return NULL;
+	return qga_kmsg_export_finish(&export, boot_id);
 }

@@ -3,6 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "kmsg-record.h"
+
 G_BEGIN_DECLS
 
 /* the largest record read from /dev/kmsg: twice the kernel's
@@ -10,21 +12,14 @@ G_BEGIN_DECLS
  * dictionary together */
 #define QGA_KMSG_RECORD_MAX (16 * 1024)
 
-/* what a reply's fixed members may take besides "records"; with the
- * record bound this keeps max-bytes >= QGA_KMSG_MAX_BYTES_MIN able to carry
- * any single record */
-#define QGA_KMSG_REPLY_OVERHEAD 512
-
 #define QGA_KMSG_MAX_BYTES_DEFAULT   (1024 * 1024)
+/* with the record bound and KMSG_RECORD_REPLY_OVERHEAD, max-bytes can
+ * always carry any single record */
 #define QGA_KMSG_MAX_BYTES_MIN	     (64 * 1024)
 /* well below libvirt's 10 MiB limit on an agent reply */
 #define QGA_KMSG_MAX_BYTES_MAX	     (8 * 1024 * 1024)
 #define QGA_KMSG_MAX_RECORDS_DEFAULT 10000
 #define QGA_KMSG_MAX_RECORDS_MAX     1000000
-
-/* the reply's "encoding": text is printable ASCII; every other byte, and
- * a backslash, is written \xNN, as the kernel writes /dev/kmsg */
-#define QGA_KMSG_ENCODING "kmsg-escaped"
 
 typedef enum {
 	QGA_KMSG_SOURCE_KMSG,	 /* /dev/kmsg: the kernel's own seq numbers */
@@ -33,30 +28,6 @@ typedef enum {
 
 /* ---- records: pure parsing, no I/O ---- */
 
-typedef struct {
-	guint64 seq;
-	guint64 ts_usec; /* CLOCK_MONOTONIC at printk time */
-	guint level;	 /* prio & 7 */
-	guint facility;	 /* prio >> 3: 0 kernel, 1 user (a /dev/kmsg write), ... */
-	gboolean continuation; /* flags 'c' (or '+' before Linux 4.9) */
-	gchar *message;	 /* kmsg-escaped (QGA_KMSG_ENCODING) */
-	gchar **dict;	 /* (nullable): "KEY=value" lines (SUBSYSTEM, DEVICE), escaped the same */
-} QgaKmsgRecord;
-
-void qga_kmsg_record_free(QgaKmsgRecord *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaKmsgRecord, qga_kmsg_record_free)
-
-/**
- * qga_kmsg_escape_append:
- * @escape_backslash: TRUE for raw text (klogctl); /dev/kmsg text already
- *   comes escaped, and its backslashes start escapes
- *
- * Appends @len bytes of @data to @out in the kernel's /dev/kmsg convention:
- * bytes below 0x20 or above 0x7e become \xNN, so the result is printable
- * ASCII whatever the input (invalid UTF-8 included).
- */
-void qga_kmsg_escape_append(GString *out, const gchar *data, gsize len, gboolean escape_backslash);
-
 /**
  * qga_kmsg_record_parse:
  * Parses one /dev/kmsg record, as one read(2) returns it:
@@ -64,7 +35,7 @@ void qga_kmsg_escape_append(GString *out, const gchar *data, gsize len, gboolean
  * Returns: (transfer full): the record, or NULL with a G_IO_ERROR_INVALID_DATA
  * error for anything malformed or longer than QGA_KMSG_RECORD_MAX
  */
-QgaKmsgRecord *qga_kmsg_record_parse(const gchar *data, gsize len, GError **error);
+KmsgRecord *qga_kmsg_record_parse(const gchar *data, gsize len, GError **error);
 
 /* the length of the first record of a stream of concatenated records (what
  * `cat /dev/kmsg` prints): its header line and the dictionary lines, which
@@ -78,16 +49,7 @@ gsize qga_kmsg_record_split(const gchar *data, gsize len);
  * the timestamp (and a CONFIG_PRINTK_CALLER "[T123]") being optional.
  * Returns: (transfer full): the record, or NULL with G_IO_ERROR_INVALID_DATA
  */
-QgaKmsgRecord *qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error);
-
-/* Returns: (transfer full): the record as JSON text in the agent's reply
- * encoding (7-bit ASCII): {"seq", "ts-us", "level", "facility", "message",
- * "continuation" (only when true), "dictionary" (only when present)} */
-gchar *qga_kmsg_record_to_json(const QgaKmsgRecord *self);
-
-/* the exact size of qga_kmsg_record_to_json() for escaped text (any
- * message the parsers made), never less for other text */
-gsize qga_kmsg_record_json_size(const QgaKmsgRecord *self);
+KmsgRecord *qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **error);
 
 /* ---- readers: where records come from ---- */
 
@@ -134,7 +96,7 @@ QgaKmsgSource qga_kmsg_reader_get_source(QgaKmsgReader *self);
  * Returns: (transfer full) (nullable): the record; NULL at the end, or with
  * @error for a read error
  */
-QgaKmsgRecord *qga_kmsg_reader_next(QgaKmsgReader *self, GError **error);
+KmsgRecord *qga_kmsg_reader_next(QgaKmsgReader *self, GError **error);
 
 /**
  * qga_kmsg_reader_can_resume:
@@ -152,12 +114,9 @@ guint qga_kmsg_reader_get_malformed(QgaKmsgReader *self);
 /* ---- the export: what guest-dmesg returns ---- */
 
 typedef struct {
-	gint64 since_seq;  /* only records after it; -1: from the oldest */
-	gboolean follow;   /* since_seq was given: report what was missed */
-	guint level;	   /* records at this level or more urgent (a lower number) */
-	gsize max_bytes;   /* the reply's encoded size, without its "id" */
-	guint max_records;
-	gint64 tail;	   /* >= 0: only the last @tail records; -1: from the start */
+	gint64 since_seq;	 /* only records after it; -1: from the oldest */
+	gboolean follow;	 /* since_seq was given: report what was missed */
+	KmsgRecordFilter filter; /* max_bytes: the reply's encoded size, without its "id" */
 } QgaKmsgQuery;
 
 /* every record, the default bounds */

@@ -25,11 +25,11 @@
 /* the recorded boot: 361 records, seq 0-360 */
 #define BOOT_RECORDS 361
 
-static QgaKmsgRecord *
+static KmsgRecord *
 parse_ok(const gchar *text)
 {
 	g_autoptr(GError) error = NULL;
-	QgaKmsgRecord *record = qga_kmsg_record_parse(text, strlen(text), &error);
+	KmsgRecord *record = qga_kmsg_record_parse(text, strlen(text), &error);
 
 	if (record == NULL)
 		fail_msg("'%s' did not parse: %s", text, error->message);
@@ -66,9 +66,9 @@ parse_written(const gchar *text)
 }
 
 static JsonObject *
-record_json(const QgaKmsgRecord *record)
+record_json(const KmsgRecord *record)
 {
-	g_autofree gchar *text = qga_kmsg_record_to_json(record);
+	g_autofree gchar *text = kmsg_record_to_json(record);
 
 	return parse_written(text);
 }
@@ -77,9 +77,9 @@ record_json(const QgaKmsgRecord *record)
 static GPtrArray *
 read_all(QgaKmsgReader *reader)
 {
-	GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)qga_kmsg_record_free);
+	GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)kmsg_record_free);
 	g_autoptr(GError) error = NULL;
-	QgaKmsgRecord *record;
+	KmsgRecord *record;
 
 	while ((record = qga_kmsg_reader_next(reader, &error)) != NULL)
 		g_ptr_array_add(records, record);
@@ -87,11 +87,11 @@ read_all(QgaKmsgReader *reader)
 	return records;
 }
 
-static QgaKmsgRecord *
+static KmsgRecord *
 find_message(GPtrArray *records, const gchar *prefix)
 {
 	for (guint i = 0; i < records->len; i++) {
-		QgaKmsgRecord *record = g_ptr_array_index(records, i);
+		KmsgRecord *record = g_ptr_array_index(records, i);
 		if (g_str_has_prefix(record->message, prefix))
 			return record;
 	}
@@ -100,7 +100,7 @@ find_message(GPtrArray *records, const gchar *prefix)
 }
 
 static const gchar *
-dict_get(const QgaKmsgRecord *record, const gchar *key)
+dict_get(const KmsgRecord *record, const gchar *key)
 {
 	gsize key_len = strlen(key);
 
@@ -116,9 +116,9 @@ dict_get(const QgaKmsgRecord *record, const gchar *key)
 static void
 test_qga_kmsg_parse_plain(void **state)
 {
-	g_autoptr(QgaKmsgRecord) r = parse_ok("6,1,0,-;Command line: console=ttyS0 panic=-1\n");
-	g_autoptr(QgaKmsgRecord) user = parse_ok("11,350,12872846,-;qgatrace-marker-1\n");
-	g_autoptr(QgaKmsgRecord) local7 = parse_ok("190,354,12873497,-;local7 notice");
+	g_autoptr(KmsgRecord) r = parse_ok("6,1,0,-;Command line: console=ttyS0 panic=-1\n");
+	g_autoptr(KmsgRecord) user = parse_ok("11,350,12872846,-;qgatrace-marker-1\n");
+	g_autoptr(KmsgRecord) local7 = parse_ok("190,354,12873497,-;local7 notice");
 
 	assert_int_equal(r->seq, 1);
 	assert_int_equal(r->ts_usec, 0);
@@ -140,10 +140,10 @@ test_qga_kmsg_parse_plain(void **state)
 static void
 test_qga_kmsg_parse_dictionary(void **state)
 {
-	g_autoptr(QgaKmsgRecord) r = parse_ok("6,169,829770,-;acpi PNP0A03:00: _OSC: OS supports [ASPM ClockPM]\n"
+	g_autoptr(KmsgRecord) r = parse_ok("6,169,829770,-;acpi PNP0A03:00: _OSC: OS supports [ASPM ClockPM]\n"
 					      " SUBSYSTEM=acpi\n"
 					      " DEVICE=+acpi:PNP0A03:00\n");
-	g_autoptr(QgaKmsgRecord) odd = parse_ok("3,105,1500,-;odd dictionary\n"
+	g_autoptr(KmsgRecord) odd = parse_ok("3,105,1500,-;odd dictionary\n"
 						" SUBSYSTEM=block\n"
 						" SUBSYSTEM=other\n"
 						" NOEQUALS\n"
@@ -170,10 +170,10 @@ test_qga_kmsg_parse_dictionary(void **state)
 static void
 test_qga_kmsg_parse_continuation(void **state)
 {
-	g_autoptr(QgaKmsgRecord) start = parse_ok("4,101,1100,c;continuation start\n");
-	g_autoptr(QgaKmsgRecord) cont = parse_ok("4,102,1200,+;continued\n");
-	g_autoptr(QgaKmsgRecord) plain = parse_ok("4,103,1300,-;plain\n");
-	g_autoptr(QgaKmsgRecord) caller = parse_ok("6,104,1400,c,caller=T42;with a caller\n");
+	g_autoptr(KmsgRecord) start = parse_ok("4,101,1100,c;continuation start\n");
+	g_autoptr(KmsgRecord) cont = parse_ok("4,102,1200,+;continued\n");
+	g_autoptr(KmsgRecord) plain = parse_ok("4,103,1300,-;plain\n");
+	g_autoptr(KmsgRecord) caller = parse_ok("6,104,1400,c,caller=T42;with a caller\n");
 	g_autoptr(JsonObject) json_start = record_json(start);
 	g_autoptr(JsonObject) json_plain = record_json(plain);
 
@@ -194,8 +194,8 @@ test_qga_kmsg_escapes(void **state)
 	const gchar *kernel = "11,350,12872846,-;esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end\n";
 	/* raw bytes no kernel writes to /dev/kmsg: escaped the same way */
 	const gchar raw[] = "6,1,0,-;\xff\xfe \xc3\xa9 \x01\x7f \"q\" {\"a\":1}\n";
-	g_autoptr(QgaKmsgRecord) k = parse_ok(kernel);
-	g_autoptr(QgaKmsgRecord) r = parse_ok(raw);
+	g_autoptr(KmsgRecord) k = parse_ok(kernel);
+	g_autoptr(KmsgRecord) r = parse_ok(raw);
 	g_autoptr(GString) escaped = g_string_new(NULL);
 	g_autoptr(JsonObject) json = record_json(r);
 	g_autofree gchar *text = to_ascii(json_object_ref(json));
@@ -205,10 +205,10 @@ test_qga_kmsg_escapes(void **state)
 	assert_string_equal(k->message, "esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
 	assert_string_equal(r->message, "\\xff\\xfe \\xc3\\xa9 \\x01\\x7f \"q\" {\"a\":1}");
 	/* klogctl's raw text: the backslash too, as the kernel does */
-	qga_kmsg_escape_append(escaped, "a\\b\tc\xff", 6, TRUE);
+	kmsg_record_escape_append(escaped, "a\\b\tc\xff", 6, TRUE);
 	assert_string_equal(escaped->str, "a\\x5cb\\x09c\\xff");
 	g_string_truncate(escaped, 0);
-	qga_kmsg_escape_append(escaped, "a\\x5cb", 6, FALSE);
+	kmsg_record_escape_append(escaped, "a\\x5cb", 6, FALSE);
 	assert_string_equal(escaped->str, "a\\x5cb");
 	/* the reply stays ASCII and JSON, and gives the escaped text back */
 	for (const gchar *p = text; *p != '\0'; p++)
@@ -222,7 +222,7 @@ static void
 assert_malformed(const gchar *data, gsize len)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(data, len, &error);
+	g_autoptr(KmsgRecord) r = qga_kmsg_record_parse(data, len, &error);
 
 	if (r != NULL)
 		fail_msg("'%.*s' parsed", (gint)MIN(len, 80), data);
@@ -265,7 +265,7 @@ test_qga_kmsg_parse_malformed(void **state)
 	/* ...the bound itself is fine */
 	huge[QGA_KMSG_RECORD_MAX - 1] = '\n';
 	{
-		g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(huge, QGA_KMSG_RECORD_MAX, NULL);
+		g_autoptr(KmsgRecord) r = qga_kmsg_record_parse(huge, QGA_KMSG_RECORD_MAX, NULL);
 		assert_non_null(r);
 		assert_int_equal(strlen(r->message), QGA_KMSG_RECORD_MAX - 1 - n);
 	}
@@ -284,9 +284,9 @@ test_qga_kmsg_parse_fuzz(void **state)
 
 	assert_true(g_file_get_contents(KMSG_DEV "/kmsg", &boot, &boot_len, NULL));
 	for (gsize cut = 0; cut < 2048 && cut <= boot_len; cut++) {
-		g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(boot, cut, NULL);
+		g_autoptr(KmsgRecord) r = qga_kmsg_record_parse(boot, cut, NULL);
 
-		qga_kmsg_record_free(qga_kmsg_syslog_line_parse(boot, cut, 0, NULL));
+		kmsg_record_free(qga_kmsg_syslog_line_parse(boot, cut, 0, NULL));
 		parsed += r != NULL;
 	}
 	assert_true(parsed > 0);
@@ -298,9 +298,9 @@ test_qga_kmsg_parse_fuzz(void **state)
 			buf[j] = g_rand_boolean(rand) ? alphabet[g_rand_int_range(rand, 0, sizeof(alphabet) - 1)]
 						      : (gchar)g_rand_int_range(rand, 0, 256);
 		{
-			g_autoptr(QgaKmsgRecord) r = qga_kmsg_record_parse(buf, len, NULL);
-			g_autoptr(QgaKmsgRecord) s = qga_kmsg_syslog_line_parse(buf, len, i, NULL);
-			const QgaKmsgRecord *both[] = {r, s};
+			g_autoptr(KmsgRecord) r = qga_kmsg_record_parse(buf, len, NULL);
+			g_autoptr(KmsgRecord) s = qga_kmsg_syslog_line_parse(buf, len, i, NULL);
+			const KmsgRecord *both[] = {r, s};
 
 			for (guint k = 0; k < G_N_ELEMENTS(both); k++) {
 				for (const gchar *p = both[k] != NULL ? both[k]->message : ""; *p != '\0'; p++)
@@ -318,7 +318,7 @@ test_qga_kmsg_recorded_boot(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_DEV, &error);
 	g_autoptr(GPtrArray) records = NULL;
-	QgaKmsgRecord *r;
+	KmsgRecord *r;
 	guint with_dict = 0;
 
 	assert_non_null(reader);
@@ -363,7 +363,7 @@ test_qga_kmsg_recorded_edge(void **state)
 	g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_EDGE, NULL);
 	g_autoptr(GPtrArray) records = NULL;
 	const guint64 seqs[] = {100, 101, 102, 103, 104, 105, 106, 107, 115, 116, 117};
-	QgaKmsgRecord *r;
+	KmsgRecord *r;
 
 	assert_non_null(reader);
 	records = read_all(reader);
@@ -372,9 +372,9 @@ test_qga_kmsg_recorded_edge(void **state)
 	assert_int_equal(qga_kmsg_reader_get_malformed(reader), 7);
 	assert_int_equal(records->len, G_N_ELEMENTS(seqs));
 	for (guint i = 0; i < records->len; i++)
-		assert_int_equal(((QgaKmsgRecord *)g_ptr_array_index(records, i))->seq, seqs[i]);
-	assert_true(((QgaKmsgRecord *)g_ptr_array_index(records, 1))->continuation);
-	assert_true(((QgaKmsgRecord *)g_ptr_array_index(records, 2))->continuation);
+		assert_int_equal(((KmsgRecord *)g_ptr_array_index(records, i))->seq, seqs[i]);
+	assert_true(((KmsgRecord *)g_ptr_array_index(records, 1))->continuation);
+	assert_true(((KmsgRecord *)g_ptr_array_index(records, 2))->continuation);
 	r = g_ptr_array_index(records, 6);
 	assert_string_equal(r->message,
 			    "raw bytes a kernel would have escaped: \\xff\\xfe \\xc3\\xa9 \\x01 tab\\x09here \\x7f del");
@@ -415,7 +415,7 @@ test_qga_kmsg_host_kmsg(void **state)
 	}
 	assert_int_equal(qga_kmsg_reader_get_malformed(reader), 0);
 	for (guint i = 0; i < records->len; i++) {
-		QgaKmsgRecord *r = g_ptr_array_index(records, i);
+		KmsgRecord *r = g_ptr_array_index(records, i);
 
 		assert_true(i == 0 || r->seq > last);
 		last = r->seq;
@@ -423,7 +423,7 @@ test_qga_kmsg_host_kmsg(void **state)
 			assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
 	}
 	print_message("# host /dev/kmsg: %u records, seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ", %u overruns\n",
-		      records->len, ((QgaKmsgRecord *)g_ptr_array_index(records, 0))->seq, last,
+		      records->len, ((KmsgRecord *)g_ptr_array_index(records, 0))->seq, last,
 		      qga_kmsg_reader_get_overruns(reader));
 }
 
@@ -443,12 +443,12 @@ test_qga_kmsg_json_size_exact(void **state)
 		g_autoptr(GPtrArray) records = read_all(reader);
 
 		for (guint i = 0; i < records->len; i++) {
-			QgaKmsgRecord *r = g_ptr_array_index(records, i);
-			g_autofree gchar *text = qga_kmsg_record_to_json(r);
+			KmsgRecord *r = g_ptr_array_index(records, i);
+			g_autofree gchar *text = kmsg_record_to_json(r);
 
-			if (strlen(text) != qga_kmsg_record_json_size(r))
+			if (strlen(text) != kmsg_record_json_size(r))
 				fail_msg("seq %" G_GUINT64_FORMAT ": %zu != %zu: %s", r->seq,
-					 qga_kmsg_record_json_size(r), strlen(text), text);
+					 kmsg_record_json_size(r), strlen(text), text);
 			checked++;
 		}
 	}
@@ -480,7 +480,7 @@ test_qga_kmsg_syslog_lines(void **state)
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(QgaKmsgRecord) r = qga_kmsg_syslog_line_parse(cases[i].line, strlen(cases[i].line), i, &error);
+		g_autoptr(KmsgRecord) r = qga_kmsg_syslog_line_parse(cases[i].line, strlen(cases[i].line), i, &error);
 
 		assert_non_null(r);
 		assert_int_equal(r->seq, i);
@@ -491,7 +491,7 @@ test_qga_kmsg_syslog_lines(void **state)
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(QgaKmsgRecord) r = qga_kmsg_syslog_line_parse(bad[i], strlen(bad[i]), 0, &error);
+		g_autoptr(KmsgRecord) r = qga_kmsg_syslog_line_parse(bad[i], strlen(bad[i]), 0, &error);
 
 		assert_null(r);
 		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
@@ -518,8 +518,8 @@ test_qga_kmsg_syslog_matches_kmsg(void **state)
 	/* one more: the two-line record is two lines */
 	assert_int_equal(lines->len, BOOT_RECORDS + 1);
 	for (guint i = 0, j = 0; i < lines->len && j < records->len; i++, j++) {
-		QgaKmsgRecord *l = g_ptr_array_index(lines, i);
-		QgaKmsgRecord *r = g_ptr_array_index(records, j);
+		KmsgRecord *l = g_ptr_array_index(lines, i);
+		KmsgRecord *r = g_ptr_array_index(records, j);
 
 		assert_int_equal(l->seq, i);
 		assert_int_equal(l->ts_usec, r->ts_usec);
@@ -686,7 +686,7 @@ test_qga_kmsg_export_level(void **state)
 	QgaKmsgQuery q;
 
 	qga_kmsg_query_init(&q);
-	q.level = 3;
+	q.filter.level = 3;
 	result = export_ok(reader, &q);
 	records = json_object_get_array_member(result, "records");
 	assert_true(json_array_get_length(records) > 0);
@@ -716,8 +716,8 @@ cursor_loop(const gchar *dev, guint max_records, gsize max_bytes, guint expected
 		qga_kmsg_query_init(&q);
 		q.since_seq = since;
 		q.follow = TRUE;
-		q.max_records = max_records;
-		q.max_bytes = max_bytes;
+		q.filter.max_records = max_records;
+		q.filter.max_bytes = max_bytes;
 		result = export_ok(reader, &q);
 		n = n_records(result);
 		for (guint i = 0; i < n; i++) {
@@ -767,7 +767,7 @@ test_qga_kmsg_export_truncated_gap(void **state)
 	qga_kmsg_query_init(&q);
 	q.since_seq = 9;
 	q.follow = TRUE;
-	q.max_records = 1;
+	q.filter.max_records = 1;
 	first = export_script(script, &q, NULL);
 	assert_int_equal(n_records(first), 1);
 	assert_true(json_object_get_boolean_member(first, "truncated"));
@@ -789,7 +789,7 @@ test_qga_kmsg_export_tail(void **state)
 	QgaKmsgQuery q;
 
 	qga_kmsg_query_init(&q);
-	q.tail = 5;
+	q.filter.tail = 5;
 	{
 		g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_DEV, NULL);
 		g_autoptr(JsonObject) result = export_ok(reader, &q);
@@ -801,7 +801,7 @@ test_qga_kmsg_export_tail(void **state)
 		assert_false(json_object_get_boolean_member(result, "truncated"));
 	}
 	/* tail 0: just the cursor at the end */
-	q.tail = 0;
+	q.filter.tail = 0;
 	{
 		g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_DEV, NULL);
 		g_autoptr(JsonObject) result = export_ok(reader, &q);
@@ -812,8 +812,8 @@ test_qga_kmsg_export_tail(void **state)
 		assert_false(json_object_get_boolean_member(result, "truncated"));
 	}
 	/* more than max-records allows: the newest, truncated */
-	q.tail = 100;
-	q.max_records = 3;
+	q.filter.tail = 100;
+	q.filter.max_records = 3;
 	{
 		g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_DEV, NULL);
 		g_autoptr(JsonObject) result = export_ok(reader, &q);
@@ -823,9 +823,9 @@ test_qga_kmsg_export_tail(void **state)
 		assert_true(json_object_get_boolean_member(result, "truncated"));
 	}
 	/* ...or than max-bytes: the newest that fit */
-	q.tail = 1000;
-	q.max_records = QGA_KMSG_MAX_RECORDS_DEFAULT;
-	q.max_bytes = 16384;
+	q.filter.tail = 1000;
+	q.filter.max_records = QGA_KMSG_MAX_RECORDS_DEFAULT;
+	q.filter.max_bytes = 16384;
 	{
 		g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(KMSG_DEV, NULL);
 		g_autoptr(JsonObject) result = export_ok(reader, &q);
@@ -838,8 +838,8 @@ test_qga_kmsg_export_tail(void **state)
 		assert_true(strlen(text) <= 16384);
 	}
 	/* tail after a cursor: the last of the newer ones */
-	q.tail = 3;
-	q.max_bytes = QGA_KMSG_MAX_BYTES_DEFAULT;
+	q.filter.tail = 3;
+	q.filter.max_bytes = QGA_KMSG_MAX_BYTES_DEFAULT;
 	q.since_seq = BOOT_RECORDS - 3;
 	q.follow = TRUE;
 	{
