@@ -107,50 +107,16 @@ gmem_dmesg_build_reply(const GmemVmcoreinfo *info, const gchar *note_source,
 			  const GmemDmesgOptions *opts, gboolean five_level,
 			  const GmemDmesgReader *reader, JsonObject **memory_out)
 {
-	JsonArray *array = json_array_new();
-	JsonObject *result = json_object_new();
-	JsonObject *memory = json_object_new();
+	g_autofree gchar *text = gmem_printk_records_to_reply(records, stats, opts->level, opts->tail);
+	g_autoptr(JsonNode) node = json_from_string(text, NULL);
+	JsonObject *result;
+	JsonObject *memory;
 	g_autofree gchar *address = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", stats->text_address);
-	gint64 last_seq = -1;
-	guint first = 0;
 
-	if (opts->tail >= 0) {
-		guint matching = 0;
-
-		for (guint i = 0; i < records->len; i++) {
-			const GmemPrintkRecord *r = g_ptr_array_index(records, i);
-
-			if (opts->level < 0 || r->level <= (guint)opts->level)
-				matching++;
-		}
-		for (guint i = 0; i < records->len && matching > (guint64)opts->tail; i++) {
-			const GmemPrintkRecord *r = g_ptr_array_index(records, i);
-
-			first = i + 1;
-			if (opts->level < 0 || r->level <= (guint)opts->level)
-				matching--;
-		}
-	}
-	for (guint i = first; i < records->len; i++) {
-		const GmemPrintkRecord *r = g_ptr_array_index(records, i);
-
-		if (opts->level >= 0 && r->level > (guint)opts->level)
-			continue;
-		json_array_add_object_element(array, gmem_printk_record_to_json(r));
-		last_seq = (gint64)r->seq;
-	}
-
-	json_object_set_string_member(result, "source", "memory");
-	json_object_set_string_member(result, "encoding", "kmsg-escaped");
-	json_object_set_boolean_member(result, "seq-synthesized", stats->seq_synthesized);
-	json_object_set_int_member(result, "first-seq",
-				   records->len > 0 ? (gint64)((GmemPrintkRecord *)
-							       g_ptr_array_index(records, 0))->seq
-						    : 0);
-	json_object_set_int_member(result, "next-seq", last_seq);
-	json_object_set_int_member(result, "missed", 0);
-	json_object_set_boolean_member(result, "truncated", FALSE);
-	json_object_set_array_member(result, "records", array);
+	/* the shared writer's text is one object, always */
+	g_return_val_if_fail(node != NULL && JSON_NODE_HOLDS_OBJECT(node), NULL);
+	result = json_object_ref(json_node_get_object(node));
+	memory = json_object_new();
 	json_object_set_string_member(memory, "osrelease", gmem_vmcoreinfo_get(info, "OSRELEASE"));
 	json_object_set_string_member(memory, "vmcoreinfo", note_source);
 	json_object_set_string_member(memory, "layout", stats->legacy ? "log_buf" : "lockless");

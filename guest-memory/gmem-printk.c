@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "gmem-printk.h"
+#include "kmsg-record.h"
 
 /* printk_ringbuffer.h: the state in the top two bits of state_var */
 #define GMEM_PRINTK_SV_SHIFT	 62
@@ -31,57 +32,72 @@ gmem_printk_record_free(GmemPrintkRecord *self)
 	g_free(self);
 }
 
-void
-gmem_printk_escape_append(GString *out, const guint8 *data, gsize len)
+/* "KEY=value", the value escaped as /dev/kmsg has it; none when empty */
+static void
+gmem_printk_dict_add(GPtrArray *dict, const gchar *key, const gchar *value)
 {
-	for (gsize i = 0; i < len; i++) {
-		guint8 c = data[i];
+	g_autoptr(GString) entry = NULL;
 
-		/* as the kernel's msg_add_ext_text() */
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			g_string_append_printf(out, "\\x%02x", c);
-		else
-			g_string_append_c(out, (gchar)c);
-	}
+	if (value == NULL || value[0] == '\0')
+		return;
+	entry = g_string_new(key);
+	g_string_append_c(entry, '=');
+	kmsg_record_escape_append(entry, value, strlen(value), TRUE);
+	g_ptr_array_add(dict, g_string_free(g_steal_pointer(&entry), FALSE));
 }
 
-JsonObject *
-gmem_printk_record_to_json(const GmemPrintkRecord *self)
+KmsgRecord *
+gmem_printk_record_to_kmsg(const GmemPrintkRecord *self)
 {
-	JsonObject *object = json_object_new();
-	g_autoptr(GString) message = g_string_new(NULL);
+	KmsgRecord *record = g_new0(KmsgRecord, 1);
+	g_autoptr(GPtrArray) dict = g_ptr_array_new_with_free_func(g_free);
 	gsize len = 0;
-	const guint8 *text = self->text != NULL ? g_bytes_get_data(self->text, &len) : NULL;
+	const gchar *text = self->text != NULL ? g_bytes_get_data(self->text, &len) : NULL;
 
-	gmem_printk_escape_append(message, text, len);
-	json_object_set_int_member(object, "seq", (gint64)self->seq);
-	json_object_set_int_member(object, "ts-us", (gint64)(self->ts_nsec / 1000));
-	json_object_set_int_member(object, "level", self->level);
-	json_object_set_int_member(object, "facility", self->facility);
-	json_object_set_string_member(object, "message", message->str);
-	if ((self->flags & GMEM_PRINTK_LOG_CONT) != 0)
-		json_object_set_boolean_member(object, "continuation", TRUE);
-	if ((self->subsystem != NULL && self->subsystem[0] != '\0') ||
-	    (self->device != NULL && self->device[0] != '\0')) {
-		JsonObject *dict = json_object_new();
+	g_return_val_if_fail(self != NULL, NULL);
 
-		if (self->subsystem != NULL && self->subsystem[0] != '\0') {
-			g_autoptr(GString) v = g_string_new(NULL);
-
-			gmem_printk_escape_append(v, (const guint8 *)self->subsystem,
-						    strlen(self->subsystem));
-			json_object_set_string_member(dict, "SUBSYSTEM", v->str);
-		}
-		if (self->device != NULL && self->device[0] != '\0') {
-			g_autoptr(GString) v = g_string_new(NULL);
-
-			gmem_printk_escape_append(v, (const guint8 *)self->device,
-						    strlen(self->device));
-			json_object_set_string_member(dict, "DEVICE", v->str);
-		}
-		json_object_set_object_member(object, "dictionary", dict);
+	record->seq = self->seq;
+	record->ts_usec = self->ts_nsec / 1000;
+	record->level = self->level;
+	record->facility = self->facility;
+	record->continuation = (self->flags & GMEM_PRINTK_LOG_CONT) != 0;
+	/* raw bytes: the backslash too, as the kernel's msg_add_ext_text() */
+	record->message = kmsg_record_escape(text, len, TRUE);
+	gmem_printk_dict_add(dict, "SUBSYSTEM", self->subsystem);
+	gmem_printk_dict_add(dict, "DEVICE", self->device);
+	if (dict->len > 0) {
+		g_ptr_array_add(dict, NULL);
+		record->dict = (gchar **)g_ptr_array_free(g_steal_pointer(&dict), FALSE);
 	}
-	return object;
+	return record;
+}
+
+gchar *
+gmem_printk_records_to_reply(GPtrArray *records, const GmemPrintkStats *stats, gint level, gint64 tail)
+{
+	KmsgRecordFilter filter;
+	g_autoptr(KmsgRecordReply) reply = NULL;
+	KmsgRecordEnvelope envelope = {.source = "memory"};
+
+	g_return_val_if_fail(records != NULL, NULL);
+	g_return_val_if_fail(stats != NULL, NULL);
+
+	kmsg_record_filter_init(&filter);
+	if (level >= 0)
+		filter.level = (guint)level;
+	filter.tail = tail;
+	reply = kmsg_record_reply_new(&filter);
+	for (guint i = 0; i < records->len; i++) {
+		g_autoptr(KmsgRecord) record = gmem_printk_record_to_kmsg(g_ptr_array_index(records, i));
+
+		/* no bounds: every record fits */
+		(void)kmsg_record_reply_add(reply, &record);
+	}
+	envelope.seq_synthesized = stats->seq_synthesized;
+	envelope.first_seq = records->len > 0 ? ((GmemPrintkRecord *)g_ptr_array_index(records, 0))->seq : 0;
+	/* the whole buffer, read at once: the cursor is the newest record returned */
+	envelope.next_seq = kmsg_record_reply_get_last_seq(reply);
+	return kmsg_record_reply_finish(reply, &envelope);
 }
 
 /* ---- reading what VMCOREINFO describes ---- */
@@ -213,22 +229,35 @@ gmem_printk_layout(GmemPrintkCtx *ctx, GmemPrintkLayout *l, GError **error)
 	return TRUE;
 }
 
-static GPtrArray *
-gmem_printk_read_lockless(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **error)
+/* the lockless ring, its header and then its arrays read from the guest */
+typedef struct {
+	GmemPrintkLayout l;
+	guint64 prb;
+	guint32 count_bits, size_bits;
+	guint64 count, size;
+	guint64 descs_addr, infos_addr, data_addr;
+	guint64 head_id, tail_id;
+	guint8 *descs, *infos, *data;
+} GmemPrintkRing;
+
+static void
+gmem_printk_ring_clear(GmemPrintkRing *ring)
 {
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)gmem_printk_record_free);
+	g_clear_pointer(&ring->descs, g_free);
+	g_clear_pointer(&ring->infos, g_free);
+	g_clear_pointer(&ring->data, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(GmemPrintkRing, gmem_printk_ring_clear)
+
+/* struct printk_ringbuffer, through the pointer prb, as VMCOREINFO lays it out */
+static gboolean
+gmem_printk_ring_locate(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error)
+{
 	g_autofree guint8 *rb = NULL;
-	g_autofree guint8 *descs = NULL;
-	g_autofree guint8 *infos = NULL;
-	g_autofree guint8 *data = NULL;
-	GmemPrintkLayout l = {0};
-	guint64 prb_sym, prb, v, descs_addr, infos_addr, data_addr, head_id, tail_id, n_ids;
+	guint64 prb_sym, v;
 	gsize rb_size, desc_ring, text_ring, count_bits_off, descs_off, infos_off, head_off,
 	    tail_off, size_bits_off, data_off;
 	gsize counter = gmem_printk_get_small_or(ctx, "OFFSET(atomic_long_t.counter)", 0);
-	guint32 count_bits, size_bits;
-	guint64 count, size;
 
 	if (!gmem_printk_get(ctx, "SYMBOL(prb)", &prb_sym, error) ||
 	    !gmem_printk_get_small(ctx, "SIZE(printk_ringbuffer)", &rb_size, error) ||
@@ -244,147 +273,273 @@ gmem_printk_read_lockless(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **e
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_data_ring.size_bits)", &size_bits_off,
 				     error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_data_ring.data)", &data_off, error) ||
-	    !gmem_printk_layout(ctx, &l, error))
-		return NULL;
+	    !gmem_printk_layout(ctx, &ring->l, error))
+		return FALSE;
 	if (desc_ring + MAX(MAX(count_bits_off + 4, descs_off + 8),
 			    MAX(infos_off + 8, MAX(head_off, tail_off) + counter + 8)) > rb_size ||
 	    text_ring + MAX(size_bits_off + 4, data_off + 8) > rb_size) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "VMCOREINFO's printk_ringbuffer offsets do not fit its size");
-		return NULL;
+		return FALSE;
 	}
 
 	/* prb is a pointer: to printk_rb_static, or to the log_buf_len= one */
 	if (!ctx->read(ctx->user_data, prb_sym, &v, sizeof(v), error)) {
 		g_prefix_error(error, "reading prb at 0x%" G_GINT64_MODIFIER "x: ", prb_sym);
-		return NULL;
+		return FALSE;
 	}
-	prb = GUINT64_FROM_LE(v);
-	rb = gmem_printk_read_alloc(ctx, prb, rb_size, "the printk ring buffer", error);
+	ring->prb = GUINT64_FROM_LE(v);
+	rb = gmem_printk_read_alloc(ctx, ring->prb, rb_size, "the printk ring buffer", error);
 	if (rb == NULL)
-		return NULL;
-	count_bits = gmem_printk_u32(rb + desc_ring + count_bits_off);
-	descs_addr = gmem_printk_u64(rb + desc_ring + descs_off);
-	infos_addr = gmem_printk_u64(rb + desc_ring + infos_off);
-	head_id = gmem_printk_u64(rb + desc_ring + head_off + counter);
-	tail_id = gmem_printk_u64(rb + desc_ring + tail_off + counter);
-	size_bits = gmem_printk_u32(rb + text_ring + size_bits_off);
-	data_addr = gmem_printk_u64(rb + text_ring + data_off);
-	if (count_bits > GMEM_PRINTK_COUNT_BITS_MAX || size_bits > GMEM_PRINTK_SIZE_BITS_MAX ||
-	    size_bits < 3) {
+		return FALSE;
+	ring->count_bits = gmem_printk_u32(rb + desc_ring + count_bits_off);
+	ring->descs_addr = gmem_printk_u64(rb + desc_ring + descs_off);
+	ring->infos_addr = gmem_printk_u64(rb + desc_ring + infos_off);
+	ring->head_id = gmem_printk_u64(rb + desc_ring + head_off + counter);
+	ring->tail_id = gmem_printk_u64(rb + desc_ring + tail_off + counter);
+	ring->size_bits = gmem_printk_u32(rb + text_ring + size_bits_off);
+	ring->data_addr = gmem_printk_u64(rb + text_ring + data_off);
+	if (ring->count_bits > GMEM_PRINTK_COUNT_BITS_MAX ||
+	    ring->size_bits > GMEM_PRINTK_SIZE_BITS_MAX || ring->size_bits < 3) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "implausible printk ring buffer at 0x%" G_GINT64_MODIFIER
 			    "x: 2^%u descriptors, 2^%u bytes of text",
-			    prb, count_bits, size_bits);
-		return NULL;
+			    ring->prb, ring->count_bits, ring->size_bits);
+		return FALSE;
 	}
-	count = G_GUINT64_CONSTANT(1) << count_bits;
-	size = G_GUINT64_CONSTANT(1) << size_bits;
+	ring->count = G_GUINT64_CONSTANT(1) << ring->count_bits;
+	ring->size = G_GUINT64_CONSTANT(1) << ring->size_bits;
 	g_debug("printk ring at 0x%" G_GINT64_MODIFIER "x: %" G_GUINT64_FORMAT
 		" descriptors, %" G_GUINT64_FORMAT " bytes of text, ids %" G_GUINT64_FORMAT
 		"..%" G_GUINT64_FORMAT,
-		prb, count, size, tail_id, head_id);
-	descs = gmem_printk_read_alloc(ctx, descs_addr, count * l.desc_size, "the descriptors",
-					 error);
-	if (descs == NULL)
-		return NULL;
-	infos = gmem_printk_read_alloc(ctx, infos_addr, count * l.info_size,
-					 "the record infos", error);
-	if (infos == NULL)
-		return NULL;
-	data = gmem_printk_read_alloc(ctx, data_addr, size, "the text ring", error);
-	if (data == NULL)
-		return NULL;
-	if (stats != NULL) {
-		stats->buffer_bytes = size;
-		stats->text_address = data_addr;
+		ring->prb, ring->count, ring->size, ring->tail_id, ring->head_id);
+	return TRUE;
+}
+
+/* the descriptors, their infos and the text ring, each in one read */
+static gboolean
+gmem_printk_ring_fetch(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error)
+{
+	ring->descs = gmem_printk_read_alloc(ctx, ring->descs_addr, ring->count * ring->l.desc_size,
+					       "the descriptors", error);
+	if (ring->descs == NULL)
+		return FALSE;
+	ring->infos = gmem_printk_read_alloc(ctx, ring->infos_addr, ring->count * ring->l.info_size,
+					       "the record infos", error);
+	if (ring->infos == NULL)
+		return FALSE;
+	ring->data = gmem_printk_read_alloc(ctx, ring->data_addr, ring->size, "the text ring", error);
+	return ring->data != NULL;
+}
+
+/* the text of descriptor @id, as prb_read_valid() would find it; FALSE
+ * when the record is not (or no longer) readable */
+static gboolean
+gmem_printk_ring_text(const GmemPrintkRing *ring, guint64 id, const guint8 **text, guint *text_len)
+{
+	const GmemPrintkLayout *l = &ring->l;
+	const guint8 *desc = ring->descs + (id & (ring->count - 1)) * l->desc_size;
+	const guint8 *info = ring->infos + (id & (ring->count - 1)) * l->info_size;
+	guint64 sv = gmem_printk_u64(desc + l->sv_off);
+	guint state = (guint)(sv >> GMEM_PRINTK_SV_SHIFT);
+	guint64 begin = gmem_printk_u64(desc + l->lpos_off + l->begin_off);
+	guint64 next = gmem_printk_u64(desc + l->lpos_off + l->next_off);
+	const guint8 *block;
+	guint64 data_size = 0;
+
+	/* a reserved record is still being written, a reusable one is gone */
+	if ((sv & GMEM_PRINTK_ID_MASK) != id ||
+	    (state != GMEM_PRINTK_COMMITTED && state != GMEM_PRINTK_FINALIZED))
+		return FALSE;
+	if ((begin & 1) != 0) {
+		/* data-less: an empty line, or text that found no room */
+		*text = NULL;
+		*text_len = 0;
+		return begin == GMEM_PRINTK_NO_LPOS && next == GMEM_PRINTK_NO_LPOS;
 	}
+	/* as get_data(): in one wrap, or wrapping to the ring's start; a block
+	 * that ends the ring exactly is in one wrap (Linux >= 6.x stores it
+	 * there, older kernels wrap it: both decode) */
+	if (next - begin - 1 < ring->size &&
+	    (begin >> ring->size_bits) == ((next - 1) >> ring->size_bits)) {
+		block = ring->data + (begin & (ring->size - 1));
+		data_size = next - begin;
+	} else if (((begin + ring->size) >> ring->size_bits) == (next >> ring->size_bits)) {
+		block = ring->data;
+		data_size = next & (ring->size - 1);
+	} else {
+		return FALSE;
+	}
+	*text_len = gmem_printk_u16(info + l->text_len_off);
+	/* the block starts with its descriptor's id: another means it was reused */
+	if (data_size < 8 || (data_size & 7) != 0 || gmem_printk_u64(block) != id ||
+	    data_size - 8 < *text_len)
+		return FALSE;
+	*text = block + 8;
+	return TRUE;
+}
+
+/* the record descriptor @id's info describes */
+static GmemPrintkRecord *
+gmem_printk_ring_record(const GmemPrintkRing *ring, guint64 id, const guint8 *text, guint text_len)
+{
+	const GmemPrintkLayout *l = &ring->l;
+	const guint8 *info = ring->infos + (id & (ring->count - 1)) * l->info_size;
+	GmemPrintkRecord *rec = g_new0(GmemPrintkRecord, 1);
+
+	rec->seq = gmem_printk_u64(info + l->seq_off);
+	rec->ts_nsec = gmem_printk_u64(info + l->ts_off);
+	/* u16 text_len; u8 facility; u8 flags:5, level:3; not exported, and
+	 * unchanged since 5.10: used where caller_id sits right after them */
+	if (l->caller_off == l->text_len_off + 4 || l->caller_off == G_MAXSIZE) {
+		rec->facility = info[l->text_len_off + 2];
+		rec->flags = info[l->text_len_off + 3] & 0x1f;
+		rec->level = info[l->text_len_off + 3] >> 5;
+	} else {
+		rec->level = 4; /* the kernel's default message level */
+	}
+	if (l->caller_off != G_MAXSIZE && l->caller_off + 4 <= l->info_size)
+		rec->caller_id = gmem_printk_u32(info + l->caller_off);
+	rec->text = g_bytes_new(text, text_len);
+	if (l->have_dev) {
+		rec->subsystem = gmem_printk_strndup_nonempty(info + l->dev_off + l->subsys_off,
+								l->subsys_len);
+		rec->device = gmem_printk_strndup_nonempty(info + l->dev_off + l->device_off,
+							     l->device_len);
+	}
+	return rec;
+}
+
+/* Linux >= 5.10: the lockless ring (kernel/printk/printk_ringbuffer.c) */
+static GPtrArray *
+gmem_printk_read_lockless(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **error)
+{
+	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)gmem_printk_record_free);
+	g_auto(GmemPrintkRing) ring = {0};
+	guint64 n_ids;
+
+	if (!gmem_printk_ring_locate(ctx, &ring, error) || !gmem_printk_ring_fetch(ctx, &ring, error))
+		return NULL;
+	stats->buffer_bytes = ring.size;
+	stats->text_address = ring.data_addr;
 
 	/* tail to head inclusive, as prb_read_valid() walks them by seq */
-	n_ids = ((head_id - tail_id) & GMEM_PRINTK_ID_MASK) + 1;
-	if (n_ids > count) {
+	n_ids = ((ring.head_id - ring.tail_id) & GMEM_PRINTK_ID_MASK) + 1;
+	if (n_ids > ring.count) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "printk tail id %" G_GUINT64_FORMAT " and head id %" G_GUINT64_FORMAT
 			    " span more than %" G_GUINT64_FORMAT " descriptors",
-			    tail_id, head_id, count);
+			    ring.tail_id, ring.head_id, ring.count);
 		return NULL;
 	}
-	for (guint64 k = 0, id = tail_id; k < n_ids; k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
-		const guint8 *desc = descs + (id & (count - 1)) * l.desc_size;
-		const guint8 *info = infos + (id & (count - 1)) * l.info_size;
-		guint64 sv = gmem_printk_u64(desc + l.sv_off);
-		guint state = (guint)(sv >> GMEM_PRINTK_SV_SHIFT);
-		guint64 begin = gmem_printk_u64(desc + l.lpos_off + l.begin_off);
-		guint64 next = gmem_printk_u64(desc + l.lpos_off + l.next_off);
-		guint text_len = gmem_printk_u16(info + l.text_len_off);
-		g_autoptr(GmemPrintkRecord) rec = NULL;
+	for (guint64 k = 0, id = ring.tail_id; k < n_ids; k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
 		const guint8 *text = NULL;
-		guint64 data_size = 0;
+		guint text_len = 0;
 
-		/* a reserved record is still being written, a reusable one is gone */
-		if ((sv & GMEM_PRINTK_ID_MASK) != id ||
-		    (state != GMEM_PRINTK_COMMITTED && state != GMEM_PRINTK_FINALIZED)) {
-			if (stats != NULL)
-				stats->skipped++;
+		if (!gmem_printk_ring_text(&ring, id, &text, &text_len)) {
+			stats->skipped++;
 			continue;
 		}
-		if ((begin & 1) != 0) {
-			/* data-less: an empty line, or text that found no room */
-			if (begin != GMEM_PRINTK_NO_LPOS || next != GMEM_PRINTK_NO_LPOS) {
-				if (stats != NULL)
-					stats->skipped++;
-				continue;
-			}
-			text_len = 0;
-		} else {
-			const guint8 *block;
-
-			/* as get_data(): in one wrap, or wrapping to the ring's start; a
-			 * block that ends the ring exactly is in one wrap (Linux >= 6.x
-			 * stores it there, older kernels wrap it: both decode) */
-			if (next - begin - 1 < size &&
-			    (begin >> size_bits) == ((next - 1) >> size_bits)) {
-				block = data + (begin & (size - 1));
-				data_size = next - begin;
-			} else if (((begin + size) >> size_bits) == (next >> size_bits)) {
-				block = data;
-				data_size = next & (size - 1);
-			} else {
-				block = NULL;
-			}
-			/* the block starts with its descriptor's id: another means it was reused */
-			if (block == NULL || data_size < 8 || (data_size & 7) != 0 ||
-			    gmem_printk_u64(block) != id || data_size - 8 < text_len) {
-				if (stats != NULL)
-					stats->skipped++;
-				continue;
-			}
-			text = block + 8;
-		}
-		rec = g_new0(GmemPrintkRecord, 1);
-		rec->seq = gmem_printk_u64(info + l.seq_off);
-		rec->ts_nsec = gmem_printk_u64(info + l.ts_off);
-		/* u16 text_len; u8 facility; u8 flags:5, level:3; not exported, and
-		 * unchanged since 5.10: used where caller_id sits right after them */
-		if (l.caller_off == l.text_len_off + 4 || l.caller_off == G_MAXSIZE) {
-			rec->facility = info[l.text_len_off + 2];
-			rec->flags = info[l.text_len_off + 3] & 0x1f;
-			rec->level = info[l.text_len_off + 3] >> 5;
-		} else {
-			rec->level = 4; /* the kernel's default message level */
-		}
-		if (l.caller_off != G_MAXSIZE && l.caller_off + 4 <= l.info_size)
-			rec->caller_id = gmem_printk_u32(info + l.caller_off);
-		rec->text = g_bytes_new(text, text_len);
-		if (l.have_dev) {
-			rec->subsystem = gmem_printk_strndup_nonempty(
-			    info + l.dev_off + l.subsys_off, l.subsys_len);
-			rec->device = gmem_printk_strndup_nonempty(info + l.dev_off + l.device_off,
-								     l.device_len);
-		}
-		g_ptr_array_add(records, g_steal_pointer(&rec));
+		g_ptr_array_add(records, gmem_printk_ring_record(&ring, id, text, text_len));
 	}
 	return g_steal_pointer(&records);
+}
+
+/* log_buf and its indexes, read from the guest */
+typedef struct {
+	gsize hdr_size, ts_off, len_off, text_len_off;
+	guint64 buf_addr;
+	guint32 buf_len, first_idx, next_idx;
+	guint8 *buf;
+} GmemPrintkLogBuf;
+
+static void
+gmem_printk_log_buf_clear(GmemPrintkLogBuf *lb)
+{
+	g_clear_pointer(&lb->buf, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(GmemPrintkLogBuf, gmem_printk_log_buf_clear)
+
+/* struct printk_log's layout, and where log_buf and its indexes are */
+static gboolean
+gmem_printk_log_buf_locate(GmemPrintkCtx *ctx, GmemPrintkLogBuf *lb, GError **error)
+{
+	guint64 sym_buf, sym_len, sym_first, sym_next, v;
+
+	if (!gmem_printk_get(ctx, "SYMBOL(log_buf)", &sym_buf, error) ||
+	    !gmem_printk_get(ctx, "SYMBOL(log_buf_len)", &sym_len, error) ||
+	    !gmem_printk_get(ctx, "SYMBOL(log_first_idx)", &sym_first, error) ||
+	    !gmem_printk_get(ctx, "SYMBOL(log_next_idx)", &sym_next, error) ||
+	    !gmem_printk_get_small(ctx, "SIZE(printk_log)", &lb->hdr_size, error) ||
+	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.ts_nsec)", &lb->ts_off, error) ||
+	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.len)", &lb->len_off, error) ||
+	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.text_len)", &lb->text_len_off, error))
+		return FALSE;
+	if (lb->ts_off + 8 > lb->hdr_size || lb->len_off + 2 > lb->hdr_size ||
+	    lb->text_len_off + 6 > lb->hdr_size) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "VMCOREINFO's printk_log offsets do not fit its size");
+		return FALSE;
+	}
+	if (!ctx->read(ctx->user_data, sym_buf, &v, 8, error) ||
+	    !ctx->read(ctx->user_data, sym_len, &lb->buf_len, 4, error) ||
+	    !ctx->read(ctx->user_data, sym_first, &lb->first_idx, 4, error) ||
+	    !ctx->read(ctx->user_data, sym_next, &lb->next_idx, 4, error)) {
+		g_prefix_error(error, "reading log_buf's variables: ");
+		return FALSE;
+	}
+	lb->buf_addr = GUINT64_FROM_LE(v);
+	lb->buf_len = GUINT32_FROM_LE(lb->buf_len);
+	lb->first_idx = GUINT32_FROM_LE(lb->first_idx);
+	lb->next_idx = GUINT32_FROM_LE(lb->next_idx);
+	if (lb->buf_len == 0 || lb->buf_len > (1u << GMEM_PRINTK_SIZE_BITS_MAX) ||
+	    lb->first_idx >= lb->buf_len || lb->next_idx >= lb->buf_len) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "implausible log_buf: %u bytes, first %u, next %u", lb->buf_len,
+			    lb->first_idx, lb->next_idx);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the record of @len bytes at @idx, its text and dictionary within them */
+static GmemPrintkRecord *
+gmem_printk_log_buf_record(const GmemPrintkLogBuf *lb, guint32 idx, guint16 len, guint64 seq,
+			   GError **error)
+{
+	const guint8 *hdr = lb->buf + idx;
+	guint16 text_len = gmem_printk_u16(hdr + lb->text_len_off);
+	guint16 dict_len = gmem_printk_u16(hdr + lb->text_len_off + 2);
+	const gchar *dict = (const gchar *)hdr + lb->hdr_size + text_len;
+	GmemPrintkRecord *rec;
+
+	if (len < lb->hdr_size || (guint64)idx + len > lb->buf_len ||
+	    lb->hdr_size + (gsize)text_len + dict_len > len) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "corrupt log_buf record at index %u", idx);
+		return NULL;
+	}
+	rec = g_new0(GmemPrintkRecord, 1);
+	rec->seq = seq;
+	rec->ts_nsec = gmem_printk_u64(hdr + lb->ts_off);
+	/* u16 dict_len; u8 facility; u8 flags:5, level:3 after text_len */
+	rec->facility = hdr[lb->text_len_off + 4];
+	rec->flags = hdr[lb->text_len_off + 5] & 0x1f;
+	rec->level = hdr[lb->text_len_off + 5] >> 5;
+	rec->text = g_bytes_new(hdr + lb->hdr_size, text_len);
+	/* "SUBSYSTEM=x\0DEVICE=y" */
+	for (gsize at = 0; at < dict_len;) {
+		const gchar *kv = dict + at;
+		gsize kvlen = strnlen(kv, dict_len - at);
+
+		if (strncmp(kv, "SUBSYSTEM=", 10) == 0)
+			rec->subsystem = g_strndup(kv + 10, kvlen - 10);
+		else if (strncmp(kv, "DEVICE=", 7) == 0)
+			rec->device = g_strndup(kv + 7, kvlen - 7);
+		at += kvlen + 1;
+	}
+	return rec;
 }
 
 /* Linux 3.5 to 5.9: struct printk_log records in log_buf, a zero len wraps */
@@ -393,100 +548,37 @@ gmem_printk_read_legacy(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **err
 {
 	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)gmem_printk_record_free);
-	g_autofree guint8 *buf = NULL;
-	guint64 sym_buf, sym_len, sym_first, sym_next, v;
-	guint64 buf_addr;
-	guint32 buf_len, first_idx, next_idx;
-	gsize hdr_size, ts_off, len_off, text_len_off;
+	g_auto(GmemPrintkLogBuf) lb = {0};
 	guint64 seq = 0;
 
-	if (!gmem_printk_get(ctx, "SYMBOL(log_buf)", &sym_buf, error) ||
-	    !gmem_printk_get(ctx, "SYMBOL(log_buf_len)", &sym_len, error) ||
-	    !gmem_printk_get(ctx, "SYMBOL(log_first_idx)", &sym_first, error) ||
-	    !gmem_printk_get(ctx, "SYMBOL(log_next_idx)", &sym_next, error) ||
-	    !gmem_printk_get_small(ctx, "SIZE(printk_log)", &hdr_size, error) ||
-	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.ts_nsec)", &ts_off, error) ||
-	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.len)", &len_off, error) ||
-	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.text_len)", &text_len_off, error))
+	if (!gmem_printk_log_buf_locate(ctx, &lb, error))
 		return NULL;
-	if (ts_off + 8 > hdr_size || len_off + 2 > hdr_size || text_len_off + 6 > hdr_size) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "VMCOREINFO's printk_log offsets do not fit its size");
+	lb.buf = gmem_printk_read_alloc(ctx, lb.buf_addr, lb.buf_len, "log_buf", error);
+	if (lb.buf == NULL)
 		return NULL;
-	}
-	if (!ctx->read(ctx->user_data, sym_buf, &v, 8, error) ||
-	    !ctx->read(ctx->user_data, sym_len, &buf_len, 4, error) ||
-	    !ctx->read(ctx->user_data, sym_first, &first_idx, 4, error) ||
-	    !ctx->read(ctx->user_data, sym_next, &next_idx, 4, error)) {
-		g_prefix_error(error, "reading log_buf's variables: ");
-		return NULL;
-	}
-	buf_addr = GUINT64_FROM_LE(v);
-	buf_len = GUINT32_FROM_LE(buf_len);
-	first_idx = GUINT32_FROM_LE(first_idx);
-	next_idx = GUINT32_FROM_LE(next_idx);
-	if (buf_len == 0 || buf_len > (1u << GMEM_PRINTK_SIZE_BITS_MAX) || first_idx >= buf_len ||
-	    next_idx >= buf_len) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "implausible log_buf: %u bytes, first %u, next %u", buf_len, first_idx,
-			    next_idx);
-		return NULL;
-	}
-	buf = gmem_printk_read_alloc(ctx, buf_addr, buf_len, "log_buf", error);
-	if (buf == NULL)
-		return NULL;
-	if (stats != NULL) {
-		stats->buffer_bytes = buf_len;
-		stats->text_address = buf_addr;
-		stats->seq_synthesized = TRUE;
-	}
+	stats->buffer_bytes = lb.buf_len;
+	stats->text_address = lb.buf_addr;
+	stats->seq_synthesized = TRUE;
 	/* every record is at least a header: that bounds the walk */
-	for (guint32 idx = first_idx, n = 0; idx != next_idx && n <= buf_len / hdr_size + 1; n++) {
-		g_autoptr(GmemPrintkRecord) rec = NULL;
-		guint16 len, text_len, dict_len;
-		const guint8 *hdr;
+	for (guint32 idx = lb.first_idx, n = 0; idx != lb.next_idx && n <= lb.buf_len / lb.hdr_size + 1;
+	     n++) {
+		GmemPrintkRecord *rec;
+		guint16 len;
 
-		if ((guint64)idx + hdr_size > buf_len) {
+		if ((guint64)idx + lb.hdr_size > lb.buf_len) {
 			idx = 0;
 			continue;
 		}
-		hdr = buf + idx;
-		len = gmem_printk_u16(hdr + len_off);
+		len = gmem_printk_u16(lb.buf + idx + lb.len_off);
 		if (len == 0) {
 			/* the end of the buffer: the next record is at its start */
 			idx = 0;
 			continue;
 		}
-		text_len = gmem_printk_u16(hdr + text_len_off);
-		dict_len = gmem_printk_u16(hdr + text_len_off + 2);
-		if (len < hdr_size || (guint64)idx + len > buf_len ||
-		    hdr_size + (gsize)text_len + dict_len > len) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "corrupt log_buf record at index %u", idx);
+		rec = gmem_printk_log_buf_record(&lb, idx, len, seq++, error);
+		if (rec == NULL)
 			return NULL;
-		}
-		rec = g_new0(GmemPrintkRecord, 1);
-		rec->seq = seq++;
-		rec->ts_nsec = gmem_printk_u64(hdr + ts_off);
-		/* u16 dict_len; u8 facility; u8 flags:5, level:3 after text_len */
-		rec->facility = hdr[text_len_off + 4];
-		rec->flags = hdr[text_len_off + 5] & 0x1f;
-		rec->level = hdr[text_len_off + 5] >> 5;
-		rec->text = g_bytes_new(hdr + hdr_size, text_len);
-		if (dict_len > 0) {
-			/* "SUBSYSTEM=x\0DEVICE=y" */
-			for (gsize at = 0; at < dict_len;) {
-				const gchar *kv = (const gchar *)hdr + hdr_size + text_len + at;
-				gsize kvlen = strnlen(kv, dict_len - at);
-
-				if (strncmp(kv, "SUBSYSTEM=", 10) == 0)
-					rec->subsystem = g_strndup(kv + 10, kvlen - 10);
-				else if (strncmp(kv, "DEVICE=", 7) == 0)
-					rec->device = g_strndup(kv + 7, kvlen - 7);
-				at += kvlen + 1;
-			}
-		}
-		g_ptr_array_add(records, g_steal_pointer(&rec));
+		g_ptr_array_add(records, rec);
 		idx += len;
 	}
 	return g_steal_pointer(&records);

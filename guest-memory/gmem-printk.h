@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gmem-vmcore.h"
+#include "kmsg-record.h"
 
 G_BEGIN_DECLS
 
@@ -51,13 +52,22 @@ typedef struct {
 GPtrArray *gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
 			      gpointer user_data, GmemPrintkStats *stats, GError **error);
 
-/* Returns: (transfer full): the record as guest-dmesg has it: {"seq",
- * "ts-us", "level", "facility", "message" (kmsg-escaped), "continuation"
- * (only when true), "dictionary" (only when present)} */
-JsonObject *gmem_printk_record_to_json(const GmemPrintkRecord *self);
+/* Returns: (transfer full): the record as guest-dmesg has it: text and
+ * dictionary kmsg-escaped, ts-us, continuation for LOG_CONT */
+KmsgRecord *gmem_printk_record_to_kmsg(const GmemPrintkRecord *self);
 
-/* appends @len bytes in /dev/kmsg's escaping: bytes outside 0x20..0x7e and
- * the backslash become \xNN */
-void gmem_printk_escape_append(GString *out, const guint8 *data, gsize len);
+/**
+ * gmem_printk_records_to_reply:
+ * @records: (element-type GmemPrintkRecord): gmem_printk_read()'s
+ * @level: records at this level or more urgent; -1: all
+ * @tail: only the last @tail of those; -1: all
+ *
+ * guest-dmesg's reply for the whole buffer: source "memory", first-seq the
+ * oldest record's (0 for none), next-seq the newest returned (-1 for none),
+ * nothing missed or truncated.
+ * Returns: (transfer full): the reply as JSON text
+ */
+gchar *gmem_printk_records_to_reply(GPtrArray *records, const GmemPrintkStats *stats, gint level,
+				    gint64 tail);
 
 G_END_DECLS
