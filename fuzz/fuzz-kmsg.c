@@ -10,7 +10,8 @@
 #include "qga-kmsg.h"
 
 /*
- * The kernel log parsers (guest/qga-kmsg.c): the input, after 5 bytes of
+ * The kernel log parsers (guest/qga-kmsg.c) and the reply writer
+ * (common/kmsg-record.c): the input, after 5 bytes of
  * query (since-seq, level, tail, max-records, follow), is read as one
  * /dev/kmsg record, as one syslog(2) line, as a stream of /dev/kmsg
  * records (a record starting with 0x01 stands for an EPIPE read) and as
