@@ -1,469 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 
 #include "qga-trace.h"
-
-#define QGA_TRACE_ID_MAX 128
-/* a session file is a few KB: anything far larger is not one of ours */
-#define QGA_TRACE_FILE_MAX (16 * 1024 * 1024)
-
-/* ---------------------------------------------------------------------------------------- */
-/* one session */
-
-typedef struct {
-	gchar *mountpoint;
-	gchar *fstype;
-	guint dev_major;
-	guint dev_minor;
-	gboolean reported;
-} QgaTraceMount;
-
-struct _QgaTraceSession {
-	gchar *id;
-	gchar *source;
-	GPid pid;
-	guint64 started_ns;
-	guint64 ended_ns;
-	gchar *error;
-	GPtrArray *notes;  /* gchar * */
-	GPtrArray *mounts; /* QgaTraceMount */
-	GArray *ioctls;    /* QtfIoctl */
-	gchar *unattributable;
-	QtfCapture *capture; /* NULL until finished */
-	QtfVerdicts *verdicts;
-};
-
-static void
-qga_trace_mount_free(QgaTraceMount *self)
-{
-	g_free(self->mountpoint);
-	g_free(self->fstype);
-	g_free(self);
-}
-
-QgaTraceSession *
-qga_trace_session_new(const gchar *id, const gchar *source, GPid pid, guint64 started_ns)
-{
-	QgaTraceSession *self = g_new0(QgaTraceSession, 1);
-
-	self->id = g_strdup(id);
-	self->source = g_strdup(source);
-	self->pid = pid;
-	self->started_ns = started_ns;
-	self->notes = g_ptr_array_new_with_free_func(g_free);
-	self->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_trace_mount_free);
-	self->ioctls = g_array_new(FALSE, TRUE, sizeof(QtfIoctl));
-	return self;
-}
-
-void
-qga_trace_session_free(QgaTraceSession *self)
-{
-	if (self == NULL)
-		return;
-	g_free(self->id);
-	g_free(self->source);
-	g_free(self->error);
-	g_ptr_array_unref(self->notes);
-	g_ptr_array_unref(self->mounts);
-	g_array_unref(self->ioctls);
-	g_free(self->unattributable);
-	if (self->capture != NULL)
-		qtf_capture_free(self->capture);
-	if (self->verdicts != NULL)
-		g_ptr_array_unref(self->verdicts);
-	g_free(self);
-}
-
-const gchar *
-qga_trace_session_get_id(const QgaTraceSession *self)
-{
-	return self->id;
-}
-
-guint
-qga_trace_session_add_mount(QgaTraceSession *self, const gchar *mountpoint, const gchar *fstype,
-			    guint dev_major, guint dev_minor, gboolean reported)
-{
-	QgaTraceMount *mount = g_new0(QgaTraceMount, 1);
-
-	mount->mountpoint = g_strdup(mountpoint);
-	mount->fstype = g_strdup(fstype);
-	mount->dev_major = dev_major;
-	mount->dev_minor = dev_minor;
-	mount->reported = reported;
-	g_ptr_array_add(self->mounts, mount);
-	return self->mounts->len - 1;
-}
-
-gint
-qga_trace_session_find_mount(const QgaTraceSession *self, guint dev_major, guint dev_minor)
-{
-	for (guint i = 0; i < self->mounts->len; i++) {
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, i);
-
-		if (m->dev_major == dev_major && m->dev_minor == dev_minor)
-			return (gint)i;
-	}
-	return -1;
-}
-
-void
-qga_trace_session_add_ioctl(QgaTraceSession *self, QtfIoctlKind kind, guint mount, gint tid,
-			    guint64 start_ns, guint64 end_ns)
-{
-	QtfIoctl ioctl = {kind, mount, tid, start_ns, end_ns};
-
-	g_return_if_fail(mount < self->mounts->len);
-	g_array_append_val(self->ioctls, ioctl);
-}
-
-void
-qga_trace_session_set_error(QgaTraceSession *self, const gchar *error)
-{
-	if (self->error == NULL)
-		self->error = g_strdup(error);
-}
-
-void
-qga_trace_session_add_note(QgaTraceSession *self, const gchar *note)
-{
-	g_ptr_array_add(self->notes, g_strdup(note));
-}
-
-void
-qga_trace_session_set_unattributable(QgaTraceSession *self, const gchar *reason)
-{
-	g_free(self->unattributable);
-	self->unattributable = g_strdup(reason);
-}
-
-void
-qga_trace_session_finish(QgaTraceSession *self, QtfCapture *capture, guint64 ended_ns)
-{
-	g_autofree QtfMount *mounts = g_new0(QtfMount, MAX(self->mounts->len, 1));
-
-	g_return_if_fail(capture != NULL);
-	if (self->capture != NULL) {
-		g_warning("trace session '%s' finished twice, ignoring", self->id);
-		qtf_capture_free(capture);
-		return;
-	}
-	for (guint i = 0; i < self->mounts->len; i++) {
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, i);
-
-		mounts[i] = (QtfMount){m->mountpoint, m->fstype, m->dev_major, m->dev_minor};
-	}
-	self->capture = capture;
-	self->ended_ns = ended_ns;
-	self->verdicts =
-		qtf_verify(capture, mounts, self->mounts->len,
-			   (const QtfIoctl *)(gpointer)self->ioctls->data, self->ioctls->len);
-	if (self->verdicts == NULL) /* an ioctl naming no mount: refused */
-		self->verdicts = g_ptr_array_new();
-	for (guint i = 0; self->unattributable != NULL && i < self->verdicts->len; i++) {
-		QtfVerdict *v = g_ptr_array_index(self->verdicts, i);
-
-		v->verified = FALSE;
-		g_free(v->reason);
-		v->reason = g_strdup(self->unattributable);
-	}
-}
-
-gboolean
-qga_trace_session_is_finished(const QgaTraceSession *self)
-{
-	return self->capture != NULL;
-}
-
-gboolean
-qga_trace_session_is_verified(const QgaTraceSession *self)
-{
-	guint reported = 0;
-
-	if (self->verdicts == NULL)
-		return FALSE;
-	for (guint i = 0; i < self->verdicts->len && i < self->mounts->len; i++) {
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, i);
-		const QtfVerdict *v = g_ptr_array_index(self->verdicts, i);
-
-		if (!m->reported)
-			continue;
-		if (!v->verified)
-			return FALSE;
-		reported++;
-	}
-	return reported > 0;
-}
-
-static const gchar *
-qga_trace_session_state(const QgaTraceSession *self)
-{
-	if (self->capture == NULL)
-		return "armed";
-	return self->capture->method == QTF_METHOD_NONE ? "untraced" : "collected";
-}
-
-static void
-qga_trace_json_add_ns(JsonBuilder *b, const gchar *name, guint64 ns)
-{
-	json_builder_set_member_name(b, name);
-	if (ns != 0)
-		json_builder_add_int_value(b, (gint64)ns);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void
-qga_trace_json_add_string(JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value != NULL)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-/* the capture's own members, under the names qtf_capture_to_json() gives them */
-static const gchar *const qga_trace_capture_members[] = {
-	"method",      "reason",   "clock",       "instance", "functions",
-	"tracepoints", "complete", "lost-events", "events",   NULL,
-};
-
-static void
-qga_trace_session_add_capture(const QgaTraceSession *self, JsonBuilder *b)
-{
-	g_autoptr(JsonNode) capture =
-		self->capture != NULL ? qtf_capture_to_json(self->capture) : NULL;
-	JsonObject *obj = capture != NULL ? json_node_get_object(capture) : NULL;
-
-	for (guint i = 0; qga_trace_capture_members[i] != NULL; i++) {
-		const gchar *name = qga_trace_capture_members[i];
-		JsonNode *member = obj != NULL ? json_object_get_member(obj, name) : NULL;
-
-		json_builder_set_member_name(b, name);
-		if (member != NULL) {
-			json_builder_add_value(b, json_node_copy(member));
-		} else if (g_strcmp0(name, "events") == 0) {
-			/* not collected yet: none, rather than unknown */
-			json_builder_begin_array(b);
-			json_builder_end_array(b);
-		} else {
-			json_builder_add_null_value(b);
-		}
-	}
-}
-
-static void
-qga_trace_session_add_verdicts(const QgaTraceSession *self, JsonBuilder *b)
-{
-	g_autoptr(JsonNode) verdicts =
-		self->verdicts != NULL ? qtf_verdicts_to_json(self->verdicts) : NULL;
-	JsonArray *all = verdicts != NULL ? json_node_get_array(verdicts) : NULL;
-
-	json_builder_set_member_name(b, "verification");
-	json_builder_begin_array(b);
-	for (guint i = 0; all != NULL && i < json_array_get_length(all) && i < self->mounts->len;
-	     i++) {
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, i);
-
-		if (m->reported)
-			json_builder_add_value(b, json_node_copy(json_array_get_element(all, i)));
-	}
-	json_builder_end_array(b);
-}
-
-JsonNode *
-qga_trace_session_to_json(const QgaTraceSession *self)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-
-	json_builder_begin_object(b);
-	qga_trace_json_add_string(b, "session", self->id);
-	qga_trace_json_add_string(b, "source", self->source);
-	qga_trace_json_add_string(b, "state", qga_trace_session_state(self));
-	json_builder_set_member_name(b, "pid");
-	json_builder_add_int_value(b, self->pid);
-	qga_trace_json_add_ns(b, "started-ns", self->started_ns);
-	qga_trace_json_add_ns(b, "ended-ns", self->ended_ns);
-	qga_trace_json_add_string(b, "error", self->error);
-	json_builder_set_member_name(b, "notes");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < self->notes->len; i++)
-		json_builder_add_string_value(b, g_ptr_array_index(self->notes, i));
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "verified");
-	json_builder_add_boolean_value(b, qga_trace_session_is_verified(self));
-	qga_trace_session_add_capture(self, b);
-
-	json_builder_set_member_name(b, "mounts");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < self->mounts->len; i++) {
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, i);
-		g_autofree gchar *dev = g_strdup_printf("%u:%u", m->dev_major, m->dev_minor);
-
-		if (!m->reported)
-			continue;
-		json_builder_begin_object(b);
-		qga_trace_json_add_string(b, "mountpoint", m->mountpoint);
-		qga_trace_json_add_string(b, "fstype", m->fstype);
-		qga_trace_json_add_string(b, "dev", dev);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-
-	/* the agent's (or the plugin's) account of its calls */
-	json_builder_set_member_name(b, "ioctls");
-	json_builder_begin_array(b);
-	for (guint k = 0; k < self->ioctls->len; k++) {
-		const QtfIoctl *ioctl = &g_array_index(self->ioctls, QtfIoctl, k);
-		const QgaTraceMount *m = g_ptr_array_index(self->mounts, ioctl->mount);
-
-		json_builder_begin_object(b);
-		qga_trace_json_add_string(b, "kind",
-					  ioctl->kind == QTF_IOCTL_FREEZE ? "freeze" : "thaw");
-		qga_trace_json_add_string(b, "mountpoint", m->mountpoint);
-		json_builder_set_member_name(b, "tid");
-		json_builder_add_int_value(b, ioctl->tid);
-		qga_trace_json_add_ns(b, "start-ns", ioctl->start_ns);
-		qga_trace_json_add_ns(b, "end-ns", ioctl->end_ns);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	qga_trace_session_add_verdicts(self, b);
-	json_builder_end_object(b);
-	return json_builder_get_root(b);
-}
-
-gboolean
-qga_trace_id_is_valid(const gchar *id)
-{
-	gsize len = id != NULL ? strlen(id) : 0;
-
-	if (len == 0 || len > QGA_TRACE_ID_MAX || id[0] == '.')
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(id[i]) && id[i] != '.' && id[i] != '_' && id[i] != '-')
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/* "ID.json" with a valid ID: the session's id, else NULL */
-static gchar *
-qga_trace_file_id(const gchar *name)
-{
-	g_autofree gchar *id = NULL;
-
-	if (!g_str_has_suffix(name, ".json"))
-		return NULL;
-	id = g_strndup(name, strlen(name) - strlen(".json"));
-	return qga_trace_id_is_valid(id) ? g_steal_pointer(&id) : NULL;
-}
-
-typedef struct {
-	gchar *path;
-	gint64 mtime_ns;
-} QgaTraceFile;
-
-static void
-qga_trace_file_free(QgaTraceFile *self)
-{
-	g_free(self->path);
-	g_free(self);
-}
-
-static gint
-qga_trace_file_newest_first(gconstpointer a, gconstpointer b)
-{
-	const QgaTraceFile *x = *(QgaTraceFile *const *)a;
-	const QgaTraceFile *y = *(QgaTraceFile *const *)b;
-
-	if (x->mtime_ns != y->mtime_ns)
-		return x->mtime_ns > y->mtime_ns ? -1 : 1;
-	return -g_strcmp0(x->path, y->path);
-}
-
-/* the session files of @dir beyond the @keep newest go */
-static void
-qga_trace_prune(const gchar *dir, guint keep)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) files =
-		g_ptr_array_new_with_free_func((GDestroyNotify)qga_trace_file_free);
-	const gchar *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *id = qga_trace_file_id(name);
-		QgaTraceFile *file;
-		struct stat st;
-
-		if (id == NULL)
-			continue;
-		file = g_new0(QgaTraceFile, 1);
-		file->path = g_build_filename(dir, name, NULL);
-		if (lstat(file->path, &st) < 0 || !S_ISREG(st.st_mode)) {
-			qga_trace_file_free(file);
-			continue;
-		}
-		file->mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) +
-				 st.st_mtim.tv_nsec;
-		g_ptr_array_add(files, file);
-	}
-	g_ptr_array_sort(files, qga_trace_file_newest_first);
-	for (guint i = keep; i < files->len; i++) {
-		const QgaTraceFile *file = g_ptr_array_index(files, i);
-
-		if (g_unlink(file->path) < 0)
-			g_debug("cannot remove '%s': %s, ignoring", file->path, g_strerror(errno));
-	}
-}
-
-gboolean
-qga_trace_store_session(const QgaTraceSession *self, const gchar *dir, guint keep, GError **error)
-{
-	g_autoptr(JsonNode) node = qga_trace_session_to_json(self);
-	g_autofree gchar *text = json_to_string(node, FALSE);
-	g_autofree gchar *name = g_strdup_printf("%s.json", self->id);
-	g_autofree gchar *path = g_build_filename(dir, name, NULL);
-
-	if (!qga_trace_id_is_valid(self->id)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "'%s' is not a trace session id", self->id);
-		return FALSE;
-	}
-	/* root's only: the events hold kernel text addresses, which
-	 * kptr_restrict hides from everyone else */
-	if (g_mkdir_with_parents(dir, 0700) < 0) {
-		gint errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
-			    "cannot create '%s': %s", dir, g_strerror(errsv));
-		return FALSE;
-	}
-	/* a temporary file renamed over the name: a reader sees all or nothing */
-	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-				      error)) {
-		g_prefix_error(error, "storing trace session '%s': ", self->id);
-		return FALSE;
-	}
-	qga_trace_prune(dir, MAX(keep, 1));
-	return TRUE;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* the agent's sessions */
 
 struct _QgaTrace {
 	const QgaConfig *config; /* (not owned) */
@@ -598,7 +142,8 @@ qga_trace_begin(QgaTrace *self, QgaMountList *mounts)
 	qga_trace_collect(self);
 	/* the pid tells this agent's sessions from a previous one's */
 	id = g_strdup_printf("agent-%d-%u", (gint)getpid(), ++self->seq);
-	self->open = qga_trace_session_new(id, QGA_TRACE_SOURCE_AGENT, tid, qtf_clock_now_ns());
+	self->open = qga_trace_session_new(id, QGA_TRACE_SESSION_SOURCE_AGENT, tid,
+					   qtf_clock_now_ns());
 	for (guint i = 0; i < mounts->len; i++) {
 		const QgaMount *m = g_ptr_array_index(mounts, i);
 
@@ -691,6 +236,7 @@ qga_trace_collect(QgaTrace *self)
 	g_autoptr(GError) error_local = NULL;
 	QgaTraceSession *session;
 	QtfCapture *capture;
+	const QtfCapture *recorded;
 	gboolean lost_unknown = FALSE;
 	guint64 lost;
 
@@ -701,8 +247,8 @@ qga_trace_collect(QgaTrace *self)
 	if (self->armed) {
 		capture = qtf_tracer_collect(self->tracer, &error_local);
 		if (capture == NULL) {
-			g_warning("collecting trace session '%s': %s", session->id,
-				  error_local->message);
+			g_warning("collecting trace session '%s': %s",
+				  qga_trace_session_get_id(session), error_local->message);
 			capture = qtf_capture_new_unavailable(error_local->message);
 			g_clear_error(&error_local);
 			/* its instance may be gone: status and the next freeze
@@ -720,10 +266,11 @@ qga_trace_collect(QgaTrace *self)
 	}
 	g_clear_pointer(&self->untraced, g_free);
 	qga_trace_session_finish(session, capture, qtf_clock_now_ns());
-	lost = qtf_capture_lost(session->capture, &lost_unknown);
+	recorded = qga_trace_session_get_capture(session);
+	lost = qtf_capture_lost(recorded, &lost_unknown);
 	g_message("trace session '%s': %s, %u kernel events, %" G_GUINT64_FORMAT "%s lost, %s",
-		  session->id, qtf_method_to_string(session->capture->method),
-		  session->capture->events->len, lost, lost_unknown ? "+" : "",
+		  qga_trace_session_get_id(session), qtf_method_to_string(recorded->method),
+		  recorded->events->len, lost, lost_unknown ? "+" : "",
 		  qga_trace_session_is_verified(session) ? "verified" : "not verified");
 	qga_trace_add_session(self, session);
 }
@@ -762,86 +309,6 @@ qga_trace_add_session(QgaTrace *self, QgaTraceSession *session)
 		qga_trace_session_free(g_queue_pop_head(self->sessions));
 }
 
-/* ---- the plugin's sessions, one file each ---- */
-
-static JsonNode *
-qga_trace_load_file(const gchar *dir, const gchar *id, GError **error)
-{
-	g_autofree gchar *name = g_strdup_printf("%s.json", id);
-	g_autofree gchar *path = g_build_filename(dir, name, NULL);
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonNode *root;
-	JsonObject *obj;
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		gint errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "'%s': %s", path,
-			    g_strerror(errsv));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > QGA_TRACE_FILE_MAX) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "'%s' is not a trace session file", path);
-		return NULL;
-	}
-	if (!json_parser_load_from_file(parser, path, error)) {
-		g_prefix_error(error, "'%s': ", path);
-		return NULL;
-	}
-	root = json_parser_get_root(parser);
-	obj = root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-	if (obj == NULL ||
-	    g_strcmp0(json_object_get_string_member_with_default(obj, "session", NULL), id) != 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "'%s' does not hold session '%s'", path, id);
-		return NULL;
-	}
-	return json_node_copy(root);
-}
-
-static gint64
-qga_trace_json_started(JsonNode *session)
-{
-	return json_object_get_int_member_with_default(json_node_get_object(session), "started-ns",
-						       0);
-}
-
-static gint
-qga_trace_json_oldest_first(gconstpointer a, gconstpointer b)
-{
-	gint64 x = qga_trace_json_started(*(JsonNode *const *)a);
-	gint64 y = qga_trace_json_started(*(JsonNode *const *)b);
-
-	return x < y ? -1 : x > y;
-}
-
-/* Returns: (element-type JsonNode): every session the plugin stored, oldest first */
-static GPtrArray *
-qga_trace_plugin_sessions(QgaTrace *self)
-{
-	GPtrArray *sessions = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-	g_autoptr(GDir) dir = g_dir_open(self->config->trace_plugin_dir, 0, NULL);
-	const gchar *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree gchar *id = qga_trace_file_id(name);
-		g_autoptr(GError) error = NULL;
-		JsonNode *node;
-
-		if (id == NULL)
-			continue;
-		node = qga_trace_load_file(self->config->trace_plugin_dir, id, &error);
-		if (node == NULL) {
-			g_debug("skipping a trace session file: %s", error->message);
-			continue;
-		}
-		g_ptr_array_add(sessions, node);
-	}
-	g_ptr_array_sort(sessions, qga_trace_json_oldest_first);
-	return sessions;
-}
-
 /* Returns: (element-type JsonNode): the agent's sessions and the plugin's
  * (unless @memory_only), oldest first */
 static GPtrArray *
@@ -849,7 +316,7 @@ qga_trace_all_sessions(QgaTrace *self, gboolean memory_only)
 {
 	GPtrArray *all = memory_only
 				 ? g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref)
-				 : qga_trace_plugin_sessions(self);
+				 : qga_trace_session_load_dir(self->config->trace_plugin_dir);
 
 	for (GList *l = self->sessions->head; l != NULL; l = l->next)
 		g_ptr_array_add(all, qga_trace_session_to_json(l->data));
@@ -858,8 +325,18 @@ qga_trace_all_sessions(QgaTrace *self, gboolean memory_only)
 	if (self->open != NULL)
 		g_ptr_array_add(all, qga_trace_session_to_json(self->open));
 	/* stable: a tie keeps the plugin's before the agent's */
-	g_ptr_array_sort(all, qga_trace_json_oldest_first);
+	g_ptr_array_sort(all, qga_trace_session_json_oldest_first);
 	return all;
+}
+
+static void
+qga_trace_json_add_string(JsonBuilder *b, const gchar *name, const gchar *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value != NULL)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
 }
 
 /* what guest-trace-status tells of a session */
@@ -998,21 +475,21 @@ qga_trace_fetch(QgaTrace *self, const gchar *id, GError **error)
 		}
 		return json_node_ref(g_ptr_array_index(sessions, sessions->len - 1));
 	}
-	if (self->open != NULL && g_strcmp0(self->open->id, id) == 0)
+	if (self->open != NULL && g_strcmp0(qga_trace_session_get_id(self->open), id) == 0)
 		return qga_trace_session_to_json(self->open);
 	for (GList *l = self->sessions->head; l != NULL; l = l->next) {
 		const QgaTraceSession *session = l->data;
 
-		if (g_strcmp0(session->id, id) == 0)
+		if (g_strcmp0(qga_trace_session_get_id(session), id) == 0)
 			return qga_trace_session_to_json(session);
 	}
 	/* the id becomes a file name: nothing that could leave the directory */
-	if (!qga_trace_id_is_valid(id)) {
+	if (!qga_trace_session_id_is_valid(id)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "'%s' is not a trace session id", id);
 		return NULL;
 	}
-	node = qga_trace_load_file(self->config->trace_plugin_dir, id, &error_local);
+	node = qga_trace_session_load(self->config->trace_plugin_dir, id, &error_local);
 	if (node == NULL) {
 		if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

@@ -5,114 +5,20 @@
 
 #include "qga-config.h"
 #include "qga-mounts.h"
+#include "qga-trace-session.h"
 #include "qtf.h"
 
 G_BEGIN_DECLS
 
 /*
- * Trace sessions: one freeze/thaw cycle each, recorded by the kernel
- * through tracefs/ (qtf.h) and verified from its records only.
- *
- * The agent's own cycles (QgaTrace): armed before the freeze hook and the
- * first FIFREEZE, each FIFREEZE and FITHAW loop timed, collected after the
- * last FITHAW and the thaw hook, then verified; the last N are kept in
- * memory. Stock qemu-ga's cycles are traced by qgatrace-fsfreeze-hook
- * (qga-plugin/), which stores each as a JSON file in the plugin dir; the
- * agent serves those too, by the same session format.
+ * The agent's trace sessions (qga-trace-session.h), one per freeze/thaw
+ * cycle: armed before the freeze hook and the first FIFREEZE, each FIFREEZE
+ * and FITHAW loop timed, collected after the last FITHAW and the thaw
+ * hook, then verified; the last N are kept in memory. Stock qemu-ga's
+ * cycles are traced by qgatrace-fsfreeze-hook (qga-plugin/), which stores
+ * each as a JSON file in the plugin dir; guest-trace-status and
+ * guest-trace-fetch serve those too.
  */
-
-#define QGA_TRACE_SOURCE_AGENT   "qgatrace-agent"
-#define QGA_TRACE_SOURCE_QEMU_GA "qemu-ga"
-
-/* ---------------------------------------------------------------------------------------- */
-/* one session */
-
-typedef struct _QgaTraceSession QgaTraceSession;
-
-/**
- * qga_trace_session_new:
- * @id: see qga_trace_id_is_valid()
- * @source: QGA_TRACE_SOURCE_AGENT or QGA_TRACE_SOURCE_QEMU_GA
- * @pid: the task traced (its forks followed)
- * @started_ns: CLOCK_MONOTONIC when it was armed
- * Returns: (transfer full): a session in state "armed", no mounts yet
- */
-QgaTraceSession *qga_trace_session_new(const gchar *id, const gchar *source, GPid pid,
-				       guint64 started_ns);
-void qga_trace_session_free(QgaTraceSession *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaTraceSession, qga_trace_session_free)
-
-/* Returns: (transfer none) */
-const gchar *qga_trace_session_get_id(const QgaTraceSession *self);
-
-/**
- * qga_trace_session_add_mount:
- * @fstype: (nullable)
- * @reported: FALSE for a mount only there for the ioctls' sake (the
- *   plugin's: qemu-ga thaws mounts it did not freeze); it gets no verdict
- * Returns: its index for qga_trace_session_add_ioctl()
- */
-guint qga_trace_session_add_mount(QgaTraceSession *self, const gchar *mountpoint,
-				  const gchar *fstype, guint dev_major, guint dev_minor,
-				  gboolean reported);
-
-/* Returns: the first mount of that device, or -1 */
-gint qga_trace_session_find_mount(const QgaTraceSession *self, guint dev_major, guint dev_minor);
-
-/* one FIFREEZE or FITHAW loop, in the order made; 0, 0: no window (by order) */
-void qga_trace_session_add_ioctl(QgaTraceSession *self, QtfIoctlKind kind, guint mount, gint tid,
-				 guint64 start_ns, guint64 end_ns);
-
-/* what went wrong with the freeze itself, for the reader; first one wins */
-void qga_trace_session_set_error(QgaTraceSession *self, const gchar *error);
-
-/* a remark for the reader, e.g. who thawed */
-void qga_trace_session_add_note(QgaTraceSession *self, const gchar *note);
-
-/* no verdict can be had (the plugin cannot tell which mounts qemu-ga
- * froze): every verdict says @reason and is not verified */
-void qga_trace_session_set_unattributable(QgaTraceSession *self, const gchar *reason);
-
-/**
- * qga_trace_session_finish:
- * @capture: (transfer full): what was recorded; qtf_capture_new_unavailable() when nothing
- * Verifies the mounts from @capture and the ioctls; the session becomes
- * "collected", or "untraced" when the capture's method is "unavailable".
- */
-void qga_trace_session_finish(QgaTraceSession *self, QtfCapture *capture, guint64 ended_ns);
-
-gboolean qga_trace_session_is_finished(const QgaTraceSession *self);
-
-/* finished, with at least one reported mount, each verified */
-gboolean qga_trace_session_is_verified(const QgaTraceSession *self);
-
-/**
- * qga_trace_session_to_json:
- * {"session", "source", "state", "pid", "started-ns", "ended-ns", "error",
- *  "notes", "verified", "method", "reason", "clock", "instance",
- *  "functions", "tracepoints", "complete", "lost-events", "events",
- *  "mounts", "ioctls", "verification"}: the capture's members as
- *  qtf_capture_to_json() names them, the verdicts as
- *  qtf_verdicts_to_json() (reported mounts only)
- * Returns: (transfer full)
- */
-JsonNode *qga_trace_session_to_json(const QgaTraceSession *self);
-
-/* letters, digits, '.', '_' and '-', not starting with '.', at most 128: safe as a file name */
-gboolean qga_trace_id_is_valid(const gchar *id);
-
-/**
- * qga_trace_store_session:
- * Writes @self as DIR/<id>.json (a temporary file renamed over it, so a
- * reader never sees half of one), creating @dir, then removes the oldest
- * files beyond @keep. @dir must be on a filesystem that is not frozen.
- * Returns: FALSE with @error
- */
-gboolean qga_trace_store_session(const QgaTraceSession *self, const gchar *dir, guint keep,
-				 GError **error);
-
-/* ---------------------------------------------------------------------------------------- */
-/* the agent's sessions */
 
 typedef struct _QgaTrace QgaTrace;
 

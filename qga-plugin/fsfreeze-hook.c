@@ -38,7 +38,7 @@
 
 #include "hook-qemu-ga.h"
 #include "qga-config.h"
-#include "qga-trace.h"
+#include "qga-trace-session.h"
 #include "qtf.h"
 
 #define HOOK_NAME "qgatrace-fsfreeze-hook"
@@ -330,7 +330,7 @@ static gchar *
 hook_daemon_finish(HookDaemon *self, const gchar *request)
 {
 	g_autoptr(QgaTraceSession) session = qga_trace_session_new(
-		self->id, QGA_TRACE_SOURCE_QEMU_GA, self->pid, self->started_ns);
+		self->id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, self->pid, self->started_ns);
 	g_autoptr(GError) error = NULL;
 	gboolean thawed = g_strcmp0(request, "thaw") == 0;
 	QtfCapture *capture;
@@ -352,7 +352,7 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 	if (self->mounts != NULL)
 		hook_qemu_ga_replay(session, self->mounts, capture, self->pid, thawed);
 	qga_trace_session_finish(session, capture, qtf_clock_now_ns());
-	if (!qga_trace_store_session(session, self->config->trace_plugin_dir,
+	if (!qga_trace_session_store(session, self->config->trace_plugin_dir,
 				     self->config->trace_sessions, &error))
 		return g_strdup_printf("not stored: %s", error->message);
 	return g_strdup_printf("stored %s (%s)", self->id,

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "qga-trace.h"
+#include "qga-trace-session.h"
 #include "qtf.h"
 
 G_BEGIN_DECLS

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "hook-qemu-ga.h"
+#include "trace-fixture.h"
 
 /*
  * The qemu-ga plugin's knowledge of qemu-ga: its process among the hook's
@@ -18,45 +19,7 @@
  * QEMU guest (tests/fixtures/trace-sessions/, README.md there), with
  * qemu-ga's mountinfo there.
  */
-#define SESSION_FIXTURE(name) FIXTURES_DIR "/trace-sessions/" name ".json"
-#define MOUNTINFO             FIXTURES_DIR "/trace-sessions/mountinfo"
-
-static JsonNode *
-load_json(const gchar *path)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
-
-	if (!json_parser_load_from_file(parser, path, &error))
-		fail_msg("%s: %s", path, error->message);
-	return json_node_copy(json_parser_get_root(parser));
-}
-
-static gchar *
-make_tmp_dir(void)
-{
-	gchar *dir = g_dir_make_tmp("qgatrace-hook-XXXXXX", NULL);
-
-	assert_non_null(dir);
-	return dir;
-}
-
-static void
-remove_tree(const gchar *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const gchar *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree gchar *child = g_build_filename(path, name, NULL);
-
-		if (g_file_test(child, G_FILE_TEST_IS_DIR))
-			remove_tree(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
+#define MOUNTINFO FIXTURES_DIR "/trace-sessions/mountinfo"
 
 /* PROC/PID/stat with what the walk reads: comm, ppid, starttime (field 22) */
 static void
@@ -77,7 +40,7 @@ write_stat(const gchar *proc, gint pid, const gchar *comm, gint ppid, guint64 st
 static void
 test_hook_find_agent(void **state)
 {
-	g_autofree gchar *proc = make_tmp_dir();
+	g_autofree gchar *proc = trace_fixture_make_tmp_dir();
 	GPid found = -1;
 
 	/* qemu-ga -F/etc/qemu/fsfreeze-hook: the dispatcher shell runs us */
@@ -107,26 +70,26 @@ test_hook_find_agent(void **state)
 	assert_int_equal(hook_find_agent(proc, 999, &found), HOOK_AGENT_NONE);
 	assert_int_equal(hook_process_starttime(proc, 310), 700);
 	assert_int_equal(hook_process_starttime(proc, 999), 0);
-	remove_tree(proc);
+	trace_fixture_remove_tree(proc);
 }
 
 static void
 test_hook_find_agent_loop(void **state)
 {
-	g_autofree gchar *proc = make_tmp_dir();
+	g_autofree gchar *proc = trace_fixture_make_tmp_dir();
 	GPid found = -1;
 
 	/* a /proc that lies cannot hold the hook */
 	write_stat(proc, 20, "a", 30, 1);
 	write_stat(proc, 30, "b", 20, 1);
 	assert_int_equal(hook_find_agent(proc, 20, &found), HOOK_AGENT_NONE);
-	remove_tree(proc);
+	trace_fixture_remove_tree(proc);
 }
 
 static void
 test_hook_qemu_ga_mounts(void **state)
 {
-	g_autofree gchar *tmp = make_tmp_dir();
+	g_autofree gchar *tmp = trace_fixture_make_tmp_dir();
 	g_autofree gchar *path = g_build_filename(tmp, "mountinfo", NULL);
 	g_autofree gchar *guest = NULL;
 	g_autofree gchar *text = NULL;
@@ -158,7 +121,7 @@ test_hook_qemu_ga_mounts(void **state)
 	g_clear_pointer(&mounts, g_ptr_array_unref);
 	assert_null(hook_qemu_ga_mounts("/nonexistent/mountinfo", &error));
 	assert_non_null(error);
-	remove_tree(tmp);
+	trace_fixture_remove_tree(tmp);
 }
 
 /* ---- replay ---- */
@@ -188,7 +151,7 @@ replay(JsonNode *recorded, GPtrArray *mounts, gboolean thawed)
 	JsonObject *rec = json_node_get_object(recorded);
 	GPid pid = (GPid)json_object_get_int_member(rec, "pid");
 	g_autoptr(QgaTraceSession) session =
-		qga_trace_session_new("qemu-ga-1-2", QGA_TRACE_SOURCE_QEMU_GA, pid, 1);
+		qga_trace_session_new("qemu-ga-1-2", QGA_TRACE_SESSION_SOURCE_QEMU_GA, pid, 1);
 	g_autoptr(GError) error = NULL;
 	QtfCapture *capture = qtf_capture_new_from_json(recorded, &error);
 
@@ -226,11 +189,11 @@ reason(JsonNode *session, guint i)
 static void
 test_hook_replay_recorded(void **state)
 {
-	const gchar *names[] = {SESSION_FIXTURE("qemu-ga-dispatcher"),
-				SESSION_FIXTURE("qemu-ga-direct")};
+	const gchar *names[] = {TRACE_FIXTURE_SESSION("qemu-ga-dispatcher"),
+				TRACE_FIXTURE_SESSION("qemu-ga-direct")};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-		g_autoptr(JsonNode) recorded = load_json(names[i]);
+		g_autoptr(JsonNode) recorded = trace_fixture_load_json(names[i]);
 		g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 		g_autoptr(JsonNode) again = replay(recorded, mounts, TRUE);
 		JsonObject *rec = json_node_get_object(recorded);
@@ -253,7 +216,7 @@ test_hook_replay_recorded(void **state)
 static void
 test_hook_replay_events(void **state)
 {
-	g_autoptr(JsonNode) recorded = load_json(SESSION_FIXTURE("agent-events"));
+	g_autoptr(JsonNode) recorded = trace_fixture_load_session("agent-events");
 	g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 	g_autoptr(JsonNode) again = replay(recorded, mounts, TRUE);
 
@@ -298,7 +261,7 @@ add_failed_thaw(JsonNode *capture)
 static void
 test_hook_replay_subset_by_device(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = mounts_new();
 	g_autoptr(JsonNode) again = NULL;
 	JsonObject *obj;
@@ -321,7 +284,7 @@ test_hook_replay_subset_by_device(void **state)
 static void
 test_hook_replay_by_count(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 	g_autoptr(JsonNode) again = NULL;
 
@@ -339,7 +302,7 @@ test_hook_replay_by_count(void **state)
 static void
 test_hook_replay_cannot_tell(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = mounts_new();
 	g_autoptr(JsonNode) again = NULL;
 
@@ -360,7 +323,7 @@ test_hook_replay_cannot_tell(void **state)
 static void
 test_hook_replay_wrong_device(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = mounts_new();
 	g_autoptr(JsonNode) again = NULL;
 
@@ -374,7 +337,7 @@ test_hook_replay_wrong_device(void **state)
 static void
 test_hook_replay_not_thawed(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 	g_autoptr(JsonNode) again = NULL;
 
@@ -387,7 +350,7 @@ test_hook_replay_not_thawed(void **state)
 static void
 test_hook_replay_nothing_recorded(void **state)
 {
-	g_autoptr(JsonNode) capture = load_json(SESSION_FIXTURE("qemu-ga-direct"));
+	g_autoptr(JsonNode) capture = trace_fixture_load_session("qemu-ga-direct");
 	g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 	g_autoptr(JsonNode) again = NULL;
 
@@ -402,7 +365,7 @@ test_hook_replay_untraced(void **state)
 {
 	g_autoptr(GPtrArray) mounts = hook_qemu_ga_mounts(MOUNTINFO, NULL);
 	g_autoptr(QgaTraceSession) session =
-		qga_trace_session_new("qemu-ga-1-3", QGA_TRACE_SOURCE_QEMU_GA, 5, 1);
+		qga_trace_session_new("qemu-ga-1-3", QGA_TRACE_SESSION_SOURCE_QEMU_GA, 5, 1);
 	QtfCapture *capture = qtf_capture_new_unavailable("cannot arm: refused");
 	g_autoptr(JsonNode) json = NULL;
 	JsonObject *obj;

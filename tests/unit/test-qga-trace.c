@@ -1,382 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <utime.h>
-
-#include <cmocka.h>
-#include <glib/gstdio.h>
 
 #include "qga-registry.h"
 #include "qga-trace.h"
+#include "trace-fixture.h"
 
 /*
- * The agent's trace sessions on recorded data: tests/fixtures/trace-sessions/
- * holds sessions the agent and the qemu-ga plugin served in the QEMU guest
- * (README.md there); a session rebuilt from one (mounts, timed ioctls, the
- * kernel's events) must verify exactly as it did in the guest.
+ * The agent's trace sessions (QgaTrace): kept in memory, served with the
+ * qemu-ga plugin's from the sessions dir, and a freeze without tracefs.
+ * The sessions themselves are test-qga-trace-session.c's.
  */
-#define SESSION_FIXTURE(name) FIXTURES_DIR "/trace-sessions/" name ".json"
-
-static JsonNode *
-load_json(const gchar *path)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
-
-	if (!json_parser_load_from_file(parser, path, &error))
-		fail_msg("%s: %s", path, error->message);
-	return json_node_copy(json_parser_get_root(parser));
-}
-
-static guint64
-member_ns(JsonObject *obj, const gchar *name)
-{
-	JsonNode *node = json_object_get_member(obj, name);
-
-	return node != NULL && !JSON_NODE_HOLDS_NULL(node) ? (guint64)json_node_get_int(node) : 0;
-}
-
-/* the session again, from what the guest recorded of it */
-static QgaTraceSession *
-session_rebuild(JsonNode *recorded)
-{
-	JsonObject *rec = json_node_get_object(recorded);
-	JsonArray *mounts = json_object_get_array_member(rec, "mounts");
-	JsonArray *ioctls = json_object_get_array_member(rec, "ioctls");
-	JsonArray *notes = json_object_get_array_member(rec, "notes");
-	g_autoptr(GError) error = NULL;
-	QgaTraceSession *session;
-	QtfCapture *capture;
-
-	session = qga_trace_session_new(json_object_get_string_member(rec, "session"),
-					json_object_get_string_member(rec, "source"),
-					(GPid)json_object_get_int_member(rec, "pid"),
-					member_ns(rec, "started-ns"));
-	for (guint i = 0; i < json_array_get_length(mounts); i++) {
-		JsonObject *m = json_array_get_object_element(mounts, i);
-		guint major = 0, minor = 0;
-
-		assert_int_equal(
-			sscanf(json_object_get_string_member(m, "dev"), "%u:%u", &major, &minor),
-			2);
-		qga_trace_session_add_mount(session, json_object_get_string_member(m, "mountpoint"),
-					    json_object_get_string_member(m, "fstype"), major,
-					    minor, TRUE);
-	}
-	for (guint k = 0; k < json_array_get_length(ioctls); k++) {
-		JsonObject *o = json_array_get_object_element(ioctls, k);
-		const gchar *mountpoint = json_object_get_string_member(o, "mountpoint");
-		gint index = -1;
-
-		for (guint i = 0; i < json_array_get_length(mounts); i++) {
-			JsonObject *m = json_array_get_object_element(mounts, i);
-			if (g_strcmp0(json_object_get_string_member(m, "mountpoint"), mountpoint) ==
-			    0)
-				index = (gint)i;
-		}
-		assert_true(index >= 0);
-		qga_trace_session_add_ioctl(
-			session,
-			g_strcmp0(json_object_get_string_member(o, "kind"), "freeze") == 0
-				? QTF_IOCTL_FREEZE
-				: QTF_IOCTL_THAW,
-			(guint)index, (gint)json_object_get_int_member(o, "tid"),
-			member_ns(o, "start-ns"), member_ns(o, "end-ns"));
-	}
-	if (json_object_get_string_member_with_default(rec, "error", NULL) != NULL)
-		qga_trace_session_set_error(session, json_object_get_string_member(rec, "error"));
-	for (guint i = 0; i < json_array_get_length(notes); i++)
-		qga_trace_session_add_note(session, json_array_get_string_element(notes, i));
-	/* a session is a capture's JSON with more members */
-	capture = qtf_capture_new_from_json(recorded, &error);
-	assert_non_null(capture);
-	qga_trace_session_finish(session, capture, member_ns(rec, "ended-ns"));
-	return session;
-}
-
-static void
-assert_json_equal(JsonNode *a, JsonNode *b)
-{
-	if (!json_node_equal(a, b)) {
-		g_autofree gchar *x = json_to_string(a, TRUE);
-		g_autofree gchar *y = json_to_string(b, TRUE);
-
-		fail_msg("JSON differs:\n%s\n---\n%s", x, y);
-	}
-}
-
-static JsonObject *
-first_verdict(JsonNode *session)
-{
-	JsonArray *verdicts =
-		json_object_get_array_member(json_node_get_object(session), "verification");
-
-	assert_int_equal(json_array_get_length(verdicts), 1);
-	return json_array_get_object_element(verdicts, 0);
-}
-
-/* ---- sessions ---- */
-
-static void
-test_qga_trace_recorded_sessions_verify_again(void **state)
-{
-	const struct {
-		const gchar *name;
-		const gchar *method;
-		gboolean verified;
-		const gchar *reason; /* part of the verdict's reason */
-	} cases[] = {
-		{"agent-function", "function", TRUE, NULL},
-		{"agent-events", "events", TRUE, NULL},
-		/* frozen by someone else first: EBUSY inside freeze_super */
-		{"agent-ebusy", "function", FALSE, "freeze_super failed"},
-		/* kernel.ftrace_enabled=0 after the probe: armed, silent */
-		{"agent-ftrace-disabled", "function", FALSE, "no freeze_super recorded"},
-	};
-
-	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree gchar *path =
-			g_strdup_printf(FIXTURES_DIR "/trace-sessions/%s.json", cases[i].name);
-		g_autoptr(JsonNode) recorded = load_json(path);
-		g_autoptr(QgaTraceSession) session = session_rebuild(recorded);
-		g_autoptr(JsonNode) again = qga_trace_session_to_json(session);
-		JsonObject *v = first_verdict(again);
-
-		print_message("# %s\n", cases[i].name);
-		assert_json_equal(again, recorded);
-		assert_string_equal(
-			json_object_get_string_member(json_node_get_object(again), "method"),
-			cases[i].method);
-		assert_int_equal(qga_trace_session_is_verified(session), cases[i].verified);
-		assert_int_equal(json_object_get_boolean_member(v, "verified"), cases[i].verified);
-		if (cases[i].reason != NULL)
-			assert_non_null(strstr(json_object_get_string_member(v, "reason"),
-					       cases[i].reason));
-		else
-			assert_string_equal(json_object_get_string_member(v, "attribution"),
-					    "window");
-	}
-}
-
-/* the same kernel record, but the agent claims another mount was frozen too */
-static void
-test_qga_trace_unfrozen_mount_is_not_verified(void **state)
-{
-	g_autoptr(JsonNode) recorded = load_json(SESSION_FIXTURE("agent-function"));
-	g_autoptr(QgaTraceSession) session = NULL;
-	g_autoptr(JsonNode) json = NULL;
-	g_autoptr(GError) error = NULL;
-	JsonObject *rec = json_node_get_object(recorded);
-	JsonArray *ioctls = json_object_get_array_member(rec, "ioctls");
-	JsonObject *freeze = json_array_get_object_element(ioctls, 0);
-	JsonObject *thaw = json_array_get_object_element(ioctls, 1);
-	gint tid = (gint)json_object_get_int_member(freeze, "tid");
-	JsonArray *verdicts;
-	guint other;
-
-	session = qga_trace_session_new("agent-1-1", QGA_TRACE_SOURCE_AGENT, tid, 1);
-	assert_int_equal(qga_trace_session_add_mount(session, "/mnt/data", "ext4", 254, 0, TRUE),
-			 0);
-	other = qga_trace_session_add_mount(session, "/mnt/other", "xfs", 254, 16, TRUE);
-	/* the recorded windows for /mnt/data; /mnt/other's FIFREEZE "ran" just
-	 * before, its FITHAW loop just after: the kernel saw neither */
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_FREEZE, other, tid,
-				    member_ns(freeze, "start-ns") - 1000000,
-				    member_ns(freeze, "start-ns") - 1);
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_FREEZE, 0, tid,
-				    member_ns(freeze, "start-ns"), member_ns(freeze, "end-ns"));
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_THAW, 0, tid, member_ns(thaw, "start-ns"),
-				    member_ns(thaw, "end-ns"));
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_THAW, other, tid,
-				    member_ns(thaw, "end-ns") + 1,
-				    member_ns(thaw, "end-ns") + 1000000);
-	qga_trace_session_finish(session, qtf_capture_new_from_json(recorded, &error),
-				 member_ns(rec, "ended-ns"));
-	json = qga_trace_session_to_json(session);
-	verdicts = json_object_get_array_member(json_node_get_object(json), "verification");
-	assert_int_equal(json_array_get_length(verdicts), 2);
-	assert_true(json_object_get_boolean_member(json_array_get_object_element(verdicts, 0),
-						   "verified"));
-	assert_false(json_object_get_boolean_member(json_array_get_object_element(verdicts, 1),
-						    "verified"));
-	assert_false(json_object_get_boolean_member(json_array_get_object_element(verdicts, 1),
-						    "frozen"));
-	assert_non_null(strstr(
-		json_object_get_string_member(json_array_get_object_element(verdicts, 1), "reason"),
-		"no freeze_super recorded"));
-	assert_false(qga_trace_session_is_verified(session));
-}
-
-static void
-test_qga_trace_untraced_session(void **state)
-{
-	g_autoptr(QgaTraceSession) session =
-		qga_trace_session_new("agent-7-1", QGA_TRACE_SOURCE_AGENT, 7, 100);
-	g_autoptr(JsonNode) json = NULL;
-	JsonObject *obj;
-	JsonObject *v;
-
-	qga_trace_session_add_mount(session, "/mnt/data", "ext4", 254, 0, TRUE);
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_FREEZE, 0, 7, 110, 120);
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_THAW, 0, 7, 130, 140);
-	assert_false(qga_trace_session_is_finished(session));
-	qga_trace_session_finish(
-		session,
-		qtf_capture_new_unavailable("kernel lockdown 'confidentiality' forbids tracing"),
-		200);
-	assert_true(qga_trace_session_is_finished(session));
-	json = qga_trace_session_to_json(session);
-	obj = json_node_get_object(json);
-	assert_string_equal(json_object_get_string_member(obj, "state"), "untraced");
-	assert_string_equal(json_object_get_string_member(obj, "method"), "unavailable");
-	assert_non_null(strstr(json_object_get_string_member(obj, "reason"), "lockdown"));
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "events")), 0);
-	assert_false(json_object_get_boolean_member(obj, "verified"));
-	v = first_verdict(json);
-	/* the ioctls succeeded: that is never proof */
-	assert_false(json_object_get_boolean_member(v, "verified"));
-	assert_non_null(strstr(json_object_get_string_member(v, "reason"), "nothing was traced"));
-}
-
-static void
-test_qga_trace_armed_session_json(void **state)
-{
-	g_autoptr(QgaTraceSession) session =
-		qga_trace_session_new("agent-7-2", QGA_TRACE_SOURCE_AGENT, 7, 100);
-	g_autoptr(JsonNode) json = NULL;
-	JsonObject *obj;
-
-	qga_trace_session_add_mount(session, "/mnt/data", "ext4", 254, 0, TRUE);
-	qga_trace_session_add_ioctl(session, QTF_IOCTL_FREEZE, 0, 7, 110, 120);
-	qga_trace_session_add_note(session, "a note");
-	qga_trace_session_set_error(session, "first");
-	qga_trace_session_set_error(session, "second");
-	json = qga_trace_session_to_json(session);
-	obj = json_node_get_object(json);
-	assert_string_equal(json_object_get_string_member(obj, "state"), "armed");
-	assert_true(JSON_NODE_HOLDS_NULL(json_object_get_member(obj, "ended-ns")));
-	assert_true(JSON_NODE_HOLDS_NULL(json_object_get_member(obj, "method")));
-	assert_string_equal(json_object_get_string_member(obj, "error"), "first");
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "events")), 0);
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "verification")),
-			 0);
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "ioctls")), 1);
-	assert_false(json_object_get_boolean_member(obj, "verified"));
-}
-
-static void
-test_qga_trace_id_is_valid(void **state)
-{
-	g_autofree gchar *long_id = g_strnfill(129, 'a');
-	const gchar *good[] = {"agent-1-2", "qemu-ga-312-4432", "a", "A.b_c-9"};
-	const gchar *bad[] = {"", ".hidden", "../etc/passwd", "a/b", "a b", "a\\b", "é"};
-
-	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
-		assert_true(qga_trace_id_is_valid(good[i]));
-	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
-		assert_false(qga_trace_id_is_valid(bad[i]));
-	assert_false(qga_trace_id_is_valid(NULL));
-	assert_false(qga_trace_id_is_valid(long_id));
-	long_id[128] = '\0';
-	assert_true(qga_trace_id_is_valid(long_id));
-}
-
-/* ---- the plugin dir ---- */
-
-static gchar *
-make_tmp_dir(void)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *dir = g_dir_make_tmp("qgatrace-trace-XXXXXX", &error);
-
-	assert_non_null(dir);
-	return dir;
-}
-
-static void
-remove_tree(const gchar *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const gchar *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree gchar *child = g_build_filename(path, name, NULL);
-
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
-
-static QgaTraceSession *
-finished_session(const gchar *id, const gchar *source, guint64 started_ns)
-{
-	QgaTraceSession *session = qga_trace_session_new(id, source, 42, started_ns);
-
-	qga_trace_session_add_mount(session, "/mnt/data", "ext4", 254, 0, TRUE);
-	qga_trace_session_finish(session, qtf_capture_new_unavailable("test"), started_ns + 1000);
-	return session;
-}
-
-static guint
-count_files(const gchar *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	guint n = 0;
-
-	while (dir != NULL && g_dir_read_name(dir) != NULL)
-		n++;
-	return n;
-}
-
-static void
-test_qga_trace_store_keeps_the_newest(void **state)
-{
-	g_autofree gchar *tmp = make_tmp_dir();
-	g_autofree gchar *dir = g_build_filename(tmp, "run", "qgatrace", "sessions", NULL);
-	g_autoptr(GError) error = NULL;
-
-	for (guint i = 1; i <= 5; i++) {
-		g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
-		g_autoptr(QgaTraceSession) session =
-			finished_session(id, QGA_TRACE_SOURCE_QEMU_GA, i * 1000);
-		g_autofree gchar *name = g_strdup_printf("%s.json", id);
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		struct utimbuf times = {(time_t)i, (time_t)i};
-
-		assert_true(qga_trace_store_session(session, dir, 3, &error));
-		/* the oldest go by modification time */
-		assert_int_equal(g_utime(path, &times), 0);
-	}
-	/* only the three newest, no temporary files left */
-	assert_int_equal(count_files(dir), 3);
-	for (guint i = 3; i <= 5; i++) {
-		g_autofree gchar *name = g_strdup_printf("qemu-ga-9-%u.json", i);
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		g_autoptr(JsonNode) node = load_json(path);
-
-		assert_string_equal(
-			json_object_get_string_member(json_node_get_object(node), "source"),
-			"qemu-ga");
-	}
-	{
-		g_autoptr(QgaTraceSession) bad =
-			finished_session("../x", QGA_TRACE_SOURCE_QEMU_GA, 1);
-
-		assert_false(qga_trace_store_session(bad, dir, 3, &error));
-		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
-	}
-	remove_tree(tmp);
-}
 
 typedef struct {
 	gchar *tmp; /* a fake root: no tracefs in it */
@@ -389,7 +25,7 @@ fixture_setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
 
-	f->tmp = make_tmp_dir();
+	f->tmp = trace_fixture_make_tmp_dir();
 	f->config = qga_config_new();
 	g_free(f->config->trace_plugin_dir);
 	f->config->trace_plugin_dir = g_build_filename(f->tmp, "sessions", NULL);
@@ -406,7 +42,7 @@ fixture_teardown(void **state)
 
 	qga_trace_free(f->trace);
 	qga_config_free(f->config);
-	remove_tree(f->tmp);
+	trace_fixture_remove_tree(f->tmp);
 	g_free(f->tmp);
 	g_free(f);
 	return 0;
@@ -416,10 +52,10 @@ static void
 store(Fixture *f, const gchar *id, guint64 started_ns)
 {
 	g_autoptr(QgaTraceSession) session =
-		finished_session(id, QGA_TRACE_SOURCE_QEMU_GA, started_ns);
+		trace_fixture_finished_session(id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, started_ns);
 	g_autoptr(GError) error = NULL;
 
-	assert_true(qga_trace_store_session(session, f->config->trace_plugin_dir, 16, &error));
+	assert_true(qga_trace_session_store(session, f->config->trace_plugin_dir, 16, &error));
 }
 
 static void
@@ -440,15 +76,16 @@ static void
 test_qga_trace_keeps_the_last_sessions(void **state)
 {
 	Fixture *f = *state;
+	const gchar *agent = QGA_TRACE_SESSION_SOURCE_AGENT;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) newest = NULL;
 	g_autoptr(JsonNode) gone = NULL;
 	g_autoptr(JsonNode) status = NULL;
 	JsonArray *sessions;
 
-	qga_trace_add_session(f->trace, finished_session("agent-1-1", QGA_TRACE_SOURCE_AGENT, 100));
-	qga_trace_add_session(f->trace, finished_session("agent-1-2", QGA_TRACE_SOURCE_AGENT, 200));
-	qga_trace_add_session(f->trace, finished_session("agent-1-3", QGA_TRACE_SOURCE_AGENT, 300));
+	qga_trace_add_session(f->trace, trace_fixture_finished_session("agent-1-1", agent, 100));
+	qga_trace_add_session(f->trace, trace_fixture_finished_session("agent-1-2", agent, 200));
+	qga_trace_add_session(f->trace, trace_fixture_finished_session("agent-1-3", agent, 300));
 	/* two kept */
 	gone = qga_trace_fetch(f->trace, "agent-1-1", &error);
 	assert_null(gone);
@@ -477,18 +114,19 @@ static void
 test_qga_trace_serves_the_plugin_sessions(void **state)
 {
 	Fixture *f = *state;
+	const gchar *agent = QGA_TRACE_SESSION_SOURCE_AGENT;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) status = NULL;
 	g_autoptr(JsonNode) newest = NULL;
 	g_autoptr(JsonNode) by_id = NULL;
 	g_autoptr(JsonNode) bad = NULL;
 	g_autoptr(JsonNode) broken = NULL;
-	g_autoptr(JsonNode) recorded = load_json(SESSION_FIXTURE("qemu-ga-dispatcher"));
+	g_autoptr(JsonNode) recorded = trace_fixture_load_session("qemu-ga-dispatcher");
 	g_autofree gchar *text = json_to_string(recorded, FALSE);
 	JsonObject *obj;
 	JsonArray *sessions;
 
-	qga_trace_add_session(f->trace, finished_session("agent-1-1", QGA_TRACE_SOURCE_AGENT, 500));
+	qga_trace_add_session(f->trace, trace_fixture_finished_session("agent-1-1", agent, 500));
 	store(f, "qemu-ga-5-1", 400);
 	store(f, "qemu-ga-5-2", 600);
 	write_file(f, "qemu-ga-235-13587.json", text);
@@ -639,12 +277,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_qga_trace_recorded_sessions_verify_again),
-		cmocka_unit_test(test_qga_trace_unfrozen_mount_is_not_verified),
-		cmocka_unit_test(test_qga_trace_untraced_session),
-		cmocka_unit_test(test_qga_trace_armed_session_json),
-		cmocka_unit_test(test_qga_trace_id_is_valid),
-		cmocka_unit_test(test_qga_trace_store_keeps_the_newest),
 		cmocka_unit_test_setup_teardown(test_qga_trace_keeps_the_last_sessions,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_trace_serves_the_plugin_sessions,
