@@ -31,6 +31,8 @@ struct _QgaClient {
 	guint64 counter;    /* of requests, for unique ids */
 	QgaDecoder *decoder;
 	guint8 *rbuf;
+	QgaClientSkippedFunc skipped_func;
+	gpointer skipped_data;
 };
 
 static gint64
@@ -157,6 +159,59 @@ qga_client_write_all(QgaClient *self, const void *data, gsize len, gint64 deadli
 		done += (gsize)n;
 	}
 	return TRUE;
+}
+
+/*
+ * Sends the start of @data with @fd attached (SCM_RIGHTS): the fd travels
+ * with the first byte the peer reads. Returns: the bytes sent, or -1 with
+ * @error.
+ */
+static gssize
+qga_client_send_fd(QgaClient *self, const void *data, gsize len, gint fd, gint64 deadline,
+		   const gchar *what, GError **error)
+{
+	union {
+		struct cmsghdr align;
+		gchar buf[CMSG_SPACE(sizeof(gint))];
+	} control;
+	struct iovec iov = {.iov_base = (gpointer)data, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cmsg;
+
+	if (!self->is_socket) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "cannot pass a file descriptor: the channel is no socket");
+		return -1;
+	}
+	if (self->closed) {
+		qga_client_set_closed_error(self, error);
+		return -1;
+	}
+	memset(&control, 0, sizeof(control));
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(gint));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(gint));
+	for (;;) {
+		gssize n = sendmsg(self->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		gint errsv;
+
+		if (n >= 0)
+			return n;
+		errsv = errno;
+		if (errsv == EINTR)
+			continue;
+		if (errsv == EAGAIN || errsv == EWOULDBLOCK) {
+			if (!qga_client_wait(self, POLLOUT, deadline, what, error))
+				return -1;
+			continue;
+		}
+		qga_client_set_errno_error(self, errsv, "cannot pass a file descriptor", error);
+		return -1;
+	}
 }
 
 /* reads what the channel holds into the decoder */
@@ -319,6 +374,23 @@ qga_client_recv(QgaClient *self, GError **error)
 	return qga_client_next(self, qga_client_deadline(self), "a message from the agent", error);
 }
 
+JsonNode *
+qga_client_recv_until(QgaClient *self, gint64 deadline, GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+
+	return qga_client_next(self, deadline, "a message from the agent", error);
+}
+
+void
+qga_client_set_skipped_func(QgaClient *self, QgaClientSkippedFunc func, gpointer user_data)
+{
+	g_return_if_fail(self != NULL);
+
+	self->skipped_func = func;
+	self->skipped_data = user_data;
+}
+
 static gboolean
 qga_client_is_sync_reply(JsonNode *value, gint64 sync_id)
 {
@@ -388,8 +460,10 @@ qga_client_is_our_reply(JsonNode *reply, const gchar *id)
 	       g_strcmp0(json_node_get_string(reply_id), id) == 0;
 }
 
-JsonNode *
-qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments, GError **error)
+/* @fd >= 0 goes with the request's first byte */
+static JsonNode *
+qga_client_execute_full(QgaClient *self, const gchar *command, JsonObject *arguments, gint fd,
+			GError **error)
 {
 	g_autofree gchar *id = NULL;
 	g_autoptr(JsonNode) id_node = NULL;
@@ -397,9 +471,7 @@ qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments,
 	g_autofree gchar *sending = NULL;
 	g_autofree gchar *awaiting = NULL;
 	gint64 deadline;
-
-	g_return_val_if_fail(self != NULL, NULL);
-	g_return_val_if_fail(command != NULL, NULL);
+	gssize sent = 0;
 
 	/* the random part keeps a previous client's replies from matching */
 	id = g_strdup_printf("qgatrace-%" G_GUINT64_FORMAT "-%08" G_GINT32_MODIFIER "x",
@@ -410,7 +482,14 @@ qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments,
 	awaiting = g_strdup_printf("the reply to '%s'", command);
 	deadline = qga_client_deadline(self);
 
-	if (!qga_client_write_all(self, request, strlen(request), deadline, sending, error))
+	if (fd >= 0) {
+		sent = qga_client_send_fd(self, request, strlen(request), fd, deadline, sending,
+					  error);
+		if (sent < 0)
+			return NULL;
+	}
+	if (!qga_client_write_all(self, request + sent, strlen(request) - (gsize)sent, deadline,
+				  sending, error))
 		return NULL;
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
@@ -427,11 +506,34 @@ qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments,
 			return NULL;
 		}
 		if (!qga_client_is_our_reply(reply, id)) {
-			g_debug("execute: a reply without id '%s', ignoring", id);
+			if (self->skipped_func != NULL)
+				self->skipped_func(reply, self->skipped_data);
+			else
+				g_debug("execute: a reply without id '%s', ignoring", id);
 			continue;
 		}
 		if (!qga_reply_parse(reply, &value, error))
 			return NULL;
 		return value;
 	}
+}
+
+JsonNode *
+qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments, GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(command != NULL, NULL);
+
+	return qga_client_execute_full(self, command, arguments, -1, error);
+}
+
+JsonNode *
+qga_client_execute_with_fd(QgaClient *self, const gchar *command, JsonObject *arguments, gint fd,
+			   GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(command != NULL, NULL);
+	g_return_val_if_fail(fd >= 0, NULL);
+
+	return qga_client_execute_full(self, command, arguments, fd, error);
 }

@@ -43,6 +43,14 @@ gboolean qga_client_send_raw(QgaClient *self, const void *data, gsize len, GErro
 JsonNode *qga_client_recv(QgaClient *self, GError **error);
 
 /**
+ * qga_client_recv_until:
+ * As qga_client_recv(), waiting until @deadline (g_get_monotonic_time()
+ * microseconds) rather than for the timeout.
+ * Returns: (transfer full): the value, or NULL with @error
+ */
+JsonNode *qga_client_recv_until(QgaClient *self, gint64 deadline, GError **error);
+
+/**
  * qga_client_sync:
  * 0xff, then guest-sync-delimited with a random id; discards everything up
  * to the delimiter and every reply whose return is not that id. Needed on
@@ -60,5 +68,22 @@ gboolean qga_client_sync(QgaClient *self, GError **error);
  */
 JsonNode *qga_client_execute(QgaClient *self, const gchar *command, JsonObject *arguments,
 			     GError **error);
+
+/**
+ * qga_client_execute_with_fd:
+ * As qga_client_execute(), with @fd passed along the request's first byte
+ * (SCM_RIGHTS, what QMP's getfd and add-fd take); the caller keeps @fd.
+ * A channel that is no socket fails with G_IO_ERROR_NOT_SUPPORTED.
+ * Returns: (transfer full): the "return" value
+ */
+JsonNode *qga_client_execute_with_fd(QgaClient *self, const gchar *command,
+				     JsonObject *arguments, gint fd, GError **error);
+
+/* a message execute skips (transfer none): an event, a reply to another id */
+typedef void (*QgaClientSkippedFunc)(JsonNode *message, gpointer user_data);
+
+/* @func sees every message execute skips from now on; NULL: none does */
+void qga_client_set_skipped_func(QgaClient *self, QgaClientSkippedFunc func,
+				 gpointer user_data);
 
 G_END_DECLS
