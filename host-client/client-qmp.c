@@ -5,13 +5,10 @@
 
 #include "client-host.h"
 #include "client-qmp.h"
-#include "qga-client.h"
-#include "qga-error.h"
+#include "qmp-client.h"
 
 struct _ClientQmp {
-	QgaClient *client;
-	gchar *path;
-	gchar *version;
+	QmpClient *qmp;
 };
 
 void
@@ -28,46 +25,10 @@ ClientQmp *
 client_qmp_connect(const gchar *path, guint timeout_ms, GError **error)
 {
 	g_autoptr(ClientQmp) self = g_new0(ClientQmp, 1);
-	g_autoptr(JsonNode) greeting = NULL;
-	g_autoptr(JsonNode) ret = NULL;
-	JsonObject *qmp;
 
-	self->path = g_strdup(path);
-	self->client = qga_client_connect_unix(path, error);
-	if (self->client == NULL) {
-		g_prefix_error(error, "QMP: ");
+	self->qmp = qmp_client_connect_unix(path, timeout_ms, error);
+	if (self->qmp == NULL)
 		return NULL;
-	}
-	qga_client_set_timeout(self->client, timeout_ms);
-	/* a busy monitor (another client holds it) stays silent: say so */
-	greeting = qga_client_recv(self->client, error);
-	if (greeting == NULL) {
-		g_prefix_error(error, "QMP at '%s' sent no greeting (another client may hold it): ",
-			       path);
-		return NULL;
-	}
-	if (!JSON_NODE_HOLDS_OBJECT(greeting) ||
-	    (qmp = json_object_get_object_member(json_node_get_object(greeting), "QMP")) == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "'%s' is not a QMP socket: its first message is no QMP greeting", path);
-		return NULL;
-	}
-	if (json_object_has_member(qmp, "version")) {
-		JsonObject *v = json_object_get_object_member(qmp, "version");
-		JsonObject *q = v != NULL ? json_object_get_object_member(v, "qemu") : NULL;
-
-		if (q != NULL)
-			self->version = g_strdup_printf(
-				"%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
-				json_object_get_int_member_with_default(q, "major", 0),
-				json_object_get_int_member_with_default(q, "minor", 0),
-				json_object_get_int_member_with_default(q, "micro", 0));
-	}
-	ret = qga_client_execute(self->client, "qmp_capabilities", NULL, error);
-	if (ret == NULL) {
-		g_prefix_error(error, "QMP: qmp_capabilities: ");
-		return NULL;
-	}
 	return g_steal_pointer(&self);
 }
 
@@ -76,9 +37,7 @@ client_qmp_free(ClientQmp *self)
 {
 	if (self == NULL)
 		return;
-	qga_client_free(self->client);
-	g_free(self->path);
-	g_free(self->version);
+	qmp_client_free(self->qmp);
 	g_free(self);
 }
 
@@ -99,7 +58,7 @@ client_qmp_get(ClientContext *ctx, GError **error)
 JsonNode *
 client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *args, GError **error)
 {
-	JsonNode *ret = qga_client_execute(self->client, command, args, error);
+	JsonNode *ret = qmp_client_execute(self->qmp, command, args, error);
 
 	if (ret == NULL)
 		g_prefix_error(error, "QMP %s: ", command);
@@ -109,7 +68,7 @@ client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *args, GErr
 const gchar *
 client_qmp_get_version(ClientQmp *self)
 {
-	return self->version;
+	return qmp_client_get_version(self->qmp);
 }
 
 static const gchar *
@@ -130,7 +89,7 @@ client_qmp_serial(ClientQmp *self, const gchar *qdev)
 
 	json_object_set_string_member(args, "path", qdev);
 	json_object_set_string_member(args, "property", "serial");
-	ret = qga_client_execute(self->client, "qom-get", args, &error_local);
+	ret = qmp_client_execute(self->qmp, "qom-get", args, &error_local);
 	if (ret == NULL) {
 		g_debug("qom-get %s serial: %s, ignoring", qdev, error_local->message);
 		return NULL;

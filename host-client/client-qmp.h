@@ -7,10 +7,8 @@
 
 G_BEGIN_DECLS
 
-/* QEMU's QMP monitor: JSON over a UNIX socket like the agent's, so the
- * common/ client serves it once the greeting is read and qmp_capabilities
- * sent (events carry no id and are skipped). One client at a time, as every
- * QEMU socket chardev. */
+/* QEMU's QMP monitor through common/qmp-client.h: the host's view of the
+ * disks and chardevs. One client at a time, as every QEMU socket chardev. */
 
 /**
  * client_qmp_connect:
