@@ -41,7 +41,7 @@ static gboolean
 gmem_dmesg_read_vmcore_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 			     GError **error)
 {
-	return gmem_vmcore_read_phys(user_data, paddr, buf, len, error);
+	return gmem_live_read_phys(user_data, paddr, buf, len, error);
 }
 
 /* kernel virtual reads: translated page by page, one physical read per
@@ -134,7 +134,7 @@ JsonObject *
 gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **error)
 {
 	GmemDmesgOptions defaults;
-	g_autoptr(GmemVmcore) vmcore = NULL;
+	g_autoptr(GmemLive) vmcore = NULL;
 	g_autoptr(GmemVmcoreinfo) info = NULL;
 	g_autoptr(GmemPgtable) pgtable = NULL;
 	g_autoptr(GPtrArray) records = NULL;
@@ -157,12 +157,12 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 		gmem_dmesg_options_init(&defaults);
 		opts = &defaults;
 	}
-	vmcore = gmem_vmcore_connect(qmp_path, opts->timeout_ms, error);
+	vmcore = gmem_live_connect(qmp_path, opts->timeout_ms, error);
 	if (vmcore == NULL)
 		return NULL;
-	gmem_vmcore_set_use_xp(vmcore, opts->use_xp);
+	gmem_live_set_use_xp(vmcore, opts->use_xp);
 
-	note = gmem_vmcore_dump_vmcoreinfo(vmcore, &note_len, &error_local);
+	note = gmem_live_dump_vmcoreinfo(vmcore, &note_len, &error_local);
 	if (note == NULL) {
 		if (!g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
@@ -177,8 +177,8 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 		}
 		g_clear_error(&error_local);
 		note_source = "scan";
-		note = gmem_vmcore_scan_vmcoreinfo(vmcore, opts->scan_limit, opts->progress,
-						     opts->progress_data, &note_len, &error_local);
+		note = gmem_live_scan_vmcoreinfo(vmcore, opts->scan_limit, opts->progress,
+						   opts->progress_data, &note_len, &error_local);
 		if (note == NULL) {
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
 						   "the guest's VMCOREINFO is not available (%s): ",
@@ -197,20 +197,20 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	reader.pgtable = pgtable;
 
 	if (!opts->no_pause) {
-		if (!gmem_vmcore_pause(vmcore, error))
+		if (!gmem_live_pause(vmcore, error))
 			return NULL;
 		paused_at = g_get_monotonic_time();
 	}
 	if (opts->fail_after_pause) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
 				    "failing after the pause, as the test asked");
-		return NULL; /* gmem_vmcore_free() resumes */
+		return NULL; /* gmem_live_free() resumes */
 	}
 	records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats, error);
 	if (records == NULL)
 		return NULL;
 	if (paused_at != 0) {
-		if (!gmem_vmcore_resume(vmcore, error)) {
+		if (!gmem_live_resume(vmcore, error)) {
 			g_prefix_error(error, "resuming the guest: ");
 			return NULL;
 		}
@@ -222,9 +222,9 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	json_object_set_boolean_member(memory, "paused", paused_at != 0);
 	json_object_set_int_member(memory, "paused-ms", paused_us / 1000);
 	json_object_set_int_member(memory, "elapsed-ms", (g_get_monotonic_time() - started) / 1000);
-	json_object_set_int_member(memory, "qmp-commands", gmem_vmcore_get_commands(vmcore));
+	json_object_set_int_member(memory, "qmp-commands", gmem_live_get_commands(vmcore));
 	json_object_set_string_member(memory, "reads",
-				      gmem_vmcore_get_use_xp(vmcore) ? "xp" : "pmemsave");
+				      gmem_live_get_use_xp(vmcore) ? "xp" : "pmemsave");
 	return result;
 }
 
@@ -363,7 +363,7 @@ gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 		gmem_dmesg_dump_clear(&dump);
 		return NULL;
 	}
-	note = gmem_vmcore_elf_find_vmcoreinfo(dump.data, dump.len, &note_len, &error_local);
+	note = gmem_vmcoreinfo_find_in_elf(dump.data, dump.len, &note_len, &error_local);
 	if (note == NULL) {
 		if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

@@ -3,7 +3,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "gmem-vmcore.h"
+#include "gmem-live.h"
 
 G_BEGIN_DECLS
 
@@ -22,7 +22,7 @@ typedef struct {
 	guint timeout_ms;    /* per QMP command; 0: 30 s */
 	gint level;	     /* records at this level or more urgent; -1: all */
 	gint64 tail;	     /* only the last @tail records; -1: all */
-	GmemVmcoreProgressFunc progress; /* (nullable): the RAM scan's progress */
+	GmemLiveProgressFunc progress; /* (nullable): the RAM scan's progress */
 	gpointer progress_data;
 	gboolean fail_after_pause; /* tests: fail once the guest is paused */
 } GmemDmesgOptions;

@@ -3,7 +3,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "gmem-vmcore.h"
+#include "gmem-vmcoreinfo.h"
 #include "kmsg-record.h"
 
 G_BEGIN_DECLS

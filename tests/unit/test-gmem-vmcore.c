@@ -20,7 +20,8 @@
 
 #include "gmem-sim.h"
 #include "gmem-dmesg.h"
-#include "gmem-vmcore.h"
+#include "gmem-live.h"
+#include "gmem-vmcoreinfo.h"
 
 /* ---- VMCOREINFO parsing ---- */
 
@@ -135,24 +136,24 @@ test_client_vmcore_elf_note(void **state)
 	g_autofree gchar *text = NULL;
 	gsize len = 0;
 
-	text = gmem_vmcore_elf_find_vmcoreinfo(elf->data, elf->len, &len, &error);
+	text = gmem_vmcoreinfo_find_in_elf(elf->data, elf->len, &len, &error);
 	assert_non_null(text);
 	assert_string_equal(text, note);
 	assert_int_equal(len, strlen(note));
 
-	assert_null(gmem_vmcore_elf_find_vmcoreinfo(bare->data, bare->len, &len, &error));
+	assert_null(gmem_vmcoreinfo_find_in_elf(bare->data, bare->len, &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	g_clear_error(&error);
 	/* cut inside the program headers, and not ELF at all */
-	assert_null(gmem_vmcore_elf_find_vmcoreinfo(elf->data, 80, &len, &error));
+	assert_null(gmem_vmcoreinfo_find_in_elf(elf->data, 80, &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
-	assert_null(gmem_vmcore_elf_find_vmcoreinfo(page, sizeof(page), &len, &error));
+	assert_null(gmem_vmcoreinfo_find_in_elf(page, sizeof(page), &len, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
 	/* a note cut short: not found rather than read past the end */
-	assert_null(gmem_vmcore_elf_find_vmcoreinfo(elf->data, elf->len - sizeof(page) - 8, &len,
-						      &error));
+	assert_null(gmem_vmcoreinfo_find_in_elf(elf->data, elf->len - sizeof(page) - 8, &len,
+						  &error));
 	assert_non_null(error);
 }
 
@@ -168,14 +169,14 @@ test_client_vmcore_scan_buffer(void **state)
 	/* decoys: the raw vmcoreinfo_data (no header), a string in a message */
 	memcpy(ram + 1000, "VMCOREINFO\0\0OSRELEASE=x", 23);
 	memcpy(ram + 5000, "OSRELEASE=6.1.0\nPAGESIZE=4096\n", 30);
-	assert_false(gmem_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
+	assert_false(gmem_vmcoreinfo_scan_buffer(ram, 256 * 1024, &offset, &len));
 	append_note(blob, "VMCOREINFO", 0, note, sizeof(note) - 1);
 	memcpy(ram + 200 * 1024 + 4, blob->data, blob->len);
-	assert_true(gmem_vmcore_scan_buffer(ram, 256 * 1024, &offset, &len));
+	assert_true(gmem_vmcoreinfo_scan_buffer(ram, 256 * 1024, &offset, &len));
 	assert_int_equal(offset, 200 * 1024 + 4 + 24);
 	assert_int_equal(len, strlen(note));
 	/* the note cut by the end of the buffer is not taken */
-	assert_false(gmem_vmcore_scan_buffer(ram, 200 * 1024 + 4 + 30, &offset, &len));
+	assert_false(gmem_vmcoreinfo_scan_buffer(ram, 200 * 1024 + 4 + 30, &offset, &len));
 }
 
 /* ---- a fake QEMU QMP server over synthetic guest memory ---- */
@@ -845,7 +846,7 @@ test_client_vmcore_busy(void **state)
 	strcpy(addr.sun_path, path);
 	g_assert(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	g_assert(listen(fd, 1) == 0);
-	assert_null(gmem_vmcore_connect(path, 200, &error));
+	assert_null(gmem_live_connect(path, 200, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
 	assert_non_null(strstr(error->message, "one QMP client at a time"));
 	close(fd);
@@ -858,7 +859,7 @@ test_client_vmcore_not_qmp(void **state)
 {
 	g_autoptr(GError) error = NULL;
 
-	assert_null(gmem_vmcore_connect("/nonexistent/qmp.sock", 1000, &error));
+	assert_null(gmem_live_connect("/nonexistent/qmp.sock", 1000, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "/nonexistent/qmp.sock"));
 }

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "gmem-dmesg.h"
-#include "gmem-vmcore.h"
+#include "gmem-live.h"
 #include "vm-test.h"
 
 #define APPEND_1M "printk.devkmsg=on log_buf_len=1M"
@@ -37,12 +37,12 @@ static void
 assert_guest_running(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GmemVmcore) vmcore = gmem_vmcore_connect(qmp_path(), 10000, &error);
+	g_autoptr(GmemLive) vmcore = gmem_live_connect(qmp_path(), 10000, &error);
 	gboolean running = FALSE;
 
 	if (vmcore == NULL)
 		fail_msg("QMP: %s", error->message);
-	if (!gmem_vmcore_query_running(vmcore, &running, &error))
+	if (!gmem_live_query_running(vmcore, &running, &error))
 		fail_msg("query-status: %s", error->message);
 	assert_true(running);
 }
@@ -333,14 +333,14 @@ test_vm_memdmesg_forced_error_resumes(void **state)
 	qmp_command("stop");
 	{
 		g_autoptr(JsonObject) reply = gmem_dmesg_read(qmp_path(), NULL, &error);
-		g_autoptr(GmemVmcore) vmcore = NULL;
+		g_autoptr(GmemLive) vmcore = NULL;
 		gboolean running = TRUE;
 
 		if (reply == NULL)
 			fail_msg("from memory, stopped: %s", error->message);
-		vmcore = gmem_vmcore_connect(qmp_path(), 10000, &error);
+		vmcore = gmem_live_connect(qmp_path(), 10000, &error);
 		assert_non_null(vmcore);
-		assert_true(gmem_vmcore_query_running(vmcore, &running, &error));
+		assert_true(gmem_live_query_running(vmcore, &running, &error));
 		assert_false(running);
 	}
 	qmp_command("cont");
