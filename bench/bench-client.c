@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "bench-common.h"
+#include "qmp-client.h"
 #include "vm-libvirt.h"
 
 #define WORKLOAD "client"
@@ -105,21 +106,16 @@ client_bench_compare(ClientBench *self, const gchar *metric, const gchar *const 
 }
 
 /* QMP stop on the bench guest; Returns: (transfer full): the monitor, to resume it with */
-static QgaClient *
+static QmpClient *
 client_bench_pause(BenchContext *ctx, GError **error)
 {
-	g_autoptr(QgaClient) qmp = qga_client_connect_unix(vm_guest_socket(ctx->guest, "qmp"), error);
-	g_autoptr(JsonNode) caps = NULL;
+	g_autoptr(QmpClient) qmp = qmp_client_connect_unix(vm_guest_socket(ctx->guest, "qmp"), 60000,
+							   error);
 	g_autoptr(JsonNode) stopped = NULL;
 
 	if (qmp == NULL)
 		return NULL;
-	qga_client_set_timeout(qmp, 60000);
-	/* the greeting has no id: execute skips it */
-	caps = qga_client_execute(qmp, "qmp_capabilities", NULL, error);
-	if (caps == NULL)
-		return NULL;
-	stopped = qga_client_execute(qmp, "stop", NULL, error);
+	stopped = qmp_client_execute(qmp, "stop", NULL, error);
 	if (stopped == NULL)
 		return NULL;
 	return g_steal_pointer(&qmp);
@@ -161,7 +157,7 @@ client_bench_libvirt(BenchContext *ctx, ClientBench *self, GError **error)
 	const gchar *build = g_getenv("QGATRACE_BENCH_BUILD_DIR");
 	g_autofree gchar *image_dir = NULL;
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(QgaClient) qmp = NULL;
+	g_autoptr(QmpClient) qmp = NULL;
 	g_autoptr(JsonNode) resumed = NULL;
 	g_autoptr(VmLibvirt) libvirt = NULL;
 	gboolean ok;
@@ -189,7 +185,7 @@ client_bench_libvirt(BenchContext *ctx, ClientBench *self, GError **error)
 	}
 	/* the domain goes before the bench guest runs again */
 	g_clear_pointer(&libvirt, vm_libvirt_free);
-	resumed = qga_client_execute(qmp, "cont", NULL, ok ? error : NULL);
+	resumed = qmp_client_execute(qmp, "cont", NULL, ok ? error : NULL);
 	if (resumed == NULL && ok) {
 		g_prefix_error(error, "resuming the bench guest: ");
 		return FALSE;

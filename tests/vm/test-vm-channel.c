@@ -111,10 +111,8 @@ test_vm_port_by_name_waits_and_survives_unplug(void **state)
 {
 	g_autofree gchar *hot_sock = NULL;
 	g_autofree gchar *chardev = NULL;
-	QgaClient *monitor;
+	QmpClient *monitor;
 	QgaClient *client;
-	g_autoptr(JsonNode) greeting = NULL;
-	g_autoptr(GError) error = NULL;
 	const gchar *device = "{\"driver\":\"virtserialport\",\"bus\":\"vser0.0\",\"chardev\":\"hot0\","
 			      "\"name\":\"org.qgatrace.hot.0\",\"id\":\"hotport\"}";
 
@@ -127,23 +125,20 @@ test_vm_port_by_name_waits_and_survives_unplug(void **state)
 		  "echo $! > /run/hot.pid"));
 	vm_test_wait("grep -q 'is not there yet, waiting' /run/hot.log");
 
-	monitor = vm_test_connect("qmp", FALSE);
-	greeting = qga_client_recv(monitor, &error);
-	assert_non_null(greeting);
-	json_node_unref(vm_test_execute_ok(monitor, "qmp_capabilities", NULL));
-	json_node_unref(vm_test_execute_ok(monitor, "chardev-add", chardev));
-	json_node_unref(vm_test_execute_ok(monitor, "device_add", device));
+	monitor = vm_test_connect_qmp();
+	json_node_unref(vm_test_qmp_execute_ok(monitor, "chardev-add", chardev));
+	json_node_unref(vm_test_qmp_execute_ok(monitor, "device_add", device));
 	vm_test_wait("grep -q 'opened virtio port' /run/hot.log");
 	client = vm_test_connect_path(hot_sock, TRUE);
 	json_node_unref(vm_test_execute_ok(client, "guest-ping", NULL));
 	vm_test_close(client);
 
 	/* unplugged: the agent stays and waits for the port to come back */
-	json_node_unref(vm_test_execute_ok(monitor, "device_del", "{\"id\":\"hotport\"}"));
+	json_node_unref(vm_test_qmp_execute_ok(monitor, "device_del", "{\"id\":\"hotport\"}"));
 	vm_test_wait("grep -q 'removed, waiting for it\\|failed: .*waiting for it' /run/hot.log");
 	vm_test_wait("! grep -qs org.qgatrace.hot.0 /sys/class/virtio-ports/*/name");
 	g_free(vm_test_sh("kill -0 $(cat /run/hot.pid)"));
-	json_node_unref(vm_test_execute_ok(monitor, "device_add", device));
+	json_node_unref(vm_test_qmp_execute_ok(monitor, "device_add", device));
 	vm_test_wait("[ $(grep -c 'opened virtio port' /run/hot.log) -ge 2 ]");
 	client = vm_test_connect_path(hot_sock, TRUE);
 	json_node_unref(vm_test_execute_ok(client, "guest-ping", NULL));

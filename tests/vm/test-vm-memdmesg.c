@@ -51,29 +51,14 @@ assert_guest_running(void)
 static void
 qmp_command_args(const gchar *command, const gchar *args_json)
 {
-	QgaClient *qmp = vm_test_connect_path(qmp_path(), FALSE);
-	g_autoptr(JsonNode) greeting = NULL;
-	g_autoptr(JsonNode) caps = NULL;
+	QmpClient *qmp = vm_test_connect_qmp();
 	g_autoptr(JsonNode) ret = NULL;
-	g_autoptr(GError) error = NULL;
 
-	greeting = qga_client_recv(qmp, &error);
-	assert_non_null(greeting);
-	caps = qga_client_execute(qmp, "qmp_capabilities", NULL, &error);
-	assert_non_null(caps);
-	if (args_json != NULL) {
-		g_autoptr(JsonParser) parser = json_parser_new();
-
-		assert_true(json_parser_load_from_data(parser, args_json, -1, NULL));
-		qga_client_set_timeout(qmp, 120000);
-		ret = qga_client_execute(qmp, command, json_node_get_object(json_parser_get_root(parser)),
-					 &error);
-	} else {
-		ret = qga_client_execute(qmp, command, NULL, &error);
-	}
-	if (ret == NULL)
-		fail_msg("QMP %s: %s", command, error->message);
-	vm_test_close(qmp);
+	/* a dump of all guest RAM takes a while under TCG */
+	if (args_json != NULL)
+		qmp_client_set_timeout(qmp, 120000);
+	ret = vm_test_qmp_execute_ok(qmp, command, args_json);
+	vm_test_close_qmp(qmp);
 }
 
 static void

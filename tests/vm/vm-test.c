@@ -11,6 +11,7 @@
 static VmGuest *vm_test_vm;
 static gboolean vm_test_unsupported;
 static GPtrArray *vm_test_clients; /* of QgaClient, open in the current test */
+static GPtrArray *vm_test_monitors; /* of QmpClient, the same */
 static const gchar *vm_test_append; /* kernel parameters of the group's guest */
 
 /* boots the guest; a machine without QEMU or the kernel skips every test */
@@ -20,6 +21,7 @@ vm_test_group_setup(void **state)
 	g_autoptr(GError) error = NULL;
 
 	vm_test_clients = g_ptr_array_new_with_free_func((GDestroyNotify)qga_client_free);
+	vm_test_monitors = g_ptr_array_new_with_free_func((GDestroyNotify)qmp_client_free);
 	vm_test_vm = vm_guest_start(vm_test_append, &error);
 	if (vm_test_vm == NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
 		fail_msg("booting the guest: %s", error->message);
@@ -41,6 +43,7 @@ vm_test_group_teardown(void **state)
 	    vm_guest_shell(vm_test_vm, "cat " VM_TEST_AGENT_LOG, &log, NULL, VM_TEST_SHELL_TIMEOUT_MS, NULL))
 		g_printerr("---- guest %s ----\n%s", VM_TEST_AGENT_LOG, log);
 	g_clear_pointer(&vm_test_clients, g_ptr_array_unref);
+	g_clear_pointer(&vm_test_monitors, g_ptr_array_unref);
 	g_clear_pointer(&vm_test_vm, vm_guest_free);
 	return 0;
 }
@@ -49,6 +52,7 @@ int
 vm_test_teardown(void **state)
 {
 	g_ptr_array_set_size(vm_test_clients, 0);
+	g_ptr_array_set_size(vm_test_monitors, 0);
 	return 0;
 }
 
@@ -119,13 +123,22 @@ vm_test_close(QgaClient *client)
 	g_ptr_array_remove(vm_test_clients, client);
 }
 
-JsonNode *
-vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args_json, GError **error)
+/* Returns: (transfer full) (nullable): @args_json parsed, NULL for NULL */
+static JsonNode *
+vm_test_parse_args(const gchar *cmd, const gchar *args_json)
 {
-	g_autoptr(JsonNode) args = args_json != NULL ? json_from_string(args_json, NULL) : NULL;
+	JsonNode *args = args_json != NULL ? json_from_string(args_json, NULL) : NULL;
 
 	if (args_json != NULL && (args == NULL || !JSON_NODE_HOLDS_OBJECT(args)))
 		fail_msg("test bug: arguments of %s are not a JSON object: %s", cmd, args_json);
+	return args;
+}
+
+JsonNode *
+vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args_json, GError **error)
+{
+	g_autoptr(JsonNode) args = vm_test_parse_args(cmd, args_json);
+
 	return qga_client_execute(client, cmd, args != NULL ? json_node_get_object(args) : NULL, error);
 }
 
@@ -148,6 +161,38 @@ vm_test_execute_int(QgaClient *client, const gchar *cmd, const gchar *args_json)
 	if (!JSON_NODE_HOLDS_VALUE(ret) || json_node_get_value_type(ret) != G_TYPE_INT64)
 		fail_msg("%s did not return an integer", cmd);
 	return json_node_get_int(ret);
+}
+
+QmpClient *
+vm_test_connect_qmp(void)
+{
+	const gchar *path = vm_guest_socket(vm_test_guest(), "qmp");
+	g_autoptr(GError) error = NULL;
+	QmpClient *qmp = qmp_client_connect_unix(path, VM_TEST_AGENT_TIMEOUT_MS, &error);
+
+	if (qmp == NULL)
+		fail_msg("connecting to %s: %s", path, error->message);
+	g_ptr_array_add(vm_test_monitors, qmp);
+	return qmp;
+}
+
+void
+vm_test_close_qmp(QmpClient *qmp)
+{
+	g_ptr_array_remove(vm_test_monitors, qmp);
+}
+
+JsonNode *
+vm_test_qmp_execute_ok(QmpClient *qmp, const gchar *cmd, const gchar *args_json)
+{
+	g_autoptr(JsonNode) args = vm_test_parse_args(cmd, args_json);
+	g_autoptr(GError) error = NULL;
+	JsonNode *ret = qmp_client_execute(qmp, cmd, args != NULL ? json_node_get_object(args) : NULL,
+					   &error);
+
+	if (ret == NULL)
+		fail_msg("QMP %s: %s", cmd, error->message);
+	return ret;
 }
 
 void

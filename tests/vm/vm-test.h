@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "qga-client.h"
+#include "qmp-client.h"
 #include "vm-guest.h"
 
 G_BEGIN_DECLS
@@ -58,6 +59,14 @@ JsonNode *vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args
 /* as vm_test_execute, failing the test on an error reply */
 JsonNode *vm_test_execute_ok(QgaClient *client, const gchar *cmd, const gchar *args_json);
 gint64 vm_test_execute_int(QgaClient *client, const gchar *cmd, const gchar *args_json);
+
+/* Returns: (transfer none): a client on the guest's QMP monitor, past
+ * qmp_capabilities; closed by vm_test_teardown */
+QmpClient *vm_test_connect_qmp(void);
+/* closes @qmp now, before the test's end */
+void vm_test_close_qmp(QmpClient *qmp);
+/* a QMP command, failing the test on an error; @args_json: (nullable) */
+JsonNode *vm_test_qmp_execute_ok(QmpClient *qmp, const gchar *cmd, const gchar *args_json);
 
 /* restarts the guest's qgatrace-agent on org.qgatrace.0 (found by port
  * name) with @extra_args, logging to VM_TEST_AGENT_LOG */
