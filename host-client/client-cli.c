@@ -212,7 +212,6 @@ client_cli_setup_logging(ClientContext *ctx)
 		g_setenv("G_MESSAGES_DEBUG", "qgatrace-client qgatrace-common", TRUE);
 }
 
-
 gboolean
 client_cli_parse_globals(ClientContext *ctx, gint argc, gchar **argv, gchar ***rest, gboolean *help,
 			 GError **error)
@@ -303,7 +302,7 @@ client_cli_parse(ClientContext *ctx, gchar **argv, const GOptionEntry *entries, 
 /* ---- main ---- */
 
 static void
-client_cli_print_overview(FILE *out, const ClientCommand *commands, const gchar *overview)
+client_cli_print_overview(FILE *out, const ClientCommand *const *commands, const gchar *overview)
 {
 	fputs("Usage: qgatrace [GLOBAL OPTION...] COMMAND [ARGS...]\n\n"
 	      "Talks to a QEMU guest agent (qgatrace-agent or stock qemu-ga) from the host: over the\n"
@@ -311,8 +310,8 @@ client_cli_print_overview(FILE *out, const ClientCommand *commands, const gchar 
 	      "domain (--domain). 'qgatrace COMMAND --help' describes each command.\n\n"
 	      "Commands:\n",
 	      out);
-	for (guint i = 0; commands[i].name != NULL; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	for (guint i = 0; commands[i] != NULL; i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\nGlobal options:\n", out);
 	for (guint i = 0; client_cli_global_entries[i].long_name != NULL; i++) {
 		g_autoptr(GString) line = g_string_new(NULL);
@@ -325,6 +324,87 @@ client_cli_print_overview(FILE *out, const ClientCommand *commands, const gchar 
 	      out);
 	if (overview != NULL)
 		fputs(overview, out);
+}
+
+/* a command's options struct, and its entries pointed into it */
+typedef struct {
+	const ClientCommand *cmd;
+	gpointer data;
+	GOptionEntry *entries;
+} ClientCliOptions;
+
+static void
+client_cli_options_init(ClientCliOptions *self, const ClientCommand *cmd)
+{
+	guint n = 0;
+
+	self->cmd = cmd;
+	if (cmd->options == NULL)
+		return;
+	self->data = cmd->options_defaults != NULL ? g_memdup2(cmd->options_defaults, cmd->options_size)
+						   : g_malloc0(cmd->options_size);
+	while (cmd->options[n].long_name != NULL)
+		n++;
+	self->entries = g_memdup2(cmd->options, sizeof(GOptionEntry) * (n + 1));
+	for (guint i = 0; i < n; i++)
+		self->entries[i].arg_data = (guint8 *)self->data + GPOINTER_TO_SIZE(cmd->options[i].arg_data);
+}
+
+static void
+client_cli_options_clear(ClientCliOptions *self)
+{
+	for (guint i = 0; self->entries != NULL && self->entries[i].long_name != NULL; i++) {
+		gpointer field = self->entries[i].arg_data;
+
+		switch (self->entries[i].arg) {
+		case G_OPTION_ARG_STRING:
+		case G_OPTION_ARG_FILENAME:
+			g_free(*(gchar **)field);
+			break;
+		case G_OPTION_ARG_STRING_ARRAY:
+		case G_OPTION_ARG_FILENAME_ARRAY:
+			g_strfreev(*(gchar ***)field);
+			break;
+		default:
+			break;
+		}
+	}
+	g_free(self->entries);
+	g_free(self->data);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ClientCliOptions, client_cli_options_clear)
+
+/* what every command shares: its options, --help, its checks, the agent */
+static gboolean
+client_cli_run(ClientContext *ctx, const ClientCommand *cmd, gchar **argv, GError **error)
+{
+	g_auto(ClientCliOptions) options = {NULL};
+	g_autoptr(ClientTarget) target = NULL;
+	g_auto(GStrv) args = NULL;
+	gboolean help = FALSE;
+	ClientInvocation inv = {ctx};
+
+	client_cli_options_init(&options, cmd);
+	if (!client_cli_parse(ctx, argv, options.entries, cmd->params, cmd->help, cmd->help_tail,
+			      cmd->params != NULL ? &args : NULL, &help, error))
+		return FALSE;
+	if (help)
+		return TRUE;
+	if (cmd->check != NULL && !cmd->check(ctx, options.data, args, error))
+		return FALSE;
+	if (cmd->flags & CLIENT_COMMAND_SIGNALS)
+		client_context_catch_signals(ctx);
+	target = client_target_new(ctx);
+	inv.target = target;
+	inv.options = options.data;
+	inv.args = args;
+	if (cmd->flags & CLIENT_COMMAND_AGENT) {
+		inv.conn = client_target_get_conn(target, error);
+		if (inv.conn == NULL)
+			return FALSE;
+	}
+	return cmd->run(&inv, error);
 }
 
 static void
@@ -345,7 +425,7 @@ client_cli_print_error(ClientContext *ctx, const gchar *command, const GError *e
 }
 
 gint
-client_cli_main(const ClientCommand *commands, const gchar *overview, gint argc, gchar **argv)
+client_cli_main(const ClientCommand *const *commands, const gchar *overview, gint argc, gchar **argv)
 {
 	g_autoptr(ClientContext) ctx = client_context_new();
 	g_autoptr(GError) error = NULL;
@@ -383,27 +463,27 @@ client_cli_main(const ClientCommand *commands, const gchar *overview, gint argc,
 	}
 	if (name == NULL) {
 		fputs("Usage: qgatrace [GLOBAL OPTION...] COMMAND [ARGS...]\nCommands:", stderr);
-		for (guint i = 0; commands[i].name != NULL; i++)
-			fprintf(stderr, " %s", commands[i].name);
+		for (guint i = 0; commands[i] != NULL; i++)
+			fprintf(stderr, " %s", commands[i]->name);
 		fputs("\nqgatrace: no command given (see 'qgatrace --help')\n", stderr);
 		return CLIENT_EXIT_USAGE;
 	}
-	for (guint i = 0; commands[i].name != NULL; i++) {
-		if (g_strcmp0(commands[i].name, name) == 0)
-			cmd = &commands[i];
+	for (guint i = 0; commands[i] != NULL; i++) {
+		if (g_strcmp0(commands[i]->name, name) == 0)
+			cmd = commands[i];
 	}
 	if (cmd == NULL) {
 		g_autoptr(GString) names = g_string_new(NULL);
 
-		for (guint i = 0; commands[i].name != NULL; i++)
-			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", commands[i].name);
+		for (guint i = 0; commands[i] != NULL; i++)
+			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", commands[i]->name);
 		fprintf(stderr, "qgatrace: unknown command '%s' (commands: %s; see 'qgatrace --help')\n",
 			name, names->str);
 		return CLIENT_EXIT_USAGE;
 	}
 	ctx->command = cmd->name;
 	client_cli_setup_logging(ctx);
-	if (!cmd->run(ctx, rest, &error)) {
+	if (!client_cli_run(ctx, cmd, rest, &error)) {
 		client_cli_print_error(ctx, cmd->name, error);
 		return client_exit_for_error(error);
 	}

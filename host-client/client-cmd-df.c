@@ -4,8 +4,6 @@
 #include <stdio.h>
 
 #include "client-commands.h"
-#include "client-conn.h"
-#include "client-host.h"
 #include "client-output.h"
 
 static const gchar df_summary[] =
@@ -48,51 +46,36 @@ df_size(guint64 bytes, gboolean known)
 	return known ? client_format_bytes(bytes) : g_strdup("-");
 }
 
-gboolean
-client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
+/* the host's view of the disks, when asked for; NULL without it. FALSE
+ * only for a usage error: without the host's half the guest's is still
+ * worth printing */
+static gboolean
+df_read_host(ClientInvocation *inv, GPtrArray **disks, const gchar **source, GError **error)
 {
-	g_autoptr(JsonNode) fsinfo = NULL;
-	g_autoptr(GPtrArray) host_disks = NULL;
-	g_autoptr(JsonObject) out = json_object_new();
 	g_autoptr(GError) error_host = NULL;
-	JsonArray *filesystems = json_array_new();
-	JsonArray *list;
-	const gchar *source = NULL;
-	gboolean help = FALSE;
-	ClientConn *conn;
 
-	json_object_set_array_member(out, "filesystems", filesystems);
-	if (!client_cli_parse(ctx, argv, NULL, NULL, df_summary, df_description, NULL, &help, error))
-		return FALSE;
-	if (help)
+	*disks = NULL;
+	if (inv->ctx->qmp_path == NULL && inv->ctx->domain == NULL)
 		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
-	fsinfo = client_conn_execute(conn, "guest-get-fsinfo", NULL,
-				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
-	if (fsinfo == NULL)
-		return FALSE;
-	if (!JSON_NODE_HOLDS_ARRAY(fsinfo)) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "guest-get-fsinfo did not return a list");
+	*disks = client_target_host_disks(inv->target, source, &error_host);
+	if (*disks != NULL)
+		return TRUE;
+	if (client_exit_for_error(error_host) == CLIENT_EXIT_USAGE) {
+		g_propagate_error(error, g_steal_pointer(&error_host));
 		return FALSE;
 	}
-	if (ctx->qmp_path != NULL || ctx->domain != NULL) {
-		host_disks = client_host_disks(ctx, &source, &error_host);
-		if (host_disks == NULL) {
-			/* the guest's half is still worth printing */
-			if (client_exit_for_error(error_host) == CLIENT_EXIT_USAGE) {
-				g_propagate_error(error, g_steal_pointer(&error_host));
-				return FALSE;
-			}
-			fprintf(stderr, "qgatrace: df: no host view of the disks: %s\n", error_host->message);
-		}
-	}
+	fprintf(stderr, "qgatrace: df: no host view of the disks: %s\n", error_host->message);
+	return TRUE;
+}
 
-	list = json_node_get_array(fsinfo);
-	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonObject *fs = client_json_array_object(list, i);
+/* guest-get-fsinfo's filesystems, each with the host disk it is on */
+static JsonArray *
+df_filesystems(JsonArray *fsinfo, GPtrArray *host_disks)
+{
+	JsonArray *filesystems = json_array_new();
+
+	for (guint i = 0; i < json_array_get_length(fsinfo); i++) {
+		JsonObject *fs = client_json_array_object(fsinfo, i);
 		JsonObject *entry;
 		JsonArray *serials;
 		ClientHostDisk *disk = NULL;
@@ -122,64 +105,70 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 			json_object_set_null_member(entry, "host-disk");
 		json_array_add_object_element(filesystems, entry);
 	}
-	if (host_disks != NULL) {
-		JsonObject *host = json_object_new();
-		JsonArray *disks = json_array_new();
+	return filesystems;
+}
 
-		json_object_set_string_member(host, "source", source);
-		for (guint d = 0; d < host_disks->len; d++) {
-			ClientHostDisk *disk = g_ptr_array_index(host_disks, d);
-			JsonObject *h = json_object_new();
-			JsonArray *mounts = json_array_new();
-			gint64 used = 0;
-			gboolean have_used = FALSE;
+/* one host disk, with the guest filesystems on it and what they use */
+static JsonObject *
+df_host_disk(const ClientHostDisk *disk, JsonArray *filesystems)
+{
+	JsonObject *h = json_object_new();
+	JsonArray *mounts = json_array_new();
+	gint64 used = 0;
+	gboolean have_used = FALSE;
 
-			for (guint i = 0; i < json_array_get_length(filesystems); i++) {
-				JsonObject *fs = client_json_array_object(filesystems, i);
+	for (guint i = 0; i < json_array_get_length(filesystems); i++) {
+		JsonObject *fs = client_json_array_object(filesystems, i);
 
-				if (g_strcmp0(client_json_string(fs, "host-disk"), disk->id) != 0)
-					continue;
-				json_array_add_string_element(mounts, client_json_string(fs, "mountpoint"));
-				if (json_object_has_member(fs, "used-bytes") &&
-				    !json_object_get_null_member(fs, "used-bytes")) {
-					used += client_json_int(fs, "used-bytes", 0);
-					have_used = TRUE;
-				}
-			}
-			json_object_set_string_member(h, "id", disk->id);
-			json_object_set_string_member(h, "serial", disk->serial);
-			json_object_set_string_member(h, "file", disk->file);
-			json_object_set_string_member(h, "format", disk->format);
-			json_object_set_int_member(h, "capacity", (gint64)disk->capacity);
-			if (disk->has_allocation)
-				json_object_set_int_member(h, "allocation", (gint64)disk->allocation);
-			else
-				json_object_set_null_member(h, "allocation");
-			if (disk->physical != 0)
-				json_object_set_int_member(h, "physical", (gint64)disk->physical);
-			else
-				json_object_set_null_member(h, "physical");
-			if (disk->stats.has_highest_offset)
-				json_object_set_int_member(h, "wr-highest-offset", (gint64)disk->stats.wr_highest_offset);
-			else
-				json_object_set_null_member(h, "wr-highest-offset");
-			if (have_used)
-				json_object_set_int_member(h, "guest-used-bytes", used);
-			else
-				json_object_set_null_member(h, "guest-used-bytes");
-			json_object_set_array_member(h, "mountpoints", mounts);
-			json_array_add_object_element(disks, h);
+		if (g_strcmp0(client_json_string(fs, "host-disk"), disk->id) != 0)
+			continue;
+		json_array_add_string_element(mounts, client_json_string(fs, "mountpoint"));
+		if (json_object_has_member(fs, "used-bytes") && !json_object_get_null_member(fs, "used-bytes")) {
+			used += client_json_int(fs, "used-bytes", 0);
+			have_used = TRUE;
 		}
-		json_object_set_array_member(host, "disks", disks);
-		json_object_set_object_member(out, "host", host);
-	} else {
-		json_object_set_null_member(out, "host");
 	}
-	if (ctx->json) {
-		client_print_json_object(out, TRUE);
-		return TRUE;
-	}
+	json_object_set_string_member(h, "id", disk->id);
+	json_object_set_string_member(h, "serial", disk->serial);
+	json_object_set_string_member(h, "file", disk->file);
+	json_object_set_string_member(h, "format", disk->format);
+	json_object_set_int_member(h, "capacity", (gint64)disk->capacity);
+	if (disk->has_allocation)
+		json_object_set_int_member(h, "allocation", (gint64)disk->allocation);
+	else
+		json_object_set_null_member(h, "allocation");
+	if (disk->physical != 0)
+		json_object_set_int_member(h, "physical", (gint64)disk->physical);
+	else
+		json_object_set_null_member(h, "physical");
+	if (disk->stats.has_highest_offset)
+		json_object_set_int_member(h, "wr-highest-offset", (gint64)disk->stats.wr_highest_offset);
+	else
+		json_object_set_null_member(h, "wr-highest-offset");
+	if (have_used)
+		json_object_set_int_member(h, "guest-used-bytes", used);
+	else
+		json_object_set_null_member(h, "guest-used-bytes");
+	json_object_set_array_member(h, "mountpoints", mounts);
+	return h;
+}
 
+static JsonObject *
+df_host(GPtrArray *host_disks, const gchar *source, JsonArray *filesystems)
+{
+	JsonObject *host = json_object_new();
+	JsonArray *disks = json_array_new();
+
+	json_object_set_string_member(host, "source", source);
+	for (guint d = 0; d < host_disks->len; d++)
+		json_array_add_object_element(disks, df_host_disk(g_ptr_array_index(host_disks, d), filesystems));
+	json_object_set_array_member(host, "disks", disks);
+	return host;
+}
+
+static void
+df_print_filesystems(JsonArray *filesystems)
+{
 	client_print("%-20s %-6s %10s %10s %5s  %s\n", "MOUNTPOINT", "TYPE", "USED", "TOTAL", "USE%", "DISK");
 	for (guint i = 0; i < json_array_get_length(filesystems); i++) {
 		JsonObject *fs = client_json_array_object(filesystems, i);
@@ -198,29 +187,79 @@ client_cmd_df(ClientContext *ctx, gchar **argv, GError **error)
 			     client_json_string(fs, "type"), u, t, pct, client_json_string(fs, "name"),
 			     serial != NULL ? " (serial " : "", serial != NULL ? serial : "", serial != NULL ? ")" : "");
 	}
-	if (host_disks != NULL) {
-		JsonArray *disks = client_json_array(client_json_object(out, "host"), "disks");
+}
 
-		client_print("\nhost view (%s):\n", g_strcmp0(source, "qmp") == 0 ? "QMP query-block, query-blockstats"
-										: "libvirt block info and stats");
-		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY", "ALLOCATED",
-			     "HIGHEST WRITE", "GUEST USED", "FILE");
-		for (guint d = 0; d < json_array_get_length(disks); d++) {
-			JsonObject *h = client_json_array_object(disks, d);
-			gint64 alloc = client_json_int(h, "allocation", -1);
-			gint64 high = client_json_int(h, "wr-highest-offset", -1);
-			gint64 used = client_json_int(h, "guest-used-bytes", -1);
-			g_autofree gchar *cap = df_size((guint64)client_json_int(h, "capacity", 0),
-							client_json_int(h, "capacity", 0) > 0);
-			g_autofree gchar *a = df_size((guint64)MAX(alloc, 0), alloc >= 0);
-			g_autofree gchar *w = df_size((guint64)MAX(high, 0), high >= 0);
-			g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
+static void
+df_print_host(JsonObject *host)
+{
+	JsonArray *disks = client_json_array(host, "disks");
 
-			client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", client_json_string(h, "id"),
-				     client_json_string(h, "format") != NULL ? client_json_string(h, "format") : "-",
-				     cap, a, w, u,
-				     client_json_string(h, "file") != NULL ? client_json_string(h, "file") : "-");
-		}
+	client_print("\nhost view (%s):\n", g_strcmp0(client_json_string(host, "source"), "qmp") == 0
+						     ? "QMP query-block, query-blockstats"
+						     : "libvirt block info and stats");
+	client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY", "ALLOCATED",
+		     "HIGHEST WRITE", "GUEST USED", "FILE");
+	for (guint d = 0; d < json_array_get_length(disks); d++) {
+		JsonObject *h = client_json_array_object(disks, d);
+		gint64 alloc = client_json_int(h, "allocation", -1);
+		gint64 high = client_json_int(h, "wr-highest-offset", -1);
+		gint64 used = client_json_int(h, "guest-used-bytes", -1);
+		g_autofree gchar *cap = df_size((guint64)client_json_int(h, "capacity", 0),
+						client_json_int(h, "capacity", 0) > 0);
+		g_autofree gchar *a = df_size((guint64)MAX(alloc, 0), alloc >= 0);
+		g_autofree gchar *w = df_size((guint64)MAX(high, 0), high >= 0);
+		g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
+
+		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", client_json_string(h, "id"),
+			     client_json_string(h, "format") != NULL ? client_json_string(h, "format") : "-",
+			     cap, a, w, u, client_json_string(h, "file") != NULL ? client_json_string(h, "file") : "-");
 	}
+}
+
+static gboolean
+df_run(ClientInvocation *inv, GError **error)
+{
+	g_autoptr(JsonNode) fsinfo = NULL;
+	g_autoptr(GPtrArray) host_disks = NULL;
+	g_autoptr(JsonObject) out = json_object_new();
+	JsonArray *filesystems;
+	JsonObject *host = NULL;
+	const gchar *source = NULL;
+
+	fsinfo = client_conn_execute(inv->conn, "guest-get-fsinfo", NULL,
+				     client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	if (fsinfo == NULL)
+		return FALSE;
+	if (!JSON_NODE_HOLDS_ARRAY(fsinfo)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "guest-get-fsinfo did not return a list");
+		return FALSE;
+	}
+	if (!df_read_host(inv, &host_disks, &source, error))
+		return FALSE;
+	filesystems = df_filesystems(json_node_get_array(fsinfo), host_disks);
+	json_object_set_array_member(out, "filesystems", filesystems);
+	if (host_disks != NULL) {
+		host = df_host(host_disks, source, filesystems);
+		json_object_set_object_member(out, "host", host);
+	} else {
+		json_object_set_null_member(out, "host");
+	}
+	if (inv->ctx->json) {
+		client_print_json_object(out, TRUE);
+		return TRUE;
+	}
+	df_print_filesystems(filesystems);
+	if (host != NULL)
+		df_print_host(host);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_df = {
+	.name = "df",
+	.summary = "guest filesystem usage beside the host's view of the disks",
+	.help = df_summary,
+	.help_tail = df_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = df_run,
+};

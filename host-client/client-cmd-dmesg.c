@@ -7,11 +7,8 @@
 #include <glib/gstdio.h>
 
 #include "client-commands.h"
-#include "client-conn.h"
-#include "client-libvirt.h"
-#include "gmem-dmesg.h"
 #include "client-output.h"
-#include "client-qmp.h"
+#include "gmem-dmesg.h"
 
 static const gchar dmesg_summary[] =
 	"Prints the guest kernel's log through the agent's guest-dmesg (qgatrace-agent reads\n"
@@ -51,7 +48,50 @@ static const gchar dmesg_description[] =
 	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n";
 
 typedef struct {
+	gchar *level;
+	gint64 since;
+	gint tail;
+	gdouble interval;
+	gboolean follow;
+	gboolean from_memory;
+	gboolean no_pause;
+	gboolean scan_ram;
+	gboolean allow_taint;
+	gchar *from_dump;
+} DmesgOptions;
+
+static const DmesgOptions dmesg_defaults = {.since = -1, .tail = -1, .interval = 1.0};
+
+static const GOptionEntry dmesg_entries[] = {
+	{"since", 's', 0, G_OPTION_ARG_INT64, CLIENT_OPTION(DmesgOptions, since),
+	 "only records after sequence number SEQ (a previous record's \"seq\")", "SEQ"},
+	{"level", 'l', 0, G_OPTION_ARG_STRING, CLIENT_OPTION(DmesgOptions, level),
+	 "only records at LEVEL or more severe: emerg alert crit err warn notice info debug, or 0-7",
+	 "LEVEL"},
+	{"tail", 'n', 0, G_OPTION_ARG_INT, CLIENT_OPTION(DmesgOptions, tail), "only the last N records", "N"},
+	{"follow", 'f', 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, follow),
+	 "then keep printing new records as they come, until Ctrl-C", NULL},
+	{"interval", 'i', 0, G_OPTION_ARG_DOUBLE, CLIENT_OPTION(DmesgOptions, interval),
+	 "with --follow: poll every SECONDS (default 1)", "SECONDS"},
+	{"from-memory", 'M', 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, from_memory),
+	 "read the log from guest memory through --qmp, or with --domain from a libvirt "
+	 "memory dump (pauses the guest), with no agent", NULL},
+	{"allow-taint", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, allow_taint),
+	 "with --domain: use libvirt's QEMU monitor passthrough (taints the domain); "
+	 "not supported yet", NULL},
+	{"no-pause", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, no_pause),
+	 "from memory: do not pause the guest while reading (records may tear)", NULL},
+	{"scan-ram", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, scan_ram),
+	 "from memory: without -device vmcoreinfo, scan guest RAM for VMCOREINFO", NULL},
+	{"from-dump", 0, 0, G_OPTION_ARG_FILENAME, CLIENT_OPTION(DmesgOptions, from_dump),
+	 "read the log from an ELF memory dump (virsh dump --memory-only --format elf)", "FILE"},
+	{NULL},
+};
+
+typedef struct {
 	ClientContext *ctx;
+	ClientTarget *target;
+	const DmesgOptions *opts;
 	gint level;	  /* -1: all */
 	gint64 tail;	  /* -1: none */
 	gint64 cursor;	  /* since-seq for the next call; -1: from the start */
@@ -59,6 +99,15 @@ typedef struct {
 	gchar *boot_id;
 	JsonArray *collected; /* --json without --follow: one array at the end */
 } DmesgState;
+
+static void
+dmesg_state_clear(DmesgState *st)
+{
+	g_free(st->boot_id);
+	g_clear_pointer(&st->collected, json_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DmesgState, dmesg_state_clear)
 
 static void
 dmesg_print_record(DmesgState *st, JsonObject *record)
@@ -165,9 +214,10 @@ dmesg_scan_progress(guint64 done, guint64 total, gpointer user_data)
 /* --domain without --qmp: libvirt dumps guest RAM (memory-only ELF) into a
  * private temporary directory, decoded here; both are removed on every path */
 static JsonObject *
-dmesg_read_libvirt_dump(ClientContext *ctx, const GmemDmesgOptions *opts, GError **error)
+dmesg_read_libvirt_dump(DmesgState *st, const GmemDmesgOptions *opts, GError **error)
 {
-	ClientLibvirt *lv = client_libvirt_get(ctx, error);
+	ClientContext *ctx = st->ctx;
+	ClientLibvirt *lv = client_target_get_libvirt(st->target, error);
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *path = NULL;
 	JsonObject *reply = NULL;
@@ -199,10 +249,12 @@ dmesg_read_libvirt_dump(ClientContext *ctx, const GmemDmesgOptions *opts, GError
 /* --from-memory, and the fallback when no agent answers: the log read from
  * guest memory through QEMU's QMP socket (guest-memory/gmem-dmesg.c) */
 static gboolean
-dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean no_pause,
-		  gboolean scan, GError **error)
+dmesg_from_memory(DmesgState *st, GError **error)
 {
 	ClientContext *ctx = st->ctx;
+	const gchar *dump_path = st->opts->from_dump;
+	gboolean no_pause = st->opts->no_pause;
+	gint64 since = st->opts->since;
 	GmemDmesgOptions opts;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonArray *records;
@@ -218,10 +270,10 @@ dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean
 		return FALSE;
 	}
 	/* QEMU's QMP socket takes one client at a time: ours must go first */
-	g_clear_pointer(&ctx->qmp, client_qmp_free);
+	client_target_close_qmp(st->target);
 	gmem_dmesg_options_init(&opts);
 	opts.no_pause = no_pause;
-	opts.scan = scan;
+	opts.scan = st->opts->scan_ram;
 	opts.level = st->level;
 	opts.tail = st->tail;
 	opts.timeout_ms = client_context_timeout_ms(ctx, 30000);
@@ -230,7 +282,7 @@ dmesg_from_memory(DmesgState *st, const gchar *dump_path, gint64 since, gboolean
 	if (dump_path != NULL)
 		reply = gmem_dmesg_read_from_dump(dump_path, &opts, error);
 	else if (ctx->qmp_path == NULL)
-		reply = dmesg_read_libvirt_dump(ctx, &opts, error);
+		reply = dmesg_read_libvirt_dump(st, &opts, error);
 	else
 		reply = gmem_dmesg_read(ctx->qmp_path, &opts, error);
 	if (reply == NULL)
@@ -274,140 +326,60 @@ dmesg_sleep(ClientContext *ctx, guint ms)
 		g_source_remove(id);
 }
 
-gboolean
-client_cmd_dmesg(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+dmesg_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **error)
 {
-	g_autofree gchar *level_text = NULL;
-	g_autoptr(JsonArray) collected = NULL;
-	gint64 since = -1;
-	gint tail = -1;
-	gdouble interval = 1.0;
-	gboolean follow = FALSE;
-	gboolean from_memory = FALSE;
-	gboolean no_pause = FALSE;
-	gboolean scan_ram = FALSE;
-	gboolean allow_taint = FALSE;
-	g_autofree gchar *from_dump = NULL;
-	gboolean help = FALSE;
-	gboolean waiting = FALSE;
-	DmesgState st = {0};
-	ClientConn *conn;
-	const GOptionEntry entries[] = {
-		{"since", 's', 0, G_OPTION_ARG_INT64, &since,
-		 "only records after sequence number SEQ (a previous record's \"seq\")", "SEQ"},
-		{"level", 'l', 0, G_OPTION_ARG_STRING, &level_text,
-		 "only records at LEVEL or more severe: emerg alert crit err warn notice info debug, or 0-7",
-		 "LEVEL"},
-		{"tail", 'n', 0, G_OPTION_ARG_INT, &tail, "only the last N records", "N"},
-		{"follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
-		 "then keep printing new records as they come, until Ctrl-C", NULL},
-		{"interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval,
-		 "with --follow: poll every SECONDS (default 1)", "SECONDS"},
-		{"from-memory", 'M', 0, G_OPTION_ARG_NONE, &from_memory,
-		 "read the log from guest memory through --qmp, or with --domain from a libvirt "
-		 "memory dump (pauses the guest), with no agent", NULL},
-		{"allow-taint", 0, 0, G_OPTION_ARG_NONE, &allow_taint,
-		 "with --domain: use libvirt's QEMU monitor passthrough (taints the domain); "
-		 "not supported yet", NULL},
-		{"no-pause", 0, 0, G_OPTION_ARG_NONE, &no_pause,
-		 "from memory: do not pause the guest while reading (records may tear)", NULL},
-		{"scan-ram", 0, 0, G_OPTION_ARG_NONE, &scan_ram,
-		 "from memory: without -device vmcoreinfo, scan guest RAM for VMCOREINFO", NULL},
-		{"from-dump", 0, 0, G_OPTION_ARG_FILENAME, &from_dump,
-		 "read the log from an ELF memory dump (virsh dump --memory-only --format elf)", "FILE"},
-		{NULL},
-	};
+	const DmesgOptions *opts = options;
 
-	if (!client_cli_parse(ctx, argv, entries, NULL, dmesg_summary, dmesg_description, NULL, &help, error))
+	if (opts->level != NULL && client_parse_level(opts->level, error) < 0)
 		return FALSE;
-	if (help)
-		return TRUE;
-	st.ctx = ctx;
-	st.level = -1;
-	st.tail = -1;
-	if (level_text != NULL && (st.level = client_parse_level(level_text, error)) < 0)
-		return FALSE;
-	if (tail < -1 || tail == 0 || (tail > 0 && since >= 0)) {
-		client_set_usage_error(error, tail > 0 ? "--tail and --since exclude each other"
-						       : "--tail wants a number of records > 0");
+	if (opts->tail < -1 || opts->tail == 0 || (opts->tail > 0 && opts->since >= 0)) {
+		client_set_usage_error(error, opts->tail > 0 ? "--tail and --since exclude each other"
+							     : "--tail wants a number of records > 0");
 		return FALSE;
 	}
-	if (since < -1) {
+	if (opts->since < -1) {
 		client_set_usage_error(error, "--since wants a sequence number >= 0");
 		return FALSE;
 	}
-	if (!(interval >= 0.05 && interval <= 3600)) {
+	if (!(opts->interval >= 0.05 && opts->interval <= 3600)) {
 		client_set_usage_error(error, "--interval wants seconds within 0.05-3600");
 		return FALSE;
 	}
-	st.tail = tail;
-	if (since >= 0) {
-		st.cursor = since;
-		st.have_cursor = TRUE;
-	}
-	if (ctx->json && !follow) {
-		collected = json_array_new();
-		st.collected = collected;
-	}
-	if (allow_taint) {
+	if (opts->allow_taint) {
 		client_set_usage_error(error, "--allow-taint is not supported yet: reading memory "
 				       "through libvirt's monitor passthrough is not implemented; "
 				       "--domain NAME dmesg --from-memory uses a memory dump instead");
 		return FALSE;
 	}
-	if (from_memory || from_dump != NULL) {
-		if (follow) {
-			client_set_usage_error(error, "--from-memory and --follow exclude each other");
-			return FALSE;
-		}
-		return dmesg_from_memory(&st, from_dump, since, no_pause, scan_ram, error);
-	}
-	if (follow)
-		client_context_catch_signals(ctx);
-	{
-		g_autoptr(GError) error_local = NULL;
-
-		conn = client_conn_get(ctx, &error_local);
-		/* no agent answers, or none was given besides --qmp */
-		if (conn == NULL && ctx->qmp_path != NULL && !follow &&
-		    (client_error_is_unreachable(error_local) ||
-		     (ctx->agent_path == NULL && ctx->domain == NULL))) {
-			fprintf(stderr, "qgatrace: dmesg: %s; reading the kernel log from guest memory "
-				"through QMP instead\n", error_local->message);
-			return dmesg_from_memory(&st, NULL, since, no_pause, scan_ram, error);
-		}
-		if (conn == NULL) {
-			g_propagate_error(error, g_steal_pointer(&error_local));
-			return FALSE;
-		}
-	}
-	if (!dmesg_drain(&st, conn, st.tail > 0, error)) {
-		g_free(st.boot_id);
+	if ((opts->from_memory || opts->from_dump != NULL) && opts->follow) {
+		client_set_usage_error(error, "--from-memory and --follow exclude each other");
 		return FALSE;
 	}
-	if (!follow) {
-		g_free(st.boot_id);
-		if (collected != NULL) {
-			g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), collected);
+	return TRUE;
+}
 
-			client_print_json(node, TRUE);
-		}
-		return TRUE;
-	}
-	client_context_progress(ctx, "-- following the guest's kernel log every %.1f s; Ctrl-C ends --", interval);
+/* --follow: polls with the cursor until a signal, waiting out an agent that went away */
+static gboolean
+dmesg_follow(DmesgState *st, ClientConn *conn, GError **error)
+{
+	ClientContext *ctx = st->ctx;
+	gboolean waiting = FALSE;
+
+	client_context_progress(ctx, "-- following the guest's kernel log every %.1f s; Ctrl-C ends --",
+				st->opts->interval);
 	while (!client_context_interrupted(ctx)) {
 		g_autoptr(GError) error_local = NULL;
 
-		dmesg_sleep(ctx, (guint)(interval * 1000));
+		dmesg_sleep(ctx, (guint)(st->opts->interval * 1000));
 		if (client_context_interrupted(ctx))
 			break;
-		if (ctx->conn == NULL) {
+		if (conn == NULL) {
 			/* reconnecting after the agent went away (a reboot, a restart) */
-			conn = client_conn_get(ctx, &error_local);
+			conn = client_target_get_conn(st->target, &error_local);
 			if (conn == NULL) {
 				if (!client_error_is_unreachable(error_local)) {
 					g_propagate_error(error, g_steal_pointer(&error_local));
-					g_free(st.boot_id);
 					return FALSE;
 				}
 				continue;
@@ -416,19 +388,77 @@ client_cmd_dmesg(ClientContext *ctx, gchar **argv, GError **error)
 				fprintf(stderr, "qgatrace: dmesg: the agent is back\n");
 			waiting = FALSE;
 		}
-		if (!dmesg_drain(&st, ctx->conn, FALSE, &error_local)) {
+		if (!dmesg_drain(st, conn, FALSE, &error_local)) {
 			if (!client_error_is_unreachable(error_local)) {
 				g_propagate_error(error, g_steal_pointer(&error_local));
-				g_free(st.boot_id);
 				return FALSE;
 			}
 			if (!waiting)
 				fprintf(stderr, "qgatrace: dmesg: %s; waiting for the agent (Ctrl-C ends)\n",
 					error_local->message);
 			waiting = TRUE;
-			g_clear_pointer(&ctx->conn, client_conn_free);
+			client_target_close_conn(st->target);
+			conn = NULL;
 		}
 	}
-	g_free(st.boot_id);
 	return TRUE;
 }
+
+/* not CLIENT_COMMAND_AGENT: from memory it needs none, and without an
+ * answer it falls back to reading memory through QMP */
+static gboolean
+dmesg_run(ClientInvocation *inv, GError **error)
+{
+	ClientContext *ctx = inv->ctx;
+	const DmesgOptions *opts = inv->options;
+	g_auto(DmesgState) st = {ctx, inv->target, opts};
+	g_autoptr(GError) error_local = NULL;
+	ClientConn *conn;
+
+	st.level = opts->level != NULL ? client_parse_level(opts->level, NULL) : -1;
+	st.tail = opts->tail;
+	if (opts->since >= 0) {
+		st.cursor = opts->since;
+		st.have_cursor = TRUE;
+	}
+	if (ctx->json && !opts->follow)
+		st.collected = json_array_new();
+	if (opts->from_memory || opts->from_dump != NULL)
+		return dmesg_from_memory(&st, error);
+	if (opts->follow)
+		client_context_catch_signals(ctx);
+	conn = client_target_get_conn(inv->target, &error_local);
+	/* no agent answers, or none was given besides --qmp */
+	if (conn == NULL && ctx->qmp_path != NULL && !opts->follow &&
+	    (client_error_is_unreachable(error_local) || (ctx->agent_path == NULL && ctx->domain == NULL))) {
+		fprintf(stderr, "qgatrace: dmesg: %s; reading the kernel log from guest memory "
+			"through QMP instead\n", error_local->message);
+		return dmesg_from_memory(&st, error);
+	}
+	if (conn == NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
+	}
+	if (!dmesg_drain(&st, conn, st.tail > 0, error))
+		return FALSE;
+	if (opts->follow)
+		return dmesg_follow(&st, conn, error);
+	if (st.collected != NULL) {
+		g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), st.collected);
+
+		client_print_json(node, TRUE);
+	}
+	return TRUE;
+}
+
+const ClientCommand client_cmd_dmesg = {
+	.name = "dmesg",
+	.summary = "the guest kernel's log (--follow for new records)",
+	.help = dmesg_summary,
+	.help_tail = dmesg_description,
+	.options = dmesg_entries,
+	.options_size = sizeof(DmesgOptions),
+	.options_defaults = &dmesg_defaults,
+	.check = dmesg_check,
+	.run = dmesg_run,
+};

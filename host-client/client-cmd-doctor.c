@@ -8,10 +8,7 @@
 #include <unistd.h>
 
 #include "client-commands.h"
-#include "client-conn.h"
-#include "client-libvirt.h"
 #include "client-output.h"
-#include "client-qmp.h"
 #include "client-trace.h"
 
 static const gchar doctor_summary[] =
@@ -44,6 +41,7 @@ static const gchar doctor_description[] =
 
 typedef struct {
 	ClientContext *ctx;
+	ClientTarget *target;
 	JsonArray *checks;
 	gchar *verdict;	 /* the first failure's fix, or the summary */
 	gboolean failed;
@@ -103,7 +101,7 @@ doctor_libvirt(Doctor *d, gchar **socket_path, gboolean *via_libvirt)
 	ClientLibvirt *lv;
 	gboolean running = FALSE;
 
-	lv = client_libvirt_get(ctx, &error_local);
+	lv = client_target_get_libvirt(d->target, &error_local);
 	if (lv == NULL) {
 		doctor_check(d, "libvirt", 0,
 			     g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
@@ -204,7 +202,7 @@ doctor_socket(Doctor *d, const gchar *path)
 		doctor_check(d, "guest port open", -1, NULL, "not checked: give --qmp SOCKET for QEMU's view");
 		return TRUE;
 	}
-	qmp = client_qmp_get(ctx, &error_local);
+	qmp = client_target_get_qmp(d->target, &error_local);
 	if (qmp == NULL) {
 		doctor_check(d, "QMP", 0, "check --qmp (QEMU's -mon chardev=...,mode=control socket)", "%s",
 			     error_local->message);
@@ -323,14 +321,14 @@ doctor_agent(Doctor *d, ClientConn *conn)
 
 /* the checks in order; stops at the first one that makes the rest pointless */
 static void
-doctor_run(Doctor *d)
+doctor_run_checks(Doctor *d)
 {
 	ClientContext *ctx = d->ctx;
 	g_autoptr(GError) error_local = NULL;
 	g_autofree gchar *path = NULL;
 	gboolean via_libvirt = FALSE;
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
-	ClientConn *conn;
+	g_autoptr(ClientConn) socket_conn = NULL;
 
 	if (ctx->domain != NULL) {
 		if (!doctor_libvirt(d, &path, &via_libvirt))
@@ -344,9 +342,9 @@ doctor_run(Doctor *d)
 	}
 	if (via_libvirt) {
 		g_autoptr(JsonNode) pong = NULL;
+		ClientConn *conn = client_target_get_conn(d->target, &error_local);
 		gdouble start;
 
-		conn = client_conn_get(ctx, &error_local);
 		start = client_now_ms();
 		pong = conn != NULL ? client_conn_execute(conn, "guest-ping", NULL, timeout_ms, &error_local) : NULL;
 		if (pong == NULL) {
@@ -362,14 +360,15 @@ doctor_run(Doctor *d)
 		doctor_agent(d, conn);
 		return;
 	}
-	ctx->conn = client_conn_new_socket(path, &error_local);
-	if (ctx->conn == NULL) {
+	/* the steps of client_target_get_conn() apart, each checked */
+	socket_conn = client_conn_new_socket(path, NULL, &error_local);
+	if (socket_conn == NULL) {
 		doctor_check(d, "connect", 0, "is the VM running?", "%s", error_local->message);
 		d->unreachable = TRUE;
 		return;
 	}
 	doctor_check(d, "connect", 1, NULL, "connected to '%s'", path);
-	if (!client_conn_handshake(ctx->conn, timeout_ms, &error_local)) {
+	if (!client_conn_handshake(socket_conn, timeout_ms, &error_local)) {
 		doctor_check(d, "handshake", 0,
 			     "the agent is not running in the guest, is hung, or another host client holds "
 			     "the socket; give --qmp to tell which",
@@ -378,21 +377,13 @@ doctor_run(Doctor *d)
 		return;
 	}
 	doctor_check(d, "handshake", 1, NULL, "0xFF + guest-sync-delimited answered in %.1f ms",
-		     client_conn_get_handshake_ms(ctx->conn));
-	doctor_agent(d, ctx->conn);
+		     client_conn_get_handshake_ms(socket_conn));
+	doctor_agent(d, socket_conn);
 }
 
-gboolean
-client_cmd_doctor(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+doctor_check_target(ClientContext *ctx, gconstpointer options, gchar **args, GError **error)
 {
-	g_autoptr(JsonArray) checks = json_array_new();
-	gboolean help = FALSE;
-	Doctor d = {ctx, checks, NULL, FALSE, FALSE};
-
-	if (!client_cli_parse(ctx, argv, NULL, NULL, doctor_summary, doctor_description, NULL, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
 	if (ctx->domain == NULL && ctx->agent_path == NULL) {
 		client_set_usage_error(error, "no agent given: use --agent PATH or --domain NAME");
 		return FALSE;
@@ -401,7 +392,18 @@ client_cmd_doctor(ClientContext *ctx, gchar **argv, GError **error)
 		client_set_usage_error(error, "give --agent or --domain, not both");
 		return FALSE;
 	}
-	doctor_run(&d);
+	return TRUE;
+}
+
+/* not CLIENT_COMMAND_AGENT: an agent that cannot be reached is what it diagnoses */
+static gboolean
+doctor_run(ClientInvocation *inv, GError **error)
+{
+	ClientContext *ctx = inv->ctx;
+	g_autoptr(JsonArray) checks = json_array_new();
+	Doctor d = {ctx, inv->target, checks, NULL, FALSE, FALSE};
+
+	doctor_run_checks(&d);
 	if (d.verdict == NULL)
 		d.verdict = g_strdup("every check passed: the agent is reachable and can prove a freeze");
 	if (ctx->json) {
@@ -419,3 +421,12 @@ client_cmd_doctor(ClientContext *ctx, gchar **argv, GError **error)
 	client_cli_set_exit(ctx, d.unreachable ? CLIENT_EXIT_UNREACHABLE : d.failed ? CLIENT_EXIT_FAILED : CLIENT_EXIT_OK);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_doctor = {
+	.name = "doctor",
+	.summary = "diagnose an unreachable agent step by step, and say what to fix",
+	.help = doctor_summary,
+	.help_tail = doctor_description,
+	.check = doctor_check_target,
+	.run = doctor_run,
+};

@@ -43,30 +43,27 @@ freeze_get_count(JsonNode *ret, const gchar *command, gint64 *count, GError **er
 	return TRUE;
 }
 
-gboolean
-client_cmd_freeze(ClientContext *ctx, gchar **argv, GError **error)
+typedef struct {
+	gchar **mounts; /* -m, or NULL */
+} FreezeOptions;
+
+static const GOptionEntry freeze_entries[] = {
+	{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, CLIENT_OPTION(FreezeOptions, mounts),
+	 "freeze this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
+	{NULL},
+};
+
+static gboolean
+freeze_run(ClientInvocation *inv, GError **error)
 {
-	g_auto(GStrv) mounts = NULL;
+	ClientContext *ctx = inv->ctx;
+	const FreezeOptions *opts = inv->options;
+	gchar **mounts = opts->mounts;
 	g_autoptr(JsonObject) args = NULL;
 	g_autoptr(JsonNode) ret = NULL;
 	const gchar *command = "guest-fsfreeze-freeze";
-	gboolean help = FALSE;
 	gint64 count = 0;
-	ClientConn *conn;
-	const GOptionEntry entries[] = {
-		{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &mounts,
-		 "freeze this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
-		{NULL},
-	};
 
-	if (!client_cli_parse(ctx, argv, entries, NULL, freeze_summary, freeze_description, NULL, &help,
-			      error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
 	if (mounts != NULL) {
 		JsonArray *list = json_array_new();
 
@@ -77,7 +74,7 @@ client_cmd_freeze(ClientContext *ctx, gchar **argv, GError **error)
 		command = "guest-fsfreeze-freeze-list";
 	}
 	client_context_progress(ctx, "freezing %s...", mounts != NULL ? "the given mountpoints" : "every guest filesystem");
-	ret = client_conn_execute(conn, command, args, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_FREEZE_MS),
+	ret = client_conn_execute(inv->conn, command, args, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_FREEZE_MS),
 				  error);
 	if (ret == NULL)
 		return FALSE;
@@ -106,22 +103,14 @@ client_cmd_freeze(ClientContext *ctx, gchar **argv, GError **error)
 	return TRUE;
 }
 
-gboolean
-client_cmd_thaw(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+thaw_run(ClientInvocation *inv, GError **error)
 {
+	ClientContext *ctx = inv->ctx;
 	g_autoptr(JsonNode) ret = NULL;
-	gboolean help = FALSE;
 	gint64 count = 0;
-	ClientConn *conn;
 
-	if (!client_cli_parse(ctx, argv, NULL, NULL, thaw_summary, thaw_description, NULL, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
-	ret = client_conn_execute(conn, "guest-fsfreeze-thaw", NULL,
+	ret = client_conn_execute(inv->conn, "guest-fsfreeze-thaw", NULL,
 				  client_context_timeout_ms(ctx, CLIENT_TIMEOUT_FREEZE_MS), error);
 	if (ret == NULL)
 		return FALSE;
@@ -137,3 +126,23 @@ client_cmd_thaw(ClientContext *ctx, gchar **argv, GError **error)
 	client_print("thawed %" G_GINT64_FORMAT " filesystem(s)\n", count);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_freeze = {
+	.name = "freeze",
+	.summary = "freeze guest filesystems (all, or -m MOUNT...)",
+	.help = freeze_summary,
+	.help_tail = freeze_description,
+	.options = freeze_entries,
+	.options_size = sizeof(FreezeOptions),
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = freeze_run,
+};
+
+const ClientCommand client_cmd_thaw = {
+	.name = "thaw",
+	.summary = "thaw every frozen guest filesystem",
+	.help = thaw_summary,
+	.help_tail = thaw_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = thaw_run,
+};

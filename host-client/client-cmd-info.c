@@ -36,9 +36,11 @@ info_try(ClientConn *conn, const gchar *command, guint timeout_ms)
 	return ret;
 }
 
-gboolean
-client_cmd_info(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+info_run(ClientInvocation *inv, GError **error)
 {
+	ClientContext *ctx = inv->ctx;
+	ClientConn *conn = inv->conn;
 	g_autoptr(JsonObject) out = json_object_new();
 	g_autoptr(JsonNode) host = NULL;
 	g_autoptr(JsonNode) os = NULL;
@@ -47,24 +49,15 @@ client_cmd_info(ClientContext *ctx, gchar **argv, GError **error)
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
 	JsonArray *commands_json = json_array_new();
 	JsonArray *disabled_json = json_array_new();
-	gboolean help = FALSE;
 	gboolean tracing;
 	gboolean dmesg;
 	JsonObject *info;
 	JsonArray *supported;
-	ClientConn *conn;
 	const gchar *version;
 	const gchar *agent;
 
 	json_object_set_array_member(out, "commands", commands_json);
 	json_object_set_array_member(out, "disabled", disabled_json);
-	if (!client_cli_parse(ctx, argv, NULL, NULL, info_summary, info_description, NULL, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
 	info = client_conn_get_info(conn, timeout_ms, error);
 	if (info == NULL)
 		return FALSE;
@@ -139,3 +132,12 @@ client_cmd_info(ClientContext *ctx, gchar **argv, GError **error)
 	client_print("dmesg      %s\n", dmesg ? "yes (guest-dmesg)" : "no guest-dmesg");
 	return TRUE;
 }
+
+const ClientCommand client_cmd_info = {
+	.name = "info",
+	.summary = "the agent's version, commands, and the guest's name and OS",
+	.help = info_summary,
+	.help_tail = info_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = info_run,
+};

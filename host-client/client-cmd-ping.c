@@ -20,24 +20,16 @@ static const gchar ping_description[] =
 	"  qgatrace --agent /run/vm1/qgatrace.sock ping\n"
 	"  qgatrace --domain vm1 --timeout 3 ping\n";
 
-gboolean
-client_cmd_ping(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+ping_run(ClientInvocation *inv, GError **error)
 {
+	ClientContext *ctx = inv->ctx;
+	ClientConn *conn = inv->conn;
 	g_autoptr(JsonNode) ret = NULL;
-	gboolean help = FALSE;
-	ClientConn *conn;
-	gdouble start;
+	gdouble start = client_now_ms();
 	gdouble ping_ms;
 	gdouble handshake_ms;
 
-	if (!client_cli_parse(ctx, argv, NULL, NULL, ping_summary, ping_description, NULL, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
-	start = client_now_ms();
 	ret = client_conn_execute(conn, "guest-ping", NULL,
 				  client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
 	if (ret == NULL)
@@ -67,3 +59,12 @@ client_cmd_ping(ClientContext *ctx, gchar **argv, GError **error)
 			     client_conn_describe(conn), ping_ms);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_ping = {
+	.name = "ping",
+	.summary = "check that the agent answers (handshake and guest-ping latency)",
+	.help = ping_summary,
+	.help_tail = ping_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = ping_run,
+};

@@ -21,51 +21,63 @@ static const gchar raw_description[] =
 	"  qgatrace --agent /run/vm1/qgatrace.sock raw '{\"execute\":\"guest-get-time\"}'\n"
 	"  qgatrace --domain vm1 raw '{\"execute\":\"guest-dmesg\",\"arguments\":{\"tail\":5}}'\n";
 
-gboolean
-client_cmd_raw(ClientContext *ctx, gchar **argv, GError **error)
+/* the request, checked: an object with an "execute" string and maybe an "arguments" object */
+static JsonNode *
+raw_parse_request(gchar **args, GError **error)
 {
-	g_auto(GStrv) args = NULL;
 	g_autoptr(JsonNode) request = NULL;
-	g_autoptr(JsonNode) ret = NULL;
-	g_autoptr(JsonObject) reply = json_object_new();
 	g_autoptr(GError) error_local = NULL;
 	JsonObject *obj;
 	JsonNode *arguments;
-	const gchar *execute;
-	gboolean help = FALSE;
-	ClientConn *conn;
 
-	if (!client_cli_parse(ctx, argv, NULL, "JSON", raw_summary, raw_description, &args, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
 	if (args[0] == NULL || args[1] != NULL) {
 		client_set_usage_error(error, "give the request as one JSON argument");
-		return FALSE;
+		return NULL;
 	}
 	request = json_from_string(args[0], &error_local);
 	if (request == NULL || !JSON_NODE_HOLDS_OBJECT(request)) {
 		client_set_usage_error(error, "the request is not a JSON object: %s",
 				       error_local != NULL ? error_local->message : args[0]);
-		return FALSE;
+		return NULL;
 	}
 	obj = json_node_get_object(request);
-	execute = client_json_string(obj, "execute");
 	arguments = json_object_get_member(obj, "arguments");
-	if (execute == NULL) {
+	if (client_json_string(obj, "execute") == NULL) {
 		client_set_usage_error(error, "the request has no \"execute\" string");
-		return FALSE;
+		return NULL;
 	}
 	if (arguments != NULL && !JSON_NODE_HOLDS_OBJECT(arguments)) {
 		client_set_usage_error(error, "\"arguments\" must be an object");
-		return FALSE;
+		return NULL;
 	}
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
+	return g_steal_pointer(&request);
+}
+
+static gboolean
+raw_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **error)
+{
+	g_autoptr(JsonNode) request = raw_parse_request(args, error);
+
+	return request != NULL;
+}
+
+static gboolean
+raw_run(ClientInvocation *inv, GError **error)
+{
+	g_autoptr(JsonNode) request = raw_parse_request(inv->args, error);
+	g_autoptr(JsonNode) ret = NULL;
+	g_autoptr(JsonObject) reply = json_object_new();
+	g_autoptr(GError) error_local = NULL;
+	JsonObject *obj;
+	JsonNode *arguments;
+
+	if (request == NULL)
 		return FALSE;
-	ret = client_conn_execute(conn, execute,
+	obj = json_node_get_object(request);
+	arguments = json_object_get_member(obj, "arguments");
+	ret = client_conn_execute(inv->conn, client_json_string(obj, "execute"),
 				  arguments != NULL ? json_node_get_object(arguments) : NULL,
-				  client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), &error_local);
+				  client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS), &error_local);
 	if (ret == NULL) {
 		if (error_local->domain == QGA_ERROR) {
 			/* the class too, as the reply carried it */
@@ -77,6 +89,17 @@ client_cmd_raw(ClientContext *ctx, gchar **argv, GError **error)
 		return FALSE;
 	}
 	json_object_set_member(reply, "return", g_steal_pointer(&ret));
-	client_print_json_object(reply, !ctx->json);
+	client_print_json_object(reply, !inv->ctx->json);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_raw = {
+	.name = "raw",
+	.summary = "pass one JSON request through, print the reply",
+	.params = "JSON",
+	.help = raw_summary,
+	.help_tail = raw_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.check = raw_check,
+	.run = raw_run,
+};

@@ -9,10 +9,7 @@
 #include <gio/gio.h>
 
 #include "client-commands.h"
-#include "client-conn.h"
-#include "client-host.h"
 #include "client-output.h"
-#include "client-qmp.h"
 #include "client-trace.h"
 #include "client-verdict.h"
 
@@ -66,12 +63,33 @@ static const gchar snapshot_description[] =
 	"  qgatrace --agent /run/vm1/qgatrace.sock --json snapshot --exec 'cp --sparse=always disk.img /backup/'\n";
 
 typedef struct {
-	ClientContext *ctx;
-	ClientConn *conn;
-	gchar **mounts;	 /* -m, or NULL */
+	gchar **mounts; /* -m, or NULL */
 	gchar *exec;
 	gboolean qmp_snapshot;
 	gdouble exec_timeout;
+} SnapshotOptions;
+
+static const SnapshotOptions snapshot_defaults = {.exec_timeout = SNAPSHOT_EXEC_TIMEOUT_S};
+
+static const GOptionEntry snapshot_entries[] = {
+	{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, CLIENT_OPTION(SnapshotOptions, mounts),
+	 "freeze and verify this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
+	{"exec", 'e', 0, G_OPTION_ARG_STRING, CLIENT_OPTION(SnapshotOptions, exec),
+	 "the host step: run COMMAND (/bin/sh -c) while frozen", "COMMAND"},
+	{"qmp-snapshot", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(SnapshotOptions, qmp_snapshot),
+	 "the host step: QMP blockdev-snapshot-sync of every guest disk in one transaction (needs --qmp)",
+	 NULL},
+	{"exec-timeout", 0, 0, G_OPTION_ARG_DOUBLE, CLIENT_OPTION(SnapshotOptions, exec_timeout),
+	 "stop the --exec command after SECONDS (default 45; qgatrace-agent thaws by itself after 60)",
+	 "SECONDS"},
+	{NULL},
+};
+
+typedef struct {
+	ClientContext *ctx;
+	ClientTarget *target;
+	ClientConn *conn;
+	const SnapshotOptions *opts;
 	gboolean tracing;
 
 	/* mountpoint -> serials of its disks, from guest-get-fsinfo */
@@ -101,8 +119,6 @@ typedef struct {
 static void
 snapshot_clear(Snapshot *s)
 {
-	g_strfreev(s->mounts);
-	g_free(s->exec);
 	g_clear_pointer(&s->fs_serials, g_hash_table_unref);
 	g_clear_pointer(&s->fs_mounts, g_ptr_array_unref);
 	g_clear_pointer(&s->host_disks, g_ptr_array_unref);
@@ -117,6 +133,8 @@ snapshot_clear(Snapshot *s)
 	g_clear_pointer(&s->session, json_object_unref);
 	g_free(s->no_session_reason);
 }
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Snapshot, snapshot_clear)
 
 static guint
 snapshot_timeout(Snapshot *s)
@@ -186,7 +204,7 @@ snapshot_read_counters(Snapshot *s)
 
 	if (s->host_disks == NULL)
 		return NULL;
-	if (!client_host_disks_update(s->ctx, s->host_disks, &error_local)) {
+	if (!client_target_host_disks_update(s->target, s->host_disks, &error_local)) {
 		s->host_error = g_strdup(error_local->message);
 		g_clear_pointer(&s->host_disks, g_ptr_array_unref);
 		return NULL;
@@ -206,16 +224,16 @@ snapshot_freeze(Snapshot *s)
 	gdouble start = client_now_ms();
 
 	s->freeze = json_object_new();
-	if (s->mounts != NULL) {
+	if (s->opts->mounts != NULL) {
 		JsonArray *list = json_array_new();
 
-		for (guint i = 0; s->mounts[i] != NULL; i++)
-			json_array_add_string_element(list, s->mounts[i]);
+		for (guint i = 0; s->opts->mounts[i] != NULL; i++)
+			json_array_add_string_element(list, s->opts->mounts[i]);
 		args = json_object_new();
 		json_object_set_array_member(args, "mountpoints", list);
 		command = "guest-fsfreeze-freeze-list";
 	}
-	client_context_progress(s->ctx, "freezing %s...", s->mounts != NULL ? "the given mountpoints" : "every guest filesystem");
+	client_context_progress(s->ctx, "freezing %s...", s->opts->mounts != NULL ? "the given mountpoints" : "every guest filesystem");
 	ret = client_conn_execute(s->conn, command, args, client_context_timeout_ms(s->ctx, CLIENT_TIMEOUT_FREEZE_MS),
 				  &error_local);
 	json_object_set_int_member(s->freeze, "duration-us", (gint64)((client_now_ms() - start) * 1000));
@@ -271,23 +289,23 @@ snapshot_run_exec(Snapshot *s)
 	g_autoptr(GSubprocess) proc = NULL;
 	const gchar *ident;
 	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *mounts = s->mounts != NULL ? g_strjoinv(" ", s->mounts) : g_strdup("");
-	const gchar *argv[] = {"/bin/sh", "-c", s->exec, NULL};
+	g_autofree gchar *mounts = s->opts->mounts != NULL ? g_strjoinv(" ", s->opts->mounts) : g_strdup("");
+	const gchar *argv[] = {"/bin/sh", "-c", s->opts->exec, NULL};
 	SnapshotWait w = {0};
-	gint64 deadline = g_get_monotonic_time() + (gint64)(s->exec_timeout * G_USEC_PER_SEC);
+	gint64 deadline = g_get_monotonic_time() + (gint64)(s->opts->exec_timeout * G_USEC_PER_SEC);
 	gdouble start = client_now_ms();
 	const gchar *killed_for = NULL;
 	guint tick;
 	pid_t pid = 0;
 
 	json_object_set_string_member(s->step, "kind", "exec");
-	json_object_set_string_member(s->step, "command", s->exec);
+	json_object_set_string_member(s->step, "command", s->opts->exec);
 	g_subprocess_launcher_setenv(launcher, "QGATRACE_MOUNTPOINTS", mounts, TRUE);
 	g_subprocess_launcher_set_child_setup(launcher, snapshot_child_setup, NULL, NULL);
 	/* --json owns stdout */
 	if (s->ctx->json)
 		g_subprocess_launcher_take_stdout_fd(launcher, dup(STDERR_FILENO));
-	client_context_progress(s->ctx, "running the host step while frozen: %s", s->exec);
+	client_context_progress(s->ctx, "running the host step while frozen: %s", s->opts->exec);
 	proc = g_subprocess_launcher_spawnv(launcher, argv, &error_local);
 	if (proc == NULL) {
 		json_object_set_string_member(s->step, "error", error_local->message);
@@ -392,7 +410,7 @@ snapshot_run_qmp(Snapshot *s)
 	json_object_set_string_member(s->step, "kind", "qmp-snapshot");
 	json_object_set_array_member(s->step, "overlays", overlays);
 	json_object_set_array_member(args, "actions", actions);
-	qmp = client_qmp_get(s->ctx, &error_local);
+	qmp = client_target_get_qmp(s->target, &error_local);
 	if (qmp == NULL || s->host_disks == NULL || s->host_disks->len == 0) {
 		json_object_set_string_member(s->step, "error",
 					      qmp == NULL ? error_local->message : "QEMU shows no disk to snapshot");
@@ -449,20 +467,20 @@ snapshot_host_step(Snapshot *s)
 {
 	s->step = json_object_new();
 	if (!s->freeze_ok) {
-		json_object_set_string_member(s->step, "kind", s->exec != NULL ? "exec" : s->qmp_snapshot ? "qmp-snapshot" : "none");
+		json_object_set_string_member(s->step, "kind", s->opts->exec != NULL ? "exec" : s->opts->qmp_snapshot ? "qmp-snapshot" : "none");
 		json_object_set_string_member(s->step, "error", "not run: the freeze failed");
 		json_object_set_boolean_member(s->step, "ok", FALSE);
 		return;
 	}
 	if (client_context_interrupted(s->ctx)) {
-		json_object_set_string_member(s->step, "kind", s->exec != NULL ? "exec" : s->qmp_snapshot ? "qmp-snapshot" : "none");
+		json_object_set_string_member(s->step, "kind", s->opts->exec != NULL ? "exec" : s->opts->qmp_snapshot ? "qmp-snapshot" : "none");
 		json_object_set_string_member(s->step, "error", "not run: interrupted");
 		json_object_set_boolean_member(s->step, "ok", FALSE);
 		return;
 	}
-	if (s->exec != NULL) {
+	if (s->opts->exec != NULL) {
 		snapshot_run_exec(s);
-	} else if (s->qmp_snapshot) {
+	} else if (s->opts->qmp_snapshot) {
 		snapshot_run_qmp(s);
 	} else {
 		json_object_set_string_member(s->step, "kind", "none");
@@ -579,7 +597,7 @@ snapshot_fetch_session(Snapshot *s)
 static gboolean
 snapshot_mount_frozen(Snapshot *s, const gchar *mountpoint)
 {
-	return s->mounts == NULL || g_strv_contains((const gchar *const *)s->mounts, mountpoint);
+	return s->opts->mounts == NULL || g_strv_contains((const gchar *const *)s->opts->mounts, mountpoint);
 }
 
 static JsonObject *
@@ -688,7 +706,7 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		client_print("host step    none (no --exec, no --qmp-snapshot): a freeze/thaw check only\n");
 	else if (client_json_bool(s->step, "ok", FALSE))
 		client_print("host step    %s: ok in %.1f ms\n",
-			     g_strcmp0(client_json_string(s->step, "kind"), "exec") == 0 ? s->exec : "QMP blockdev-snapshot-sync",
+			     g_strcmp0(client_json_string(s->step, "kind"), "exec") == 0 ? s->opts->exec : "QMP blockdev-snapshot-sync",
 			     client_json_int(s->step, "duration-us", 0) / 1000.0);
 	else
 		client_print("host step    %sFAILED%s: %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
@@ -774,190 +792,210 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		client_print("%u of %u filesystem(s) verified\n", n_verified, n);
 }
 
-gboolean
-client_cmd_snapshot(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+snapshot_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **error)
 {
-	Snapshot s = {0};
-	g_autoptr(JsonObject) doc = NULL;
+	const SnapshotOptions *opts = options;
+
+	if (opts->exec != NULL && opts->qmp_snapshot) {
+		client_set_usage_error(error, "--exec and --qmp-snapshot exclude each other");
+		return FALSE;
+	}
+	if (opts->qmp_snapshot && ctx->qmp_path == NULL) {
+		client_set_usage_error(error, "--qmp-snapshot needs --qmp SOCKET (under libvirt use --exec "
+					      "'virsh snapshot-create-as DOMAIN --disk-only --no-metadata')");
+		return FALSE;
+	}
+	if (!(opts->exec_timeout > 0 && opts->exec_timeout <= 24 * 3600)) {
+		client_set_usage_error(error, "--exec-timeout wants seconds > 0");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ---- the phases ---- */
+
+/* what the verdicts are measured against, read before anything is frozen;
+ * FALSE with @error leaves the guest as it was */
+static gboolean
+snapshot_prepare(Snapshot *s, GError **error)
+{
+	ClientContext *ctx = s->ctx;
 	g_autoptr(JsonNode) status = NULL;
 	g_autoptr(JsonObject) trace_status = NULL;
 	g_autoptr(GError) error_local = NULL;
-	g_auto(GStrv) requested = NULL;
-	JsonObject *evidence;
-	JsonArray *mountpoints;
-	gboolean help = FALSE;
-	gboolean verified;
-	gboolean ok;
-	const GOptionEntry entries[] = {
-		{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &s.mounts,
-		 "freeze and verify this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
-		{"exec", 'e', 0, G_OPTION_ARG_STRING, &s.exec, "the host step: run COMMAND (/bin/sh -c) while frozen",
-		 "COMMAND"},
-		{"qmp-snapshot", 0, 0, G_OPTION_ARG_NONE, &s.qmp_snapshot,
-		 "the host step: QMP blockdev-snapshot-sync of every guest disk in one transaction (needs --qmp)",
-		 NULL},
-		{"exec-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &s.exec_timeout,
-		 "stop the --exec command after SECONDS (default 45; qgatrace-agent thaws by itself after 60)",
-		 "SECONDS"},
-		{NULL},
-	};
 
-	s.ctx = ctx;
-	s.exec_timeout = SNAPSHOT_EXEC_TIMEOUT_S;
-	if (!client_cli_parse(ctx, argv, entries, NULL, snapshot_summary, snapshot_description, NULL, &help,
-			      error)) {
-		snapshot_clear(&s);
+	if (client_conn_get_info(s->conn, snapshot_timeout(s), error) == NULL)
 		return FALSE;
-	}
-	if (help) {
-		snapshot_clear(&s);
-		return TRUE;
-	}
-	if (s.exec != NULL && s.qmp_snapshot) {
-		client_set_usage_error(error, "--exec and --qmp-snapshot exclude each other");
-		snapshot_clear(&s);
-		return FALSE;
-	}
-	if (s.qmp_snapshot && ctx->qmp_path == NULL) {
-		client_set_usage_error(error, "--qmp-snapshot needs --qmp SOCKET (under libvirt use --exec "
-					      "'virsh snapshot-create-as DOMAIN --disk-only --no-metadata')");
-		snapshot_clear(&s);
-		return FALSE;
-	}
-	if (!(s.exec_timeout > 0 && s.exec_timeout <= 24 * 3600)) {
-		client_set_usage_error(error, "--exec-timeout wants seconds > 0");
-		snapshot_clear(&s);
-		return FALSE;
-	}
-	/* from here on a signal is noted, and the guest is thawed before we go */
-	client_context_catch_signals(ctx);
-	s.conn = client_conn_get(ctx, error);
-	if (s.conn == NULL) {
-		snapshot_clear(&s);
-		return FALSE;
-	}
-	if (client_conn_get_info(s.conn, snapshot_timeout(&s), error) == NULL) {
-		snapshot_clear(&s);
-		return FALSE;
-	}
-	s.tracing = client_conn_has_command(s.conn, "guest-trace-fetch", NULL);
+	s->tracing = client_conn_has_command(s->conn, "guest-trace-fetch", NULL);
 	/* someone else's freeze is not ours to thaw */
-	status = client_conn_execute(s.conn, "guest-fsfreeze-status", NULL, snapshot_timeout(&s), error);
-	if (status == NULL) {
-		snapshot_clear(&s);
+	status = client_conn_execute(s->conn, "guest-fsfreeze-status", NULL, snapshot_timeout(s), error);
+	if (status == NULL)
 		return FALSE;
-	}
 	if (JSON_NODE_HOLDS_VALUE(status) && g_strcmp0(json_node_get_string(status), "frozen") == 0) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_BUSY,
 				    "the guest is already frozen (by another client?): nothing was done; "
 				    "'qgatrace thaw' thaws it");
-		snapshot_clear(&s);
 		return FALSE;
 	}
-	if (s.tracing) {
-		trace_status = client_trace_status(s.conn, snapshot_timeout(&s), &error_local);
+	if (s->tracing) {
+		trace_status = client_trace_status(s->conn, snapshot_timeout(s), &error_local);
 		if (trace_status != NULL)
-			s.prev_session = g_strdup(client_json_string(client_json_object(trace_status, "last-session"),
-								     "session"));
+			s->prev_session = g_strdup(client_json_string(client_json_object(trace_status, "last-session"),
+								      "session"));
 		else
 			g_debug("guest-trace-status: %s, ignoring", error_local->message);
 		g_clear_error(&error_local);
 	}
-	snapshot_read_fsinfo(&s);
+	snapshot_read_fsinfo(s);
 	if (ctx->qmp_path != NULL || ctx->domain != NULL) {
-		s.host_disks = client_host_disks(ctx, &s.host_source, &error_local);
-		if (s.host_disks == NULL) {
+		s->host_disks = client_target_host_disks(s->target, &s->host_source, &error_local);
+		if (s->host_disks == NULL) {
 			/* asked for by name: QMP must work; libvirt's stats are a bonus */
 			if (ctx->qmp_path != NULL) {
 				g_propagate_error(error, g_steal_pointer(&error_local));
-				snapshot_clear(&s);
 				return FALSE;
 			}
-			s.host_error = g_strdup(error_local->message);
+			s->host_error = g_strdup(error_local->message);
 		} else {
-			s.before = snapshot_counters(&s);
+			s->before = snapshot_counters(s);
 		}
 	}
 	if (client_context_interrupted(ctx)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted by %s before the freeze: nothing was frozen",
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+			    "interrupted by %s before the freeze: nothing was frozen",
 			    client_context_signal_name(ctx));
-		snapshot_clear(&s);
 		return FALSE;
 	}
+	return TRUE;
+}
 
-	/* ---- frozen from here: every path goes through the thaw ---- */
-	snapshot_freeze(&s);
-	if (s.freeze_ok)
-		s.frozen = snapshot_read_counters(&s);
-	snapshot_host_step(&s);
-	if (s.freeze_ok) {
+/* freeze, the host step, thaw: no early return, every path goes through the
+ * thaw (errors, the host step's timeout and signals are all noted in @s) */
+static void
+snapshot_frozen_window(Snapshot *s)
+{
+	snapshot_freeze(s);
+	if (s->freeze_ok)
+		s->frozen = snapshot_read_counters(s);
+	snapshot_host_step(s);
+	if (s->freeze_ok) {
 		gboolean known = FALSE;
 
 		/* the agent's own timeout may have thawed it meanwhile */
-		s.still_frozen = snapshot_status_is(&s, "frozen", &known);
-		json_object_set_boolean_member(s.step, "guest-frozen-at-end", s.still_frozen);
-		if (s.frozen != NULL)
-			s.before_thaw = snapshot_read_counters(&s);
-		if (s.before_thaw == NULL)
-			g_clear_pointer(&s.frozen, g_array_unref);
+		s->still_frozen = snapshot_status_is(s, "frozen", &known);
+		json_object_set_boolean_member(s->step, "guest-frozen-at-end", s->still_frozen);
+		if (s->frozen != NULL)
+			s->before_thaw = snapshot_read_counters(s);
+		if (s->before_thaw == NULL)
+			g_clear_pointer(&s->frozen, g_array_unref);
 	}
-	snapshot_thaw(&s);
-	/* ---- thawed (or given up on) ---- */
+	snapshot_thaw(s);
+}
 
-	snapshot_fetch_session(&s);
-	evidence = snapshot_host_evidence(&s);
-	if (s.mounts != NULL)
-		requested = g_strdupv(s.mounts);
-	else if (s.fs_mounts != NULL && s.fs_mounts->len > 0) {
-		g_ptr_array_add(s.fs_mounts, NULL);
-		requested = g_strdupv((gchar **)s.fs_mounts->pdata);
-		g_ptr_array_remove_index(s.fs_mounts, s.fs_mounts->len - 1);
+/* the verdict per mountpoint, from the session with the host evidence; transfer full */
+static JsonArray *
+snapshot_verdicts(Snapshot *s, JsonObject *evidence)
+{
+	g_auto(GStrv) requested = NULL;
+	JsonArray *mountpoints;
+	const gchar *why = !s->freeze_ok ? "the freeze failed"
+			   : !s->still_frozen ? "the guest was no longer frozen when the host step ended "
+						"(the agent's freeze timeout?)"
+					      : NULL;
+
+	if (s->opts->mounts != NULL)
+		requested = g_strdupv(s->opts->mounts);
+	else if (s->fs_mounts != NULL && s->fs_mounts->len > 0) {
+		g_ptr_array_add(s->fs_mounts, NULL);
+		requested = g_strdupv((gchar **)s->fs_mounts->pdata);
+		g_ptr_array_remove_index(s->fs_mounts, s->fs_mounts->len - 1);
 	}
-	mountpoints = client_verdict_mountpoints((const gchar *const *)requested, s.session, s.no_session_reason,
-						 evidence);
+	mountpoints = client_verdict_mountpoints((const gchar *const *)requested, s->session,
+						 s->no_session_reason, evidence);
 	/* a verdict needs the freeze to have held for the host step */
-	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
+	for (guint i = 0; why != NULL && i < json_array_get_length(mountpoints); i++) {
 		JsonObject *mp = client_json_array_object(mountpoints, i);
-		const gchar *why = !s.freeze_ok ? "the freeze failed"
-				   : !s.still_frozen ? "the guest was no longer frozen when the host step ended "
-						       "(the agent's freeze timeout?)"
-						     : NULL;
 
-		if (why != NULL && client_json_bool(mp, "verified", FALSE)) {
+		if (client_json_bool(mp, "verified", FALSE)) {
 			json_object_set_boolean_member(mp, "verified", FALSE);
 			json_object_set_string_member(mp, "reason", why);
 		}
 	}
-	verified = client_verdict_all_verified(mountpoints);
-	ok = verified && s.step_ok && s.thaw_ok && !client_context_interrupted(ctx);
+	return mountpoints;
+}
 
-	doc = json_object_new();
-	json_object_set_boolean_member(doc, "verified", verified);
-	json_object_set_array_member(doc, "mountpoints", mountpoints);
-	if (s.session != NULL)
-		json_object_set_object_member(doc, "trace", json_object_ref(s.session));
+/* the --json document; @evidence: (transfer full) (nullable) */
+static JsonObject *
+snapshot_document(Snapshot *s, JsonArray *mountpoints, JsonObject *evidence, gboolean ok)
+{
+	ClientContext *ctx = s->ctx;
+	JsonObject *doc = json_object_new();
+
+	json_object_set_boolean_member(doc, "verified", client_verdict_all_verified(mountpoints));
+	json_object_set_array_member(doc, "mountpoints", json_array_ref(mountpoints));
+	if (s->session != NULL)
+		json_object_set_object_member(doc, "trace", json_object_ref(s->session));
 	else
 		json_object_set_null_member(doc, "trace");
 	if (evidence != NULL)
 		json_object_set_object_member(doc, "host-evidence", evidence);
 	else
 		json_object_set_null_member(doc, "host-evidence");
-	json_object_set_object_member(doc, "freeze", json_object_ref(s.freeze));
-	json_object_set_object_member(doc, "host-step", json_object_ref(s.step));
-	json_object_set_object_member(doc, "thaw", json_object_ref(s.thaw));
+	json_object_set_object_member(doc, "freeze", json_object_ref(s->freeze));
+	json_object_set_object_member(doc, "host-step", json_object_ref(s->step));
+	json_object_set_object_member(doc, "thaw", json_object_ref(s->thaw));
 	if (client_context_interrupted(ctx))
 		json_object_set_string_member(doc, "interrupted", client_context_signal_name(ctx));
 	else
 		json_object_set_null_member(doc, "interrupted");
-	if (s.session == NULL)
-		json_object_set_string_member(doc, "trace-error", s.no_session_reason);
+	if (s->session == NULL)
+		json_object_set_string_member(doc, "trace-error", s->no_session_reason);
 	json_object_set_boolean_member(doc, "ok", ok);
+	return doc;
+}
+
+/* CLIENT_COMMAND_SIGNALS: from before connecting on, a signal is noted and
+ * the guest is thawed before we go */
+static gboolean
+snapshot_run(ClientInvocation *inv, GError **error)
+{
+	ClientContext *ctx = inv->ctx;
+	g_auto(Snapshot) s = {ctx, inv->target, inv->conn, inv->options};
+	g_autoptr(JsonObject) doc = NULL;
+	g_autoptr(JsonArray) mountpoints = NULL;
+	JsonObject *evidence;
+	gboolean ok;
+
+	if (!snapshot_prepare(&s, error))
+		return FALSE;
+	/* ---- frozen from here ---- */
+	snapshot_frozen_window(&s);
+	/* ---- thawed (or given up on) ---- */
+	snapshot_fetch_session(&s);
+	evidence = snapshot_host_evidence(&s);
+	mountpoints = snapshot_verdicts(&s, evidence);
+	ok = client_verdict_all_verified(mountpoints) && s.step_ok && s.thaw_ok &&
+	     !client_context_interrupted(ctx);
+	doc = snapshot_document(&s, mountpoints, evidence, ok);
 	if (ctx->json)
 		client_print_json_object(doc, TRUE);
 	else
 		snapshot_print_human(&s, doc, ok);
 	if (!ok)
 		client_cli_set_exit(ctx, !s.thaw_ok && s.thaw_unreachable ? CLIENT_EXIT_UNREACHABLE : CLIENT_EXIT_FAILED);
-	snapshot_clear(&s);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_snapshot = {
+	.name = "snapshot",
+	.summary = "freeze, run a host-side snapshot, always thaw, verify from the trace",
+	.help = snapshot_summary,
+	.help_tail = snapshot_description,
+	.options = snapshot_entries,
+	.options_size = sizeof(SnapshotOptions),
+	.options_defaults = &snapshot_defaults,
+	.flags = CLIENT_COMMAND_AGENT | CLIENT_COMMAND_SIGNALS,
+	.check = snapshot_check,
+	.run = snapshot_run,
+};

@@ -16,25 +16,17 @@ static const gchar status_description[] =
 	"\nExample:\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock status\n";
 
-gboolean
-client_cmd_status(ClientContext *ctx, gchar **argv, GError **error)
+static gboolean
+status_run(ClientInvocation *inv, GError **error)
 {
+	ClientContext *ctx = inv->ctx;
+	ClientConn *conn = inv->conn;
 	g_autoptr(JsonNode) fsfreeze = NULL;
 	g_autoptr(JsonNode) trace = NULL;
 	g_autoptr(GError) error_trace = NULL;
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
-	gboolean help = FALSE;
-	ClientConn *conn;
 	const gchar *state;
 
-	if (!client_cli_parse(ctx, argv, NULL, NULL, status_summary, status_description, NULL, &help,
-			      error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
 	fsfreeze = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, error);
 	if (fsfreeze == NULL)
 		return FALSE;
@@ -88,3 +80,12 @@ client_cmd_status(ClientContext *ctx, gchar **argv, GError **error)
 	}
 	return TRUE;
 }
+
+const ClientCommand client_cmd_status = {
+	.name = "status",
+	.summary = "frozen or thawed, and the state of tracing in the guest",
+	.help = status_summary,
+	.help_tail = status_description,
+	.flags = CLIENT_COMMAND_AGENT,
+	.run = status_run,
+};

@@ -70,38 +70,45 @@ trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 	return TRUE;
 }
 
-gboolean
-client_cmd_trace(ClientContext *ctx, gchar **argv, GError **error)
+typedef struct {
+	gchar *session_id;
+	gboolean list;
+} TraceOptions;
+
+static const GOptionEntry trace_entries[] = {
+	{"session", 's', 0, G_OPTION_ARG_STRING, CLIENT_OPTION(TraceOptions, session_id),
+	 "the session to show (default: the newest)", "ID"},
+	{"list", 'l', 0, G_OPTION_ARG_NONE, CLIENT_OPTION(TraceOptions, list),
+	 "list the sessions the agent keeps", NULL},
+	{NULL},
+};
+
+static gboolean
+trace_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **error)
 {
-	g_autofree gchar *session_id = NULL;
+	const TraceOptions *opts = options;
+
+	if (opts->list && opts->session_id != NULL) {
+		client_set_usage_error(error, "--list and --session exclude each other");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+trace_run(ClientInvocation *inv, GError **error)
+{
+	ClientContext *ctx = inv->ctx;
+	const TraceOptions *opts = inv->options;
 	g_autoptr(JsonObject) session = NULL;
 	g_autoptr(JsonArray) mountpoints = NULL;
 	g_autofree gchar *summary = NULL;
 	g_autofree gchar *events = NULL;
-	gboolean list = FALSE;
-	gboolean help = FALSE;
-	ClientConn *conn;
-	const GOptionEntry entries[] = {
-		{"session", 's', 0, G_OPTION_ARG_STRING, &session_id, "the session to show (default: the newest)", "ID"},
-		{"list", 'l', 0, G_OPTION_ARG_NONE, &list, "list the sessions the agent keeps", NULL},
-		{NULL},
-	};
 
-	if (!client_cli_parse(ctx, argv, entries, NULL, trace_summary, trace_description, NULL, &help, error))
-		return FALSE;
-	if (help)
-		return TRUE;
-	if (list && session_id != NULL) {
-		client_set_usage_error(error, "--list and --session exclude each other");
-		return FALSE;
-	}
-	conn = client_conn_get(ctx, error);
-	if (conn == NULL)
-		return FALSE;
-	if (list)
-		return trace_list(ctx, conn, error);
-	session = client_trace_fetch(conn, session_id, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
-				     error);
+	if (opts->list)
+		return trace_list(ctx, inv->conn, error);
+	session = client_trace_fetch(inv->conn, opts->session_id,
+				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
 	if (session == NULL)
 		return FALSE;
 	if (ctx->json) {
@@ -123,3 +130,15 @@ client_cmd_trace(ClientContext *ctx, gchar **argv, GError **error)
 		client_print("\nevents:\n%s", events);
 	return TRUE;
 }
+
+const ClientCommand client_cmd_trace = {
+	.name = "trace",
+	.summary = "show a trace session: what the guest kernel recorded, per-mount verdicts",
+	.help = trace_summary,
+	.help_tail = trace_description,
+	.options = trace_entries,
+	.options_size = sizeof(TraceOptions),
+	.flags = CLIENT_COMMAND_AGENT,
+	.check = trace_check,
+	.run = trace_run,
+};

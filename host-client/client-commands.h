@@ -5,18 +5,23 @@
 
 G_BEGIN_DECLS
 
-/* the commands, one cmd-<name>.c each; @argv[0] is the command's name */
-gboolean client_cmd_ping(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_info(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_status(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_freeze(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_thaw(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_snapshot(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_trace(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_dmesg(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_df(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_doctor(ClientContext *ctx, gchar **argv, GError **error);
-gboolean client_cmd_raw(ClientContext *ctx, gchar **argv, GError **error);
+/* the commands, one client-cmd-<name>.c each */
+extern const ClientCommand client_cmd_ping;
+extern const ClientCommand client_cmd_info;
+extern const ClientCommand client_cmd_status;
+extern const ClientCommand client_cmd_freeze;
+extern const ClientCommand client_cmd_thaw;
+extern const ClientCommand client_cmd_snapshot;
+extern const ClientCommand client_cmd_trace;
+extern const ClientCommand client_cmd_dmesg;
+extern const ClientCommand client_cmd_df;
+extern const ClientCommand client_cmd_doctor;
+extern const ClientCommand client_cmd_raw;
+
+/* all of them, in the overview's order (NULL-terminated), and the text
+ * `qgatrace --help` prints after their list */
+extern const ClientCommand *const client_commands[];
+extern const gchar client_commands_overview[];
 
 /* the exit status section every command's --help shares */
 #define CLIENT_HELP_EXIT_STATUS                                                                    \

@@ -16,7 +16,7 @@ struct _ClientConn {
 	gchar *description;
 	gchar *socket_path;	/* CLIENT_CONN_SOCKET */
 	QgaClient *client;	/* CLIENT_CONN_SOCKET */
-	ClientLibvirt *libvirt; /* CLIENT_CONN_LIBVIRT, borrowed from the context */
+	ClientLibvirt *libvirt; /* CLIENT_CONN_LIBVIRT, borrowed */
 	gboolean need_sync;	/* a wait timed out: the next request resyncs first */
 	gdouble handshake_ms;
 	JsonNode *info; /* guest-info, once fetched */
@@ -29,14 +29,15 @@ client_now_ms(void)
 }
 
 ClientConn *
-client_conn_new_socket(const gchar *path, GError **error)
+client_conn_new_socket(const gchar *path, const gchar *description, GError **error)
 {
 	g_autoptr(ClientConn) self = g_new0(ClientConn, 1);
 	struct stat st;
 
 	self->kind = CLIENT_CONN_SOCKET;
 	self->socket_path = g_strdup(path);
-	self->description = g_strdup_printf("socket '%s'", path);
+	self->description = description != NULL ? g_strdup(description)
+						 : g_strdup_printf("socket '%s'", path);
 	self->handshake_ms = -1;
 	/* the usual mistake first, in words: connect() would say "No such file" */
 	if (stat(path, &st) < 0) {
@@ -59,6 +60,18 @@ client_conn_new_socket(const gchar *path, GError **error)
 	if (self->client == NULL)
 		return NULL;
 	return g_steal_pointer(&self);
+}
+
+ClientConn *
+client_conn_new_libvirt(ClientLibvirt *libvirt, const gchar *description)
+{
+	ClientConn *self = g_new0(ClientConn, 1);
+
+	self->kind = CLIENT_CONN_LIBVIRT;
+	self->libvirt = libvirt;
+	self->handshake_ms = -1;
+	self->description = g_strdup(description);
+	return self;
 }
 
 void
@@ -168,80 +181,6 @@ client_conn_execute(ClientConn *self, const gchar *command, JsonObject *args, gu
 		return NULL;
 	}
 	return value;
-}
-
-ClientConn *
-client_conn_get(ClientContext *ctx, GError **error)
-{
-	g_autoptr(ClientConn) self = NULL;
-	g_autoptr(GError) error_local = NULL;
-	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
-
-	if (ctx->conn != NULL)
-		return ctx->conn;
-	if (ctx->agent_path != NULL && ctx->domain != NULL) {
-		client_set_usage_error(error, "give --agent or --domain, not both");
-		return NULL;
-	}
-	if (ctx->domain != NULL) {
-		ClientLibvirt *lv = client_libvirt_get(ctx, error);
-		const gchar *port = ctx->port != NULL ? ctx->port : CLIENT_PORT_QEMU_GA;
-		g_autofree gchar *path = NULL;
-
-		if (lv == NULL)
-			return NULL;
-		if (g_strcmp0(port, CLIENT_PORT_QEMU_GA) == 0) {
-			/* libvirtd holds this socket: its agent API is the only way in */
-			self = g_new0(ClientConn, 1);
-			self->kind = CLIENT_CONN_LIBVIRT;
-			self->libvirt = lv;
-			self->handshake_ms = -1;
-			self->description = g_strdup_printf("domain '%s' through libvirt's agent API",
-							    ctx->domain);
-			ctx->conn = g_steal_pointer(&self);
-			return ctx->conn;
-		}
-		path = client_libvirt_channel_path(lv, port, error);
-		if (path == NULL)
-			return NULL;
-		self = client_conn_new_socket(path, &error_local);
-		if (self != NULL) {
-			g_free(self->description);
-			self->description = g_strdup_printf("domain '%s' port '%s' (socket '%s')",
-							    ctx->domain, port, path);
-		}
-	} else if (ctx->agent_path != NULL) {
-		if (ctx->port != NULL) {
-			client_set_usage_error(error, "--port selects a channel of a --domain");
-			return NULL;
-		}
-		self = client_conn_new_socket(ctx->agent_path, &error_local);
-	} else {
-		client_set_usage_error(error, "no agent given: use --agent PATH (the host end of the "
-					      "agent's channel) or --domain NAME");
-		return NULL;
-	}
-	if (self == NULL) {
-		g_propagate_error(error, g_steal_pointer(&error_local));
-		return NULL;
-	}
-	if (!client_conn_handshake(self, timeout_ms, &error_local)) {
-		g_propagate_prefixed_error(
-			error, g_steal_pointer(&error_local), "cannot reach the agent at %s: ",
-			self->description);
-		if (client_error_is_unreachable(*error)) {
-			/* the cause is not knowable from here: point at who can tell */
-			g_autofree gchar *message = g_strdup_printf(
-				"%s (is the agent running in the guest? 'qgatrace doctor' checks)",
-				(*error)->message);
-
-			g_free((*error)->message);
-			(*error)->message = g_steal_pointer(&message);
-		}
-		return NULL;
-	}
-	ctx->conn = g_steal_pointer(&self);
-	return ctx->conn;
 }
 
 ClientConnKind

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "client-context.h"
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "client-libvirt.h"
 
 G_BEGIN_DECLS
 
@@ -15,20 +18,21 @@ typedef enum {
 	CLIENT_CONN_LIBVIRT, /* virDomainQemuAgentCommand: libvirt syncs and frames */
 } ClientConnKind;
 
-/**
- * client_conn_get:
- * The agent connection of @ctx, opened on first use: --agent PATH, or under
- * --domain the port's channel (client-libvirt.c). On a socket it makes the
- * 0xff + guest-sync-delimited handshake (a random id; stale bytes and
- * replies with other ids are dropped), retried within the --timeout.
- * Returns: (transfer none): the connection, or NULL with @error (an
- * unreachable agent is one of client_error_is_unreachable()'s errors,
- * prefixed with where it was looked for)
- */
-ClientConn *client_conn_get(ClientContext *ctx, GError **error);
+typedef struct _ClientConn ClientConn;
 
-/* opens a socket connection without handshaking (doctor checks the steps apart) */
-ClientConn *client_conn_new_socket(const gchar *path, GError **error);
+/**
+ * client_conn_new_socket:
+ * Connects to the agent socket at @path, without the handshake (see
+ * client_conn_handshake; doctor checks the steps apart).
+ * @description: (nullable): what messages call it; NULL: "socket '@path'"
+ * Returns: (transfer full): or NULL with @error (a missing socket is
+ * G_IO_ERROR_NOT_FOUND, said in words)
+ */
+ClientConn *client_conn_new_socket(const gchar *path, const gchar *description, GError **error);
+
+/* a connection through libvirt's agent API (@libvirt borrowed: it must
+ * outlive the connection) for org.qemu.guest_agent.0, which libvirtd holds */
+ClientConn *client_conn_new_libvirt(ClientLibvirt *libvirt, const gchar *description);
 void client_conn_free(ClientConn *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientConn, client_conn_free)
 

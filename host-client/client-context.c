@@ -8,10 +8,7 @@
 
 #include <glib-unix.h>
 
-#include "client-conn.h"
 #include "client-context.h"
-#include "client-libvirt.h"
-#include "client-qmp.h"
 
 static gboolean
 client_context_use_color(void)
@@ -45,9 +42,6 @@ client_context_free(ClientContext *self)
 		if (self->signal_ids[i] != 0)
 			g_source_remove(self->signal_ids[i]);
 	}
-	client_conn_free(self->conn);
-	client_qmp_free(self->qmp);
-	client_libvirt_free(self->libvirt);
 	g_free(self->agent_path);
 	g_free(self->qmp_path);
 	g_free(self->domain);

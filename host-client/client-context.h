@@ -6,9 +6,9 @@
 
 G_BEGIN_DECLS
 
-/* what every command gets: the global options, the terminal, what was
- * opened on the command's behalf (closed by client_context_free), and the
- * Ctrl-C state */
+/* what every command gets: the global options, the terminal, the Ctrl-C
+ * state and the exit status; what the options name is opened by the target
+ * (client-target.h) */
 
 /* exit statuses (README.md, "qgatrace (host client)") */
 typedef enum {
@@ -26,10 +26,6 @@ typedef enum {
 /* the agent channel libvirt owns, and the port of qgatrace-agent's own */
 #define CLIENT_PORT_QEMU_GA "org.qemu.guest_agent.0"
 #define CLIENT_PORT_QGATRACE "org.qgatrace.0"
-
-typedef struct _ClientConn ClientConn;
-typedef struct _ClientQmp ClientQmp;
-typedef struct _ClientLibvirt ClientLibvirt;
 
 typedef struct {
 	/* global options */
@@ -49,11 +45,6 @@ typedef struct {
 
 	const gchar *command; /* the command's name, for messages */
 	ClientExit exit_status; /* a failure the command reported itself (client_cli_set_exit) */
-
-	/* opened on demand by client-conn.c, client-qmp.c, client-libvirt.c */
-	ClientConn *conn;
-	ClientQmp *qmp;
-	ClientLibvirt *libvirt;
 
 	/* SIGINT/SIGTERM/SIGHUP once caught (client_context_catch_signals) */
 	gint signal;

@@ -2,8 +2,6 @@
 #include "config.h"
 
 #include "client-host.h"
-#include "client-libvirt.h"
-#include "client-qmp.h"
 
 void
 client_host_disk_free(ClientHostDisk *self)
@@ -16,40 +14,6 @@ client_host_disk_free(ClientHostDisk *self)
 	g_free(self->file);
 	g_free(self->format);
 	g_free(self);
-}
-
-GPtrArray *
-client_host_disks(ClientContext *ctx, const gchar **source, GError **error)
-{
-	if (ctx->qmp_path != NULL) {
-		ClientQmp *qmp = client_qmp_get(ctx, error);
-
-		if (source != NULL)
-			*source = "qmp";
-		return qmp != NULL ? client_qmp_host_disks(qmp, error) : NULL;
-	}
-	if (ctx->domain != NULL) {
-		ClientLibvirt *lv = client_libvirt_get(ctx, error);
-
-		if (source != NULL)
-			*source = "libvirt";
-		return lv != NULL ? client_libvirt_host_disks(lv, error) : NULL;
-	}
-	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "the host's view of the disks needs --qmp or --domain");
-	return NULL;
-}
-
-gboolean
-client_host_disks_update(ClientContext *ctx, GPtrArray *disks, GError **error)
-{
-	if (ctx->qmp != NULL)
-		return client_qmp_update_stats(ctx->qmp, disks, error);
-	if (ctx->libvirt != NULL)
-		return client_libvirt_update_stats(ctx->libvirt, disks, error);
-	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "the host's view of the disks needs --qmp or --domain");
-	return FALSE;
 }
 
 ClientHostDisk *

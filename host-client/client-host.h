@@ -3,13 +3,12 @@
 
 #include <json-glib/json-glib.h>
 
-#include "client-context.h"
-
 G_BEGIN_DECLS
 
 /* The host's view of the guest's disks, from QMP (query-block,
  * query-blockstats) or from libvirt (block stats and info): what snapshot
- * shows as host-side evidence and df beside the guest's usage. */
+ * shows as host-side evidence and df beside the guest's usage. Which of the
+ * two is asked is the target's choice (client_target_host_disks). */
 
 typedef struct {
 	guint64 wr_operations;
@@ -34,18 +33,6 @@ typedef struct {
 
 void client_host_disk_free(ClientHostDisk *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientHostDisk, client_host_disk_free)
-
-/**
- * client_host_disks:
- * From QMP with --qmp, else from libvirt with --domain.
- * @source: (out) (optional) (transfer none): "qmp" or "libvirt"
- * Returns: (transfer full) (element-type ClientHostDisk): or NULL with
- * G_IO_ERROR_NOT_SUPPORTED when neither was given, or another error
- */
-GPtrArray *client_host_disks(ClientContext *ctx, const gchar **source, GError **error);
-
-/* re-reads the write counters of @disks from where they came */
-gboolean client_host_disks_update(ClientContext *ctx, GPtrArray *disks, GError **error);
 
 /* Returns: (transfer none) (nullable): the disk the guest knows by @serial */
 ClientHostDisk *client_host_disks_find_serial(GPtrArray *disks, const gchar *serial);

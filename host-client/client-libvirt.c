@@ -257,40 +257,30 @@ client_libvirt_free(ClientLibvirt *self)
 }
 
 ClientLibvirt *
-client_libvirt_get(ClientContext *ctx, GError **error)
+client_libvirt_open(const gchar *uri, const gchar *domain, GError **error)
 {
-	ClientLibvirt *self;
-	char *uri;
+	g_autoptr(ClientLibvirt) self = g_new0(ClientLibvirt, 1);
+	char *actual;
 
-	if (ctx->libvirt != NULL)
-		return ctx->libvirt;
-	if (ctx->domain == NULL) {
-		client_set_usage_error(error, "this needs --domain NAME");
-		return NULL;
-	}
 	virSetErrorFunc(NULL, client_libvirt_silence);
-	self = g_new0(ClientLibvirt, 1);
-	self->name = g_strdup(ctx->domain);
-	self->conn = virConnectOpen(ctx->uri);
+	self->name = g_strdup(domain);
+	self->conn = virConnectOpen(uri);
 	if (self->conn == NULL) {
 		client_libvirt_set_error(error, G_IO_ERROR_CONNECTION_REFUSED, "cannot connect to libvirt%s%s%s",
-					 ctx->uri != NULL ? " at '" : "", ctx->uri != NULL ? ctx->uri : "",
-					 ctx->uri != NULL ? "'" : "");
-		client_libvirt_free(self);
+					 uri != NULL ? " at '" : "", uri != NULL ? uri : "",
+					 uri != NULL ? "'" : "");
 		return NULL;
 	}
-	uri = virConnectGetURI(self->conn);
-	self->uri = g_strdup(uri != NULL ? uri : (ctx->uri != NULL ? ctx->uri : "?"));
-	free(uri);
-	self->dom = virDomainLookupByName(self->conn, ctx->domain);
+	actual = virConnectGetURI(self->conn);
+	self->uri = g_strdup(actual != NULL ? actual : (uri != NULL ? uri : "?"));
+	free(actual);
+	self->dom = virDomainLookupByName(self->conn, domain);
 	if (self->dom == NULL) {
 		client_libvirt_set_error(error, G_IO_ERROR_NOT_FOUND, "no domain '%s' at '%s'",
-					 ctx->domain, self->uri);
-		client_libvirt_free(self);
+					 domain, self->uri);
 		return NULL;
 	}
-	ctx->libvirt = self;
-	return self;
+	return g_steal_pointer(&self);
 }
 
 const gchar *

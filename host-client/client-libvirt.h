@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "client-context.h"
+#include <gio/gio.h>
+
 #include "client-host.h"
 
 G_BEGIN_DECLS
@@ -52,15 +53,19 @@ const ClientDomainChannel *client_domain_xml_find_channel(const ClientDomainXml 
 
 /* ---- a connection ---- */
 
+typedef struct _ClientLibvirt ClientLibvirt;
+
 /**
- * client_libvirt_get:
- * Opens (once, kept in @ctx) the --connect URI and looks up --domain.
- * Returns: (transfer none): or NULL with @error (G_IO_ERROR_NOT_FOUND for a
+ * client_libvirt_open:
+ * Connects to libvirt at @uri and looks up @domain.
+ * @uri: (nullable): NULL: libvirt's own default
+ * Returns: (transfer full): or NULL with @error (G_IO_ERROR_NOT_FOUND for a
  * domain that does not exist, G_IO_ERROR_CONNECTION_REFUSED when libvirt
  * cannot be reached)
  */
-ClientLibvirt *client_libvirt_get(ClientContext *ctx, GError **error);
+ClientLibvirt *client_libvirt_open(const gchar *uri, const gchar *domain, GError **error);
 void client_libvirt_free(ClientLibvirt *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientLibvirt, client_libvirt_free)
 
 /* Returns: (transfer none): the URI libvirt says it is connected to */
 const gchar *client_libvirt_get_uri(ClientLibvirt *self);

@@ -41,20 +41,6 @@ client_qmp_free(ClientQmp *self)
 	g_free(self);
 }
 
-ClientQmp *
-client_qmp_get(ClientContext *ctx, GError **error)
-{
-	if (ctx->qmp != NULL)
-		return ctx->qmp;
-	if (ctx->qmp_path == NULL) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "no --qmp socket given");
-		return NULL;
-	}
-	ctx->qmp = client_qmp_connect(ctx->qmp_path, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
-				      error);
-	return ctx->qmp;
-}
-
 JsonNode *
 client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *args, GError **error)
 {

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
-
-#include "client-context.h"
 
 G_BEGIN_DECLS
 
 /* QEMU's QMP monitor through common/qmp-client.h: the host's view of the
  * disks and chardevs. One client at a time, as every QEMU socket chardev. */
+
+typedef struct _ClientQmp ClientQmp;
 
 /**
  * client_qmp_connect:
@@ -17,9 +18,6 @@ G_BEGIN_DECLS
 ClientQmp *client_qmp_connect(const gchar *path, guint timeout_ms, GError **error);
 void client_qmp_free(ClientQmp *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientQmp, client_qmp_free)
-
-/* the --qmp connection of @ctx, opened on first use (transfer none) */
-ClientQmp *client_qmp_get(ClientContext *ctx, GError **error);
 
 /**
  * client_qmp_execute:

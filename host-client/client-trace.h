@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "client-conn.h"
+#include "client-context.h"
 
 G_BEGIN_DECLS
 

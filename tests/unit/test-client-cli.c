@@ -222,54 +222,42 @@ test_client_cli_exit_for_error(void **state)
 /* ---- client_cli_main: dispatch and exit statuses, with commands of the test's own ---- */
 
 static gboolean
-cmd_fail_timeout(ClientContext *ctx, gchar **argv, GError **error)
+cmd_fail_timeout(ClientInvocation *inv, GError **error)
 {
 	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no reply");
 	return FALSE;
 }
 
 static gboolean
-cmd_fail_reply(ClientContext *ctx, gchar **argv, GError **error)
+cmd_fail_reply(ClientInvocation *inv, GError **error)
 {
 	g_set_error_literal(error, QGA_ERROR, QGA_ERROR_GENERIC, "the agent said no");
 	return FALSE;
 }
 
 static gboolean
-cmd_verdict(ClientContext *ctx, gchar **argv, GError **error)
+cmd_verdict(ClientInvocation *inv, GError **error)
 {
-	client_cli_set_exit(ctx, CLIENT_EXIT_FAILED);
+	client_cli_set_exit(inv->ctx, CLIENT_EXIT_FAILED);
 	return TRUE;
 }
 
 static gboolean
-cmd_ok(ClientContext *ctx, gchar **argv, GError **error)
+cmd_ok(ClientInvocation *inv, GError **error)
 {
-	gboolean help = FALSE;
-
-	return client_cli_parse(ctx, argv, NULL, NULL, "ok", "ok", NULL, &help, error);
+	return TRUE;
 }
 
-static const ClientCommand fake_commands[] = {
-	{"timeout", cmd_fail_timeout, "fails unreachable"},
-	{"reply", cmd_fail_reply, "fails with an error reply"},
-	{"verdict", cmd_verdict, "prints a failed verdict"},
-	{"ok", cmd_ok, "succeeds"},
-	{NULL},
-};
+static const ClientCommand fake_timeout = {.name = "timeout", .summary = "fails unreachable", .run = cmd_fail_timeout};
+static const ClientCommand fake_reply = {.name = "reply", .summary = "fails with an error reply", .run = cmd_fail_reply};
+static const ClientCommand fake_verdict = {.name = "verdict", .summary = "prints a failed verdict", .run = cmd_verdict};
+static const ClientCommand fake_ok = {.name = "ok", .summary = "succeeds", .help = "ok", .help_tail = "ok", .run = cmd_ok};
 
-static const ClientCommand real_commands[] = {
-	{"ping", client_cmd_ping, ""},	       {"info", client_cmd_info, ""},
-	{"status", client_cmd_status, ""},     {"freeze", client_cmd_freeze, ""},
-	{"thaw", client_cmd_thaw, ""},	       {"snapshot", client_cmd_snapshot, ""},
-	{"trace", client_cmd_trace, ""},       {"dmesg", client_cmd_dmesg, ""},
-	{"df", client_cmd_df, ""},	       {"doctor", client_cmd_doctor, ""},
-	{"raw", client_cmd_raw, ""},	       {NULL},
-};
+static const ClientCommand *const fake_commands[] = {&fake_timeout, &fake_reply, &fake_verdict, &fake_ok, NULL};
 
 /* runs client_cli_main with stdout to /dev/null */
 static gint
-run_main(const ClientCommand *commands, ...)
+run_main(const ClientCommand *const *commands, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	gint null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -315,42 +303,42 @@ test_client_cli_main_dispatch(void **state)
 static void
 test_client_cli_real_commands_usage(void **state)
 {
-	for (guint i = 0; real_commands[i].name != NULL; i++) {
-		assert_int_equal(run_main(real_commands, real_commands[i].name, "--help", NULL), CLIENT_EXIT_OK);
+	for (guint i = 0; client_commands[i] != NULL; i++) {
+		assert_int_equal(run_main(client_commands, client_commands[i]->name, "--help", NULL), CLIENT_EXIT_OK);
 		/* no --agent nor --domain */
-		if (g_strcmp0(real_commands[i].name, "raw") != 0)
-			assert_int_equal(run_main(real_commands, real_commands[i].name, NULL), CLIENT_EXIT_USAGE);
+		if (g_strcmp0(client_commands[i]->name, "raw") != 0)
+			assert_int_equal(run_main(client_commands, client_commands[i]->name, NULL), CLIENT_EXIT_USAGE);
 	}
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec", "true",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec", "true",
 				  "--qmp-snapshot", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "snapshot", "--qmp-snapshot", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--qmp-snapshot", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec-timeout", "0",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec-timeout", "0",
 				  NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "3", "--since",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "3", "--since",
 				  "4", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "dmesg", "--level", "7x", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--level", "7x", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "0", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "0", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "trace", "--list", "--session",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "trace", "--list", "--session",
 				  "x", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "raw", "{", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw", "{", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "raw", "{\"arguments\":{}}", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw", "{\"arguments\":{}}", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/a.sock", "--domain", "vm", "ping", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--domain", "vm", "ping", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(real_commands, "--agent", "/a.sock", "--port", "org.qgatrace.0", "ping", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--port", "org.qgatrace.0", "ping", NULL),
 			 CLIENT_EXIT_USAGE);
 	/* well-formed, and the socket is not there: unreachable */
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "ping", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "ping", NULL),
 			 CLIENT_EXIT_UNREACHABLE);
-	assert_int_equal(run_main(real_commands, "--agent", "/nonexistent.sock", "snapshot", "-m", "/mnt/data",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "-m", "/mnt/data",
 				  "--exec", "true", NULL),
 			 CLIENT_EXIT_UNREACHABLE);
 }

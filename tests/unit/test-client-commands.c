@@ -315,15 +315,6 @@ fake_called(Fake *fake, const gchar *cmd)
 
 /* ---- running the client in-process, stdout captured ---- */
 
-static const ClientCommand test_commands[] = {
-	{"ping", client_cmd_ping, ""},	       {"info", client_cmd_info, ""},
-	{"status", client_cmd_status, ""},     {"freeze", client_cmd_freeze, ""},
-	{"thaw", client_cmd_thaw, ""},	       {"snapshot", client_cmd_snapshot, ""},
-	{"trace", client_cmd_trace, ""},       {"dmesg", client_cmd_dmesg, ""},
-	{"df", client_cmd_df, ""},	       {"doctor", client_cmd_doctor, ""},
-	{"raw", client_cmd_raw, ""},	       {NULL},
-};
-
 /* runs "qgatrace ARGS..." (NULL-terminated); @out: what it printed on stdout */
 static gint
 run_client(gchar **out, ...)
@@ -345,7 +336,7 @@ run_client(gchar **out, ...)
 	g_ptr_array_add(argv, NULL);
 	fflush(stdout);
 	dup2(fd, STDOUT_FILENO);
-	rc = client_cli_main(test_commands, NULL, (gint)argv->len - 1, (gchar **)argv->pdata);
+	rc = client_cli_main(client_commands, NULL, (gint)argv->len - 1, (gchar **)argv->pdata);
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
