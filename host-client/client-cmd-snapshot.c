@@ -600,6 +600,67 @@ snapshot_mount_frozen(Snapshot *s, const gchar *mountpoint)
 	return s->opts->mounts == NULL || g_strv_contains((const gchar *const *)s->opts->mounts, mountpoint);
 }
 
+/* what the host saw of host disk @i; @quiet becomes FALSE when it saw
+ * writes inside the frozen window, or could not tell */
+static JsonObject *
+snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
+{
+	ClientHostDisk *disk = g_ptr_array_index(s->host_disks, i);
+	JsonObject *d = json_object_new();
+	JsonArray *mounts = json_array_new();
+	gboolean all_frozen = TRUE;
+	guint n_mounts = 0;
+
+	json_object_set_string_member(d, "id", disk->id);
+	json_object_set_string_member(d, "serial", disk->serial);
+	json_object_set_string_member(d, "file", disk->file);
+	/* the guest filesystems on this disk: conclusive only when all were frozen */
+	for (guint m = 0; s->fs_mounts != NULL && m < s->fs_mounts->len; m++) {
+		const gchar *mp = g_ptr_array_index(s->fs_mounts, m);
+		gchar **serials = g_hash_table_lookup(s->fs_serials, mp);
+
+		if (disk->serial == NULL || serials == NULL ||
+		    !g_strv_contains((const gchar *const *)serials, disk->serial))
+			continue;
+		json_array_add_string_element(mounts, mp);
+		n_mounts++;
+		all_frozen &= snapshot_mount_frozen(s, mp);
+	}
+	json_object_set_array_member(d, "mountpoints", mounts);
+	json_object_set_boolean_member(d, "conclusive", n_mounts > 0 && all_frozen && s->freeze_ok);
+	if (s->before != NULL)
+		json_object_set_object_member(d, "before-freeze",
+					      client_write_counters_to_json(&g_array_index(s->before, ClientWriteCounters, i)));
+	else
+		json_object_set_null_member(d, "before-freeze");
+	if (s->frozen != NULL && s->before_thaw != NULL) {
+		ClientWriteCounters *a = &g_array_index(s->frozen, ClientWriteCounters, i);
+		ClientWriteCounters *b = &g_array_index(s->before_thaw, ClientWriteCounters, i);
+		gint64 writes = (gint64)(b->wr_operations - a->wr_operations);
+
+		json_object_set_object_member(d, "frozen", client_write_counters_to_json(a));
+		json_object_set_object_member(d, "before-thaw", client_write_counters_to_json(b));
+		json_object_set_int_member(d, "writes-in-window", writes);
+		json_object_set_int_member(d, "bytes-in-window", (gint64)(b->wr_bytes - a->wr_bytes));
+		if (s->before != NULL)
+			json_object_set_int_member(
+				d, "writes-during-freeze",
+				(gint64)(a->wr_operations - g_array_index(s->before, ClientWriteCounters, i).wr_operations));
+		else
+			json_object_set_null_member(d, "writes-during-freeze");
+		if (n_mounts > 0 && all_frozen && writes != 0)
+			*quiet = FALSE;
+	} else {
+		json_object_set_null_member(d, "frozen");
+		json_object_set_null_member(d, "before-thaw");
+		json_object_set_null_member(d, "writes-in-window");
+		json_object_set_null_member(d, "bytes-in-window");
+		json_object_set_null_member(d, "writes-during-freeze");
+		*quiet = FALSE;
+	}
+	return d;
+}
+
 static JsonObject *
 snapshot_host_evidence(Snapshot *s)
 {
@@ -621,62 +682,8 @@ snapshot_host_evidence(Snapshot *s)
 	disks = json_array_new();
 	json_object_set_string_member(out, "source", s->host_source);
 	json_object_set_null_member(out, "error");
-	for (guint i = 0; i < s->host_disks->len; i++) {
-		ClientHostDisk *disk = g_ptr_array_index(s->host_disks, i);
-		JsonObject *d = json_object_new();
-		JsonArray *mounts = json_array_new();
-		gboolean all_frozen = TRUE;
-		guint n_mounts = 0;
-
-		json_object_set_string_member(d, "id", disk->id);
-		json_object_set_string_member(d, "serial", disk->serial);
-		json_object_set_string_member(d, "file", disk->file);
-		/* the guest filesystems on this disk: conclusive only when all were frozen */
-		for (guint m = 0; s->fs_mounts != NULL && m < s->fs_mounts->len; m++) {
-			const gchar *mp = g_ptr_array_index(s->fs_mounts, m);
-			gchar **serials = g_hash_table_lookup(s->fs_serials, mp);
-
-			if (disk->serial == NULL || serials == NULL ||
-			    !g_strv_contains((const gchar *const *)serials, disk->serial))
-				continue;
-			json_array_add_string_element(mounts, mp);
-			n_mounts++;
-			all_frozen &= snapshot_mount_frozen(s, mp);
-		}
-		json_object_set_array_member(d, "mountpoints", mounts);
-		json_object_set_boolean_member(d, "conclusive", n_mounts > 0 && all_frozen && s->freeze_ok);
-		if (s->before != NULL)
-			json_object_set_object_member(d, "before-freeze",
-						      client_write_counters_to_json(&g_array_index(s->before, ClientWriteCounters, i)));
-		else
-			json_object_set_null_member(d, "before-freeze");
-		if (s->frozen != NULL && s->before_thaw != NULL) {
-			ClientWriteCounters *a = &g_array_index(s->frozen, ClientWriteCounters, i);
-			ClientWriteCounters *b = &g_array_index(s->before_thaw, ClientWriteCounters, i);
-			gint64 writes = (gint64)(b->wr_operations - a->wr_operations);
-
-			json_object_set_object_member(d, "frozen", client_write_counters_to_json(a));
-			json_object_set_object_member(d, "before-thaw", client_write_counters_to_json(b));
-			json_object_set_int_member(d, "writes-in-window", writes);
-			json_object_set_int_member(d, "bytes-in-window", (gint64)(b->wr_bytes - a->wr_bytes));
-			if (s->before != NULL)
-				json_object_set_int_member(
-					d, "writes-during-freeze",
-					(gint64)(a->wr_operations - g_array_index(s->before, ClientWriteCounters, i).wr_operations));
-			else
-				json_object_set_null_member(d, "writes-during-freeze");
-			if (n_mounts > 0 && all_frozen && writes != 0)
-				quiet = FALSE;
-		} else {
-			json_object_set_null_member(d, "frozen");
-			json_object_set_null_member(d, "before-thaw");
-			json_object_set_null_member(d, "writes-in-window");
-			json_object_set_null_member(d, "bytes-in-window");
-			json_object_set_null_member(d, "writes-during-freeze");
-			quiet = FALSE;
-		}
-		json_array_add_object_element(disks, d);
-	}
+	for (guint i = 0; i < s->host_disks->len; i++)
+		json_array_add_object_element(disks, snapshot_disk_evidence(s, i, &quiet));
 	json_object_set_boolean_member(out, "quiet", quiet);
 	json_object_set_array_member(out, "disks", disks);
 	return out;
@@ -684,15 +691,41 @@ snapshot_host_evidence(Snapshot *s)
 
 /* ---- output ---- */
 
+/* the host's write counters around the frozen window, per disk */
 static void
-snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
+snapshot_print_evidence(JsonObject *evidence)
+{
+	JsonArray *disks = client_json_array(evidence, "disks");
+
+	client_print("\nhost evidence (%s):\n",
+		     g_strcmp0(client_json_string(evidence, "source"), "qmp") == 0 ? "QMP query-blockstats"
+										   : "libvirt block statistics");
+	if (client_json_string(evidence, "error") != NULL)
+		client_print("  unavailable: %s\n", client_json_string(evidence, "error"));
+	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
+		JsonObject *d = client_json_array_object(disks, i);
+		JsonArray *mounts = client_json_array(d, "mountpoints");
+
+		if (json_object_get_null_member(d, "writes-in-window")) {
+			client_print("  disk '%s': counters not read\n", client_json_string(d, "id"));
+			continue;
+		}
+		client_print("  disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, %" G_GINT64_FORMAT
+			     " during the freeze (its flush)%s%s\n",
+			     client_json_string(d, "id"), client_json_int(d, "writes-in-window", 0),
+			     client_json_int(d, "writes-during-freeze", 0),
+			     mounts == NULL || json_array_get_length(mounts) == 0 ? "; no frozen filesystem on it"
+				     : client_json_bool(d, "conclusive", FALSE) ? ""
+										: "; not conclusive: a filesystem on it was not frozen",
+			     "");
+	}
+}
+
+/* the freeze, the host step, the thaw and the trace session, a line each */
+static void
+snapshot_print_steps(Snapshot *s)
 {
 	ClientContext *ctx = s->ctx;
-	JsonArray *mountpoints = client_json_array(doc, "mountpoints");
-	JsonObject *evidence = client_json_object(doc, "host-evidence");
-	guint n_verified = 0;
-	guint n = mountpoints != NULL ? json_array_get_length(mountpoints) : 0;
-	ClientStyle style = ok ? CLIENT_STYLE_GREEN : CLIENT_STYLE_BOLD_RED;
 
 	client_print("target       %s\n", client_conn_describe(s->conn));
 	if (client_json_bool(s->freeze, "ok", FALSE))
@@ -741,6 +774,19 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 	} else {
 		client_print("trace        none: %s\n", s->no_session_reason);
 	}
+}
+
+static void
+snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
+{
+	ClientContext *ctx = s->ctx;
+	JsonArray *mountpoints = client_json_array(doc, "mountpoints");
+	JsonObject *evidence = client_json_object(doc, "host-evidence");
+	guint n_verified = 0;
+	guint n = mountpoints != NULL ? json_array_get_length(mountpoints) : 0;
+	ClientStyle style = ok ? CLIENT_STYLE_GREEN : CLIENT_STYLE_BOLD_RED;
+
+	snapshot_print_steps(s);
 	for (guint i = 0; i < n; i++) {
 		JsonObject *mp = client_json_array_object(mountpoints, i);
 		g_autofree gchar *text = client_verdict_format(ctx, mp);
@@ -748,32 +794,8 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 		n_verified += client_json_bool(mp, "verified", FALSE) ? 1 : 0;
 		client_print("\n%s", text);
 	}
-	if (evidence != NULL) {
-		JsonArray *disks = client_json_array(evidence, "disks");
-
-		client_print("\nhost evidence (%s):\n",
-			     g_strcmp0(client_json_string(evidence, "source"), "qmp") == 0 ? "QMP query-blockstats"
-											   : "libvirt block statistics");
-		if (client_json_string(evidence, "error") != NULL)
-			client_print("  unavailable: %s\n", client_json_string(evidence, "error"));
-		for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
-			JsonObject *d = client_json_array_object(disks, i);
-			JsonArray *mounts = client_json_array(d, "mountpoints");
-
-			if (json_object_get_null_member(d, "writes-in-window")) {
-				client_print("  disk '%s': counters not read\n", client_json_string(d, "id"));
-				continue;
-			}
-			client_print("  disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, %" G_GINT64_FORMAT
-				     " during the freeze (its flush)%s%s\n",
-				     client_json_string(d, "id"), client_json_int(d, "writes-in-window", 0),
-				     client_json_int(d, "writes-during-freeze", 0),
-				     mounts == NULL || json_array_get_length(mounts) == 0 ? "; no frozen filesystem on it"
-					     : client_json_bool(d, "conclusive", FALSE) ? ""
-											: "; not conclusive: a filesystem on it was not frozen",
-				     "");
-		}
-	}
+	if (evidence != NULL)
+		snapshot_print_evidence(evidence);
 	client_print("\n%ssnapshot %s%s: ", client_style_on(ctx, style),
 		     ok ? "VERIFIED" : client_json_bool(doc, "verified", FALSE) ? "FAILED" : "NOT VERIFIED",
 		     client_style_off(ctx, style));
@@ -927,12 +949,13 @@ snapshot_verdicts(Snapshot *s, JsonObject *evidence)
 
 /* the --json document; @evidence: (transfer full) (nullable) */
 static JsonObject *
-snapshot_document(Snapshot *s, JsonArray *mountpoints, JsonObject *evidence, gboolean ok)
+snapshot_document(Snapshot *s, JsonArray *mountpoints, JsonObject *evidence, gboolean verified,
+		  gboolean ok)
 {
 	ClientContext *ctx = s->ctx;
 	JsonObject *doc = json_object_new();
 
-	json_object_set_boolean_member(doc, "verified", client_verdict_all_verified(mountpoints));
+	json_object_set_boolean_member(doc, "verified", verified);
 	json_object_set_array_member(doc, "mountpoints", json_array_ref(mountpoints));
 	if (s->session != NULL)
 		json_object_set_object_member(doc, "trace", json_object_ref(s->session));
@@ -965,6 +988,7 @@ snapshot_run(ClientInvocation *inv, GError **error)
 	g_autoptr(JsonObject) doc = NULL;
 	g_autoptr(JsonArray) mountpoints = NULL;
 	JsonObject *evidence;
+	gboolean verified;
 	gboolean ok;
 
 	if (!snapshot_prepare(&s, error))
@@ -975,9 +999,9 @@ snapshot_run(ClientInvocation *inv, GError **error)
 	snapshot_fetch_session(&s);
 	evidence = snapshot_host_evidence(&s);
 	mountpoints = snapshot_verdicts(&s, evidence);
-	ok = client_verdict_all_verified(mountpoints) && s.step_ok && s.thaw_ok &&
-	     !client_context_interrupted(ctx);
-	doc = snapshot_document(&s, mountpoints, evidence, ok);
+	verified = client_verdict_all_verified(mountpoints);
+	ok = verified && s.step_ok && s.thaw_ok && !client_context_interrupted(ctx);
+	doc = snapshot_document(&s, mountpoints, evidence, verified, ok);
 	if (ctx->json)
 		client_print_json_object(doc, TRUE);
 	else
