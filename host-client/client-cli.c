@@ -341,13 +341,17 @@ client_cli_options_init(ClientCliOptions *self, const ClientCommand *cmd)
 	self->cmd = cmd;
 	if (cmd->options == NULL)
 		return;
-	self->data = cmd->options_defaults != NULL ? g_memdup2(cmd->options_defaults, cmd->options_size)
-						   : g_malloc0(cmd->options_size);
+	self->data = cmd->options_defaults != NULL
+			     ? g_memdup2(cmd->options_defaults, cmd->options_size)
+			     : g_malloc0(cmd->options_size);
 	while (cmd->options[n].long_name != NULL)
 		n++;
 	self->entries = g_memdup2(cmd->options, sizeof(GOptionEntry) * (n + 1));
-	for (guint i = 0; i < n; i++)
-		self->entries[i].arg_data = (guint8 *)self->data + GPOINTER_TO_SIZE(cmd->options[i].arg_data);
+	for (guint i = 0; i < n; i++) {
+		gsize offset = GPOINTER_TO_SIZE(cmd->options[i].arg_data);
+
+		self->entries[i].arg_data = (guint8 *)self->data + offset;
+	}
 }
 
 static void
@@ -425,7 +429,8 @@ client_cli_print_error(ClientContext *ctx, const gchar *command, const GError *e
 }
 
 gint
-client_cli_main(const ClientCommand *const *commands, const gchar *overview, gint argc, gchar **argv)
+client_cli_main(const ClientCommand *const *commands, const gchar *overview, gint argc,
+		gchar **argv)
 {
 	g_autoptr(ClientContext) ctx = client_context_new();
 	g_autoptr(GError) error = NULL;

@@ -248,12 +248,18 @@ cmd_ok(ClientInvocation *inv, GError **error)
 	return TRUE;
 }
 
-static const ClientCommand fake_timeout = {.name = "timeout", .summary = "fails unreachable", .run = cmd_fail_timeout};
-static const ClientCommand fake_reply = {.name = "reply", .summary = "fails with an error reply", .run = cmd_fail_reply};
-static const ClientCommand fake_verdict = {.name = "verdict", .summary = "prints a failed verdict", .run = cmd_verdict};
-static const ClientCommand fake_ok = {.name = "ok", .summary = "succeeds", .help = "ok", .help_tail = "ok", .run = cmd_ok};
+static const ClientCommand fake_timeout = {
+	.name = "timeout", .summary = "fails unreachable", .run = cmd_fail_timeout};
+static const ClientCommand fake_reply = {
+	.name = "reply", .summary = "fails with an error reply", .run = cmd_fail_reply};
+static const ClientCommand fake_verdict = {
+	.name = "verdict", .summary = "prints a failed verdict", .run = cmd_verdict};
+static const ClientCommand fake_ok = {
+	.name = "ok", .summary = "succeeds", .help = "ok", .help_tail = "ok", .run = cmd_ok};
 
-static const ClientCommand *const fake_commands[] = {&fake_timeout, &fake_reply, &fake_verdict, &fake_ok, NULL};
+static const ClientCommand *const fake_commands[] = {
+	&fake_timeout, &fake_reply, &fake_verdict, &fake_ok, NULL,
+};
 
 /* runs client_cli_main with stdout to /dev/null */
 static gint
