@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client-cli.h"
 #include "client-output.h"
 
 void
