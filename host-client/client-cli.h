@@ -88,7 +88,8 @@ gboolean client_cli_parse_globals(ClientContext *ctx, gint argc, gchar **argv, g
  *   @args NULL any positional argument is a usage error
  * @help: (out): --help was given; its text went to stdout
  *
- * Parses a command's options; global options are accepted after the command
+ * Parses a command's options (client_cli_main() does it for every command
+ * from its ClientCommand); global options are accepted after the command
  * name too ("qgatrace ping --json").
  * Returns: FALSE with a usage error (G_OPTION_ERROR)
  */
