@@ -148,3 +148,13 @@ qga_json_object_new_node(JsonObject *object)
 	json_node_take_object(node, object);
 	return node;
 }
+
+void
+qga_json_builder_add_string_or_null(JsonBuilder *builder, const gchar *name, const gchar *value)
+{
+	json_builder_set_member_name(builder, name);
+	if (value != NULL)
+		json_builder_add_string_value(builder, value);
+	else
+		json_builder_add_null_value(builder);
+}

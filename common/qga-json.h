@@ -28,4 +28,8 @@ void qga_json_append_string(GString *out, const gchar *s, gssize len);
  */
 JsonNode *qga_json_object_new_node(JsonObject *object);
 
+/* adds member @name to @builder's open object: @value, or null when it is NULL */
+void qga_json_builder_add_string_or_null(JsonBuilder *builder, const gchar *name,
+					 const gchar *value);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "qga-json.h"
 #include "qga-trace-session.h"
 
 #define QGA_TRACE_SESSION_ID_MAX 128
@@ -226,16 +227,6 @@ qga_trace_session_json_add_ns(JsonBuilder *b, const gchar *name, guint64 ns)
 		json_builder_add_null_value(b);
 }
 
-static void
-qga_trace_session_json_add_string(JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value != NULL)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
 /* the capture's own members, under the names qtf_capture_to_json() gives them */
 static const gchar *const qga_trace_session_capture_members[] = {
 	"method",      "reason",   "clock",       "instance", "functions",
@@ -291,14 +282,14 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	qga_trace_session_json_add_string(b, "session", self->id);
-	qga_trace_session_json_add_string(b, "source", self->source);
-	qga_trace_session_json_add_string(b, "state", qga_trace_session_state(self));
+	qga_json_builder_add_string_or_null(b, "session", self->id);
+	qga_json_builder_add_string_or_null(b, "source", self->source);
+	qga_json_builder_add_string_or_null(b, "state", qga_trace_session_state(self));
 	json_builder_set_member_name(b, "pid");
 	json_builder_add_int_value(b, self->pid);
 	qga_trace_session_json_add_ns(b, "started-ns", self->started_ns);
 	qga_trace_session_json_add_ns(b, "ended-ns", self->ended_ns);
-	qga_trace_session_json_add_string(b, "error", self->error);
+	qga_json_builder_add_string_or_null(b, "error", self->error);
 	json_builder_set_member_name(b, "notes");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < self->notes->len; i++)
@@ -317,9 +308,9 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 		if (!m->reported)
 			continue;
 		json_builder_begin_object(b);
-		qga_trace_session_json_add_string(b, "mountpoint", m->mountpoint);
-		qga_trace_session_json_add_string(b, "fstype", m->fstype);
-		qga_trace_session_json_add_string(b, "dev", dev);
+		qga_json_builder_add_string_or_null(b, "mountpoint", m->mountpoint);
+		qga_json_builder_add_string_or_null(b, "fstype", m->fstype);
+		qga_json_builder_add_string_or_null(b, "dev", dev);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -332,9 +323,9 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 		const QgaTraceSessionMount *m = g_ptr_array_index(self->mounts, ioctl->mount);
 
 		json_builder_begin_object(b);
-		qga_trace_session_json_add_string(b, "kind",
+		qga_json_builder_add_string_or_null(b, "kind",
 					  ioctl->kind == QTF_IOCTL_FREEZE ? "freeze" : "thaw");
-		qga_trace_session_json_add_string(b, "mountpoint", m->mountpoint);
+		qga_json_builder_add_string_or_null(b, "mountpoint", m->mountpoint);
 		json_builder_set_member_name(b, "tid");
 		json_builder_add_int_value(b, ioctl->tid);
 		qga_trace_session_json_add_ns(b, "start-ns", ioctl->start_ns);

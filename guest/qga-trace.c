@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "qga-json.h"
 #include "qga-trace.h"
 
 struct _QgaTrace {
@@ -329,16 +330,6 @@ qga_trace_all_sessions(QgaTrace *self, gboolean memory_only)
 	return all;
 }
 
-static void
-qga_trace_json_add_string(JsonBuilder *b, const gchar *name, const gchar *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value != NULL)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
 /* what guest-trace-status tells of a session */
 static void
 qga_trace_add_summary(JsonBuilder *b, JsonNode *session)
@@ -397,7 +388,7 @@ qga_trace_get_status(QgaTrace *self, gboolean frozen)
 		json_builder_add_boolean_value(b, FALSE);
 		json_builder_set_member_name(b, "available");
 		json_builder_add_boolean_value(b, FALSE);
-		qga_trace_json_add_string(b, "reason", "the agent has no trace state");
+		qga_json_builder_add_string_or_null(b, "reason", "the agent has no trace state");
 		json_builder_end_object(b);
 		return json_builder_get_root(b);
 	}
@@ -411,15 +402,15 @@ qga_trace_get_status(QgaTrace *self, gboolean frozen)
 	json_builder_add_boolean_value(b, self->config->trace_enabled);
 	json_builder_set_member_name(b, "available");
 	json_builder_add_boolean_value(b, self->config->trace_enabled && self->tracer != NULL);
-	qga_trace_json_add_string(b, "method",
+	qga_json_builder_add_string_or_null(b, "method",
 				  qtf_method_to_string(self->tracer != NULL
 							       ? qtf_tracer_get_method(self->tracer)
 							       : QTF_METHOD_NONE));
-	qga_trace_json_add_string(b, "reason", qga_trace_status_reason(self));
-	qga_trace_json_add_string(b, "instance",
+	qga_json_builder_add_string_or_null(b, "reason", qga_trace_status_reason(self));
+	qga_json_builder_add_string_or_null(b, "instance",
 				  self->tracer != NULL ? qtf_tracer_get_instance_name(self->tracer)
 						       : NULL);
-	qga_trace_json_add_string(b, "tracing-dir",
+	qga_json_builder_add_string_or_null(b, "tracing-dir",
 				  self->tracer != NULL ? qtf_tracer_get_tracing_dir(self->tracer)
 						       : NULL);
 	functions = qga_trace_functions(self->config);
@@ -432,7 +423,7 @@ qga_trace_get_status(QgaTrace *self, gboolean frozen)
 	json_builder_add_int_value(b, self->config->trace_buffer_kb);
 	json_builder_set_member_name(b, "sessions-kept");
 	json_builder_add_int_value(b, self->config->trace_sessions);
-	qga_trace_json_add_string(b, "plugin-dir", self->config->trace_plugin_dir);
+	qga_json_builder_add_string_or_null(b, "plugin-dir", self->config->trace_plugin_dir);
 	json_builder_set_member_name(b, "armed");
 	json_builder_add_boolean_value(b, self->armed);
 

@@ -213,6 +213,22 @@ test_qga_json_object_new_node(void **state)
 	assert_string_equal(json_object_get_string_member(json_node_get_object(node), "k"), "v");
 }
 
+static void
+test_qga_json_builder_string_or_null(void **state)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+
+	json_builder_begin_object(b);
+	qga_json_builder_add_string_or_null(b, "set", "v");
+	qga_json_builder_add_string_or_null(b, "unset", NULL);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	text = qga_json_to_ascii(root);
+	assert_string_equal(text, "{\"set\":\"v\",\"unset\":null}");
+}
+
 int
 main(void)
 {
@@ -226,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_qga_json_scalars),
 		cmocka_unit_test(test_qga_json_append_string_as_tree),
 		cmocka_unit_test(test_qga_json_object_new_node),
+		cmocka_unit_test(test_qga_json_builder_string_or_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
