@@ -424,7 +424,8 @@ test_vm_faults_logfile_on_frozen_fs(void **state)
 
 	need_guest();
 	vm_test_restart_agent("-l " DATA "/agent.log -f " DATA "/agent.pid");
-	g_free(vm_test_sh("test \"$(cat " DATA "/agent.pid)\" = \"$(pidof qgatrace-agent)\""));
+	/* the agent writes its pidfile once started: on a loaded host later than the restart's 0.5 s */
+	vm_test_wait("test -s " DATA "/agent.pid && test \"$(cat " DATA "/agent.pid)\" = \"$(pidof qgatrace-agent)\"");
 	agent = vm_test_connect("qgatrace", TRUE);
 	qga_client_set_timeout(agent, 10000);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
