@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client-output.h"
+#include "client-terminal.h"
 
 void
 client_print_json(JsonNode *node, gboolean pretty)
@@ -186,14 +187,40 @@ client_level_name(gint level)
 	return client_level_names[level];
 }
 
+/* /dev/kmsg's \xNN undone, as dmesg(1) does before it prints; a
+ * backslash that starts no such escape stays */
+static GString *
+client_kmsg_unescape(const gchar *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+
+	for (const gchar *p = text; *p != '\0'; p++) {
+		gint high;
+		gint low;
+
+		if (p[0] == '\\' && p[1] == 'x' && (high = g_ascii_xdigit_value(p[2])) >= 0 &&
+		    (low = g_ascii_xdigit_value(p[3])) >= 0) {
+			g_string_append_c(out, (gchar)(high << 4 | low));
+			p += 3;
+		} else {
+			g_string_append_c(out, *p);
+		}
+	}
+	return out;
+}
+
 gchar *
 client_format_dmesg_record(JsonObject *record, gboolean color)
 {
 	gint64 ts = client_json_int(record, "ts-us", 0);
 	gint64 level = client_json_int(record, "level", 6);
 	const gchar *message = client_json_string(record, "message");
+	g_autoptr(GString) text = client_kmsg_unescape(message != NULL ? message : "");
+	GString *out = g_string_new(NULL);
+	const gchar *end = text->str + text->len;
 	const gchar *on = "";
 	const gchar *off = "";
+	gsize indent;
 
 	if (ts < 0)
 		ts = 0;
@@ -209,8 +236,23 @@ client_format_dmesg_record(JsonObject *record, gboolean color)
 		if (on[0] != '\0')
 			off = "\033[0m";
 	}
-	return g_strdup_printf("[%5" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT "] %s%s%s\n",
-			       ts / 1000000, ts % 1000000, on, message != NULL ? message : "", off);
+	g_string_append_printf(out, "[%5" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT "] ", ts / 1000000,
+			       ts % 1000000);
+	indent = out->len;
+	g_string_append(out, on);
+	/* as dmesg(1): a line break in the message goes on under the text */
+	for (const gchar *line = text->str;; ) {
+		const gchar *nl = memchr(line, '\n', (gsize)(end - line));
+
+		client_terminal_append(out, line, (nl != NULL ? nl : end) - line);
+		if (nl == NULL || nl + 1 == end)
+			break;
+		g_string_append_printf(out, "\n%*s", (gint)indent, "");
+		line = nl + 1;
+	}
+	g_string_append(out, off);
+	g_string_append_c(out, '\n');
+	return g_string_free(out, FALSE);
 }
 
 /* ---- JSON access ---- */

@@ -10,13 +10,15 @@ G_BEGIN_DECLS
 /* What the commands print: --json documents, and the pieces of the human
  * output (sizes, durations, dmesg lines, check marks, colours on a TTY).
  * Results go to stdout unconverted (UTF-8, as JSON is); the marks fall back
- * to ASCII where the locale's charset is not UTF-8. */
+ * to ASCII where the locale's charset is not UTF-8. The guest's strings in
+ * the human output go through client-terminal.h first. */
 
 /* the document on stdout: pretty-printed, or one line (--follow streams) */
 void client_print_json(JsonNode *node, gboolean pretty);
 void client_print_json_object(JsonObject *object, gboolean pretty);
 
-/* printf to stdout */
+/* printf to stdout; strings from the guest among the arguments must be
+ * escaped (client_terminal_escape()) */
 void client_print(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
 
 typedef enum {
@@ -66,7 +68,10 @@ const gchar *client_level_name(gint level);
  * client_format_dmesg_record:
  * A guest-dmesg record as dmesg(1) shows it: "[    4.432693] message",
  * coloured by level when @color (err and worse red, warn yellow, notice
- * bold, debug dim). Continuation lines of the message are indented.
+ * bold, debug dim). The message's kmsg escapes (\xNN) are undone and
+ * the text escaped for the terminal (client_terminal_append()): text shows
+ * as text, control bytes as \xNN. Continuation lines of the message are
+ * indented.
  * Returns: (transfer full): the line(s), newline-terminated
  */
 gchar *client_format_dmesg_record(JsonObject *record, gboolean color);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client's output pieces: sizes, durations, log levels, dmesg
- * lines, the per-mountpoint verdicts from a recorded trace session (and the
- * host's evidence taking one away), and the libvirt domain XML it reads
- * channel sockets and disks from. */
+ * lines, the escaping of guest text for a terminal, the per-mountpoint
+ * verdicts from a recorded trace session (and the host's evidence taking
+ * one away), and the libvirt domain XML it reads channel sockets and disks
+ * from. */
 #include "config.h"
 
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include "client-libvirt.h"
 #include "client-output.h"
+#include "client-terminal.h"
 #include "client-trace.h"
 #include "client-verdict.h"
 
@@ -100,6 +103,94 @@ test_client_output_dmesg_record(void **state)
 	json_object_set_int_member(record, "level", 6);
 	json_object_set_int_member(record, "ts-us", 12345678901);
 	assert_formatted(client_format_dmesg_record(record, TRUE), "[12345.678901] EXT4-fs (vda): bad \\x1b thing\n");
+}
+
+/* the kernel's /dev/kmsg escapes are undone as dmesg(1) does, then the
+ * terminal's escaping applies: text reads as text, control bytes stay
+ * escaped, whether the kernel or a lying agent sent them */
+static void
+test_client_output_dmesg_kmsg_text(void **state)
+{
+	static const struct {
+		const gchar *message;
+		const gchar *shown;
+	} cases[] = {
+		{"ACPI: \\x5c_SB_.LNKB: no IRQ", "ACPI: \\_SB_.LNKB: no IRQ"},
+		{"caf\\xc3\\xa9 \\xe2\\x9c\\x93", "caf\u00e9 \u2713"},
+		{"bad \\x1b[31m\\x07", "bad \\x1b[31m\\x07"},
+		{"c1 \\xc2\\x9b2J \\x7f", "c1 \\xc2\\x9b2J \\x7f"},
+		{"invalid \\xff\\xc0\\xaf", "invalid \\xff\\xc0\\xaf"},
+		{"tab\\x09kept", "tab\tkept"},
+		{"not escapes: \\x \\xZZ \\x4 end\\", "not escapes: \\x \\xZZ \\x4 end\\"},
+		/* what a lying agent sends instead of kmsg-escaped text */
+		{"raw \033]0;owned\a\302\233", "raw \\x1b]0;owned\\x07\\xc2\\x9b"},
+		/* a line break in a message: the next line indented under the text */
+		{"first\\x0asecond", "first\n               second"},
+	};
+
+	setlocale(LC_ALL, "C.UTF-8");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(JsonObject) record = json_object_new();
+		g_autofree gchar *expected = g_strdup_printf("[    1.000000] %s\n", cases[i].shown);
+
+		json_object_set_int_member(record, "ts-us", 1000000);
+		json_object_set_int_member(record, "level", 6);
+		json_object_set_string_member(record, "message", cases[i].message);
+		assert_formatted(client_format_dmesg_record(record, FALSE), expected);
+	}
+	setlocale(LC_ALL, "C");
+}
+
+/* every class of byte through the one escaping function: the guest's
+ * controls become \xNN as dmesg(1) shows them, text stays readable */
+static void
+test_client_output_terminal_escape(void **state)
+{
+	static const struct {
+		const gchar *text;
+		const gchar *shown;
+	} cases[] = {
+		{"plain ASCII, ~!@#$%^&*() \\ \"", "plain ASCII, ~!@#$%^&*() \\ \""},
+		/* C0: ESC (an OSC title change, a screen clear), BEL, NUL-free others */
+		{"\033]0;owned\a\033[2J\033[31mred", "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred"},
+		{"\001\b\v\f\016\037", "\\x01\\x08\\x0b\\x0c\\x0e\\x1f"},
+		/* tabs stay; line breaks and carriage returns would forge lines */
+		{"a\tb", "a\tb"},
+		{"line\nforged\rover", "line\\x0aforged\\x0dover"},
+		{"del\177", "del\\x7f"},
+		/* C1 as UTF-8: U+0080, U+009B (CSI), U+009D (OSC), U+009F */
+		{"\302\200 \302\233" "2J \302\235 \302\237", "\\xc2\\x80 \\xc2\\x9b" "2J \\xc2\\x9d \\xc2\\x9f"},
+		/* the first character after C1 is text (U+00A0, U+00E9) */
+		{"\302\240\303\251", "\302\240\303\251"},
+		/* invalid UTF-8: bytes that never start a character, a truncated one, a lone continuation */
+		{"\377\376", "\\xff\\xfe"},
+		{"\342\202x", "\\xe2\\x82x"},
+		{"\200x", "\\x80x"},
+		{"end \342\202", "end \\xe2\\x82"},
+		/* overlong encodings of '/' and of NUL, an encoded surrogate, beyond U+10FFFF */
+		{"\300\257 \340\200\257 \300\200", "\\xc0\\xaf \\xe0\\x80\\xaf \\xc0\\x80"},
+		{"\355\240\200", "\\xed\\xa0\\x80"},
+		{"\364\220\200\200", "\\xf4\\x90\\x80\\x80"},
+		/* valid multibyte text: 2, 3 and 4 bytes */
+		{"caf\303\251 \342\202\254 \342\234\223 \360\235\204\236", "caf\303\251 \342\202\254 \342\234\223 \360\235\204\236"},
+		/* a format character that reorders the rest of the line (U+202E) */
+		{"gnp.\342\200\256exe", "gnp.\\xe2\\x80\\xaeexe"},
+	};
+	g_autoptr(GString) out = g_string_new("[");
+
+	setlocale(LC_ALL, "C.UTF-8");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		assert_formatted(client_terminal_escape(cases[i].text), cases[i].shown);
+	assert_null(client_terminal_escape(NULL));
+	/* with a length: a NUL is a byte like the others */
+	client_terminal_append(out, "a\0b\033", 4);
+	assert_string_equal(out->str, "[a\\x00b\\x1b");
+
+	/* a terminal that is not UTF-8 takes bytes >= 0x80 for C1 controls:
+	 * then nothing above ASCII goes through */
+	setlocale(LC_ALL, "C");
+	assert_formatted(client_terminal_escape("caf\303\251 \342\234\223"), "caf\\xc3\\xa9 \\xe2\\x9c\\x93");
+	assert_formatted(client_terminal_escape("\303\233"), "\\xc3\\x9b");
 }
 
 static void
@@ -388,6 +479,8 @@ main(void)
 		cmocka_unit_test(test_client_output_durations),
 		cmocka_unit_test(test_client_output_levels),
 		cmocka_unit_test(test_client_output_dmesg_record),
+		cmocka_unit_test(test_client_output_dmesg_kmsg_text),
+		cmocka_unit_test(test_client_output_terminal_escape),
 		cmocka_unit_test(test_client_output_json_access),
 		cmocka_unit_test(test_client_output_array_not_objects),
 		cmocka_unit_test(test_client_output_verdict_function_session),
