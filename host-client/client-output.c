@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,16 +9,125 @@
 #include "client-output.h"
 #include "client-terminal.h"
 
-void
-client_print_json(JsonNode *node, gboolean pretty)
+/* ---- --json ---- */
+
+/* past the digits at @p, or NULL when there is none */
+static const gchar *
+client_json_skip_digits(const gchar *p, const gchar *end)
+{
+	const gchar *start = p;
+
+	while (p < end && g_ascii_isdigit(*p))
+		p++;
+	return p > start ? p : NULL;
+}
+
+/* TRUE when @len bytes at @p are a number as RFC 8259 writes one */
+static gboolean
+client_json_is_number(const gchar *p, gsize len)
+{
+	const gchar *end = p + len;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if ((p = client_json_skip_digits(p, end)) == NULL)
+		return FALSE;
+	if (p < end && *p == '.' && (p = client_json_skip_digits(p + 1, end)) == NULL)
+		return FALSE;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if ((p = client_json_skip_digits(p, end)) == NULL)
+			return FALSE;
+	}
+	return p == end;
+}
+
+/* a literal json-glib wrote outside strings: as it is when it is JSON, a
+ * finite number written again, null for infinities and NaN */
+static void
+client_json_append_literal(GString *out, const gchar *token, gsize len)
+{
+	g_autofree gchar *copy = NULL;
+	gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+	gdouble value;
+
+	if (client_json_is_number(token, len) || (len == 4 && memcmp(token, "true", 4) == 0) ||
+	    (len == 5 && memcmp(token, "false", 5) == 0) || (len == 4 && memcmp(token, "null", 4) == 0)) {
+		g_string_append_len(out, token, (gssize)len);
+		return;
+	}
+	/* "1e+30.0": the number is all but the ".0" json-glib appended */
+	copy = g_strndup(token, len);
+	value = g_ascii_strtod(copy, NULL);
+	if (isfinite(value))
+		g_string_append(out, g_ascii_formatd(buf, sizeof(buf), "%.17g", value));
+	else
+		g_string_append(out, "null");
+}
+
+/*
+ * json-glib writes a double whose shortest form has an exponent but no
+ * point with ".0" after it (1e+30.0), infinities and NaN as inf.0 and
+ * nan.0: no parser takes those. And it writes C1 controls (U+0080-U+009F)
+ * in strings as they are, which a terminal takes for escapes. Outside
+ * strings its text is ASCII punctuation, numbers, true, false and null
+ * only, so the text can be mended as it is.
+ */
+static gchar *
+client_json_mend(const gchar *text, gsize len)
+{
+	GString *out = g_string_sized_new(len + 16);
+	const gchar *p = text;
+	const gchar *end = text + len;
+	gboolean in_string = FALSE;
+
+	while (p < end) {
+		guchar c = (guchar)*p;
+
+		if (in_string && c == '\\' && p + 1 < end) {
+			g_string_append_len(out, p, 2);
+			p += 2;
+		} else if (in_string && c == 0xc2 && p + 1 < end && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f) {
+			g_string_append_printf(out, "\\u%04x", (guchar)p[1]);
+			p += 2;
+		} else if (!in_string && (g_ascii_isalnum(c) || c == '-')) {
+			const gchar *token = p;
+
+			while (p < end && (g_ascii_isalnum(*p) || *p == '-' || *p == '+' || *p == '.'))
+				p++;
+			client_json_append_literal(out, token, (gsize)(p - token));
+		} else {
+			if (c == '"')
+				in_string = !in_string;
+			g_string_append_c(out, *p++);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+gchar *
+client_format_json(JsonNode *node, gboolean pretty)
 {
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autofree gchar *text = NULL;
+	gsize len = 0;
 
 	json_generator_set_root(gen, node);
 	json_generator_set_pretty(gen, pretty);
 	json_generator_set_indent(gen, 2);
-	text = json_generator_to_data(gen, NULL);
+	text = json_generator_to_data(gen, &len);
+	return client_json_mend(text, len);
+}
+
+void
+client_print_json(JsonNode *node, gboolean pretty)
+{
+	g_autofree gchar *text = client_format_json(node, pretty);
+
 	fputs(text, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);

@@ -13,7 +13,18 @@ G_BEGIN_DECLS
  * to ASCII where the locale's charset is not UTF-8. The guest's strings in
  * the human output go through client-terminal.h first. */
 
-/* the document on stdout: pretty-printed, or one line (--follow streams) */
+/**
+ * client_format_json:
+ * @node as JSON text, pretty-printed or on one line, that every parser
+ * takes: json-glib's text, but a finite number it cannot write (1e+30.0)
+ * written again, infinities and NaN as null, and C1 controls in strings
+ * as \u0080-\u009f (the other controls json-glib escapes itself).
+ * Returns: (transfer full): the text, without a trailing newline
+ */
+gchar *client_format_json(JsonNode *node, gboolean pretty);
+
+/* the document on stdout (client_format_json()): pretty-printed, or one
+ * line (--follow streams) */
 void client_print_json(JsonNode *node, gboolean pretty);
 void client_print_json_object(JsonObject *object, gboolean pretty);
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host client's output pieces: sizes, durations, log levels, dmesg
- * lines, the escaping of guest text for a terminal, the per-mountpoint
- * verdicts from a recorded trace session (and the host's evidence taking
- * one away), and the libvirt domain XML it reads channel sockets and disks
- * from. */
+ * lines, the escaping of guest text for a terminal, --json that stays JSON,
+ * the per-mountpoint verdicts from a recorded trace session (and the host's
+ * evidence taking one away), and the libvirt domain XML it reads channel
+ * sockets and disks from. */
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +192,57 @@ test_client_output_terminal_escape(void **state)
 	setlocale(LC_ALL, "C");
 	assert_formatted(client_terminal_escape("caf\303\251 \342\234\223"), "caf\\xc3\\xa9 \\xe2\\x9c\\x93");
 	assert_formatted(client_terminal_escape("\303\233"), "\\xc3\\x9b");
+}
+
+/* --json stays JSON: numbers json-glib cannot write become the number or
+ * null, C1 controls in strings are escaped, and strings are kept as they are */
+static void
+test_client_output_json_text(void **state)
+{
+	g_autoptr(JsonArray) array = json_array_new();
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(JsonNode) parsed = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonArray *back;
+	static const gchar text[] = "1e+30.0 Infinity NaN \033]0;x\a \302\233 \177 \303\251 \\ \"";
+
+	json_array_add_double_element(array, 1e30);
+	json_array_add_double_element(array, -1e300);
+	json_array_add_double_element(array, 1.5);
+	json_array_add_int_element(array, 3);
+	json_array_add_int_element(array, G_MAXINT64);
+	json_array_add_int_element(array, G_MININT64);
+	json_array_add_double_element(array, 2e-7);
+	json_array_add_double_element(array, INFINITY);
+	json_array_add_double_element(array, -INFINITY);
+	json_array_add_double_element(array, NAN);
+	json_array_add_string_element(array, text);
+	node = json_node_init_array(json_node_alloc(), json_array_ref(array));
+
+	for (gint pretty = 0; pretty <= 1; pretty++) {
+		g_autofree gchar *json = client_format_json(node, pretty);
+
+		g_clear_pointer(&parsed, json_node_unref);
+		parsed = json_from_string(json, &error);
+		if (parsed == NULL)
+			fail_msg("not JSON: %s: %s", error->message, json);
+		assert_null(strstr(json, "inf"));
+		assert_null(strstr(json, "nan"));
+		assert_null(strstr(json, "\302\233"));
+		assert_non_null(strstr(json, "\\u009b"));
+		back = json_node_get_array(parsed);
+		assert_int_equal(json_array_get_length(back), 11);
+		assert_true(json_array_get_double_element(back, 0) == 1e30);
+		assert_true(json_array_get_double_element(back, 1) == -1e300);
+		assert_true(json_array_get_double_element(back, 2) == 1.5);
+		assert_true(json_array_get_int_element(back, 3) == 3);
+		assert_true(json_array_get_int_element(back, 4) == G_MAXINT64);
+		assert_true(json_array_get_int_element(back, 5) == G_MININT64);
+		assert_true(json_array_get_double_element(back, 6) == 2e-7);
+		for (guint i = 7; i < 10; i++)
+			assert_true(json_array_get_null_element(back, i));
+		assert_string_equal(json_array_get_string_element(back, 10), text);
+	}
 }
 
 static void
@@ -481,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_client_output_dmesg_record),
 		cmocka_unit_test(test_client_output_dmesg_kmsg_text),
 		cmocka_unit_test(test_client_output_terminal_escape),
+		cmocka_unit_test(test_client_output_json_text),
 		cmocka_unit_test(test_client_output_json_access),
 		cmocka_unit_test(test_client_output_array_not_objects),
 		cmocka_unit_test(test_client_output_verdict_function_session),
