@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client-cli.h"
+#include "client-terminal.h"
 
 #define CLIENT_TIMEOUT_MAX_S (24 * 3600)
 
@@ -414,11 +415,14 @@ client_cli_run(ClientContext *ctx, const ClientCommand *cmd, gchar **argv, GErro
 static void
 client_cli_print_error(ClientContext *ctx, const gchar *command, const GError *error)
 {
-	g_autofree gchar *message = g_strdup(error->message);
+	g_autofree gchar *line = g_strdup(error->message);
+	g_autofree gchar *message = NULL;
 
-	/* one line: the cause, whatever the layers below said */
-	g_strdelimit(message, "\n\r", ' ');
-	g_strstrip(message);
+	/* one line: the cause, whatever the layers below said; the agent's
+	 * own error texts reach it too, so it is escaped for the terminal */
+	g_strdelimit(line, "\n\r", ' ');
+	g_strstrip(line);
+	message = client_terminal_escape(line);
 	if (command != NULL && client_exit_for_error(error) == CLIENT_EXIT_USAGE)
 		fprintf(stderr, "qgatrace: %s: %s (see 'qgatrace %s --help')\n", command, message, command);
 	else if (command != NULL)

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <stdio.h>
-
 #include "client-commands.h"
 #include "client-output.h"
+#include "client-terminal.h"
 
 static const gchar df_summary[] =
 	"Shows each guest filesystem's use as the guest sees it (guest-get-fsinfo: used and total\n"
@@ -64,7 +63,7 @@ df_read_host(ClientInvocation *inv, GPtrArray **disks, const gchar **source, GEr
 		g_propagate_error(error, g_steal_pointer(&error_host));
 		return FALSE;
 	}
-	fprintf(stderr, "qgatrace: df: no host view of the disks: %s\n", error_host->message);
+	client_print_warning(inv->ctx, "no host view of the disks: %s", error_host->message);
 	return TRUE;
 }
 
@@ -179,12 +178,14 @@ df_print_filesystems(JsonArray *filesystems)
 		g_autofree gchar *pct = used >= 0 && total > 0 ? g_strdup_printf("%.0f%%", 100.0 * used / total)
 							      : g_strdup("-");
 		JsonArray *serials = client_json_array(fs, "serials");
-		const gchar *serial = serials != NULL && json_array_get_length(serials) > 0
-					      ? json_array_get_string_element(serials, 0)
-					      : NULL;
+		g_autofree gchar *serial = client_terminal_escape(
+			serials != NULL && json_array_get_length(serials) > 0 ? json_array_get_string_element(serials, 0)
+									       : NULL);
+		g_autofree gchar *mountpoint = client_json_text(fs, "mountpoint", "?");
+		g_autofree gchar *type = client_json_text(fs, "type", "?");
+		g_autofree gchar *name = client_json_text(fs, "name", "?");
 
-		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", client_json_string(fs, "mountpoint"),
-			     client_json_string(fs, "type"), u, t, pct, client_json_string(fs, "name"),
+		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", mountpoint, type, u, t, pct, name,
 			     serial != NULL ? " (serial " : "", serial != NULL ? serial : "", serial != NULL ? ")" : "");
 	}
 }
@@ -209,10 +210,11 @@ df_print_host(JsonObject *host)
 		g_autofree gchar *a = df_size((guint64)MAX(alloc, 0), alloc >= 0);
 		g_autofree gchar *w = df_size((guint64)MAX(high, 0), high >= 0);
 		g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
+		g_autofree gchar *id = client_json_text(h, "id", "?");
+		g_autofree gchar *format = client_json_text(h, "format", "-");
+		g_autofree gchar *file = client_json_text(h, "file", "-");
 
-		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", client_json_string(h, "id"),
-			     client_json_string(h, "format") != NULL ? client_json_string(h, "format") : "-",
-			     cap, a, w, u, client_json_string(h, "file") != NULL ? client_json_string(h, "file") : "-");
+		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", id, format, cap, a, w, u, file);
 	}
 }
 

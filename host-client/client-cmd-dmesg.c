@@ -152,8 +152,8 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 	boot_id = client_json_string(reply, "boot-id");
 	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
 		/* a new boot numbers its records from 0 again: start over */
-		fprintf(stderr, "qgatrace: dmesg: the guest rebooted (boot id %s), reading its log from the start\n",
-			boot_id);
+		client_print_warning(st->ctx, "the guest rebooted (boot id %s), reading its log from the start",
+				     boot_id);
 		g_free(st->boot_id);
 		st->boot_id = g_strdup(boot_id);
 		st->have_cursor = FALSE;
@@ -394,8 +394,8 @@ dmesg_follow(DmesgState *st, ClientConn *conn, GError **error)
 				return FALSE;
 			}
 			if (!waiting)
-				fprintf(stderr, "qgatrace: dmesg: %s; waiting for the agent (Ctrl-C ends)\n",
-					error_local->message);
+				client_print_warning(ctx, "%s; waiting for the agent (Ctrl-C ends)",
+						     error_local->message);
 			waiting = TRUE;
 			client_target_close_conn(st->target);
 			conn = NULL;
@@ -431,8 +431,8 @@ dmesg_run(ClientInvocation *inv, GError **error)
 	/* no agent answers, or none was given besides --qmp */
 	if (conn == NULL && ctx->qmp_path != NULL && !opts->follow &&
 	    (client_error_is_unreachable(error_local) || (ctx->agent_path == NULL && ctx->domain == NULL))) {
-		fprintf(stderr, "qgatrace: dmesg: %s; reading the kernel log from guest memory "
-			"through QMP instead\n", error_local->message);
+		client_print_warning(ctx, "%s; reading the kernel log from guest memory through QMP instead",
+				     error_local->message);
 		return dmesg_from_memory(&st, error);
 	}
 	if (conn == NULL) {

@@ -9,6 +9,7 @@
 
 #include "client-commands.h"
 #include "client-output.h"
+#include "client-terminal.h"
 #include "client-trace.h"
 
 static const gchar doctor_summary[] =
@@ -78,10 +79,12 @@ doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gcha
 	}
 	if (!d->ctx->json) {
 		ClientStyle style = ok > 0 ? CLIENT_STYLE_GREEN : ok == 0 ? CLIENT_STYLE_BOLD_RED : CLIENT_STYLE_DIM;
+		/* it quotes the agent: its version, its error texts */
+		g_autofree gchar *safe_detail = client_terminal_escape(detail);
 
 		client_print("%s%s%s %-18s %s\n", client_style_on(d->ctx, style),
 			     ok < 0 ? CLIENT_MARK_SKIPPED : client_mark(ok > 0), client_style_off(d->ctx, style), name,
-			     detail);
+			     safe_detail);
 		if (ok == 0 && fix != NULL)
 			client_print("  %-18s fix: %s\n", "", fix);
 		fflush(stdout);
@@ -415,7 +418,9 @@ doctor_run(ClientInvocation *inv, GError **error)
 		json_object_set_array_member(out, "checks", json_array_ref(checks));
 		client_print_json_object(out, TRUE);
 	} else {
-		client_print("\nverdict: %s\n", d.verdict);
+		g_autofree gchar *verdict = client_terminal_escape(d.verdict);
+
+		client_print("\nverdict: %s\n", verdict);
 	}
 	g_free(d.verdict);
 	client_cli_set_exit(ctx, d.unreachable ? CLIENT_EXIT_UNREACHABLE : d.failed ? CLIENT_EXIT_FAILED : CLIENT_EXIT_OK);

@@ -4,6 +4,7 @@
 #include "client-commands.h"
 #include "client-conn.h"
 #include "client-output.h"
+#include "client-terminal.h"
 
 static const gchar info_summary[] =
 	"Shows what the guest agent is and what it can do: its version (guest-info), whether it is\n"
@@ -46,6 +47,7 @@ info_run(ClientInvocation *inv, GError **error)
 	g_autoptr(JsonNode) os = NULL;
 	g_autoptr(GPtrArray) enabled_names = g_ptr_array_new();
 	g_autoptr(GPtrArray) disabled_names = g_ptr_array_new();
+	g_autofree gchar *safe_version = NULL;
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
 	JsonArray *commands_json = json_array_new();
 	JsonArray *disabled_json = json_array_new();
@@ -106,26 +108,32 @@ info_run(ClientInvocation *inv, GError **error)
 		return TRUE;
 	}
 
-	client_print("agent      %s %s\n", agent, version != NULL ? version : "(no version)");
+	safe_version = client_json_text(info, "version", "(no version)");
+	client_print("agent      %s %s\n", agent, safe_version);
 	client_print("target     %s\n", client_conn_describe(conn));
-	if (host != NULL)
-		client_print("host name  %s\n", client_json_string(out, "hostname"));
+	if (host != NULL) {
+		g_autofree gchar *hostname = client_json_text(out, "hostname", "?");
+
+		client_print("host name  %s\n", hostname);
+	}
 	if (os != NULL && JSON_NODE_HOLDS_OBJECT(os)) {
 		JsonObject *o = json_node_get_object(os);
-		const gchar *pretty = client_json_string(o, "pretty-name");
+		g_autofree gchar *name = client_json_text(o, "pretty-name", NULL);
+		g_autofree gchar *release = client_json_text(o, "kernel-release", "?");
+		g_autofree gchar *machine = client_json_text(o, "machine", "");
 
-		client_print("os         %s, kernel %s %s\n",
-			     pretty != NULL ? pretty : client_json_string(o, "name") != NULL ? client_json_string(o, "name") : "?",
-			     client_json_string(o, "kernel-release") != NULL ? client_json_string(o, "kernel-release") : "?",
-			     client_json_string(o, "machine") != NULL ? client_json_string(o, "machine") : "");
+		if (name == NULL)
+			name = client_json_text(o, "name", "?");
+		client_print("os         %s, kernel %s %s\n", name, release, machine);
 	}
 	client_print("commands   %u supported, %u disabled\n", enabled_names->len + disabled_names->len,
 		     disabled_names->len);
 	if (disabled_names->len > 0) {
 		g_ptr_array_add(disabled_names, NULL);
 		g_autofree gchar *list = g_strjoinv(", ", (gchar **)disabled_names->pdata);
+		g_autofree gchar *safe_list = client_terminal_escape(list);
 
-		client_print("disabled   %s\n", list);
+		client_print("disabled   %s\n", safe_list);
 	}
 	client_print("tracing    %s\n", tracing ? "yes (guest-trace-status, guest-trace-fetch)"
 					       : "no: this agent cannot prove a freeze (not qgatrace-agent)");

@@ -10,6 +10,7 @@
 
 #include "client-commands.h"
 #include "client-output.h"
+#include "client-terminal.h"
 #include "client-trace.h"
 #include "client-verdict.h"
 
@@ -696,23 +697,25 @@ static void
 snapshot_print_evidence(JsonObject *evidence)
 {
 	JsonArray *disks = client_json_array(evidence, "disks");
+	g_autofree gchar *failure = client_json_text(evidence, "error", NULL);
 
 	client_print("\nhost evidence (%s):\n",
 		     g_strcmp0(client_json_string(evidence, "source"), "qmp") == 0 ? "QMP query-blockstats"
 										   : "libvirt block statistics");
-	if (client_json_string(evidence, "error") != NULL)
-		client_print("  unavailable: %s\n", client_json_string(evidence, "error"));
+	if (failure != NULL)
+		client_print("  unavailable: %s\n", failure);
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
 		JsonObject *d = client_json_array_object(disks, i);
 		JsonArray *mounts = client_json_array(d, "mountpoints");
+		g_autofree gchar *id = client_json_text(d, "id", "?");
 
 		if (json_object_get_null_member(d, "writes-in-window")) {
-			client_print("  disk '%s': counters not read\n", client_json_string(d, "id"));
+			client_print("  disk '%s': counters not read\n", id);
 			continue;
 		}
 		client_print("  disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, %" G_GINT64_FORMAT
 			     " during the freeze (its flush)%s%s\n",
-			     client_json_string(d, "id"), client_json_int(d, "writes-in-window", 0),
+			     id, client_json_int(d, "writes-in-window", 0),
 			     client_json_int(d, "writes-during-freeze", 0),
 			     mounts == NULL || json_array_get_length(mounts) == 0 ? "; no frozen filesystem on it"
 				     : client_json_bool(d, "conclusive", FALSE) ? ""
@@ -726,6 +729,9 @@ static void
 snapshot_print_steps(Snapshot *s)
 {
 	ClientContext *ctx = s->ctx;
+	g_autofree gchar *freeze_error = client_json_text(s->freeze, "error", "?");
+	g_autofree gchar *step_error = client_json_text(s->step, "error", "?");
+	g_autofree gchar *thaw_error = client_json_text(s->thaw, "error", "?");
 
 	client_print("target       %s\n", client_conn_describe(s->conn));
 	if (client_json_bool(s->freeze, "ok", FALSE))
@@ -734,7 +740,7 @@ snapshot_print_steps(Snapshot *s)
 			     client_json_int(s->freeze, "duration-us", 0) / 1000.0);
 	else
 		client_print("freeze       %sFAILED%s: %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
-			     client_style_off(ctx, CLIENT_STYLE_RED), client_json_string(s->freeze, "error"));
+			     client_style_off(ctx, CLIENT_STYLE_RED), freeze_error);
 	if (g_strcmp0(client_json_string(s->step, "kind"), "none") == 0)
 		client_print("host step    none (no --exec, no --qmp-snapshot): a freeze/thaw check only\n");
 	else if (client_json_bool(s->step, "ok", FALSE))
@@ -743,16 +749,18 @@ snapshot_print_steps(Snapshot *s)
 			     client_json_int(s->step, "duration-us", 0) / 1000.0);
 	else
 		client_print("host step    %sFAILED%s: %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
-			     client_style_off(ctx, CLIENT_STYLE_RED), client_json_string(s->step, "error"));
+			     client_style_off(ctx, CLIENT_STYLE_RED), step_error);
 	{
 		JsonArray *overlays = client_json_array(s->step, "overlays");
 
 		for (guint i = 0; s->step_ok && overlays != NULL && i < json_array_get_length(overlays); i++) {
 			JsonObject *o = client_json_array_object(overlays, i);
+			g_autofree gchar *disk = client_json_text(o, "disk", "?");
+			g_autofree gchar *image = client_json_text(o, "image", "?");
+			g_autofree gchar *overlay = client_json_text(o, "overlay", "?");
 
-			client_print("             disk '%s': snapshot '%s', new active layer '%s'\n",
-				     client_json_string(o, "disk"), client_json_string(o, "image"),
-				     client_json_string(o, "overlay"));
+			client_print("             disk '%s': snapshot '%s', new active layer '%s'\n", disk, image,
+				     overlay);
 		}
 	}
 	if (s->thaw_ok)
@@ -763,16 +771,19 @@ snapshot_print_steps(Snapshot *s)
 		client_print("thaw         %sFAILED%s: %s (the agent's freeze timeout will thaw the guest; "
 			     "'qgatrace thaw' retries)\n",
 			     client_style_on(ctx, CLIENT_STYLE_BOLD_RED), client_style_off(ctx, CLIENT_STYLE_BOLD_RED),
-			     client_json_string(s->thaw, "error"));
+			     thaw_error);
 	if (s->session != NULL) {
 		JsonArray *events = client_json_array(s->session, "events");
+		g_autofree gchar *id = client_json_text(s->session, "session", "?");
+		g_autofree gchar *method = client_json_text(s->session, "method", "?");
 
-		client_print("trace        session %s, method %s, %u event(s), %" G_GINT64_FORMAT " lost\n",
-			     client_json_string(s->session, "session"), client_json_string(s->session, "method"),
-			     events != NULL ? json_array_get_length(events) : 0,
+		client_print("trace        session %s, method %s, %u event(s), %" G_GINT64_FORMAT " lost\n", id,
+			     method, events != NULL ? json_array_get_length(events) : 0,
 			     client_json_int(client_json_object(s->session, "lost-events"), "total", 0));
 	} else {
-		client_print("trace        none: %s\n", s->no_session_reason);
+		g_autofree gchar *reason = client_terminal_escape(s->no_session_reason);
+
+		client_print("trace        none: %s\n", reason);
 	}
 }
 

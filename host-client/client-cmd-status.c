@@ -4,6 +4,7 @@
 #include "client-commands.h"
 #include "client-conn.h"
 #include "client-output.h"
+#include "client-terminal.h"
 
 static const gchar status_summary[] =
 	"Shows whether the guest's filesystems are frozen (guest-fsfreeze-status) and, with\n"
@@ -24,8 +25,10 @@ status_run(ClientInvocation *inv, GError **error)
 	g_autoptr(JsonNode) fsfreeze = NULL;
 	g_autoptr(JsonNode) trace = NULL;
 	g_autoptr(GError) error_trace = NULL;
+	g_autofree gchar *safe_state = NULL;
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
 	const gchar *state;
+	ClientStyle style;
 
 	fsfreeze = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, error);
 	if (fsfreeze == NULL)
@@ -53,9 +56,9 @@ status_run(ClientInvocation *inv, GError **error)
 		client_print_json_object(out, TRUE);
 		return TRUE;
 	}
-	client_print("filesystems  %s%s%s\n",
-		     client_style_on(ctx, g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE),
-		     state, client_style_off(ctx, g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE));
+	style = g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE;
+	safe_state = client_terminal_escape(state);
+	client_print("filesystems  %s%s%s\n", client_style_on(ctx, style), safe_state, client_style_off(ctx, style));
 	if (trace == NULL) {
 		client_print("tracing      not available: the agent has no guest-trace-status "
 			     "(stock qemu-ga?)\n");
@@ -63,20 +66,25 @@ status_run(ClientInvocation *inv, GError **error)
 		JsonObject *t = json_node_get_object(trace);
 		JsonObject *last = client_json_object(t, "last-session");
 
-		if (client_json_bool(t, "available", FALSE))
-			client_print("tracing      available, method %s%s\n",
-				     client_json_string(t, "method") != NULL ? client_json_string(t, "method") : "?",
+		if (client_json_bool(t, "available", FALSE)) {
+			g_autofree gchar *method = client_json_text(t, "method", "?");
+
+			client_print("tracing      available, method %s%s\n", method,
 				     client_json_bool(t, "armed", FALSE) ? ", armed" : "");
-		else
-			client_print("tracing      not available: %s\n",
-				     client_json_string(t, "reason") != NULL ? client_json_string(t, "reason") : "no reason given");
-		if (last != NULL)
-			client_print("last session %s (%s, %s), %" G_GINT64_FORMAT " events, %s\n",
-				     client_json_string(last, "session") != NULL ? client_json_string(last, "session") : "?",
-				     client_json_string(last, "source") != NULL ? client_json_string(last, "source") : "?",
-				     client_json_string(last, "state") != NULL ? client_json_string(last, "state") : "?",
-				     client_json_int(last, "events", 0),
+		} else {
+			g_autofree gchar *reason = client_json_text(t, "reason", "no reason given");
+
+			client_print("tracing      not available: %s\n", reason);
+		}
+		if (last != NULL) {
+			g_autofree gchar *session = client_json_text(last, "session", "?");
+			g_autofree gchar *source = client_json_text(last, "source", "?");
+			g_autofree gchar *last_state = client_json_text(last, "state", "?");
+
+			client_print("last session %s (%s, %s), %" G_GINT64_FORMAT " events, %s\n", session, source,
+				     last_state, client_json_int(last, "events", 0),
 				     client_json_bool(last, "verified", FALSE) ? "verified" : "not verified");
+		}
 	}
 	return TRUE;
 }

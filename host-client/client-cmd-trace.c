@@ -43,12 +43,15 @@ trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 		client_print_json_object(status, TRUE);
 		return TRUE;
 	}
-	if (client_json_bool(status, "available", FALSE))
-		client_print("tracing: available, method %s\n",
-			     client_json_string(status, "method") != NULL ? client_json_string(status, "method") : "?");
-	else
-		client_print("tracing: not available: %s\n",
-			     client_json_string(status, "reason") != NULL ? client_json_string(status, "reason") : "?");
+	if (client_json_bool(status, "available", FALSE)) {
+		g_autofree gchar *method = client_json_text(status, "method", "?");
+
+		client_print("tracing: available, method %s\n", method);
+	} else {
+		g_autofree gchar *reason = client_json_text(status, "reason", "?");
+
+		client_print("tracing: not available: %s\n", reason);
+	}
 	sessions = client_json_array(status, "sessions");
 	if (sessions == NULL || json_array_get_length(sessions) == 0) {
 		client_print("no trace sessions yet\n");
@@ -59,11 +62,11 @@ trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 	for (guint i = 0; i < json_array_get_length(sessions); i++) {
 		JsonObject *s = client_json_array_object(sessions, i);
 		g_autofree gchar *started = client_format_monotonic_ns((guint64)MAX(client_json_int(s, "started-ns", 0), 0));
+		g_autofree gchar *id = client_json_text(s, "session", "?");
+		g_autofree gchar *source = client_json_text(s, "source", "?");
+		g_autofree gchar *state = client_json_text(s, "state", "?");
 
-		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n",
-			     client_json_string(s, "session") != NULL ? client_json_string(s, "session") : "?",
-			     client_json_string(s, "source") != NULL ? client_json_string(s, "source") : "?",
-			     client_json_string(s, "state") != NULL ? client_json_string(s, "state") : "?", started,
+		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n", id, source, state, started,
 			     client_json_int(s, "events", 0),
 			     client_json_bool(s, "verified", FALSE) ? "verified" : "not verified");
 	}

@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 
 #include "client-context.h"
+#include "client-terminal.h"
 
 static gboolean
 client_context_use_color(void)
@@ -128,6 +129,7 @@ void
 client_context_progress(ClientContext *self, const gchar *format, ...)
 {
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *safe = NULL;
 	va_list ap;
 
 	if (self->json || !self->stderr_tty)
@@ -135,7 +137,9 @@ client_context_progress(ClientContext *self, const gchar *format, ...)
 	va_start(ap, format);
 	text = g_strdup_vprintf(format, ap);
 	va_end(ap);
-	fprintf(stderr, "%s%s%s\n", self->color ? "\033[2m" : "", text, self->color ? "\033[0m" : "");
+	/* it names guest things too (a trace session) */
+	safe = client_terminal_escape(text);
+	fprintf(stderr, "%s%s%s\n", self->color ? "\033[2m" : "", safe, self->color ? "\033[0m" : "");
 	fflush(stderr);
 }
 

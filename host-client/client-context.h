@@ -77,7 +77,7 @@ gboolean client_context_interrupted(ClientContext *self);
 /* the caught signal's name ("SIGINT"), or NULL */
 const gchar *client_context_signal_name(ClientContext *self);
 
-/* progress on stderr, on a TTY only and never under --json */
+/* progress on stderr, on a TTY only and never under --json; escaped for the terminal */
 void client_context_progress(ClientContext *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- errors and exit statuses ---- */

@@ -151,6 +151,21 @@ client_print(const gchar *format, ...)
 	va_end(ap);
 }
 
+void
+client_print_warning(ClientContext *ctx, const gchar *format, ...)
+{
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *safe = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	text = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	safe = client_terminal_escape(text);
+	fprintf(stderr, "qgatrace: %s: %s\n", ctx->command, safe);
+	fflush(stderr);
+}
+
 const gchar *
 client_style_on(ClientContext *ctx, ClientStyle style)
 {
@@ -398,6 +413,14 @@ client_json_string(JsonObject *object, const gchar *name)
 	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
 		return NULL;
 	return json_node_get_string(node);
+}
+
+gchar *
+client_json_text(JsonObject *object, const gchar *name, const gchar *fallback)
+{
+	const gchar *value = client_json_string(object, name);
+
+	return value != NULL ? client_terminal_escape(value) : g_strdup(fallback);
 }
 
 JsonObject *

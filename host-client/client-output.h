@@ -29,8 +29,12 @@ void client_print_json(JsonNode *node, gboolean pretty);
 void client_print_json_object(JsonObject *object, gboolean pretty);
 
 /* printf to stdout; strings from the guest among the arguments must be
- * escaped (client_terminal_escape()) */
+ * escaped (client_json_text(), client_terminal_escape()) */
 void client_print(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* "qgatrace: COMMAND: MESSAGE" on stderr, the whole message escaped for
+ * the terminal (client_terminal_append()) */
+void client_print_warning(ClientContext *ctx, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 typedef enum {
 	CLIENT_STYLE_NONE,
@@ -94,6 +98,9 @@ gchar *client_format_dmesg_record(JsonObject *record, gboolean color);
 gint64 client_json_int(JsonObject *object, const gchar *name, gint64 fallback);
 /* the member as a string (transfer none), or NULL */
 const gchar *client_json_string(JsonObject *object, const gchar *name);
+/* the member as a string escaped for the terminal (client_terminal_escape()),
+ * or a copy of @fallback; transfer full */
+gchar *client_json_text(JsonObject *object, const gchar *name, const gchar *fallback);
 /* the member as an object (transfer none), or NULL */
 JsonObject *client_json_object(JsonObject *object, const gchar *name);
 /* the member as an array (transfer none), or NULL */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client-output.h"
+#include "client-terminal.h"
 #include "client-trace.h"
 
 static JsonObject *
@@ -49,14 +50,6 @@ client_trace_fetch(ClientConn *conn, const gchar *id, guint timeout_ms, GError *
 	return client_trace_call(conn, "guest-trace-fetch", args, timeout_ms, error);
 }
 
-static const gchar *
-client_trace_str(JsonObject *obj, const gchar *name, const gchar *fallback)
-{
-	const gchar *value = client_json_string(obj, name);
-
-	return value != NULL ? value : fallback;
-}
-
 gchar *
 client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 {
@@ -66,12 +59,14 @@ client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 	JsonArray *notes = client_json_array(session, "notes");
 	gint64 started = client_json_int(session, "started-ns", -1);
 	gint64 ended = client_json_int(session, "ended-ns", -1);
+	g_autofree gchar *id = client_json_text(session, "session", "?");
+	g_autofree gchar *source = client_json_text(session, "source", "?");
+	g_autofree gchar *state = client_json_text(session, "state", "?");
+	g_autofree gchar *method = client_json_text(session, "method", "?");
+	g_autofree gchar *reason = client_json_text(session, "reason", NULL);
+	g_autofree gchar *failure = client_json_text(session, "error", NULL);
 
-	g_string_append_printf(out, "session      %s (%s), %s, method %s\n",
-			       client_trace_str(session, "session", "?"),
-			       client_trace_str(session, "source", "?"),
-			       client_trace_str(session, "state", "?"),
-			       client_trace_str(session, "method", "?"));
+	g_string_append_printf(out, "session      %s (%s), %s, method %s\n", id, source, state, method);
 	if (started >= 0) {
 		g_autofree gchar *s = client_format_monotonic_ns((guint64)started);
 
@@ -87,16 +82,19 @@ client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 			       events != NULL ? json_array_get_length(events) : 0,
 			       client_json_int(lost, "total", 0),
 			       client_json_bool(session, "complete", FALSE) ? " (complete)" : " (INCOMPLETE)");
-	if (client_json_string(session, "reason") != NULL)
-		g_string_append_printf(out, "method note  %s\n", client_json_string(session, "reason"));
-	if (client_json_string(session, "error") != NULL)
+	if (reason != NULL)
+		g_string_append_printf(out, "method note  %s\n", reason);
+	if (failure != NULL)
 		g_string_append_printf(out, "%serror%s        %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
-				       client_style_off(ctx, CLIENT_STYLE_RED), client_json_string(session, "error"));
+				       client_style_off(ctx, CLIENT_STYLE_RED), failure);
 	for (guint i = 0; notes != NULL && i < json_array_get_length(notes); i++) {
 		JsonNode *n = json_array_get_element(notes, i);
 
-		if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
-			g_string_append_printf(out, "note         %s\n", json_node_get_string(n));
+		if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+			g_string_append(out, "note         ");
+			client_terminal_append(out, json_node_get_string(n), -1);
+			g_string_append_c(out, '\n');
+		}
 	}
 	return g_string_free(out, FALSE);
 }
@@ -114,17 +112,19 @@ client_trace_format_events(JsonObject *session)
 	for (guint i = 0; i < json_array_get_length(events); i++) {
 		JsonObject *e = client_json_array_object(events, i);
 		g_autofree gchar *ts = client_format_monotonic_ns((guint64)MAX(client_json_int(e, "ts-ns", 0), 0));
-		const gchar *function = client_json_string(e, "function");
-		const gchar *parent = client_json_string(e, "parent");
+		g_autofree gchar *comm = client_json_text(e, "comm", "?");
+		g_autofree gchar *function = client_json_text(e, "function", NULL);
+		g_autofree gchar *parent = client_json_text(e, "parent", NULL);
+		g_autofree gchar *event = client_json_text(e, "event", "?");
 
+		if (parent == NULL)
+			parent = client_json_text(e, "parent-ip", "?");
 		g_string_append_printf(out, "  %-20s %3" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %-16s ", ts,
-				       client_json_int(e, "cpu", -1), client_json_int(e, "pid", -1),
-				       client_trace_str(e, "comm", "?"));
+				       client_json_int(e, "cpu", -1), client_json_int(e, "pid", -1), comm);
 		if (function != NULL)
-			g_string_append_printf(out, "%s <- %s\n", function,
-					       parent != NULL ? parent : client_trace_str(e, "parent-ip", "?"));
+			g_string_append_printf(out, "%s <- %s\n", function, parent);
 		else
-			g_string_append_printf(out, "%s\n", client_trace_str(e, "event", "?"));
+			g_string_append_printf(out, "%s\n", event);
 	}
 	return g_string_free(out, FALSE);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "client-output.h"
+#include "client-terminal.h"
 #include "client-verdict.h"
 
 GStrv
@@ -198,10 +199,12 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 	gint64 thawed_at = client_json_int(mp, "thawed-at-ns", -1);
 	gint64 frozen_ns = client_json_int(mp, "frozen-ns", -1);
 	ClientStyle style = verified ? CLIENT_STYLE_GREEN : CLIENT_STYLE_BOLD_RED;
+	g_autofree gchar *mountpoint = client_json_text(mp, "mountpoint", "?");
+	g_autofree gchar *host_disk = client_json_text(mp, "host-disk", NULL);
+	g_autofree gchar *reason = client_json_text(mp, "reason", NULL);
 
-	g_string_append_printf(out, "%s  %s%s%s\n", client_json_string(mp, "mountpoint"),
-			       client_style_on(ctx, style), verified ? "VERIFIED" : "NOT VERIFIED",
-			       client_style_off(ctx, style));
+	g_string_append_printf(out, "%s  %s%s%s\n", mountpoint, client_style_on(ctx, style),
+			       verified ? "VERIFIED" : "NOT VERIFIED", client_style_off(ctx, style));
 	if (frozen_at >= 0) {
 		g_autofree gchar *t = client_format_monotonic_ns((guint64)frozen_at);
 
@@ -219,25 +222,26 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 	}
 	if (functions != NULL && json_array_get_length(functions) > 0) {
 		g_string_append(out, "  kernel saw   ");
-		for (guint i = 0; i < json_array_get_length(functions); i++)
-			g_string_append_printf(out, "%s%s", i > 0 ? ", " : "",
-					       json_array_get_string_element(functions, i));
+		for (guint i = 0; i < json_array_get_length(functions); i++) {
+			if (i > 0)
+				g_string_append(out, ", ");
+			client_terminal_append(out, json_array_get_string_element(functions, i), -1);
+		}
 		g_string_append_c(out, '\n');
 	}
-	if (client_json_string(mp, "host-disk") != NULL) {
+	if (host_disk != NULL) {
 		JsonNode *writes = json_object_get_member(mp, "host-writes-in-window");
 
 		if (writes != NULL && JSON_NODE_HOLDS_VALUE(writes))
 			g_string_append_printf(out, "  host         disk '%s': %" G_GINT64_FORMAT
 						    " write(s) while frozen\n",
-					       client_json_string(mp, "host-disk"),
-					       client_json_int(mp, "host-writes-in-window", 0));
+					       host_disk, client_json_int(mp, "host-writes-in-window", 0));
 		else
 			g_string_append_printf(out, "  host         disk '%s': not conclusive (another filesystem on it "
 						    "was not frozen)\n",
-					       client_json_string(mp, "host-disk"));
+					       host_disk);
 	}
-	if (client_json_string(mp, "reason") != NULL)
-		g_string_append_printf(out, "  why not      %s\n", client_json_string(mp, "reason"));
+	if (reason != NULL)
+		g_string_append_printf(out, "  why not      %s\n", reason);
 	return g_string_free(out, FALSE);
 }

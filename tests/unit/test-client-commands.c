@@ -2,7 +2,8 @@
 /* The host client's commands end to end against a fake agent on a UNIX
  * socket (a thread speaking the QGA protocol with canned replies): exit
  * statuses, --json shapes and the human output, the snapshot's always-thaw,
- * the handshake through garbage, and an agent that never answers. */
+ * the handshake through garbage, an agent that never answers, and one that
+ * lies with terminal escapes in every string and numbers JSON cannot hold. */
 #include "config.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ typedef struct {
 	gint stop;
 	gboolean silent;     /* accept, read, never answer */
 	gboolean tracing;    /* lists and answers guest-trace-* */
+	gboolean hostile;    /* FAKE_POISON in every string, FAKE_NUMBER in every object */
 	gchar *garbage;	     /* written to every new connection first */
 	JsonNode *session;   /* what guest-trace-fetch returns after a thaw */
 	GMutex lock;
@@ -48,6 +50,14 @@ static const gchar *const fake_commands[] = {
 	"guest-sync-delimited", "guest-sync", "guest-ping", "guest-info", "guest-fsfreeze-status",
 	"guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw", "guest-get-fsinfo",
 	"guest-get-host-name", "guest-get-osinfo", "guest-dmesg", "guest-get-time", NULL};
+
+/* what a lying agent puts in its strings: an OSC title change, BEL, a
+ * screen clear, and the C1 controls CSI and OSC (U+009B, U+009D) */
+#define FAKE_POISON "\x1b]0;owned\x07\x1b[2J\xc2\x9b" "31m\xc2\x9d" "0;x\x07"
+/* and in every object a member json-glib would write as 1e+30.0 */
+#define FAKE_NUMBER_MEMBER "x-number"
+#define FAKE_NUMBER_PLACEHOLDER "\"@number@\""
+#define FAKE_NUMBER "1e30"
 
 static gchar *
 fake_fixture(const gchar *name)
@@ -91,13 +101,21 @@ fake_info(Fake *fake)
 		}
 	}
 	json_object_set_string_member(info, "version", fake->tracing ? "0.1.0" : "7.2.22");
+	if (fake->hostile) {
+		JsonObject *c = json_object_new();
+
+		json_object_set_string_member(c, "name", "guest-exec" FAKE_POISON);
+		json_object_set_boolean_member(c, "enabled", FALSE);
+		json_array_add_object_element(cmds, c);
+		json_object_set_string_member(info, "version", "0.1.0" FAKE_POISON);
+	}
 	json_object_set_array_member(info, "supported_commands", cmds);
 	return qga_json_object_new_node(info);
 }
 
 /* the reply value for @cmd, or NULL with *@klass/@desc for an error reply */
 static JsonNode *
-fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
+fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
 {
 	g_mutex_lock(&fake->lock);
 	g_ptr_array_add(fake->calls, g_strdup(cmd));
@@ -146,8 +164,10 @@ fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
 		g_autofree gchar *reply = g_strdup_printf(
 			"{\"enabled\":true,\"available\":true,\"method\":\"function\",\"reason\":null,"
 			"\"armed\":false,\"last-session\":{\"session\":\"%s\",\"source\":\"qgatrace-agent\","
-			"\"state\":\"collected\",\"events\":9,\"verified\":true},\"sessions\":[]}",
-			id);
+			"\"state\":\"collected\",\"events\":9,\"verified\":true},\"sessions\":[{\"session\":\"%s\","
+			"\"source\":\"qgatrace-agent\",\"state\":\"collected\",\"started-ns\":102761513676,"
+			"\"events\":9,\"verified\":true}]}",
+			id, id);
 
 		return fake_parse(reply);
 	}
@@ -160,6 +180,55 @@ fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
 	}
 	*desc = g_strdup_printf("The command %s has not been found", cmd);
 	return NULL;
+}
+
+/* FAKE_POISON appended to every string in @node, FAKE_NUMBER_MEMBER added to every object */
+static void
+fake_poison(JsonNode *node)
+{
+	if (JSON_NODE_HOLDS_OBJECT(node)) {
+		JsonObject *object = json_node_get_object(node);
+		g_autoptr(GList) values = json_object_get_values(object);
+
+		for (GList *l = values; l != NULL; l = l->next)
+			fake_poison(l->data);
+		json_object_set_string_member(object, FAKE_NUMBER_MEMBER, "@number@");
+	} else if (JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *array = json_node_get_array(node);
+
+		for (guint i = 0; i < json_array_get_length(array); i++)
+			fake_poison(json_array_get_element(array, i));
+	} else if (JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING) {
+		g_autofree gchar *text = g_strconcat(json_node_get_string(node), FAKE_POISON, NULL);
+
+		json_node_set_string(node, text);
+	}
+}
+
+/* as fake_answer_honest(), and a hostile fake lies in every string but the
+ * handshake's (guest-info lists a poisoned command instead) and the freeze state */
+static JsonNode *
+fake_answer(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
+{
+	g_autoptr(JsonNode) value = fake_answer_honest(fake, cmd, args, klass, desc);
+	g_autofree gchar *text = NULL;
+	JsonNode *lie;
+
+	if (!fake->hostile)
+		return g_steal_pointer(&value);
+	if (value == NULL) {
+		g_autofree gchar *honest = *desc;
+
+		*desc = g_strconcat(honest, FAKE_POISON, NULL);
+		return NULL;
+	}
+	if (g_strcmp0(cmd, "guest-info") == 0 || g_strcmp0(cmd, "guest-fsfreeze-status") == 0)
+		return g_steal_pointer(&value);
+	/* a deep copy: the value may share the fake's session */
+	text = json_to_string(value, FALSE);
+	lie = fake_parse(text);
+	fake_poison(lie);
+	return lie;
 }
 
 static void
@@ -225,7 +294,15 @@ fake_serve(Fake *fake, gint fd)
 			}
 			value = fake_answer(fake, req->execute, req->arguments, &klass, &desc);
 			if (value != NULL) {
+				g_autoptr(GString) text = NULL;
+
 				reply = qga_reply_encode_return(value, req->id, FALSE, &len);
+				/* a number json-glib cannot write: put in the text */
+				text = g_string_new_len(reply, (gssize)len);
+				g_string_replace(text, FAKE_NUMBER_PLACEHOLDER, FAKE_NUMBER, 0);
+				g_free(reply);
+				len = text->len;
+				reply = g_string_free(g_steal_pointer(&text), FALSE);
 			} else {
 				g_autoptr(GError) e = g_error_new_literal(QGA_ERROR, qga_error_code_from_class(klass), desc);
 
@@ -315,37 +392,70 @@ fake_called(Fake *fake, const gchar *cmd)
 
 /* ---- running the client in-process, stdout captured ---- */
 
-/* runs "qgatrace ARGS..." (NULL-terminated); @out: what it printed on stdout */
+/* what @fd got while it stood in for @target_fd (flushed with @stream) */
+typedef struct {
+	gint target_fd;
+	FILE *stream;
+	gchar *path;
+	gint fd;
+	gint saved;
+} Capture;
+
+static void
+capture_start(Capture *c, gint target_fd, FILE *stream)
+{
+	c->target_fd = target_fd;
+	c->stream = stream;
+	c->fd = g_file_open_tmp("client-out-XXXXXX", &c->path, NULL);
+	c->saved = dup(target_fd);
+	assert_true(c->fd >= 0 && c->saved >= 0);
+	fflush(stream);
+	dup2(c->fd, target_fd);
+}
+
+static void
+capture_end(Capture *c, gchar **text)
+{
+	fflush(c->stream);
+	dup2(c->saved, c->target_fd);
+	close(c->saved);
+	close(c->fd);
+	if (text != NULL)
+		assert_true(g_file_get_contents(c->path, text, NULL, NULL));
+	g_unlink(c->path);
+	g_free(c->path);
+}
+
+/* runs "qgatrace ARGS..." (NULL-terminated); @out, @err (nullable): what it
+ * printed on stdout and stderr */
 static gint
-run_client(gchar **out, ...)
+run_client_err(gchar **out, gchar **err, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autofree gchar *tmp = NULL;
-	gint fd = g_file_open_tmp("client-out-XXXXXX", &tmp, NULL);
-	gint saved = dup(STDOUT_FILENO);
+	Capture out_capture;
+	Capture err_capture;
 	const gchar *arg;
 	va_list ap;
 	gint rc;
 
-	assert_true(fd >= 0 && saved >= 0);
 	g_ptr_array_add(argv, (gpointer) "qgatrace");
-	va_start(ap, out);
+	va_start(ap, err);
 	while ((arg = va_arg(ap, const gchar *)) != NULL)
 		g_ptr_array_add(argv, (gpointer)arg);
 	va_end(ap);
 	g_ptr_array_add(argv, NULL);
-	fflush(stdout);
-	dup2(fd, STDOUT_FILENO);
+	capture_start(&out_capture, STDOUT_FILENO, stdout);
+	if (err != NULL)
+		capture_start(&err_capture, STDERR_FILENO, stderr);
 	rc = client_cli_main(client_commands, NULL, (gint)argv->len - 1, (gchar **)argv->pdata);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	close(fd);
-	if (out != NULL)
-		assert_true(g_file_get_contents(tmp, out, NULL, NULL));
-	g_unlink(tmp);
+	if (err != NULL)
+		capture_end(&err_capture, err);
+	capture_end(&out_capture, out);
 	return rc;
 }
+
+/* runs "qgatrace ARGS..." (NULL-terminated); @out: what it printed on stdout */
+#define run_client(out, ...) run_client_err(out, NULL, __VA_ARGS__)
 
 static JsonObject *
 parse_object(const gchar *text)
@@ -675,6 +785,66 @@ test_client_commands_doctor_ok(void **state)
 	fake_free(fake);
 }
 
+/* no escape sequence of the guest's, nor its BEL or C1 controls, reaches a terminal */
+static void
+assert_terminal_safe(const gchar *text, const gchar *what)
+{
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if (*p == '\033' || *p == '\a' || ((guchar)p[0] == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f))
+			fail_msg("%s: a control byte at offset %td of: %s", what, p - text, text);
+	}
+}
+
+/* every command against an agent that lies in every string and number:
+ * the human output (stdout and stderr) is safe for a terminal, and --json
+ * is JSON that parses */
+static void
+test_client_commands_hostile_agent(void **state)
+{
+	static const gchar *const runs[][3] = {
+		{"ping"}, {"info"}, {"status"}, {"df"}, {"trace"}, {"trace", "--list"}, {"dmesg"},
+		{"dmesg", "--tail", "3"}, {"snapshot"}, {"doctor"}, {"raw", "{\"execute\":\"guest-get-osinfo\"}"},
+	};
+	Fake *fake = fake_new(TRUE);
+	Fake *sessionless = fake_new(TRUE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+
+	fake->hostile = TRUE;
+	fake->session = fake_parse(session);
+	sessionless->hostile = TRUE;
+	fake_start(fake);
+	fake_start(sessionless);
+	for (gsize i = 0; i < G_N_ELEMENTS(runs); i++) {
+		g_autofree gchar *what = g_strjoin(" ", runs[i][0], runs[i][1], runs[i][2], NULL);
+		g_autofree gchar *out = NULL;
+		g_autofree gchar *err = NULL;
+		g_autofree gchar *json = NULL;
+		g_autoptr(JsonNode) parsed = NULL;
+		g_autoptr(GError) error = NULL;
+
+		run_client_err(&out, &err, "--agent", fake->path, runs[i][0], runs[i][1], runs[i][2], NULL);
+		assert_terminal_safe(out, what);
+		assert_terminal_safe(err, what);
+		run_client(&json, "--agent", fake->path, "--json", runs[i][0], runs[i][1], runs[i][2], NULL);
+		parsed = json_from_string(json, &error);
+		if (parsed == NULL)
+			fail_msg("%s --json: %s: %s", what, error->message, json);
+		assert_terminal_safe(json, what);
+	}
+	assert_false(fake->frozen);
+
+	/* the agent's error text, on the error line: escaped, not dropped */
+	{
+		g_autofree gchar *err = NULL;
+
+		assert_int_equal(run_client_err(NULL, &err, "--agent", sessionless->path, "trace", NULL), 1);
+		assert_terminal_safe(err, "trace (error)");
+		assert_non_null(strstr(err, "no trace session yet\\x1b]0;owned\\x07"));
+	}
+	fake_free(fake);
+	fake_free(sessionless);
+}
+
 int
 main(void)
 {
@@ -693,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_client_commands_silent_agent_times_out),
 		cmocka_unit_test(test_client_commands_unreachable),
 		cmocka_unit_test(test_client_commands_doctor_ok),
+		cmocka_unit_test(test_client_commands_hostile_agent),
 	};
 
 	/* the messages the client prints go to stderr; keep the locale fixed */
