@@ -14,11 +14,12 @@ static const gchar dmesg_summary[] =
 	"Prints the guest kernel's log through the agent's guest-dmesg (qgatrace-agent reads\n"
 	"/dev/kmsg: structured records with sequence numbers, no process spawned in the guest),\n"
 	"as dmesg(1) does: '[seconds since boot] message', coloured by level on a terminal.\n"
-	"Messages are the kernel's bytes with /dev/kmsg's escaping (\\xNN for anything not\n"
-	"printable). Replies are bounded in size; qgatrace asks again with the cursor until it has\n"
-	"everything. With --follow it then polls with the cursor and prints only new records,\n"
-	"until Ctrl-C; records the kernel overwrote before they were read are reported on stderr,\n"
-	"and a reboot of the guest (a new boot id) starts over from its first record.";
+	"As there, /dev/kmsg's escapes are undone, so text (UTF-8 too) reads as text, and a byte\n"
+	"that is not printable text stays \\xNN; --json keeps /dev/kmsg's escaping. Replies are\n"
+	"bounded in size; qgatrace asks again with the cursor until it has everything. With\n"
+	"--follow it then polls with the cursor and prints only new records, until Ctrl-C;\n"
+	"records the kernel overwrote before they were read are reported on stderr, and a reboot\n"
+	"of the guest (a new boot id) starts over from its first record.";
 
 static const gchar dmesg_description[] =
 	"Output:\n"
