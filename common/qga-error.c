@@ -5,7 +5,10 @@
 
 #include "qga-error.h"
 
+/* the macro stringifies its first argument: clang-format would space it out */
+// clang-format off
 G_DEFINE_QUARK(qga-error-quark, qga_error)
+// clang-format on
 
 static const gchar *const qga_error_classes[] = {
 	[QGA_ERROR_GENERIC] = "GenericError",

@@ -6,7 +6,10 @@
 
 #include "qtf-private.h"
 
-G_DEFINE_QUARK(qtf - error - quark, qtf_error)
+/* the macro stringifies its first argument: clang-format would space it out */
+// clang-format off
+G_DEFINE_QUARK(qtf-error-quark, qtf_error)
+// clang-format on
 
 const gchar *
 qtf_method_to_string(QtfMethod method)

@@ -561,10 +561,17 @@ test_qtf_decode_options_checked(void **state)
 	}
 }
 
+static void
+test_qtf_error_domain_name(void **state)
+{
+	assert_string_equal(g_quark_to_string(QTF_ERROR), "qtf-error-quark");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qtf_error_domain_name),
 		cmocka_unit_test(test_qtf_decode_function_ext4),
 		cmocka_unit_test(test_qtf_decode_matches_guest_and_kernel),
 		cmocka_unit_test(test_qtf_decode_events_ext4),
