@@ -16,10 +16,30 @@
 /* data-less blocks: an empty line has both lpos NO_LPOS, a failed one FAILED_LPOS */
 #define GMEM_PRINTK_NO_LPOS	 G_GUINT64_CONSTANT(0x3)
 #define GMEM_PRINTK_LOG_CONT	 8
-/* sanity bounds on what guest memory claims */
-#define GMEM_PRINTK_COUNT_BITS_MAX 24
-#define GMEM_PRINTK_SIZE_BITS_MAX  30
-#define GMEM_PRINTK_STRUCT_MAX     4096
+/*
+ * What guest memory claims, bounded by what a real kernel can have
+ * (kernel/printk/printk.c, printk_ringbuffer.h); the limits are in
+ * docs/security.md and the man page too:
+ * - the text ring (or log_buf): log_buf_len= allows up to LOG_BUF_LEN_MAX
+ *   (2 GiB), but the whole ring is copied while the guest is paused: 64 MiB
+ *   is eight times what the largest distribution default (CONFIG_LOG_BUF_SHIFT
+ *   25 is the Kconfig maximum, 32 MiB) and log_buf_len=64M allow
+ * - descriptors: the kernel gives a ring of 2^n bytes 2^(n - PRB_AVGBITS (5))
+ * - struct prb_desc is 24 bytes and struct printk_info 88 on every kernel
+ *   since 5.10, struct printk_log 16 before it
+ * - a record's text: PRINTKRB_RECORD_MAX (LOG_LINE_MAX before), 1024 bytes;
+ *   a log_buf dictionary: dev_vprintk_emit()'s dict[128]
+ * So at most 64 MiB + 2^21 * (32 + 128) bytes = 384 MiB are copied.
+ */
+#define GMEM_PRINTK_SIZE_BITS_MAX  26
+#define GMEM_PRINTK_COUNT_BITS_MAX (GMEM_PRINTK_SIZE_BITS_MAX - 5)
+#define GMEM_PRINTK_DESC_MAX	   32
+#define GMEM_PRINTK_INFO_MAX	   128
+#define GMEM_PRINTK_LOG_HDR_MAX	   64
+#define GMEM_PRINTK_TEXT_MAX	   1024
+#define GMEM_PRINTK_DICT_MAX	   256
+/* an OFFSET() inside one of those structures */
+#define GMEM_PRINTK_STRUCT_MAX	   4096
 
 void
 gmem_printk_record_free(GmemPrintkRecord *self)
@@ -216,6 +236,13 @@ gmem_printk_layout(GmemPrintkCtx *ctx, GmemPrintkLayout *l, GError **error)
 	l->subsys_len = gmem_printk_get_small_or(ctx, "LENGTH(printk_info_subsystem)", 0);
 	l->device_off = gmem_printk_get_small_or(ctx, "OFFSET(dev_printk_info.device)", 0);
 	l->device_len = gmem_printk_get_small_or(ctx, "LENGTH(printk_info_device)", 0);
+	if (l->desc_size > GMEM_PRINTK_DESC_MAX || l->info_size > GMEM_PRINTK_INFO_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "VMCOREINFO's printk structures are implausible: prb_desc %" G_GSIZE_FORMAT
+			    " bytes (at most %u), printk_info %" G_GSIZE_FORMAT " (at most %u)",
+			    l->desc_size, GMEM_PRINTK_DESC_MAX, l->info_size, GMEM_PRINTK_INFO_MAX);
+		return FALSE;
+	}
 	l->have_dev = l->dev_off != G_MAXSIZE &&
 		      l->dev_off + MAX(l->subsys_off + l->subsys_len,
 				       l->device_off + l->device_len) <= l->info_size;
@@ -303,8 +330,9 @@ gmem_printk_ring_locate(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error
 	    ring->size_bits > GMEM_PRINTK_SIZE_BITS_MAX || ring->size_bits < 3) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "implausible printk ring buffer at 0x%" G_GINT64_MODIFIER
-			    "x: 2^%u descriptors, 2^%u bytes of text",
-			    ring->prb, ring->count_bits, ring->size_bits);
+			    "x: 2^%u descriptors (at most 2^%u), 2^%u bytes of text (at most 2^%u)",
+			    ring->prb, ring->count_bits, GMEM_PRINTK_COUNT_BITS_MAX, ring->size_bits,
+			    GMEM_PRINTK_SIZE_BITS_MAX);
 		return FALSE;
 	}
 	ring->count = G_GUINT64_CONSTANT(1) << ring->count_bits;
@@ -332,10 +360,12 @@ gmem_printk_ring_fetch(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error)
 	return ring->data != NULL;
 }
 
-/* the text of descriptor @id, as prb_read_valid() would find it; FALSE
+/* the text of descriptor @id, as prb_read_valid() would find it, and the
+ * logical positions its data block spans (@begin == @next: none); FALSE
  * when the record is not (or no longer) readable */
 static gboolean
-gmem_printk_ring_text(const GmemPrintkRing *ring, guint64 id, const guint8 **text, guint *text_len)
+gmem_printk_ring_text(const GmemPrintkRing *ring, guint64 id, const guint8 **text, guint *text_len,
+		      guint64 *lpos_begin, guint64 *lpos_next)
 {
 	const GmemPrintkLayout *l = &ring->l;
 	const guint8 *desc = ring->descs + (id & (ring->count - 1)) * l->desc_size;
@@ -355,6 +385,7 @@ gmem_printk_ring_text(const GmemPrintkRing *ring, guint64 id, const guint8 **tex
 		/* data-less: an empty line, or text that found no room */
 		*text = NULL;
 		*text_len = 0;
+		*lpos_begin = *lpos_next = 0;
 		return begin == GMEM_PRINTK_NO_LPOS && next == GMEM_PRINTK_NO_LPOS;
 	}
 	/* as get_data(): in one wrap, or wrapping to the ring's start; a block
@@ -373,9 +404,11 @@ gmem_printk_ring_text(const GmemPrintkRing *ring, guint64 id, const guint8 **tex
 	*text_len = gmem_printk_u16(info + l->text_len_off);
 	/* the block starts with its descriptor's id: another means it was reused */
 	if (data_size < 8 || (data_size & 7) != 0 || gmem_printk_u64(block) != id ||
-	    data_size - 8 < *text_len)
+	    data_size - 8 < *text_len || *text_len > GMEM_PRINTK_TEXT_MAX)
 		return FALSE;
 	*text = block + 8;
+	*lpos_begin = begin;
+	*lpos_next = next;
 	return TRUE;
 }
 
@@ -410,38 +443,56 @@ gmem_printk_ring_record(const GmemPrintkRing *ring, guint64 id, const guint8 *te
 	return rec;
 }
 
-/* Linux >= 5.10: the lockless ring (kernel/printk/printk_ringbuffer.c) */
+/*
+ * Linux >= 5.10: the lockless ring (kernel/printk/printk_ringbuffer.c),
+ * fetched. Each descriptor from tail to head is visited once, and the data
+ * blocks taken follow each other without overlap inside one ring's worth of
+ * positions, as the kernel lays them out: whatever the descriptors claim,
+ * the records hold at most the ring's size of text.
+ */
 static GPtrArray *
-gmem_printk_read_lockless(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **error)
+gmem_printk_decode_lockless(const GmemPrintkRing *ring, GmemPrintkStats *stats, GError **error)
 {
 	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)gmem_printk_record_free);
-	g_auto(GmemPrintkRing) ring = {0};
 	guint64 n_ids;
+	guint64 window = 0;
+	guint64 taken_next = 0;
+	gboolean taken_any = FALSE;
 
-	if (!gmem_printk_ring_locate(ctx, &ring, error) || !gmem_printk_ring_fetch(ctx, &ring, error))
-		return NULL;
-	stats->buffer_bytes = ring.size;
-	stats->text_address = ring.data_addr;
-
+	stats->buffer_bytes = ring->size;
+	stats->text_address = ring->data_addr;
 	/* tail to head inclusive, as prb_read_valid() walks them by seq */
-	n_ids = ((ring.head_id - ring.tail_id) & GMEM_PRINTK_ID_MASK) + 1;
-	if (n_ids > ring.count) {
+	n_ids = ((ring->head_id - ring->tail_id) & GMEM_PRINTK_ID_MASK) + 1;
+	if (n_ids > ring->count) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "printk tail id %" G_GUINT64_FORMAT " and head id %" G_GUINT64_FORMAT
 			    " span more than %" G_GUINT64_FORMAT " descriptors",
-			    ring.tail_id, ring.head_id, ring.count);
+			    ring->tail_id, ring->head_id, ring->count);
 		return NULL;
 	}
-	for (guint64 k = 0, id = ring.tail_id; k < n_ids; k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
+	for (guint64 k = 0, id = ring->tail_id; k < n_ids; k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
 		const guint8 *text = NULL;
 		guint text_len = 0;
+		guint64 begin = 0;
+		guint64 next = 0;
 
-		if (!gmem_printk_ring_text(&ring, id, &text, &text_len)) {
+		if (!gmem_printk_ring_text(ring, id, &text, &text_len, &begin, &next)) {
 			stats->skipped++;
 			continue;
 		}
-		g_ptr_array_add(records, gmem_printk_ring_record(&ring, id, text, text_len));
+		if (begin != next) {
+			/* before the last block taken, or more than a ring after the first */
+			if (taken_any && ((gint64)(begin - taken_next) < 0 || next - window > ring->size)) {
+				stats->skipped++;
+				continue;
+			}
+			if (!taken_any)
+				window = begin;
+			taken_any = TRUE;
+			taken_next = next;
+		}
+		g_ptr_array_add(records, gmem_printk_ring_record(ring, id, text, text_len));
 	}
 	return g_steal_pointer(&records);
 }
@@ -476,8 +527,8 @@ gmem_printk_log_buf_locate(GmemPrintkCtx *ctx, GmemPrintkLogBuf *lb, GError **er
 	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.len)", &lb->len_off, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(printk_log.text_len)", &lb->text_len_off, error))
 		return FALSE;
-	if (lb->ts_off + 8 > lb->hdr_size || lb->len_off + 2 > lb->hdr_size ||
-	    lb->text_len_off + 6 > lb->hdr_size) {
+	if (lb->hdr_size > GMEM_PRINTK_LOG_HDR_MAX || lb->ts_off + 8 > lb->hdr_size ||
+	    lb->len_off + 2 > lb->hdr_size || lb->text_len_off + 6 > lb->hdr_size) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "VMCOREINFO's printk_log offsets do not fit its size");
 		return FALSE;
@@ -496,14 +547,29 @@ gmem_printk_log_buf_locate(GmemPrintkCtx *ctx, GmemPrintkLogBuf *lb, GError **er
 	if (lb->buf_len == 0 || lb->buf_len > (1u << GMEM_PRINTK_SIZE_BITS_MAX) ||
 	    lb->first_idx >= lb->buf_len || lb->next_idx >= lb->buf_len) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "implausible log_buf: %u bytes, first %u, next %u", lb->buf_len,
-			    lb->first_idx, lb->next_idx);
+			    "implausible log_buf: %u bytes (at most %u), first %u, next %u",
+			    lb->buf_len, 1u << GMEM_PRINTK_SIZE_BITS_MAX, lb->first_idx, lb->next_idx);
 		return FALSE;
 	}
 	return TRUE;
 }
 
-/* the record of @len bytes at @idx, its text and dictionary within them */
+/* "KEY=value" of @len bytes (no NUL) at @kv: when it is @key's, its value
+ * replaces what @slot held */
+static gboolean
+gmem_printk_dict_take(gchar **slot, const gchar *kv, gsize len, const gchar *key)
+{
+	gsize key_len = strlen(key);
+
+	if (len < key_len || memcmp(kv, key, key_len) != 0)
+		return FALSE;
+	g_free(*slot);
+	*slot = g_strndup(kv + key_len, len - key_len);
+	return TRUE;
+}
+
+/* the record of @len bytes at @idx, its text and dictionary within them;
+ * NULL without @error for one longer than a kernel writes */
 static GmemPrintkRecord *
 gmem_printk_log_buf_record(const GmemPrintkLogBuf *lb, guint32 idx, guint16 len, guint64 seq,
 			   GError **error)
@@ -520,6 +586,8 @@ gmem_printk_log_buf_record(const GmemPrintkLogBuf *lb, guint32 idx, guint16 len,
 			    "corrupt log_buf record at index %u", idx);
 		return NULL;
 	}
+	if (text_len > GMEM_PRINTK_TEXT_MAX || dict_len > GMEM_PRINTK_DICT_MAX)
+		return NULL;
 	rec = g_new0(GmemPrintkRecord, 1);
 	rec->seq = seq;
 	rec->ts_nsec = gmem_printk_u64(hdr + lb->ts_off);
@@ -528,85 +596,180 @@ gmem_printk_log_buf_record(const GmemPrintkLogBuf *lb, guint32 idx, guint16 len,
 	rec->flags = hdr[lb->text_len_off + 5] & 0x1f;
 	rec->level = hdr[lb->text_len_off + 5] >> 5;
 	rec->text = g_bytes_new(hdr + lb->hdr_size, text_len);
-	/* "SUBSYSTEM=x\0DEVICE=y" */
+	/* "SUBSYSTEM=x\0DEVICE=y", every key=value inside dict_len */
 	for (gsize at = 0; at < dict_len;) {
 		const gchar *kv = dict + at;
-		gsize kvlen = strnlen(kv, dict_len - at);
+		gsize kv_len = strnlen(kv, dict_len - at);
 
-		if (strncmp(kv, "SUBSYSTEM=", 10) == 0)
-			rec->subsystem = g_strndup(kv + 10, kvlen - 10);
-		else if (strncmp(kv, "DEVICE=", 7) == 0)
-			rec->device = g_strndup(kv + 7, kvlen - 7);
-		at += kvlen + 1;
+		if (!gmem_printk_dict_take(&rec->subsystem, kv, kv_len, "SUBSYSTEM="))
+			(void)gmem_printk_dict_take(&rec->device, kv, kv_len, "DEVICE=");
+		at += kv_len + 1;
 	}
 	return rec;
 }
 
-/* Linux 3.5 to 5.9: struct printk_log records in log_buf, a zero len wraps */
+/*
+ * Linux 3.5 to 5.9: struct printk_log records in log_buf, fetched, from
+ * first_idx to next_idx; a zero len (or no room for a header) wraps to the
+ * start. The walk covers log_buf once at most: whatever the lengths claim,
+ * no record is visited twice.
+ */
 static GPtrArray *
-gmem_printk_read_legacy(GmemPrintkCtx *ctx, GmemPrintkStats *stats, GError **error)
+gmem_printk_decode_legacy(const GmemPrintkLogBuf *lb, GmemPrintkStats *stats, GError **error)
 {
 	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)gmem_printk_record_free);
-	g_auto(GmemPrintkLogBuf) lb = {0};
 	guint64 seq = 0;
+	guint64 walked = 0;
 
-	if (!gmem_printk_log_buf_locate(ctx, &lb, error))
-		return NULL;
-	lb.buf = gmem_printk_read_alloc(ctx, lb.buf_addr, lb.buf_len, "log_buf", error);
-	if (lb.buf == NULL)
-		return NULL;
-	stats->buffer_bytes = lb.buf_len;
-	stats->text_address = lb.buf_addr;
+	stats->buffer_bytes = lb->buf_len;
+	stats->text_address = lb->buf_addr;
 	stats->seq_synthesized = TRUE;
-	/* every record is at least a header: that bounds the walk */
-	for (guint32 idx = lb.first_idx, n = 0; idx != lb.next_idx && n <= lb.buf_len / lb.hdr_size + 1;
-	     n++) {
+	for (guint32 idx = lb->first_idx; idx != lb->next_idx;) {
+		g_autoptr(GError) error_local = NULL;
 		GmemPrintkRecord *rec;
-		guint16 len;
+		guint16 len = 0;
+		guint64 step;
 
-		if ((guint64)idx + lb.hdr_size > lb.buf_len) {
-			idx = 0;
-			continue;
+		if ((guint64)idx + lb->hdr_size <= lb->buf_len)
+			len = gmem_printk_u16(lb->buf + idx + lb->len_off);
+		/* a zero len ends the buffer: the next record is at its start */
+		step = len != 0 ? len : lb->buf_len - idx;
+		if (walked + step > lb->buf_len) {
+			g_debug("log_buf walk from %u came back round before %u", lb->first_idx,
+				lb->next_idx);
+			stats->skipped++;
+			break;
 		}
-		len = gmem_printk_u16(lb.buf + idx + lb.len_off);
+		walked += step;
 		if (len == 0) {
-			/* the end of the buffer: the next record is at its start */
 			idx = 0;
 			continue;
 		}
-		rec = gmem_printk_log_buf_record(&lb, idx, len, seq++, error);
-		if (rec == NULL)
+		rec = gmem_printk_log_buf_record(lb, idx, len, seq++, &error_local);
+		if (error_local != NULL) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
 			return NULL;
-		g_ptr_array_add(records, rec);
+		}
+		if (rec != NULL)
+			g_ptr_array_add(records, rec);
+		else
+			stats->skipped++;
 		idx += len;
 	}
 	return g_steal_pointer(&records);
 }
 
-GPtrArray *
-gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
-		   GmemPrintkStats *stats, GError **error)
+/* what gmem_printk_fetch() copied: one of the two layouts */
+struct _GmemPrintkSnapshot {
+	gboolean legacy;
+	GmemPrintkRing ring;
+	GmemPrintkLogBuf lb;
+};
+
+void
+gmem_printk_snapshot_free(GmemPrintkSnapshot *self)
+{
+	if (self == NULL)
+		return;
+	gmem_printk_ring_clear(&self->ring);
+	gmem_printk_log_buf_clear(&self->lb);
+	g_free(self);
+}
+
+/* which layout VMCOREINFO describes; FALSE with @error for neither */
+static gboolean
+gmem_printk_is_legacy(const GmemVmcoreinfo *info, gboolean *legacy, GError **error)
+{
+	*legacy = gmem_vmcoreinfo_get(info, "SYMBOL(prb)") == NULL;
+	if (*legacy && gmem_vmcoreinfo_get(info, "SYMBOL(log_buf)") == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "VMCOREINFO describes no printk buffer (neither SYMBOL(prb) "
+				    "nor SYMBOL(log_buf))");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+GmemPrintkSnapshot *
+gmem_printk_fetch(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
+		  GError **error)
 {
 	GmemPrintkCtx ctx = {info, read, user_data};
-	GmemPrintkStats local = {0};
-	GPtrArray *records;
+	g_autoptr(GmemPrintkSnapshot) self = g_new0(GmemPrintkSnapshot, 1);
 
 	g_return_val_if_fail(info != NULL, NULL);
 	g_return_val_if_fail(read != NULL, NULL);
 
-	if (gmem_vmcoreinfo_get(info, "SYMBOL(prb)") != NULL) {
-		records = gmem_printk_read_lockless(&ctx, &local, error);
-	} else if (gmem_vmcoreinfo_get(info, "SYMBOL(log_buf)") != NULL) {
-		local.legacy = TRUE;
-		records = gmem_printk_read_legacy(&ctx, &local, error);
-	} else {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-				    "VMCOREINFO describes no printk buffer (neither SYMBOL(prb) "
-				    "nor SYMBOL(log_buf))");
+	if (!gmem_printk_is_legacy(info, &self->legacy, error))
 		return NULL;
+	if (!self->legacy) {
+		if (!gmem_printk_ring_locate(&ctx, &self->ring, error) ||
+		    !gmem_printk_ring_fetch(&ctx, &self->ring, error))
+			return NULL;
+		return g_steal_pointer(&self);
 	}
+	if (!gmem_printk_log_buf_locate(&ctx, &self->lb, error))
+		return NULL;
+	self->lb.buf = gmem_printk_read_alloc(&ctx, self->lb.buf_addr, self->lb.buf_len, "log_buf",
+					      error);
+	return self->lb.buf != NULL ? g_steal_pointer(&self) : NULL;
+}
+
+GPtrArray *
+gmem_printk_decode(const GmemPrintkSnapshot *self, GmemPrintkStats *stats, GError **error)
+{
+	GmemPrintkStats local = {0};
+	GPtrArray *records;
+
+	g_return_val_if_fail(self != NULL, NULL);
+
+	local.legacy = self->legacy;
+	if (self->legacy)
+		records = gmem_printk_decode_legacy(&self->lb, &local, error);
+	else
+		records = gmem_printk_decode_lockless(&self->ring, &local, error);
 	if (records != NULL && stats != NULL)
 		*stats = local;
 	return records;
+}
+
+gboolean
+gmem_printk_probe(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
+		  GError **error)
+{
+	GmemPrintkCtx ctx = {info, read, user_data};
+	g_auto(GmemPrintkRing) ring = {0};
+	g_auto(GmemPrintkLogBuf) lb = {0};
+	gboolean legacy = FALSE;
+	guint64 q;
+
+	g_return_val_if_fail(info != NULL, FALSE);
+	g_return_val_if_fail(read != NULL, FALSE);
+
+	if (!gmem_printk_is_legacy(info, &legacy, error))
+		return FALSE;
+	if (legacy)
+		return gmem_printk_log_buf_locate(&ctx, &lb, error) &&
+		       read(user_data, lb.buf_addr, &q, sizeof(q), error) &&
+		       read(user_data, lb.buf_addr + lb.buf_len - sizeof(q), &q, sizeof(q), error);
+	/* the header, then the first and last words of each array: mapped */
+	return gmem_printk_ring_locate(&ctx, &ring, error) &&
+	       read(user_data, ring.descs_addr, &q, sizeof(q), error) &&
+	       read(user_data, ring.descs_addr + ring.count * ring.l.desc_size - sizeof(q), &q,
+		    sizeof(q), error) &&
+	       read(user_data, ring.infos_addr, &q, sizeof(q), error) &&
+	       read(user_data, ring.infos_addr + ring.count * ring.l.info_size - sizeof(q), &q,
+		    sizeof(q), error) &&
+	       read(user_data, ring.data_addr, &q, sizeof(q), error) &&
+	       read(user_data, ring.data_addr + ring.size - sizeof(q), &q, sizeof(q), error);
+}
+
+GPtrArray *
+gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
+		 GmemPrintkStats *stats, GError **error)
+{
+	g_autoptr(GmemPrintkSnapshot) snapshot = gmem_printk_fetch(info, read, user_data, error);
+
+	return snapshot != NULL ? gmem_printk_decode(snapshot, stats, error) : NULL;
 }

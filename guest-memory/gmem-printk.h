@@ -41,9 +41,49 @@ typedef struct {
 	guint64 text_address;	/* where it is: the kernel image, or the direct map */
 } GmemPrintkStats;
 
+/* the guest's ring buffer (or log_buf) copied whole: decoding needs no
+ * more reads, so a paused guest can run again in between */
+typedef struct _GmemPrintkSnapshot GmemPrintkSnapshot;
+void gmem_printk_snapshot_free(GmemPrintkSnapshot *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPrintkSnapshot, gmem_printk_snapshot_free)
+
+/**
+ * gmem_printk_fetch:
+ * Copies the ring buffer VMCOREINFO describes through @read. Every size
+ * guest memory gives is checked against what a kernel can have first: at
+ * most 384 MiB are read (64 MiB of text, 2^21 descriptors).
+ * Returns: (transfer full): the copy, or NULL with @error
+ * (G_IO_ERROR_NOT_SUPPORTED when VMCOREINFO describes neither layout,
+ * G_IO_ERROR_INVALID_DATA for implausible sizes, or @read's error)
+ */
+GmemPrintkSnapshot *gmem_printk_fetch(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
+				      gpointer user_data, GError **error);
+
+/**
+ * gmem_printk_decode:
+ * Decodes the copy: each record once, at most 1024 bytes of text each, and
+ * no more text in all than the ring holds. Records a kernel cannot have
+ * written are skipped (counted in @stats).
+ * @stats: (out) (optional)
+ * Returns: (transfer full) (element-type GmemPrintkRecord): the records,
+ * oldest first, or NULL with G_IO_ERROR_INVALID_DATA
+ */
+GPtrArray *gmem_printk_decode(const GmemPrintkSnapshot *self, GmemPrintkStats *stats,
+			      GError **error);
+
+/**
+ * gmem_printk_probe:
+ * Checks, with a few small reads, that VMCOREINFO's printk symbols are
+ * mapped and lead to a plausible ring header whose arrays are mapped too:
+ * whether a VMCOREINFO found in RAM is the running kernel's.
+ * Returns: FALSE with @error when they are not
+ */
+gboolean gmem_printk_probe(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
+			   gpointer user_data, GError **error);
+
 /**
  * gmem_printk_read:
- * Reads the guest's ring buffer through @read and decodes it.
+ * gmem_printk_fetch(), then gmem_printk_decode().
  * @stats: (out) (optional)
  * Returns: (transfer full) (element-type GmemPrintkRecord): the records,
  * oldest first, or NULL with @error (G_IO_ERROR_NOT_SUPPORTED when

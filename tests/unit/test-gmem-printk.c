@@ -297,6 +297,16 @@ test_client_printk_truncated(void **state)
 #define LOG_BUF_LEN   256
 #define LOG_HDR	      16
 
+static const gchar legacy_vmcoreinfo[] = "OSRELEASE=4.18.0-sim\n"
+					 "SYMBOL(log_buf)=ffffffff82000000\n"
+					 "SYMBOL(log_buf_len)=ffffffff82000008\n"
+					 "SYMBOL(log_first_idx)=ffffffff8200000c\n"
+					 "SYMBOL(log_next_idx)=ffffffff82000010\n"
+					 "SIZE(printk_log)=16\n"
+					 "OFFSET(printk_log.ts_nsec)=0\n"
+					 "OFFSET(printk_log.len)=8\n"
+					 "OFFSET(printk_log.text_len)=10\n";
+
 static guint32
 legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint level,
 	   guint64 ts)
@@ -326,26 +336,45 @@ legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint
 	return idx + len;
 }
 
+/* a struct printk_log header with lengths as a hostile guest writes them */
+static void
+legacy_header(guint8 *buf, guint32 idx, guint16 len, guint16 text_len, guint16 dict_len)
+{
+	memset(buf + idx, 0, LOG_HDR);
+	sim_put_u64(buf + idx, 1000);
+	memcpy(buf + idx + 8, &len, 2);
+	memcpy(buf + idx + 10, &text_len, 2);
+	memcpy(buf + idx + 12, &dict_len, 2);
+	buf[idx + 15] = (guint8)(2 | (6 << 5));
+}
+
+/* @buf as log_buf, with its indexes, decoded */
+static GPtrArray *
+legacy_decode(const guint8 *buf, guint32 len, guint32 first, guint32 next,
+	      GmemPrintkStats *stats, GError **error)
+{
+	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(legacy_vmcoreinfo,
+								 strlen(legacy_vmcoreinfo), NULL);
+	SimMem *mem = sim_mem_new();
+	GPtrArray *records;
+
+	sim_mem_write_u64(mem, LOG_BUF_SYM, LOG_BUF_AT);
+	sim_mem_write(mem, LOG_BUF_SYM + 8, &len, 4);
+	sim_mem_write(mem, LOG_BUF_SYM + 12, &first, 4);
+	sim_mem_write(mem, LOG_BUF_SYM + 16, &next, 4);
+	sim_mem_write(mem, LOG_BUF_AT, buf, len);
+	records = gmem_printk_read(info, sim_mem_read, mem, stats, error);
+	sim_mem_free(mem);
+	return records;
+}
+
 static void
 test_client_printk_legacy(void **state)
 {
-	static const gchar vmcoreinfo[] =
-		"OSRELEASE=4.18.0-sim\n"
-		"SYMBOL(log_buf)=ffffffff82000000\n"
-		"SYMBOL(log_buf_len)=ffffffff82000008\n"
-		"SYMBOL(log_first_idx)=ffffffff8200000c\n"
-		"SYMBOL(log_next_idx)=ffffffff82000010\n"
-		"SIZE(printk_log)=16\n"
-		"OFFSET(printk_log.ts_nsec)=0\n"
-		"OFFSET(printk_log.len)=8\n"
-		"OFFSET(printk_log.text_len)=10\n";
-	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(GError) error = NULL;
-	SimMem *mem = sim_mem_new();
 	GmemPrintkStats stats = {0};
 	guint8 buf[LOG_BUF_LEN] = {0};
-	guint32 len = LOG_BUF_LEN;
 	guint32 first, next;
 	const GmemPrintkRecord *r;
 
@@ -355,13 +384,7 @@ test_client_printk_legacy(void **state)
 	next = legacy_put(buf, next, "wrapped", "SUBSYSTEM=pci\nDEVICE=+pci:0000:00:01.0", 6, 2000);
 	next = legacy_put(buf, next, "newest", NULL, 7, 3000);
 	assert_true(next < first);
-	sim_mem_write_u64(mem, LOG_BUF_SYM, LOG_BUF_AT);
-	sim_mem_write(mem, LOG_BUF_SYM + 8, &len, 4);
-	sim_mem_write(mem, LOG_BUF_SYM + 12, &first, 4);
-	sim_mem_write(mem, LOG_BUF_SYM + 16, &next, 4);
-	sim_mem_write(mem, LOG_BUF_AT, buf, sizeof(buf));
-
-	records = gmem_printk_read(info, sim_mem_read, mem, &stats, &error);
+	records = legacy_decode(buf, sizeof(buf), first, next, &stats, &error);
 	if (records == NULL)
 		fail_msg("%s", error->message);
 	assert_true(stats.legacy);
@@ -376,7 +399,6 @@ test_client_printk_legacy(void **state)
 	assert_string_equal(r->subsystem, "pci");
 	assert_string_equal(r->device, "+pci:0000:00:01.0");
 	assert_int_equal(((GmemPrintkRecord *)g_ptr_array_index(records, 2))->level, 7);
-	sim_mem_free(mem);
 }
 
 static void
@@ -410,6 +432,200 @@ test_client_printk_garbage(void **state)
 	fixture_clear(&f);
 }
 
+
+/* a dictionary that ends in "DEVICE" or "SUBSYSTEM", a '=' in the padding
+ * after it: no key, and no length underflow */
+static void
+test_gmem_printk_legacy_dict_padding(void **state)
+{
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	guint8 buf[LOG_BUF_LEN] = {0};
+	const GmemPrintkRecord *r;
+
+	legacy_header(buf, 0, 40, 1, 18);
+	memcpy(buf + LOG_HDR, "xSUBSYSTEM=a\0DEVICE", 19);
+	buf[LOG_HDR + 19] = '=';
+	legacy_header(buf, 40, 32, 1, 9);
+	memcpy(buf + 40 + LOG_HDR, "ySUBSYSTEM", 10);
+	buf[40 + LOG_HDR + 10] = '=';
+	records = legacy_decode(buf, sizeof(buf), 0, 72, NULL, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_int_equal(records->len, 2);
+	r = g_ptr_array_index(records, 0);
+	assert_string_equal(r->subsystem, "a");
+	assert_null(r->device);
+	r = g_ptr_array_index(records, 1);
+	assert_null(r->subsystem);
+	assert_null(r->device);
+}
+
+/* a dictionary that ends exactly at the end of log_buf: nothing read past it */
+static void
+test_gmem_printk_legacy_dict_at_buffer_end(void **state)
+{
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	guint8 buf[LOG_BUF_LEN] = {0};
+
+	legacy_header(buf, LOG_BUF_LEN - 24, 24, 2, 6);
+	memcpy(buf + LOG_BUF_LEN - 8, "abDEVICE", 8);
+	records = legacy_decode(buf, sizeof(buf), LOG_BUF_LEN - 24, 0, NULL, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_int_equal(records->len, 1);
+	assert_record_text(records, 0, "ab");
+	assert_null(((GmemPrintkRecord *)g_ptr_array_index(records, 0))->device);
+}
+
+/* a key given twice: the last one, and the first not leaked */
+static void
+test_gmem_printk_legacy_dict_repeat(void **state)
+{
+	static const gchar dict[] = "SUBSYSTEM=a\0SUBSYSTEM=b\0DEVICE=c\0DEVICE=d";
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	guint8 buf[LOG_BUF_LEN] = {0};
+	const GmemPrintkRecord *r;
+
+	legacy_header(buf, 0, 64, 1, sizeof(dict) - 1);
+	buf[LOG_HDR] = 'z';
+	memcpy(buf + LOG_HDR + 1, dict, sizeof(dict) - 1);
+	records = legacy_decode(buf, sizeof(buf), 0, 64, NULL, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_int_equal(records->len, 1);
+	r = g_ptr_array_index(records, 0);
+	assert_string_equal(r->subsystem, "b");
+	assert_string_equal(r->device, "d");
+}
+
+static gsize
+records_text_bytes(GPtrArray *records)
+{
+	gsize total = 0;
+
+	for (guint i = 0; i < records->len; i++)
+		total += g_bytes_get_size(((GmemPrintkRecord *)g_ptr_array_index(records, i))->text);
+	return total;
+}
+
+/* a record, then a zero length that wraps back to it, and a next index the
+ * walk never reaches: each record once, not once per lap */
+static void
+test_gmem_printk_legacy_walk_once(void **state)
+{
+	const guint32 big_len = 128 * 1024;
+	g_autofree guint8 *big = g_malloc0(big_len);
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	guint8 buf[4096] = {0};
+
+	legacy_header(buf, 0, 64, 4, 0);
+	memcpy(buf + LOG_HDR, "loop", 4);
+	legacy_header(buf, 64, 0, 0, 0);
+	records = legacy_decode(buf, sizeof(buf), 0, 128, NULL, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_int_equal(records->len, 1);
+	assert_record_text(records, 0, "loop");
+	g_clear_pointer(&records, g_ptr_array_unref);
+
+	/* the same with a record of 64 KiB: longer than any kernel's, and once at most */
+	legacy_header(big, 0, 65528, 65000, 0);
+	memset(big + LOG_HDR, 'a', 65000);
+	legacy_header(big, 65528, 0, 0, 0);
+	records = legacy_decode(big, big_len, 0, 65536 + 64, NULL, &error);
+	if (records == NULL)
+		fail_msg("%s", error->message);
+	assert_true(records->len <= 1);
+	assert_true(records_text_bytes(records) <= 1024);
+}
+
+/* a ring header that claims 2^24 descriptors of 4 KiB, or 1 GiB of text:
+ * refused before anything that size is allocated or read */
+static void
+test_gmem_printk_huge_ring(void **state)
+{
+	static const guint32 claims[][2] = {{24, 10}, {4, 30}, {22, 26}};
+	g_autofree gchar *text = sim_vmcoreinfo(PRB_SYM, 0, 0, TRUE);
+	g_autoptr(GString) big_info = g_string_new(text);
+
+	g_string_replace(big_info, "SIZE(printk_info)=88", "SIZE(printk_info)=4096", 1);
+	for (guint i = 0; i < G_N_ELEMENTS(claims); i++) {
+		Fixture f;
+		g_autoptr(GError) error = NULL;
+
+		fixture_init(&f, 4, 10);
+		if (i == 0) {
+			gmem_vmcoreinfo_free(f.info);
+			f.info = gmem_vmcoreinfo_parse(big_info->str, big_info->len, NULL);
+		}
+		sim_ring_push(&f.ring, "x", 6);
+		sim_ring_store(&f.ring, f.mem, PRB_SYM, RB_AT);
+		sim_mem_write(f.mem, RB_AT, &claims[i][0], 4);
+		sim_mem_write(f.mem, RB_AT + 48, &claims[i][1], 4);
+		assert_null(gmem_printk_read(f.info, sim_mem_read, f.mem, NULL, &error));
+		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+		assert_true(f.mem->read_bytes < 64 * 1024);
+		fixture_clear(&f);
+	}
+}
+
+/* every descriptor's block 8 bytes after the previous one's start, each
+ * with its id there: overlapping blocks are read once, not once each */
+static void
+test_gmem_printk_lockless_overlap(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	GmemPrintkStats stats = {0};
+
+	fixture_init(&f, 11, 16);
+	for (guint64 k = 0; k < f.ring.count; k++) {
+		guint64 id = f.ring.count + k;
+		guint8 *d = sim_ring_desc(&f.ring, id);
+		guint8 *info = sim_ring_info(&f.ring, id);
+		guint16 text_len = 1000;
+
+		sim_put_u64(d, (G_GUINT64_CONSTANT(2) << 62) | id);
+		sim_put_u64(d + 8, 8 * k);
+		sim_put_u64(d + 16, 8 * k + 1008);
+		memset(info, 0, 88);
+		sim_put_u64(info, k);
+		memcpy(info + 16, &text_len, 2);
+		sim_put_u64(f.ring.data + 8 * k, id);
+	}
+	f.ring.tail_id = f.ring.count;
+	f.ring.head_id = 2 * f.ring.count - 1;
+	records = fixture_decode(&f, &stats);
+	assert_true(records->len > 0);
+	assert_true(records_text_bytes(records) <= f.ring.size);
+	assert_int_equal(records->len + stats.skipped, f.ring.count);
+	fixture_clear(&f);
+}
+
+/* text longer than the kernel's record maximum (1024) is not taken */
+static void
+test_gmem_printk_long_text(void **state)
+{
+	Fixture f;
+	g_autoptr(GPtrArray) records = NULL;
+	g_autofree gchar *text = g_strnfill(2000, 'x');
+	GmemPrintkStats stats = {0};
+
+	fixture_init(&f, 4, 14);
+	sim_ring_push(&f.ring, "before", 6);
+	sim_ring_push(&f.ring, text, 6);
+	sim_ring_push(&f.ring, "after", 6);
+	records = fixture_decode(&f, &stats);
+	assert_int_equal(records->len, 2);
+	assert_record_text(records, 0, "before");
+	assert_record_text(records, 1, "after");
+	fixture_clear(&f);
+}
+
 int
 main(void)
 {
@@ -423,6 +639,13 @@ main(void)
 		cmocka_unit_test(test_client_printk_legacy),
 		cmocka_unit_test(test_client_printk_no_layout),
 		cmocka_unit_test(test_client_printk_garbage),
+		cmocka_unit_test(test_gmem_printk_legacy_dict_padding),
+		cmocka_unit_test(test_gmem_printk_legacy_dict_at_buffer_end),
+		cmocka_unit_test(test_gmem_printk_legacy_dict_repeat),
+		cmocka_unit_test(test_gmem_printk_legacy_walk_once),
+		cmocka_unit_test(test_gmem_printk_lockless_overlap),
+		cmocka_unit_test(test_gmem_printk_long_text),
+		cmocka_unit_test(test_gmem_printk_huge_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
