@@ -347,6 +347,14 @@ qga_client_free(QgaClient *self)
 	g_free(self);
 }
 
+gint
+qga_client_get_fd(QgaClient *self)
+{
+	g_return_val_if_fail(self != NULL, -1);
+
+	return self->fd;
+}
+
 void
 qga_client_set_timeout(QgaClient *self, guint timeout_ms)
 {

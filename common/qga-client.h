@@ -31,6 +31,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaClient, qga_client_free)
 
 void qga_client_set_timeout(QgaClient *self, guint timeout_ms);
 
+/* the connected socket, which the client keeps owning (a helper process
+ * holding a copy of it, as guest-memory's watcher does) */
+gint qga_client_get_fd(QgaClient *self);
+
 /* writes all of @data (a partial write is resumed; bounded by the timeout) */
 gboolean qga_client_send_raw(QgaClient *self, const void *data, gsize len, GError **error);
 

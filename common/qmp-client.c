@@ -198,6 +198,14 @@ qmp_client_execute_with_fd(QmpClient *self, const gchar *command, JsonObject *ar
 	return qga_client_execute_with_fd(self->client, command, arguments, fd, error);
 }
 
+gint
+qmp_client_get_fd(QmpClient *self)
+{
+	g_return_val_if_fail(self != NULL, -1);
+
+	return qga_client_get_fd(self->client);
+}
+
 guint
 qmp_client_get_commands(QmpClient *self)
 {

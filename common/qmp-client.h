@@ -68,6 +68,9 @@ JsonNode *qmp_client_execute_with_fd(QmpClient *self, const gchar *command,
 /* the commands sent so far, qmp_capabilities included */
 guint qmp_client_get_commands(QmpClient *self);
 
+/* the monitor's socket, which the client keeps owning */
+gint qmp_client_get_fd(QmpClient *self);
+
 /**
  * qmp_client_take_events:
  * The events kept so far, oldest first; the queue is empty afterwards.
