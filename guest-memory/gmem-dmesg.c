@@ -9,6 +9,8 @@
 #include "gmem-printk.h"
 
 #define GMEM_DMESG_PAGE 4096
+/* what the guest's memory holds is refused: one line, this first */
+#define GMEM_DMESG_REFUSED "guest memory: "
 
 void
 gmem_dmesg_options_init(GmemDmesgOptions *opts)
@@ -137,6 +139,7 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	g_autoptr(GmemLive) vmcore = NULL;
 	g_autoptr(GmemVmcoreinfo) info = NULL;
 	g_autoptr(GmemPgtable) pgtable = NULL;
+	g_autoptr(GmemPrintkSnapshot) snapshot = NULL;
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autofree gchar *note = NULL;
@@ -187,13 +190,17 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 		}
 	}
 	info = gmem_vmcoreinfo_parse(note, note_len, error);
-	if (info == NULL)
+	if (info == NULL) {
+		g_prefix_error(error, GMEM_DMESG_REFUSED);
 		return NULL;
+	}
 	reader.read = gmem_dmesg_read_vmcore_cb;
 	reader.read_data = vmcore;
 	pgtable = gmem_dmesg_pgtable_new(info, &reader, &five_level, error);
-	if (pgtable == NULL)
+	if (pgtable == NULL) {
+		g_prefix_error(error, GMEM_DMESG_REFUSED);
 		return NULL;
+	}
 	reader.pgtable = pgtable;
 
 	if (!opts->no_pause) {
@@ -206,15 +213,23 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 				    "failing after the pause, as the test asked");
 		return NULL; /* gmem_live_free() resumes */
 	}
-	records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats, error);
-	if (records == NULL)
-		return NULL;
+	/* paused only while guest memory is copied: decoding it waits for cont */
+	snapshot = gmem_printk_fetch(info, gmem_dmesg_read_virt_cb, &reader, error);
+	if (snapshot == NULL) {
+		g_prefix_error(error, GMEM_DMESG_REFUSED);
+		return NULL; /* gmem_live_free() resumes */
+	}
 	if (paused_at != 0) {
 		if (!gmem_live_resume(vmcore, error)) {
 			g_prefix_error(error, "resuming the guest: ");
 			return NULL;
 		}
 		paused_us = g_get_monotonic_time() - paused_at;
+	}
+	records = gmem_printk_decode(snapshot, &stats, error);
+	if (records == NULL) {
+		g_prefix_error(error, GMEM_DMESG_REFUSED);
+		return NULL;
 	}
 
 	result = gmem_dmesg_build_reply(info, note_source, records, &stats, opts, five_level,
@@ -384,6 +399,8 @@ gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 	if (pgtable != NULL)
 		records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats,
 					     error);
+	if (records == NULL)
+		g_prefix_error(error, GMEM_DMESG_REFUSED);
 	if (records != NULL) {
 		result = gmem_dmesg_build_reply(info, "dump-file", records, &stats, opts,
 						   five_level, &reader, &memory);

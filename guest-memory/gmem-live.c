@@ -3,10 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
@@ -25,6 +29,12 @@
 /* per QMP command, when the caller gives no timeout: pmemsave of 64 MiB
  * under TCG takes seconds */
 #define GMEM_LIVE_TIMEOUT_DEFAULT_MS 30000
+/* the watcher's messages, and how long it waits for QEMU to answer its
+ * cont: after the pmemsave it may still be busy with (seconds under TCG) */
+#define GMEM_LIVE_WATCHER_PAUSED  'P'
+#define GMEM_LIVE_WATCHER_RESUMED 'R'
+#define GMEM_LIVE_WATCHER_ID	  "\"qgatrace-watcher\""
+#define GMEM_LIVE_WATCHER_REPLY_MS 120000
 
 struct _GmemLive {
 	QmpClient *qmp;
@@ -35,6 +45,8 @@ struct _GmemLive {
 	gboolean paused_by_us;
 	gboolean signals_held;
 	struct sigaction old_actions[4];
+	GPid watcher_pid; /* 0: none */
+	gint watcher_fd;  /* our end of the socketpair to it */
 };
 
 /* the signals that would end the process while the guest is paused */
@@ -45,6 +57,175 @@ static void
 gmem_live_hold_handler(gint sig)
 {
 	gmem_live_pending_signal = sig;
+}
+
+/*
+ * The watcher: a child process that outlives a crash, an abort or a SIGKILL
+ * of this one, so that a guest it paused runs again. It holds a copy of the
+ * QMP socket and one end of a socketpair; we say "paused" before stop and
+ * "resumed" after cont. When our end closes (we exited, or died) while
+ * paused, it sends cont on the socket, waits for QEMU's answer (QEMU drops
+ * the commands of a client that hangs up) and exits; after "resumed" it
+ * exits at once. It is in its own process group, so a terminal's Ctrl-C
+ * does not reach it. Between fork and _exit it only makes system calls:
+ * this process may have other threads.
+ */
+static gint64
+gmem_live_watcher_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gint64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* waits for @events on @fd until @deadline_ms; FALSE when it passed */
+static gboolean
+gmem_live_watcher_poll(gint fd, gshort events, gint64 deadline_ms)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		gint64 left = deadline_ms - gmem_live_watcher_now_ms();
+		gint n;
+
+		if (left <= 0)
+			return FALSE;
+		n = poll(&pfd, 1, (gint)MIN(left, (gint64)G_MAXINT));
+		if (n > 0)
+			return TRUE;
+		if (n < 0 && errno != EINTR)
+			return FALSE;
+	}
+}
+
+/* cont on @sock (non-blocking, shared with the dead reader), then QEMU's
+ * answer to it: the replies and events before it are drained unread */
+static void
+gmem_live_watcher_cont(gint sock)
+{
+	static const gchar cont[] = "{\"execute\": \"cont\", \"id\": " GMEM_LIVE_WATCHER_ID "}\r\n";
+	const gsize id_len = sizeof(GMEM_LIVE_WATCHER_ID) - 1;
+	gint64 deadline = gmem_live_watcher_now_ms() + GMEM_LIVE_WATCHER_REPLY_MS;
+	gchar buf[4096 + sizeof(GMEM_LIVE_WATCHER_ID)];
+	gsize sent = 0;
+	gsize kept = 0;
+
+	while (sent < sizeof(cont) - 1) {
+		gssize n = send(sock, cont + sent, sizeof(cont) - 1 - sent, MSG_NOSIGNAL);
+
+		if (n > 0)
+			sent += (gsize)n;
+		else if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return;
+		else if (n < 0 && errno == EAGAIN && !gmem_live_watcher_poll(sock, POLLOUT, deadline))
+			return;
+	}
+	/* the id may straddle two reads: the tail of one goes before the next */
+	while (gmem_live_watcher_poll(sock, POLLIN, deadline)) {
+		gssize n = recv(sock, buf + kept, sizeof(buf) - kept, 0);
+
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return;
+		if (n < 0)
+			continue;
+		kept += (gsize)n;
+		if (memmem(buf, kept, GMEM_LIVE_WATCHER_ID, id_len) != NULL)
+			return;
+		memmove(buf, buf + kept - MIN(kept, id_len - 1), MIN(kept, id_len - 1));
+		kept = MIN(kept, id_len - 1);
+	}
+}
+
+G_GNUC_NORETURN static void
+gmem_live_watcher_run(gint sock, gint link)
+{
+	static const gint ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE,
+				       SIGTSTP, SIGTTIN, SIGTTOU};
+	gint lo = MIN(sock, link);
+	gint hi = MAX(sock, link);
+	gint null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	gboolean paused = FALSE;
+
+	(void)setpgid(0, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(ignored); i++)
+		(void)signal(ignored[i], SIG_IGN);
+	/* nothing of ours but the two: not a terminal, pipe or file of the caller's */
+	for (gint fd = 0; fd <= 2; fd++)
+		if (null_fd >= 0 && fd != sock && fd != link)
+			(void)dup2(null_fd, fd);
+	if (lo > 3)
+		(void)close_range(3, (guint)lo - 1, 0);
+	if (hi > lo + 1)
+		(void)close_range((guint)lo + 1, (guint)hi - 1, 0);
+	(void)close_range((guint)hi + 1, ~0u, 0);
+	for (;;) {
+		gchar c;
+		gssize n = read(link, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		paused = c == GMEM_LIVE_WATCHER_PAUSED;
+	}
+	if (paused)
+		gmem_live_watcher_cont(sock);
+	_exit(0);
+}
+
+static gboolean
+gmem_live_watcher_start(GmemLive *self, GError **error)
+{
+	gint sock = qmp_client_get_fd(self->qmp);
+	gint link[2];
+	pid_t pid;
+
+	if (self->watcher_pid != 0)
+		return TRUE;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) < 0) {
+		gint errsv = errno;
+
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "socketpair: %s",
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	pid = fork();
+	if (pid < 0) {
+		gint errsv = errno;
+
+		close(link[0]);
+		close(link[1]);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "fork: %s",
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	if (pid == 0)
+		gmem_live_watcher_run(sock, link[1]);
+	close(link[1]);
+	self->watcher_pid = pid;
+	self->watcher_fd = link[0];
+	return TRUE;
+}
+
+/* tells the watcher; a watcher that is gone already reads nothing */
+static void
+gmem_live_watcher_say(GmemLive *self, gchar what)
+{
+	if (self->watcher_fd >= 0 && send(self->watcher_fd, &what, 1, MSG_NOSIGNAL) != 1)
+		g_debug("the watcher is gone: %s", g_strerror(errno));
+}
+
+/* closes our end: the watcher resumes the guest if we did not, and exits */
+static void
+gmem_live_watcher_stop(GmemLive *self)
+{
+	if (self->watcher_pid == 0)
+		return;
+	close(self->watcher_fd);
+	self->watcher_fd = -1;
+	while (waitpid(self->watcher_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	self->watcher_pid = 0;
 }
 
 /* a QMP command; @fd >= 0 goes with it (SCM_RIGHTS), for getfd and add-fd.
@@ -70,6 +251,7 @@ gmem_live_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
 
 	self->memfd = -1;
 	self->qemu_fd = -1;
+	self->watcher_fd = -1;
 	self->qmp = qmp_client_connect_unix(
 	    qmp_path, timeout_ms != 0 ? timeout_ms : GMEM_LIVE_TIMEOUT_DEFAULT_MS, error);
 	if (self->qmp == NULL)
@@ -141,6 +323,8 @@ gmem_live_free(GmemLive *self)
 		ret = gmem_live_execute(self, "remove-fd", args, -1, NULL);
 	}
 	qmp_client_free(self->qmp);
+	/* after our last read of the socket: a guest still paused is the watcher's now */
+	gmem_live_watcher_stop(self);
 	if (self->memfd >= 0)
 		close(self->memfd);
 	g_free(self);
@@ -205,6 +389,13 @@ gmem_live_pause(GmemLive *self, GError **error)
 		gmem_live_release_signals(self);
 		return TRUE;
 	}
+	/* before stop: from now on our death means cont */
+	if (!gmem_live_watcher_start(self, error)) {
+		g_prefix_error(error, "not pausing the guest without a watcher to resume it: ");
+		gmem_live_release_signals(self);
+		return FALSE;
+	}
+	gmem_live_watcher_say(self, GMEM_LIVE_WATCHER_PAUSED);
 	/* counted as ours before the reply: a lost reply must still mean cont */
 	self->paused_by_us = TRUE;
 	ret = gmem_live_execute(self, "stop", NULL, -1, error);
@@ -233,6 +424,8 @@ gmem_live_resume(GmemLive *self, GError **error)
 	if (ret == NULL)
 		return FALSE;
 	self->paused_by_us = FALSE;
+	gmem_live_watcher_say(self, GMEM_LIVE_WATCHER_RESUMED);
+	gmem_live_watcher_stop(self);
 	gmem_live_release_signals(self);
 	return TRUE;
 }

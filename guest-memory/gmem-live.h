@@ -41,8 +41,10 @@ gboolean gmem_live_query_running(GmemLive *self, gboolean *running, GError **err
  * gmem_live_resume() or gmem_live_free(), SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT are caught and held, so that Ctrl-C cannot leave the guest
  * stopped: once it runs again their old handlers are back and a held signal
- * is raised. (SIGKILL cannot be held: a guest paused by a killed client
- * stays paused until someone sends cont.)
+ * is raised. Before stop, a watcher process is forked (in its own process
+ * group, holding a copy of the QMP socket): if this process dies while the
+ * guest is paused (a crash, an abort, SIGKILL), it sends cont. The guest is
+ * not paused when the watcher cannot be started.
  */
 gboolean gmem_live_pause(GmemLive *self, GError **error);
 

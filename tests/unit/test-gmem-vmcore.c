@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -198,6 +199,12 @@ typedef struct {
 	gboolean sigint_while_paused; /* Ctrl-C arrives during the first pmemsave */
 	gboolean running;
 	guint stops, conts, pmemsaves, xps, dumps;
+	/* pmemsave waits while block_pmemsave; conts and pmemsaves_blocked are
+	 * counted under the lock, for a test that waits for them */
+	GMutex lock;
+	GCond cond;
+	gboolean block_pmemsave;
+	guint pmemsaves_blocked;
 	gint listen_fd;
 	gchar *dir;
 	gchar *path;
@@ -211,6 +218,7 @@ fake_reply(gint fd, JsonNode *id, JsonNode *ret, const gchar *error_desc)
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *line = NULL;
+	gssize n;
 
 	if (error_desc != NULL) {
 		JsonObject *err = json_object_new();
@@ -228,7 +236,9 @@ fake_reply(gint fd, JsonNode *id, JsonNode *ret, const gchar *error_desc)
 	root = json_node_init_object(json_node_alloc(), obj);
 	text = json_to_string(root, FALSE);
 	line = g_strconcat(text, "\r\n", NULL);
-	g_assert(write(fd, line, strlen(line)) == (gssize)strlen(line));
+	n = send(fd, line, strlen(line), MSG_NOSIGNAL);
+	/* a client the test killed is gone */
+	g_assert(n == (gssize)strlen(line) || (n < 0 && errno == EPIPE));
 }
 
 static void
@@ -253,8 +263,11 @@ fake_handle(FakeQemu *fake, gint fd, const gchar *cmd, JsonObject *args, gint *p
 		fake->running = FALSE;
 		fake->stops++;
 	} else if (g_str_equal(cmd, "cont")) {
+		g_mutex_lock(&fake->lock);
 		fake->running = TRUE;
 		fake->conts++;
+		g_cond_broadcast(&fake->cond);
+		g_mutex_unlock(&fake->lock);
 	} else if (g_str_equal(cmd, "getfd")) {
 		*dump_fd = *passed_fd;
 		*passed_fd = -1;
@@ -285,7 +298,18 @@ fake_handle(FakeQemu *fake, gint fd, const gchar *cmd, JsonObject *args, gint *p
 		g_assert(write(fd, event, strlen(event)) == (gssize)strlen(event));
 	} else if (g_str_equal(cmd, "pmemsave")) {
 		const gchar *filename = json_object_get_string_member(args, "filename");
+		gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
 		gint out;
+
+		/* as QEMU: busy with this pmemsave, the next command waits */
+		g_mutex_lock(&fake->lock);
+		if (fake->block_pmemsave) {
+			fake->pmemsaves_blocked++;
+			g_cond_broadcast(&fake->cond);
+		}
+		while (fake->block_pmemsave && g_cond_wait_until(&fake->cond, &fake->lock, end))
+			;
+		g_mutex_unlock(&fake->lock);
 
 		if (fake->sigint_while_paused) {
 			fake->sigint_while_paused = FALSE;
@@ -429,6 +453,8 @@ fake_start(guint n_records, gboolean has_device)
 	g_autoptr(GByteArray) note = g_byte_array_new();
 
 	fake->phys = sim_mem_new();
+	g_mutex_init(&fake->lock);
+	g_cond_init(&fake->cond);
 	fake->running = TRUE;
 	fake->has_device = has_device;
 	fake->vmcoreinfo = sim_vmcoreinfo(FAKE_PRB_SYM, FAKE_INIT_TOP_PGT, 0, TRUE);
@@ -476,6 +502,8 @@ fake_stop(FakeQemu *fake)
 	g_free(fake->dir);
 	g_free(fake->vmcoreinfo);
 	sim_mem_free(fake->phys);
+	g_mutex_clear(&fake->lock);
+	g_cond_clear(&fake->cond);
 	g_free(fake);
 }
 
@@ -741,6 +769,72 @@ test_client_vmcore_sigint_while_paused(void **state)
 	sigint_fake = NULL;
 }
 
+/* waits up to @seconds for *@counter to reach @want */
+static gboolean
+fake_wait(FakeQemu *fake, guint *counter, guint want, gint seconds)
+{
+	gint64 end = g_get_monotonic_time() + seconds * G_TIME_SPAN_SECOND;
+	gboolean reached;
+
+	g_mutex_lock(&fake->lock);
+	while (*counter < want && g_cond_wait_until(&fake->cond, &fake->lock, end))
+		;
+	reached = *counter >= want;
+	g_mutex_unlock(&fake->lock);
+	return reached;
+}
+
+/* the reader SIGKILLed in the middle of a pmemsave, the guest paused: the
+ * watcher it left sends cont */
+static void
+test_gmem_vmcore_kill_while_paused(void **state)
+{
+	FakeQemu *fake = fake_start(40, TRUE);
+	gint status = 0;
+	pid_t pid;
+
+	fake->block_pmemsave = TRUE;
+	pid = fork();
+	g_assert(pid >= 0);
+	if (pid == 0) {
+		JsonObject *reply = gmem_dmesg_read(fake->path, NULL, NULL);
+
+		_exit(reply != NULL ? 0 : 1);
+	}
+	assert_true(fake_wait(fake, &fake->pmemsaves_blocked, 1, 10));
+	assert_int_equal(fake->stops, 1);
+	assert_false(fake->running);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	/* QEMU ends the pmemsave it was busy with, then takes the watcher's cont */
+	g_mutex_lock(&fake->lock);
+	fake->block_pmemsave = FALSE;
+	g_cond_broadcast(&fake->cond);
+	g_mutex_unlock(&fake->lock);
+	assert_true(fake_wait(fake, &fake->conts, 1, 5));
+	assert_true(fake->running);
+	fake_stop(fake);
+}
+
+/* a normal run: the watcher is gone when the read returns, reaped */
+static void
+test_gmem_vmcore_watcher_reaped(void **state)
+{
+	FakeQemu *fake = fake_start(40, TRUE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) reply = gmem_dmesg_read(fake->path, NULL, &error);
+
+	if (reply == NULL)
+		fail_msg("%s", error->message);
+	assert_int_equal(fake->stops, 1);
+	assert_int_equal(fake->conts, 1);
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	fake_stop(fake);
+}
+
 /* an ELF dump of the fake's memory, one PT_LOAD per page it has */
 static gchar *
 write_dump(FakeQemu *fake, gboolean with_note)
@@ -881,6 +975,8 @@ main(void)
 		cmocka_unit_test(test_client_vmcore_resume_on_error),
 		cmocka_unit_test(test_client_vmcore_already_stopped),
 		cmocka_unit_test(test_client_vmcore_sigint_while_paused),
+		cmocka_unit_test(test_gmem_vmcore_kill_while_paused),
+		cmocka_unit_test(test_gmem_vmcore_watcher_reaped),
 		cmocka_unit_test(test_client_vmcore_from_dump),
 		cmocka_unit_test(test_client_vmcore_busy),
 		cmocka_unit_test(test_client_vmcore_not_qmp),
