@@ -101,6 +101,98 @@ gmem_dmesg_pgtable_new(const GmemVmcoreinfo *info, GmemDmesgReader *reader,
 				  sme_mask, phys_base, image_size, gmem_dmesg_read_phys_cb, reader);
 }
 
+/* a kernel release as uname -r shows it: "6.1.0-56-cloud-amd64" */
+static gboolean
+gmem_dmesg_release_is_sane(const gchar *release)
+{
+	gsize len = release != NULL ? strlen(release) : 0;
+
+	/* __NEW_UTS_LEN */
+	if (len == 0 || len > 64 || !g_ascii_isdigit(release[0]))
+		return FALSE;
+	for (gsize i = 0; i < len; i++)
+		if (!g_ascii_isalnum(release[i]) && strchr("._+-~", release[i]) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* OSRELEASE as the kernel itself keeps it: init_uts_ns.name.release, after
+ * sysname and nodename in struct new_utsname (65 bytes each); kernels that
+ * export no OFFSET(uts_namespace.name) pass */
+static gboolean
+gmem_dmesg_check_release(const GmemVmcoreinfo *info, GmemDmesgReader *reader, GError **error)
+{
+	const gchar *release = gmem_vmcoreinfo_get(info, "OSRELEASE");
+	gchar kept[65] = {0};
+	guint64 uts = 0;
+	guint64 name_off = 0;
+
+	if (!gmem_dmesg_release_is_sane(release)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "its OSRELEASE is no kernel release");
+		return FALSE;
+	}
+	if (!gmem_vmcoreinfo_get_u64(info, "SYMBOL(init_uts_ns)", &uts, NULL) ||
+	    !gmem_vmcoreinfo_get_u64(info, "OFFSET(uts_namespace.name)", &name_off, NULL))
+		return TRUE;
+	if (!gmem_dmesg_read_virt_cb(reader, uts + name_off + 2 * sizeof(kept), kept, sizeof(kept),
+				     error))
+		return FALSE;
+	if (strncmp(kept, release, sizeof(kept)) != 0) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "its OSRELEASE is not the release init_uts_ns holds");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * A VMCOREINFO note the RAM scan found: anyone in the guest can write one,
+ * so it is the running kernel's only if the kernel's own layout bears it
+ * out: its release is the one the kernel keeps, init_top_pgt is in the
+ * kernel image and the page tables there map it where phys_base puts it,
+ * and its printk symbols lead, through those tables, to a plausible ring
+ * whose arrays are mapped.
+ */
+static gboolean
+gmem_dmesg_check_note(const gchar *text, gsize text_len, guint64 paddr, gpointer user_data,
+		      GError **error)
+{
+	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(text, text_len, error);
+	g_autoptr(GmemPgtable) pgtable = NULL;
+	GmemDmesgReader reader = {gmem_dmesg_read_vmcore_cb, user_data, NULL, 0};
+	guint64 root = 0;
+	guint64 by_offset = 0;
+	guint64 by_tables = 0;
+	gboolean five_level = FALSE;
+
+	if (info == NULL)
+		return FALSE;
+	pgtable = gmem_dmesg_pgtable_new(info, &reader, &five_level, error);
+	if (pgtable == NULL)
+		return FALSE;
+	reader.pgtable = pgtable;
+	(void)gmem_vmcoreinfo_get_u64(info, "SYMBOL(init_top_pgt)", &root, NULL);
+	if (root < GMEM_PGTABLE_START_KERNEL_MAP ||
+	    root - GMEM_PGTABLE_START_KERNEL_MAP >= GMEM_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "its init_top_pgt is not in the kernel image");
+		return FALSE;
+	}
+	if (!gmem_pgtable_translate(pgtable, root, &by_offset, NULL, error) ||
+	    !gmem_pgtable_walk(pgtable, root, &by_tables, NULL, error))
+		return FALSE;
+	if (by_offset != by_tables) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "its page tables map init_top_pgt at 0x%" G_GINT64_MODIFIER
+			    "x, not at 0x%" G_GINT64_MODIFIER "x",
+			    by_tables, by_offset);
+		return FALSE;
+	}
+	return gmem_dmesg_check_release(info, &reader, error) &&
+	       gmem_printk_probe(info, gmem_dmesg_read_virt_cb, &reader, error);
+}
+
 /* guest-dmesg's reply from decoded records, with the agent's filters
  * (level, then tail), and the "memory" member the callers complete */
 static JsonObject *
@@ -132,6 +224,18 @@ gmem_dmesg_build_reply(const GmemVmcoreinfo *info, const gchar *note_source,
 	return result;
 }
 
+/* where the scan found the note it took, and how many it refused */
+static void
+gmem_dmesg_add_scan(JsonObject *memory, const GmemLiveScan *scan)
+{
+	JsonObject *scanned = json_object_new();
+	g_autofree gchar *at = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", scan->note_paddr);
+
+	json_object_set_string_member(scanned, "note-address", at);
+	json_object_set_int_member(scanned, "refused", scan->refused);
+	json_object_set_object_member(memory, "scan", scanned);
+}
+
 JsonObject *
 gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **error)
 {
@@ -146,6 +250,7 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	const gchar *note_source = "dump";
 	GmemDmesgReader reader = {0};
 	GmemPrintkStats stats = {0};
+	GmemLiveScan scan = {0};
 	JsonObject *result;
 	JsonObject *memory = NULL;
 	gboolean five_level = FALSE;
@@ -180,14 +285,23 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 		}
 		g_clear_error(&error_local);
 		note_source = "scan";
-		note = gmem_live_scan_vmcoreinfo(vmcore, opts->scan_limit, opts->progress,
-						   opts->progress_data, &note_len, &error_local);
+		scan.limit = opts->scan_limit;
+		scan.progress = opts->progress;
+		scan.progress_data = opts->progress_data;
+		scan.check = gmem_dmesg_check_note;
+		scan.check_data = vmcore;
+		note = gmem_live_scan_vmcoreinfo(vmcore, &scan, &note_len, &error_local);
 		if (note == NULL) {
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+						   GMEM_DMESG_REFUSED
 						   "the guest's VMCOREINFO is not available (%s): ",
 						   GMEM_DMESG_VMCOREINFO_HINT);
 			return NULL;
 		}
+		g_message("QEMU published no VMCOREINFO: using the note a scan of guest RAM found "
+			  "at 0x%" G_GINT64_MODIFIER "x, checked against the kernel's page tables "
+			  "(%u other notes refused)",
+			  scan.note_paddr, scan.refused);
 	}
 	info = gmem_vmcoreinfo_parse(note, note_len, error);
 	if (info == NULL) {
@@ -240,6 +354,8 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	json_object_set_int_member(memory, "qmp-commands", gmem_live_get_commands(vmcore));
 	json_object_set_string_member(memory, "reads",
 				      gmem_live_get_use_xp(vmcore) ? "xp" : "pmemsave");
+	if (scan.check != NULL)
+		gmem_dmesg_add_scan(memory, &scan);
 	return result;
 }
 

@@ -16,7 +16,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	gboolean no_pause;   /* read the running guest: faster, records may tear */
-	gboolean scan;	     /* scan guest RAM for VMCOREINFO when the dump has none */
+	gboolean scan;	     /* scan guest RAM for VMCOREINFO when the dump has none; each
+			      * note found is checked against the kernel's own layout */
 	guint64 scan_limit;  /* bytes of RAM the scan reads at most; 0: all */
 	gboolean use_xp;     /* HMP xp instead of pmemsave */
 	guint timeout_ms;    /* per QMP command; 0: 30 s */
@@ -40,7 +41,10 @@ void gmem_dmesg_options_init(GmemDmesgOptions *opts);
  * "missed" (0), "truncated" (FALSE), "records"}, plus "memory": {"osrelease",
  * "vmcoreinfo" ("dump" or "scan"), "layout" ("lockless" or "log_buf"), "paging-levels",
  * "buffer-bytes", "buffer-address", "read-bytes", "skipped", "paused", "paused-ms",
- * "elapsed-ms", "qmp-commands", "reads" ("pmemsave" or "xp")}.
+ * "elapsed-ms", "qmp-commands", "reads" ("pmemsave" or "xp"), and after a scan "scan":
+ * {"note-address", "refused"}}. The guest is paused only while its memory is
+ * copied (see gmem_live_pause()); the decode runs after cont. What guest
+ * memory holds is refused with an error that starts "guest memory: ".
  * Returns: (transfer full): the reply, or NULL with @error; a guest with no
  * VMCOREINFO is G_IO_ERROR_NOT_FOUND with GMEM_DMESG_VMCOREINFO_HINT
  */

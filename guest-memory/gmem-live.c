@@ -689,9 +689,49 @@ gmem_live_dump_vmcoreinfo(GmemLive *self, gsize *text_len, GError **error)
 	return gmem_vmcoreinfo_find_in_elf(elf, (gsize)st.st_size, text_len, error);
 }
 
+/* the notes in @chunk (@have bytes, guest physical @chunk_paddr on): the
+ * first @scan accepts; a note seen in the previous chunk's carry already
+ * (below *@checked_to) is not checked again. Returns: (transfer full): its
+ * text; NULL with @error unset when none is */
+static gchar *
+gmem_live_scan_chunk(GmemLiveScan *scan, const guint8 *chunk, gsize have, guint64 chunk_paddr,
+		     guint64 *checked_to, gsize *text_len, GError **error)
+{
+	gsize offset = 0;
+	gsize len = 0;
+
+	for (gsize from = 0;
+	     from < have && gmem_vmcoreinfo_scan_buffer(chunk + from, have - from, &offset, &len);
+	     from += offset) {
+		g_autoptr(GError) error_local = NULL;
+		guint64 paddr = chunk_paddr + from + offset - GMEM_VMCOREINFO_NOTE_HDR;
+		const gchar *text = (const gchar *)chunk + from + offset;
+
+		if (paddr < *checked_to)
+			continue;
+		*checked_to = paddr + 1;
+		if (scan->check == NULL ||
+		    scan->check(text, len, paddr, scan->check_data, &error_local)) {
+			scan->note_paddr = paddr;
+			if (text_len != NULL)
+				*text_len = len;
+			return g_strndup(text, len);
+		}
+		g_debug("the VMCOREINFO-like note at guest physical 0x%" G_GINT64_MODIFIER
+			"x is not the kernel's: %s", paddr, error_local->message);
+		if (++scan->refused > GMEM_LIVE_SCAN_REFUSED_MAX) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "more than %u notes in guest RAM look like VMCOREINFO but are "
+				    "not the running kernel's: refusing to look further",
+				    GMEM_LIVE_SCAN_REFUSED_MAX);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
 gchar *
-gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc progress,
-			  gpointer user_data, gsize *text_len, GError **error)
+gmem_live_scan_vmcoreinfo(GmemLive *self, GmemLiveScan *scan, gsize *text_len, GError **error)
 {
 	/* x86 PCs map RAM below 4 GiB up to 2 GiB (q35) or 3 to 3.5 GiB (pc), the
 	 * rest from 4 GiB. Above 2 GiB low, PCI holes start: reading a device's
@@ -703,13 +743,16 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc pr
 	guint64 ram = 0;
 	guint64 total;
 	guint64 done = 0;
+	guint64 checked_to = 0;
 	struct {
 		guint64 start;
 		guint64 size;
 	} ranges[2];
 
 	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(scan != NULL, NULL);
 
+	scan->refused = 0;
 	if (!gmem_live_get_ram_size(self, &ram, error))
 		return NULL;
 	ranges[0].start = 0;
@@ -717,8 +760,8 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc pr
 	ranges[1].start = high_start;
 	ranges[1].size = ram <= low_max ? 0 : ram - low_max;
 	total = ranges[0].size + ranges[1].size;
-	if (limit != 0)
-		total = MIN(total, limit);
+	if (scan->limit != 0)
+		total = MIN(total, scan->limit);
 	chunk = g_malloc(GMEM_LIVE_SCAN_CHUNK + GMEM_VMCOREINFO_NOTE_MAX + GMEM_VMCOREINFO_NOTE_HDR);
 	for (guint r = 0; r < G_N_ELEMENTS(ranges); r++) {
 		gsize carry = 0;
@@ -726,20 +769,22 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc pr
 		for (guint64 at = 0; at < ranges[r].size && done < total;) {
 			guint64 n = MIN(MIN((guint64)GMEM_LIVE_SCAN_CHUNK, ranges[r].size - at),
 					total - done);
-			gsize offset = 0;
-			gsize len = 0;
+			g_autoptr(GError) error_local = NULL;
+			gchar *note;
 
 			if (!gmem_live_read_phys(self, ranges[r].start + at, chunk + carry, n,
 						 error)) {
 				g_prefix_error(error, "scanning guest RAM for VMCOREINFO: ");
 				return NULL;
 			}
-			if (gmem_vmcoreinfo_scan_buffer(chunk, carry + n, &offset, &len)) {
-				g_debug("VMCOREINFO note at guest physical 0x%" G_GINT64_MODIFIER "x",
-					ranges[r].start + at - carry + offset);
-				if (text_len != NULL)
-					*text_len = len;
-				return g_strndup((const gchar *)chunk + offset, len);
+			note = gmem_live_scan_chunk(scan, chunk, carry + (gsize)n,
+						    ranges[r].start + at - carry, &checked_to,
+						    text_len, &error_local);
+			if (note != NULL)
+				return note;
+			if (error_local != NULL) {
+				g_propagate_error(error, g_steal_pointer(&error_local));
+				return NULL;
 			}
 			/* the tail goes first in the next chunk: a note across the border */
 			{
@@ -752,11 +797,12 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc pr
 			}
 			at += n;
 			done += n;
-			if (progress != NULL)
-				progress(done, total, user_data);
+			if (scan->progress != NULL)
+				scan->progress(done, total, scan->progress_data);
 		}
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-		    "no VMCOREINFO note in %" G_GUINT64_FORMAT " MiB of guest RAM", done >> 20);
+		    "no VMCOREINFO note in %" G_GUINT64_FORMAT " MiB of guest RAM (%u that "
+		    "looked like one are not the running kernel's)", done >> 20, scan->refused);
 	return NULL;
 }

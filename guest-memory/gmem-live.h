@@ -68,14 +68,34 @@ gboolean gmem_live_read_phys(GmemLive *self, guint64 paddr, void *buf, gsize len
  */
 gchar *gmem_live_dump_vmcoreinfo(GmemLive *self, gsize *text_len, GError **error);
 
+/* whether the VMCOREINFO note found in guest RAM at @paddr (its header)
+ * is the running kernel's: anyone in the guest can write one into RAM */
+typedef gboolean (*GmemLiveNoteCheckFunc)(const gchar *text, gsize text_len, guint64 paddr,
+					   gpointer user_data, GError **error);
+
+/* at most this many notes are checked and refused before the scan gives up */
+#define GMEM_LIVE_SCAN_REFUSED_MAX 16
+
+typedef struct {
+	guint64 limit;		       /* bytes of guest RAM to scan at most; 0: all */
+	GmemLiveProgressFunc progress; /* (nullable) */
+	gpointer progress_data;
+	GmemLiveNoteCheckFunc check;   /* (nullable): NULL takes the first note */
+	gpointer check_data;
+	guint64 note_paddr; /* (out): where the note taken is */
+	guint refused;	    /* (out): the notes before it that @check refused */
+} GmemLiveScan;
+
 /**
  * gmem_live_scan_vmcoreinfo:
- * @limit: bytes of guest RAM to scan at most (0: all of it)
- * Scans guest RAM for the VMCOREINFO note.
+ * Scans guest RAM for the VMCOREINFO note, lowest address first, and takes
+ * the first one @scan's check accepts.
  * Returns: (transfer full): the note's text, or NULL with G_IO_ERROR_NOT_FOUND
+ * (none accepted), G_IO_ERROR_INVALID_DATA (more than
+ * GMEM_LIVE_SCAN_REFUSED_MAX refused), or a read's error
  */
-gchar *gmem_live_scan_vmcoreinfo(GmemLive *self, guint64 limit, GmemLiveProgressFunc progress,
-				 gpointer user_data, gsize *text_len, GError **error);
+gchar *gmem_live_scan_vmcoreinfo(GmemLive *self, GmemLiveScan *scan, gsize *text_len,
+				 GError **error);
 
 /* QMP round trips so far (for timing reports) */
 guint gmem_live_get_commands(GmemLive *self);

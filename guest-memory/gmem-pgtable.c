@@ -95,11 +95,6 @@ gboolean
 gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
 			 GError **error)
 {
-	static const gchar *const level_names[] = {"pte", "pmd", "pud", "p4d", "pgd"};
-	guint64 mask;
-	guint64 table;
-	gint level;
-
 	g_return_val_if_fail(self != NULL, FALSE);
 	g_return_val_if_fail(paddr != NULL, FALSE);
 
@@ -111,6 +106,19 @@ gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64
 			*run = self->kernel_image_size - (vaddr - GMEM_PGTABLE_START_KERNEL_MAP);
 		return TRUE;
 	}
+	return gmem_pgtable_walk(self, vaddr, paddr, run, error);
+}
+
+gboolean
+gmem_pgtable_walk(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run, GError **error)
+{
+	static const gchar *const level_names[] = {"pte", "pmd", "pud", "p4d", "pgd"};
+	guint64 mask;
+	guint64 table;
+	gint level;
+
+	g_return_val_if_fail(self != NULL, FALSE);
+	g_return_val_if_fail(paddr != NULL, FALSE);
 
 	mask = GMEM_PGTABLE_ADDR_MASK & ~self->sme_mask;
 	table = self->root_paddr & mask;

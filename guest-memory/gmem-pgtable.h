@@ -46,6 +46,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPgtable, gmem_pgtable_free)
 gboolean gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr,
 				  guint64 *run, GError **error);
 
+/**
+ * gmem_pgtable_walk:
+ * As gmem_pgtable_translate(), through the tables for the kernel image too
+ * (no fixed offset): that they map the kernel where VMCOREINFO says it is
+ * tells that they are the running kernel's
+ */
+gboolean gmem_pgtable_walk(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
+			   GError **error);
+
 /* table pages read so far (for the tests: the cache works) */
 guint gmem_pgtable_get_reads(GmemPgtable *self);
 

@@ -54,6 +54,7 @@ gchar *gmem_vmcoreinfo_find_in_elf(const guint8 *elf, gsize len, gsize *text_len
  * gmem_vmcoreinfo_scan_buffer:
  * Looks in @buf for the note the kernel keeps in RAM: an ELF note header
  * (namesz 11, type 0), "VMCOREINFO\0", then text starting "OSRELEASE=".
+ * Anyone can write such a note into RAM: the caller checks what it says.
  * @offset: (out): where the note's text starts in @buf
  * @text_len: (out): its length (descsz, up to the first NUL)
  * Returns: TRUE when one was found whole in @buf

@@ -190,6 +190,8 @@ test_client_vmcore_scan_buffer(void **state)
 #define FAKE_INIT_TOP_PGT  (FAKE_KERNEL_VA + 0x1a00000)
 #define FAKE_RING_PA	   G_GUINT64_CONSTANT(0x3000000)
 #define FAKE_NOTE_PA	   G_GUINT64_CONSTANT(0x3e00000)
+#define FAKE_UTS_SYM	   (FAKE_KERNEL_VA + 0x1800000)
+#define FAKE_IMAGE_SIZE	   (32 * 1024 * 1024)
 
 typedef struct {
 	SimMem *phys;
@@ -451,15 +453,24 @@ fake_start(guint n_records, gboolean has_device)
 	SimRing ring;
 	SimMmu mmu;
 	g_autoptr(GByteArray) note = g_byte_array_new();
+	g_autofree gchar *base = NULL;
 
 	fake->phys = sim_mem_new();
 	g_mutex_init(&fake->lock);
 	g_cond_init(&fake->cond);
 	fake->running = TRUE;
 	fake->has_device = has_device;
-	fake->vmcoreinfo = sim_vmcoreinfo(FAKE_PRB_SYM, FAKE_INIT_TOP_PGT, 0, TRUE);
-	/* the page tables: the direct map in 2 MiB pages, one 4 KiB page */
+	base = sim_vmcoreinfo(FAKE_PRB_SYM, FAKE_INIT_TOP_PGT, 0, TRUE);
+	fake->vmcoreinfo = g_strdup_printf("%sSYMBOL(init_uts_ns)=%" G_GINT64_MODIFIER "x\n"
+					   "OFFSET(uts_namespace.name)=4\n",
+					   base, FAKE_UTS_SYM);
+	/* the release in init_uts_ns.name: after sysname and nodename */
+	sim_mem_write(fake->phys, FAKE_UTS_SYM - FAKE_KERNEL_VA + FAKE_KERNEL_PA + 4 + 2 * 65,
+		      "6.1.0-sim", sizeof("6.1.0-sim"));
+	/* the page tables: the kernel image, the direct map in 2 MiB pages, one 4 KiB page */
 	sim_mmu_init(&mmu, fake->phys, TRUE, FAKE_INIT_TOP_PGT - FAKE_KERNEL_VA + FAKE_KERNEL_PA);
+	for (guint64 off = 0; off < FAKE_IMAGE_SIZE; off += 2 * 1024 * 1024)
+		sim_mmu_map(&mmu, FAKE_KERNEL_VA + off, FAKE_KERNEL_PA + off, 2 * 1024 * 1024);
 	for (guint64 pa = 0; pa < FAKE_RAM; pa += 2 * 1024 * 1024)
 		if (pa != FAKE_RING_PA)
 			sim_mmu_map(&mmu, FAKE_DIRECT_MAP + pa, pa, 2 * 1024 * 1024);
@@ -684,6 +695,53 @@ test_client_vmcore_scan(void **state)
 	assert_null(gmem_dmesg_read(fake->path, &opts, &error));
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
 	assert_non_null(strstr(error->message, "16 MiB"));
+	assert_true(fake->running);
+	fake_stop(fake);
+}
+
+/* a VMCOREINFO note written into guest RAM at @paddr, with @from in the
+ * fake's own replaced by @to */
+static void
+plant_note(FakeQemu *fake, guint64 paddr, const gchar *from, const gchar *to)
+{
+	g_autoptr(GString) text = g_string_new(fake->vmcoreinfo);
+	g_autoptr(GByteArray) note = g_byte_array_new();
+
+	assert_int_equal(g_string_replace(text, from, to, 1), 1);
+	append_note(note, "VMCOREINFO", 0, text->str, (guint32)text->len);
+	sim_mem_write(fake->phys, paddr, note->data, note->len);
+}
+
+/* notes a guest process planted lower in RAM than the kernel's: each fails
+ * a check against the kernel's own layout, and the kernel's is taken */
+static void
+test_gmem_vmcore_scan_planted(void **state)
+{
+	FakeQemu *fake = fake_start(10, FALSE);
+	g_autofree gchar *prb = g_strdup_printf("SYMBOL(prb)=%" G_GINT64_MODIFIER "x", FAKE_PRB_SYM);
+	g_autofree gchar *pgt = g_strdup_printf("SYMBOL(init_top_pgt)=%" G_GINT64_MODIFIER "x",
+						FAKE_INIT_TOP_PGT);
+	GmemDmesgOptions opts;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) reply = NULL;
+	JsonObject *scan;
+
+	/* the ring steered to memory the planter chose; page tables of its own;
+	 * a release that is not the kernel's; one that is no release */
+	plant_note(fake, 0x400000, prb, "SYMBOL(prb)=ffffffff81100000");
+	plant_note(fake, 0x500000, pgt, "SYMBOL(init_top_pgt)=ffffffff81200000");
+	plant_note(fake, 0x600000, "OSRELEASE=6.1.0-sim", "OSRELEASE=6.6.6-planted");
+	plant_note(fake, 0x700000, "OSRELEASE=6.1.0-sim", "OSRELEASE=\x1b[2J");
+	gmem_dmesg_options_init(&opts);
+	opts.scan = TRUE;
+	reply = gmem_dmesg_read(fake->path, &opts, &error);
+	if (reply == NULL)
+		fail_msg("%s", error->message);
+	assert_records(reply, 10, 10);
+	scan = json_object_get_object_member(json_object_get_object_member(reply, "memory"), "scan");
+	assert_non_null(scan);
+	assert_int_equal(json_object_get_int_member(scan, "refused"), 4);
+	assert_string_equal(json_object_get_string_member(scan, "note-address"), "0x3e00000");
 	assert_true(fake->running);
 	fake_stop(fake);
 }
@@ -972,6 +1030,7 @@ main(void)
 		cmocka_unit_test(test_client_vmcore_pmemsave_fallback),
 		cmocka_unit_test(test_client_vmcore_no_device),
 		cmocka_unit_test(test_client_vmcore_scan),
+		cmocka_unit_test(test_gmem_vmcore_scan_planted),
 		cmocka_unit_test(test_client_vmcore_resume_on_error),
 		cmocka_unit_test(test_client_vmcore_already_stopped),
 		cmocka_unit_test(test_client_vmcore_sigint_while_paused),
