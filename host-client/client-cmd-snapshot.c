@@ -34,7 +34,9 @@ static const gchar snapshot_summary[] =
 	"With --qmp (or --domain, through libvirt's block statistics) the disks' write counters are\n"
 	"read after the freeze and before the thaw: they must not move inside the frozen window.\n"
 	"Writes the host saw to a disk whose filesystems were all frozen make its mountpoints NOT\n"
-	"verified. The guest must still be frozen when the host step ends (the agent's own freeze\n"
+	"verified, and writes to a disk the guest tied to no mountpoint (by serial, guest-get-fsinfo)\n"
+	"make every mountpoint NOT verified: its filesystems are unknown to the host, and unknown is\n"
+	"not verified. The guest must still be frozen when the host step ends (the agent's own freeze\n"
 	"timeout may have thawed it): otherwise nothing is verified.\n\n"
 	"The --exec command runs with /bin/sh -c, stdin at end of file, in its own process group (killed\n"
 	"on timeout or Ctrl-C), with QGATRACE_MOUNTPOINTS (space-separated, empty for all) in its\n"
@@ -46,7 +48,8 @@ static const gchar snapshot_description[] =
 	"  final line: 'snapshot VERIFIED: ...' or 'snapshot NOT VERIFIED: ...'.\n"
 	"  --json: {\"verified\": BOOL, \"mountpoints\": [{\"mountpoint\", \"verified\",\n"
 	"  \"frozen-at-ns\", \"thawed-at-ns\", \"frozen-ns\", \"functions\", \"fs-ops\", \"attribution\",\n"
-	"  \"reason\", \"host-disk\", \"host-writes-in-window\"}], \"trace\": {the guest-trace-fetch\n"
+	"  \"reason\", \"host-disk\", \"host-writes-in-window\", \"host-unknown-disks\": [{\"id\",\n"
+	"  \"writes-in-window\"}]}], \"trace\": {the guest-trace-fetch\n"
 	"  session}|null, \"host-evidence\": {\"source\": \"qmp\"|\"libvirt\", \"quiet\": BOOL, \"disks\":\n"
 	"  [{\"id\", \"serial\", \"mountpoints\", \"conclusive\", \"before-freeze\", \"frozen\",\n"
 	"  \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}]}|null, \"freeze\",\n"
@@ -649,7 +652,8 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 				(gint64)(a->wr_operations - g_array_index(s->before, ClientWriteCounters, i).wr_operations));
 		else
 			json_object_set_null_member(d, "writes-during-freeze");
-		if (n_mounts > 0 && all_frozen && writes != 0)
+		/* a disk of unknown filesystems counts as much as a frozen one */
+		if ((n_mounts == 0 || all_frozen) && writes != 0)
 			*quiet = FALSE;
 	} else {
 		json_object_set_null_member(d, "frozen");
@@ -717,7 +721,8 @@ snapshot_print_evidence(JsonObject *evidence)
 			     " during the freeze (its flush)%s%s\n",
 			     id, client_json_int(d, "writes-in-window", 0),
 			     client_json_int(d, "writes-during-freeze", 0),
-			     mounts == NULL || json_array_get_length(mounts) == 0 ? "; no frozen filesystem on it"
+			     mounts == NULL || json_array_get_length(mounts) == 0
+				     ? "; the guest tied no mountpoint to it: its filesystems are unknown to the host"
 				     : client_json_bool(d, "conclusive", FALSE) ? ""
 										: "; not conclusive: a filesystem on it was not frozen",
 			     "");

@@ -79,6 +79,28 @@ client_verdict_copy(JsonObject *out, const gchar *to, JsonObject *from, const gc
 		json_object_set_null_member(out, to);
 }
 
+/* @reason, or "@reason; @more" */
+static void
+client_verdict_add_reason(gchar **reason, const gchar *more)
+{
+	gchar *both = *reason == NULL ? g_strdup(more) : g_strdup_printf("%s; %s", *reason, more);
+
+	g_free(*reason);
+	*reason = both;
+}
+
+/* a disk the guest tied to no mountpoint: any write the host saw on it
+ * inside the window may be a frozen filesystem's, so it counts against
+ * every verdict (unknown is not verified) */
+static gboolean
+client_verdict_disk_is_unknown(JsonObject *disk)
+{
+	JsonArray *mounts = client_json_array(disk, "mountpoints");
+
+	return (mounts == NULL || json_array_get_length(mounts) == 0) &&
+	       client_json_int(disk, "writes-in-window", 0) > 0;
+}
+
 static JsonObject *
 client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *no_session_reason,
 		     JsonObject *host_evidence)
@@ -86,8 +108,10 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 	JsonObject *out = json_object_new();
 	JsonObject *v = session != NULL ? client_verdict_find(session, mountpoint) : NULL;
 	JsonObject *disk = client_verdict_host_disk(host_evidence, mountpoint);
+	JsonArray *disks = client_json_array(host_evidence, "disks");
 	g_auto(GStrv) functions = v != NULL ? client_verdict_functions(session, v) : NULL;
 	JsonArray *fn_json = json_array_new();
+	JsonArray *unknown = json_array_new();
 	g_autofree gchar *reason = NULL;
 	gboolean verified = FALSE;
 
@@ -109,19 +133,31 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 	/* the host's counters can only take a verdict away */
 	if (disk != NULL && client_json_bool(disk, "conclusive", FALSE) &&
 	    client_json_int(disk, "writes-in-window", 0) > 0) {
-		gint64 writes = client_json_int(disk, "writes-in-window", 0);
 		g_autofree gchar *host_reason = g_strdup_printf(
-			"the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while it was frozen", writes,
+			"the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while it was frozen",
+			client_json_int(disk, "writes-in-window", 0),
 			client_json_string(disk, "id") != NULL ? client_json_string(disk, "id") : "?");
 
-		if (reason == NULL) {
-			reason = g_steal_pointer(&host_reason);
-		} else {
-			g_autofree gchar *both = g_strdup_printf("%s; %s", reason, host_reason);
+		client_verdict_add_reason(&reason, host_reason);
+		verified = FALSE;
+	}
+	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
+		JsonObject *d = client_json_array_object(disks, i);
+		const gchar *id = client_json_string(d, "id") != NULL ? client_json_string(d, "id") : "?";
+		g_autofree gchar *host_reason = NULL;
+		JsonObject *entry;
 
-			g_free(reason);
-			reason = g_steal_pointer(&both);
-		}
+		if (!client_verdict_disk_is_unknown(d))
+			continue;
+		host_reason = g_strdup_printf("the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while "
+					      "it was frozen, and its filesystems are unknown to the host "
+					      "(the guest tied no mountpoint to it)",
+					      client_json_int(d, "writes-in-window", 0), id);
+		client_verdict_add_reason(&reason, host_reason);
+		entry = json_object_new();
+		json_object_set_string_member(entry, "id", id);
+		client_verdict_copy(entry, "writes-in-window", d, "writes-in-window");
+		json_array_add_object_element(unknown, entry);
 		verified = FALSE;
 	}
 	json_object_set_boolean_member(out, "verified", verified);
@@ -148,6 +184,7 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 		json_object_set_null_member(out, "host-disk");
 		json_object_set_null_member(out, "host-writes-in-window");
 	}
+	json_object_set_array_member(out, "host-unknown-disks", unknown);
 	return out;
 }
 
@@ -195,6 +232,7 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 	GString *out = g_string_new(NULL);
 	gboolean verified = client_json_bool(mp, "verified", FALSE);
 	JsonArray *functions = client_json_array(mp, "functions");
+	JsonArray *unknown = client_json_array(mp, "host-unknown-disks");
 	gint64 frozen_at = client_json_int(mp, "frozen-at-ns", -1);
 	gint64 thawed_at = client_json_int(mp, "thawed-at-ns", -1);
 	gint64 frozen_ns = client_json_int(mp, "frozen-ns", -1);
@@ -240,6 +278,14 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 			g_string_append_printf(out, "  host         disk '%s': not conclusive (another filesystem on it "
 						    "was not frozen)\n",
 					       host_disk);
+	}
+	for (guint i = 0; unknown != NULL && i < json_array_get_length(unknown); i++) {
+		JsonObject *d = client_json_array_object(unknown, i);
+		g_autofree gchar *id = client_json_text(d, "id", "?");
+
+		g_string_append_printf(out, "  host         disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, "
+					    "its filesystems unknown to the host\n",
+				       id, client_json_int(d, "writes-in-window", 0));
 	}
 	if (reason != NULL)
 		g_string_append_printf(out, "  why not      %s\n", reason);

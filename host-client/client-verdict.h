@@ -10,8 +10,10 @@ G_BEGIN_DECLS
 /* Verdicts per mountpoint: did the guest kernel really freeze and thaw it?
  * Only the trace session's own verification counts (the agent's, made from
  * recorded kernel events: tracefs/qtf.h), and host-side evidence can only
- * take a verdict away (writes to the disk inside the frozen window). Pure
- * functions over the agent's JSON, for the tests. */
+ * take a verdict away: writes to the disk inside the frozen window, or to
+ * any disk the guest tied to no mountpoint (the guest says which disk holds
+ * which filesystem: unknown is not verified). Pure functions over the
+ * agent's JSON, for the tests. */
 
 /**
  * client_verdict_functions:
@@ -35,7 +37,8 @@ JsonObject *client_verdict_find(JsonObject *session, const gchar *mountpoint);
  *   "conclusive": BOOL, "writes-in-window": N}]}
  * Returns: (transfer full): [{"mountpoint", "verified", "frozen-at-ns",
  *   "thawed-at-ns", "frozen-ns", "functions", "fs-ops", "attribution",
- *   "reason", "host-disk", "host-writes-in-window"}]
+ *   "reason", "host-disk", "host-writes-in-window", "host-unknown-disks":
+ *   [{"id", "writes-in-window"}]}]
  */
 JsonArray *client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
 				      const gchar *no_session_reason, JsonObject *host_evidence);

@@ -438,6 +438,44 @@ test_client_output_verdict_host_evidence(void **state)
 	assert_true(json_object_get_null_member(json_array_get_object_element(c, 0), "host-writes-in-window"));
 }
 
+/* a guest that ties no mountpoint to a disk (no serial, a lying agent)
+ * does not switch the host's counters off: unknown means not verified */
+static void
+test_client_output_verdict_unknown_disk(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-function.json");
+	g_autoptr(JsonNode) evidence = json_from_string(
+		"{\"disks\":[{\"id\":\"data\",\"mountpoints\":[\"/mnt/data\"],\"conclusive\":true,"
+		"\"writes-in-window\":0},{\"id\":\"vdb\",\"mountpoints\":[],\"conclusive\":false,"
+		"\"writes-in-window\":5},{\"id\":\"vdc\",\"mountpoints\":[],\"conclusive\":false,"
+		"\"writes-in-window\":0}]}",
+		NULL);
+	g_autoptr(JsonNode) quiet = json_from_string(
+		"{\"disks\":[{\"id\":\"vdb\",\"mountpoints\":[],\"conclusive\":false,"
+		"\"writes-in-window\":0}]}",
+		NULL);
+	g_autoptr(JsonArray) mps = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(evidence));
+	g_autoptr(JsonArray) quiet_mps = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
+	JsonObject *mp = json_array_get_object_element(mps, 0);
+	JsonArray *unknown = json_object_get_array_member(mp, "host-unknown-disks");
+	g_autofree gchar *text = NULL;
+
+	assert_false(client_verdict_all_verified(mps));
+	assert_false(json_object_get_boolean_member(mp, "verified"));
+	assert_string_equal(json_object_get_string_member(mp, "reason"),
+			    "the host saw 5 write(s) to disk 'vdb' while it was frozen, and its "
+			    "filesystems are unknown to the host (the guest tied no mountpoint to it)");
+	assert_non_null(unknown);
+	assert_int_equal(json_array_get_length(unknown), 1);
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(unknown, 0), "id"), "vdb");
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(unknown, 0), "writes-in-window"), 5);
+	text = client_verdict_format(NULL, mp);
+	assert_true(g_str_has_prefix(text, "/mnt/data  NOT VERIFIED\n"));
+	assert_non_null(strstr(text, "disk 'vdb': 5 write(s) while frozen, its filesystems unknown to the host"));
+	/* a quiet disk of unknown filesystems takes nothing away */
+	assert_true(client_verdict_all_verified(quiet_mps));
+}
+
 /* ---- the domain XML ---- */
 
 static const gchar domain_xml[] =
@@ -540,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_client_output_verdict_events_session),
 		cmocka_unit_test(test_client_output_verdict_not_verified),
 		cmocka_unit_test(test_client_output_verdict_host_evidence),
+		cmocka_unit_test(test_client_output_verdict_unknown_disk),
 		cmocka_unit_test(test_client_output_domain_xml),
 		cmocka_unit_test(test_client_output_domain_xml_invalid),
 	};
