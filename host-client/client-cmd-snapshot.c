@@ -38,14 +38,16 @@ static const gchar snapshot_summary[] =
 	"make every mountpoint NOT verified: its filesystems are unknown to the host, and unknown is\n"
 	"not verified. The guest must still be frozen when the host step ends (the agent's own freeze\n"
 	"timeout may have thawed it): otherwise nothing is verified.\n\n"
+	"Trust: all but the block statistics, run state and timing is the guest's word (qgatrace(1), TRUST).\n\n"
 	"The --exec command runs with /bin/sh -c, stdin at end of file, in its own process group (killed\n"
 	"on timeout or Ctrl-C), with QGATRACE_MOUNTPOINTS (space-separated, empty for all) in its\n"
 	"environment; under --json its output goes to stderr.";
 
 static const gchar snapshot_description[] =
 	"Output:\n"
-	"  the steps with their durations, a verdict block per mountpoint, the host evidence, and a\n"
-	"  final line: 'snapshot VERIFIED: ...' or 'snapshot NOT VERIFIED: ...'.\n"
+	"  the steps with their durations, a verdict block per mountpoint, the host evidence, where\n"
+	"  each part came from ('host-measured:' and 'from the guest:'), and a final line:\n"
+	"  'snapshot VERIFIED: ...' or 'snapshot NOT VERIFIED: ...'.\n"
 	"  --json: {\"verified\": BOOL, \"mountpoints\": [{\"mountpoint\", \"verified\",\n"
 	"  \"frozen-at-ns\", \"thawed-at-ns\", \"frozen-ns\", \"functions\", \"fs-ops\", \"attribution\",\n"
 	"  \"reason\", \"host-disk\", \"host-writes-in-window\", \"host-unknown-disks\": [{\"id\",\n"
@@ -53,7 +55,8 @@ static const gchar snapshot_description[] =
 	"  session}|null, \"host-evidence\": {\"source\": \"qmp\"|\"libvirt\", \"quiet\": BOOL, \"disks\":\n"
 	"  [{\"id\", \"serial\", \"mountpoints\", \"conclusive\", \"before-freeze\", \"frozen\",\n"
 	"  \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}]}|null, \"freeze\",\n"
-	"  \"host-step\", \"thaw\", \"interrupted\": SIGNAL|null, \"ok\": BOOL}\n"
+	"  \"host-step\", \"thaw\", \"interrupted\": SIGNAL|null, \"evidence\": [{\"name\", \"source\":\n"
+	"  \"host\"|\"guest\", \"summary\", ...}], \"ok\": BOOL}\n"
 	"  Timestamps (-ns) are the guest's CLOCK_MONOTONIC, as the kernel's trace recorded them.\n\n"
 	"Exit status: 0 when every mountpoint is VERIFIED, the host step succeeded and the guest is\n"
 	"thawed; 1 when any of that failed (NOT verified included); 2 usage; 3 when the agent could\n"
@@ -118,6 +121,16 @@ typedef struct {
 	gboolean still_frozen; /* the guest was still frozen when the host step ended */
 	JsonObject *session;
 	gchar *no_session_reason;
+
+	/* the frozen window on the host's clock (client_now_ms; 0: did not happen) */
+	gdouble freeze_sent_ms;
+	gdouble freeze_reply_ms;
+	gdouble thaw_sent_ms;
+	gdouble thaw_reply_ms;
+	/* QEMU's run state inside the window, as the host reads it */
+	gchar *run_after_freeze;
+	gchar *run_before_thaw;
+	gchar *run_error;
 } Snapshot;
 
 static void
@@ -136,6 +149,9 @@ snapshot_clear(Snapshot *s)
 	g_clear_pointer(&s->thaw, json_object_unref);
 	g_clear_pointer(&s->session, json_object_unref);
 	g_free(s->no_session_reason);
+	g_free(s->run_after_freeze);
+	g_free(s->run_before_thaw);
+	g_free(s->run_error);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Snapshot, snapshot_clear)
@@ -216,6 +232,22 @@ snapshot_read_counters(Snapshot *s)
 	return snapshot_counters(s);
 }
 
+/* QEMU's run state now, from QMP or libvirt; NULL (the first error kept) without one */
+static gchar *
+snapshot_read_run_state(Snapshot *s)
+{
+	g_autoptr(GError) error_local = NULL;
+	gboolean running = FALSE;
+	gchar *state;
+
+	if (s->ctx->qmp_path == NULL && s->ctx->domain == NULL)
+		return NULL;
+	state = client_target_run_state(s->target, &running, &error_local);
+	if (state == NULL && s->run_error == NULL)
+		s->run_error = g_strdup(error_local->message);
+	return state;
+}
+
 /* ---- the freeze ---- */
 
 static void
@@ -238,9 +270,11 @@ snapshot_freeze(Snapshot *s)
 		command = "guest-fsfreeze-freeze-list";
 	}
 	client_context_progress(s->ctx, "freezing %s...", s->opts->mounts != NULL ? "the given mountpoints" : "every guest filesystem");
+	s->freeze_sent_ms = start;
 	ret = client_conn_execute(s->conn, command, args, client_context_timeout_ms(s->ctx, CLIENT_TIMEOUT_FREEZE_MS),
 				  &error_local);
-	json_object_set_int_member(s->freeze, "duration-us", (gint64)((client_now_ms() - start) * 1000));
+	s->freeze_reply_ms = client_now_ms();
+	json_object_set_int_member(s->freeze, "duration-us", (gint64)((s->freeze_reply_ms - start) * 1000));
 	if (ret != NULL && JSON_NODE_HOLDS_VALUE(ret) && json_node_get_value_type(ret) == G_TYPE_INT64) {
 		s->freeze_ok = json_node_get_int(ret) > 0;
 		json_object_set_int_member(s->freeze, "frozen", json_node_get_int(ret));
@@ -519,14 +553,17 @@ snapshot_thaw(Snapshot *s)
 
 	s->thaw = json_object_new();
 	client_context_progress(s->ctx, "thawing...");
+	s->thaw_sent_ms = start;
 	while (!s->thaw_ok && (attempts == 0 || g_get_monotonic_time() < deadline)) {
 		g_autoptr(GError) error_local = NULL;
 		g_autoptr(JsonNode) ret = NULL;
 		gboolean known = FALSE;
+		gdouble replied_ms;
 
 		if (attempts++ > 0)
 			g_usleep(200 * 1000);
 		ret = client_conn_execute(s->conn, "guest-fsfreeze-thaw", NULL, timeout_ms, &error_local);
+		replied_ms = client_now_ms();
 		if (ret == NULL) {
 			g_free(last_error);
 			last_error = g_strdup(error_local->message);
@@ -542,6 +579,7 @@ snapshot_thaw(Snapshot *s)
 		if (snapshot_status_is(s, "thawed", &known)) {
 			s->thaw_ok = TRUE;
 			s->thaw_unreachable = FALSE;
+			s->thaw_reply_ms = replied_ms;
 		} else if (known) {
 			g_free(last_error);
 			last_error = g_strdup("the agent still reports 'frozen' after the thaw");
@@ -694,6 +732,116 @@ snapshot_host_evidence(Snapshot *s)
 	return out;
 }
 
+/* the host's part: block statistics, run state, the window on its clock */
+static void
+snapshot_host_items(Snapshot *s, JsonObject *evidence, JsonArray *items)
+{
+	JsonArray *disks = client_json_array(evidence, "disks");
+	const gchar *via = g_strcmp0(s->host_source, "qmp") == 0 ? "QMP query-blockstats" : "libvirt block statistics";
+	guint n_disks = disks != NULL ? json_array_get_length(disks) : 0;
+	guint n_wrote = 0;
+	guint n_unread = 0;
+	JsonObject *item;
+
+	for (guint i = 0; i < n_disks; i++) {
+		JsonObject *d = client_json_array_object(disks, i);
+
+		if (json_object_get_null_member(d, "writes-in-window"))
+			n_unread++;
+		else if (client_json_int(d, "writes-in-window", 0) > 0)
+			n_wrote++;
+	}
+	if (evidence == NULL)
+		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST,
+					    "not measured (needs --qmp or --domain)");
+	else if (client_json_string(evidence, "error") != NULL)
+		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST, "%s: unavailable: %s",
+					    via, client_json_string(evidence, "error"));
+	else
+		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST,
+					    "%s: %u disk(s), %u with writes inside the frozen window, %u not read",
+					    via, n_disks, n_wrote, n_unread);
+	if (s->run_after_freeze != NULL || s->run_before_thaw != NULL) {
+		item = client_verdict_evidence_add(items, "run-state", CLIENT_VERDICT_HOST,
+						   "%s: '%s' after the freeze, '%s' before the thaw",
+						   s->ctx->qmp_path != NULL ? "QMP query-status" : "libvirt",
+						   s->run_after_freeze != NULL ? s->run_after_freeze : "?",
+						   s->run_before_thaw != NULL ? s->run_before_thaw : "?");
+		json_object_set_string_member(item, "after-freeze", s->run_after_freeze);
+		json_object_set_string_member(item, "before-thaw", s->run_before_thaw);
+	} else {
+		client_verdict_evidence_add(items, "run-state", CLIENT_VERDICT_HOST, "not measured (%s)",
+					    s->run_error != NULL ? s->run_error
+					    : s->freeze_ok	 ? "needs --qmp or --domain"
+								 : "the freeze failed");
+	}
+	if (s->freeze_ok && s->thaw_sent_ms > 0) {
+		item = client_verdict_evidence_add(
+			items, "frozen-window", CLIENT_VERDICT_HOST,
+			"%.1f ms from the freeze's reply to the thaw request (host clock)%s",
+			s->thaw_sent_ms - s->freeze_reply_ms, s->thaw_reply_ms > 0 ? "" : "; the thaw was not confirmed");
+		json_object_set_int_member(item, "freeze-reply-to-thaw-us",
+					   (gint64)((s->thaw_sent_ms - s->freeze_reply_ms) * 1000));
+		if (s->thaw_reply_ms > 0)
+			json_object_set_int_member(item, "freeze-to-thaw-reply-us",
+						   (gint64)((s->thaw_reply_ms - s->freeze_sent_ms) * 1000));
+		else
+			json_object_set_null_member(item, "freeze-to-thaw-reply-us");
+	} else {
+		client_verdict_evidence_add(items, "frozen-window", CLIENT_VERDICT_HOST,
+					    "none (the freeze failed)");
+	}
+}
+
+/* the guest's part: what a compromised guest kernel or agent can forge */
+static void
+snapshot_guest_items(Snapshot *s, JsonArray *items)
+{
+	guint n_tied = 0;
+
+	if (s->session != NULL)
+		client_verdict_evidence_add(items, "trace", CLIENT_VERDICT_GUEST,
+					    "session %s: the guest kernel's events, as the agent reports them",
+					    client_json_string(s->session, "session"));
+	else
+		client_verdict_evidence_add(items, "trace", CLIENT_VERDICT_GUEST, "none: %s",
+					    s->no_session_reason);
+	for (guint i = 0; s->fs_mounts != NULL && i < s->fs_mounts->len; i++) {
+		gchar **serials = g_hash_table_lookup(s->fs_serials, g_ptr_array_index(s->fs_mounts, i));
+
+		n_tied += serials != NULL && serials[0] != NULL ? 1 : 0;
+	}
+	if (s->fs_mounts != NULL)
+		client_verdict_evidence_add(items, "fsinfo", CLIENT_VERDICT_GUEST,
+					    "%u filesystem(s), %u tied to a disk by serial (which disk holds which "
+					    "filesystem)",
+					    s->fs_mounts->len, n_tied);
+	else
+		client_verdict_evidence_add(items, "fsinfo", CLIENT_VERDICT_GUEST,
+					    "none: the agent did not answer guest-get-fsinfo");
+	if (s->freeze_ok)
+		client_verdict_evidence_add(items, "freeze-count", CLIENT_VERDICT_GUEST,
+					    "the agent froze %" G_GINT64_FORMAT " filesystem(s)",
+					    client_json_int(s->freeze, "frozen", 0));
+	else
+		client_verdict_evidence_add(items, "freeze-count", CLIENT_VERDICT_GUEST, "none: the freeze failed");
+	if (s->freeze_ok)
+		client_verdict_evidence_add(items, "freeze-status", CLIENT_VERDICT_GUEST,
+					    "the agent reported '%s' when the host step ended",
+					    s->still_frozen ? "frozen" : "not frozen");
+}
+
+/* every part of the verdicts with its source; transfer full */
+static JsonArray *
+snapshot_evidence_items(Snapshot *s, JsonObject *evidence)
+{
+	JsonArray *items = json_array_new();
+
+	snapshot_host_items(s, evidence, items);
+	snapshot_guest_items(s, items);
+	return items;
+}
+
 /* ---- output ---- */
 
 /* the host's write counters around the frozen window, per disk */
@@ -812,6 +960,11 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 	}
 	if (evidence != NULL)
 		snapshot_print_evidence(evidence);
+	{
+		g_autofree gchar *sources = client_verdict_format_evidence(client_json_array(doc, "evidence"));
+
+		client_print("\n%s", sources);
+	}
 	client_print("\n%ssnapshot %s%s: ", client_style_on(ctx, style),
 		     ok ? "VERIFIED" : client_json_bool(doc, "verified", FALSE) ? "FAILED" : "NOT VERIFIED",
 		     client_style_off(ctx, style));
@@ -914,8 +1067,10 @@ static void
 snapshot_frozen_window(Snapshot *s)
 {
 	snapshot_freeze(s);
-	if (s->freeze_ok)
+	if (s->freeze_ok) {
 		s->frozen = snapshot_read_counters(s);
+		s->run_after_freeze = snapshot_read_run_state(s);
+	}
 	snapshot_host_step(s);
 	if (s->freeze_ok) {
 		gboolean known = FALSE;
@@ -923,6 +1078,7 @@ snapshot_frozen_window(Snapshot *s)
 		/* the agent's own timeout may have thawed it meanwhile */
 		s->still_frozen = snapshot_status_is(s, "frozen", &known);
 		json_object_set_boolean_member(s->step, "guest-frozen-at-end", s->still_frozen);
+		s->run_before_thaw = snapshot_read_run_state(s);
 		if (s->frozen != NULL)
 			s->before_thaw = snapshot_read_counters(s);
 		if (s->before_thaw == NULL)
@@ -990,6 +1146,7 @@ snapshot_document(Snapshot *s, JsonArray *mountpoints, JsonObject *evidence, gbo
 		json_object_set_null_member(doc, "interrupted");
 	if (s->session == NULL)
 		json_object_set_string_member(doc, "trace-error", s->no_session_reason);
+	json_object_set_array_member(doc, "evidence", snapshot_evidence_items(s, evidence));
 	json_object_set_boolean_member(doc, "ok", ok);
 	return doc;
 }

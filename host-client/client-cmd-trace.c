@@ -14,7 +14,8 @@ static const gchar trace_summary[] =
 	"with the filesystem's own freeze ops, or the FIFREEZE/FITHAW syscall tracepoints when the\n"
 	"function tracer is unavailable), never from what the ioctls returned. Without --session,\n"
 	"the newest session. --list shows the sessions the agent keeps.\n\n"
-	"An agent without tracing (stock qemu-ga) is an error that says so.";
+	"An agent without tracing (stock qemu-ga) is an error that says so.\n\n"
+	"Trust: all of it is the guest's word, which a compromised guest can forge (qgatrace(1), TRUST).";
 
 static const gchar trace_description[] =
 	"Output:\n"

@@ -57,6 +57,24 @@ client_qmp_get_version(ClientQmp *self)
 	return qmp_client_get_version(self->qmp);
 }
 
+gchar *
+client_qmp_run_state(ClientQmp *self, gboolean *running, GError **error)
+{
+	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-status", NULL, error);
+	JsonObject *obj;
+
+	if (ret == NULL)
+		return NULL;
+	obj = JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
+	if (obj == NULL || json_object_get_string_member_with_default(obj, "status", NULL) == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "QMP query-status returned no 'status'");
+		return NULL;
+	}
+	*running = json_object_get_boolean_member_with_default(obj, "running", FALSE);
+	return g_strdup(json_object_get_string_member(obj, "status"));
+}
+
 static const gchar *
 client_qmp_str(JsonObject *obj, const gchar *name)
 {

@@ -31,6 +31,10 @@ JsonNode *client_qmp_execute(ClientQmp *self, const gchar *command, JsonObject *
 /* the QEMU version from the greeting, "7.2.22" (transfer none) */
 const gchar *client_qmp_get_version(ClientQmp *self);
 
+/* Returns: (transfer full): QEMU's run state from query-status ("running",
+ * "paused", "shutdown", ...); @running says whether the vCPUs run */
+gchar *client_qmp_run_state(ClientQmp *self, gboolean *running, GError **error);
+
 /* the host disks from query-block + query-blockstats (+ qom-get serial),
  * inserted non-removable media only; transfer full, of ClientHostDisk */
 GPtrArray *client_qmp_host_disks(ClientQmp *self, GError **error);

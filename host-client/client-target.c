@@ -10,7 +10,7 @@ struct _ClientTarget {
 	ClientLibvirt *libvirt;
 };
 
-#define CLIENT_TARGET_NO_HOST_VIEW "the host's view of the disks needs --qmp or --domain"
+#define CLIENT_TARGET_NO_HOST_VIEW "the host's view of the guest needs --qmp or --domain"
 
 ClientTarget *
 client_target_new(ClientContext *ctx)
@@ -185,4 +185,22 @@ client_target_host_disks_update(ClientTarget *self, GPtrArray *disks, GError **e
 		return client_libvirt_update_stats(self->libvirt, disks, error);
 	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TARGET_NO_HOST_VIEW);
 	return FALSE;
+}
+
+gchar *
+client_target_run_state(ClientTarget *self, gboolean *running, GError **error)
+{
+	/* from where client_target_host_disks() reads: QMP first */
+	if (self->ctx->qmp_path != NULL) {
+		ClientQmp *qmp = client_target_get_qmp(self, error);
+
+		return qmp != NULL ? client_qmp_run_state(qmp, running, error) : NULL;
+	}
+	if (self->ctx->domain != NULL) {
+		ClientLibvirt *lv = client_target_get_libvirt(self, error);
+
+		return lv != NULL ? client_libvirt_get_state(lv, running, error) : NULL;
+	}
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TARGET_NO_HOST_VIEW);
+	return NULL;
 }

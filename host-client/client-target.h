@@ -62,4 +62,14 @@ GPtrArray *client_target_host_disks(ClientTarget *self, const gchar **source, GE
 /* re-reads the write counters of @disks from where they came */
 gboolean client_target_host_disks_update(ClientTarget *self, GPtrArray *disks, GError **error);
 
+/**
+ * client_target_run_state:
+ * The guest's run state as the host sees it: QMP query-status with --qmp,
+ * else libvirt's domain state with --domain.
+ * @running: (out): whether its vCPUs run
+ * Returns: (transfer full): "running", "paused", ...; or NULL with
+ * G_IO_ERROR_NOT_SUPPORTED when neither was given, or another error
+ */
+gchar *client_target_run_state(ClientTarget *self, gboolean *running, GError **error);
+
 G_END_DECLS

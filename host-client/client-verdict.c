@@ -291,3 +291,50 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 		g_string_append_printf(out, "  why not      %s\n", reason);
 	return g_string_free(out, FALSE);
 }
+
+JsonObject *
+client_verdict_evidence_add(JsonArray *items, const gchar *name, ClientVerdictSource source,
+			    const gchar *format, ...)
+{
+	JsonObject *item = json_object_new();
+	g_autofree gchar *summary = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	summary = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	json_object_set_string_member(item, "name", name);
+	json_object_set_string_member(item, "source", source == CLIENT_VERDICT_HOST ? "host" : "guest");
+	json_object_set_string_member(item, "summary", summary);
+	json_array_add_object_element(items, item);
+	return item;
+}
+
+gchar *
+client_verdict_format_evidence(JsonArray *items)
+{
+	static const struct {
+		const gchar *source;
+		const gchar *heading;
+	} sections[] = {{"host", "host-measured:"}, {"guest", "from the guest:"}};
+	GString *out = g_string_new(NULL);
+
+	for (guint s = 0; s < G_N_ELEMENTS(sections); s++) {
+		gboolean any = FALSE;
+
+		for (guint i = 0; items != NULL && i < json_array_get_length(items); i++) {
+			JsonObject *item = client_json_array_object(items, i);
+			g_autofree gchar *label = NULL;
+
+			if (g_strcmp0(client_json_string(item, "source"), sections[s].source) != 0)
+				continue;
+			if (!any)
+				g_string_append_printf(out, "%s\n", sections[s].heading);
+			any = TRUE;
+			label = g_strdup(client_json_string(item, "name"));
+			g_strdelimit(label, "-", ' ');
+			g_string_append_printf(out, "  %-17s %s\n", label, client_json_string(item, "summary"));
+		}
+	}
+	return g_string_free(out, FALSE);
+}

@@ -55,4 +55,29 @@ gboolean client_verdict_all_verified(JsonArray *mountpoints);
  */
 gchar *client_verdict_format(ClientContext *ctx, JsonObject *mountpoint);
 
+/* Where each part of a verdict comes from: what the host measured itself
+ * (block statistics, QEMU's run state, the frozen window on its own clock)
+ * and what only the guest says (its trace, fsinfo, the agent's counts),
+ * which a compromised guest can forge (docs/security.md). */
+typedef enum {
+	CLIENT_VERDICT_HOST,
+	CLIENT_VERDICT_GUEST,
+} ClientVerdictSource;
+
+/**
+ * client_verdict_evidence_add:
+ * Appends {"name", "source": "host"|"guest", "summary"} to @items.
+ * Returns: (transfer none): the new item, for members of its own
+ */
+JsonObject *client_verdict_evidence_add(JsonArray *items, const gchar *name, ClientVerdictSource source,
+					const gchar *format, ...) G_GNUC_PRINTF(4, 5);
+
+/**
+ * client_verdict_format_evidence:
+ * @items as two sections, "host-measured:" then "from the guest:", a line
+ * per item: its name and summary.
+ * Returns: (transfer full): newline-terminated lines
+ */
+gchar *client_verdict_format_evidence(JsonArray *items);
+
 G_END_DECLS

@@ -36,6 +36,7 @@ typedef struct {
 	GThread *thread;
 	gint stop;
 	gboolean silent;     /* accept, read, never answer */
+	gboolean no_serials; /* guest-get-fsinfo names no disk serial (a lying agent) */
 	gboolean tracing;    /* lists and answers guest-trace-* */
 	gboolean hostile;    /* FAKE_POISON in every string, FAKE_NUMBER in every object */
 	gchar *garbage;	     /* written to every new connection first */
@@ -139,6 +140,9 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 		return json_node_init_int(json_node_alloc(), n);
 	}
 	/* with an element a hostile agent could send: commands skip it */
+	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0 && fake->no_serials)
+		return fake_parse("[{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
+				  "\"disk\":[{\"bus-type\":\"virtio\"}]}]");
 	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0)
 		return fake_parse("[1,{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
 				  "\"used-bytes\":14336,\"total-bytes\":52613120,"
@@ -388,6 +392,139 @@ fake_called(Fake *fake, const gchar *cmd)
 	found = g_ptr_array_find_with_equal_func(fake->calls, cmd, g_str_equal, NULL);
 	g_mutex_unlock(&fake->lock);
 	return found;
+}
+
+/* ---- a fake QEMU monitor: one disk, serial qgatrace-data, whose write
+ * counter moves by @writes_per_read at every query-blockstats ---- */
+
+typedef struct {
+	gchar *dir;
+	gchar *path;
+	gint listen_fd;
+	GThread *thread;
+	gint stop;
+	guint writes_per_read;
+	guint64 wr_operations;
+} FakeQmp;
+
+static const gchar *
+fake_qmp_answer(FakeQmp *qmp, const gchar *cmd, gchar **owned)
+{
+	if (g_strcmp0(cmd, "qmp_capabilities") == 0)
+		return "{}";
+	if (g_strcmp0(cmd, "query-block") == 0)
+		return "[{\"device\":\"vdb\",\"qdev\":\"/machine/peripheral/vdb/virtio-backend\","
+		       "\"removable\":false,\"inserted\":{\"node-name\":\"n0\",\"file\":\"/tmp/vdb.img\","
+		       "\"drv\":\"raw\"}}]";
+	if (g_strcmp0(cmd, "qom-get") == 0)
+		return "\"qgatrace-data\"";
+	if (g_strcmp0(cmd, "query-status") == 0)
+		return "{\"status\":\"running\",\"running\":true}";
+	if (g_strcmp0(cmd, "query-blockstats") == 0) {
+		qmp->wr_operations += qmp->writes_per_read;
+		*owned = g_strdup_printf("[{\"device\":\"vdb\",\"stats\":{\"wr_operations\":%" G_GUINT64_FORMAT
+					 ",\"wr_bytes\":0,\"flush_operations\":0}}]",
+					 qmp->wr_operations);
+		return *owned;
+	}
+	return NULL;
+}
+
+static void
+fake_qmp_serve(FakeQmp *qmp, gint fd)
+{
+	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
+	static const gchar greeting[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
+					"\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n";
+	guint8 buf[4096];
+
+	fake_write(fd, greeting, strlen(greeting));
+	while (!g_atomic_int_get(&qmp->stop)) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		gssize n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		qga_decoder_feed(decoder, buf, (gsize)n);
+		for (;;) {
+			g_autoptr(JsonNode) msg = NULL;
+			g_autoptr(QgaRequest) req = NULL;
+			g_autofree gchar *owned = NULL;
+			g_autofree gchar *id = NULL;
+			g_autofree gchar *reply = NULL;
+			const gchar *value;
+
+			if (!qga_decoder_pop(decoder, &msg, NULL))
+				break;
+			req = qga_request_parse(msg, NULL);
+			if (req == NULL)
+				continue;
+			id = req->id != NULL ? qga_json_to_ascii(req->id) : g_strdup("null");
+			value = fake_qmp_answer(qmp, req->execute, &owned);
+			if (value != NULL)
+				reply = g_strdup_printf("{\"return\": %s, \"id\": %s}\r\n", value, id);
+			else
+				reply = g_strdup_printf("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+							"\"The command %s has not been found\"}, \"id\": %s}\r\n",
+							req->execute, id);
+			fake_write(fd, reply, strlen(reply));
+		}
+	}
+}
+
+static gpointer
+fake_qmp_thread(gpointer data)
+{
+	FakeQmp *qmp = data;
+
+	while (!g_atomic_int_get(&qmp->stop)) {
+		struct pollfd pfd = {qmp->listen_fd, POLLIN, 0};
+		gint fd;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept(qmp->listen_fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		fake_qmp_serve(qmp, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static FakeQmp *
+fake_qmp_new(guint writes_per_read)
+{
+	FakeQmp *qmp = g_new0(FakeQmp, 1);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	qmp->dir = g_dir_make_tmp("test-client-qmp-XXXXXX", NULL);
+	assert_non_null(qmp->dir);
+	qmp->path = g_build_filename(qmp->dir, "qmp.sock", NULL);
+	qmp->writes_per_read = writes_per_read;
+	qmp->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(qmp->listen_fd >= 0);
+	g_strlcpy(addr.sun_path, qmp->path, sizeof(addr.sun_path));
+	assert_int_equal(bind(qmp->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(qmp->listen_fd, 4), 0);
+	qmp->thread = g_thread_new("fake-qmp", fake_qmp_thread, qmp);
+	return qmp;
+}
+
+static void
+fake_qmp_free(FakeQmp *qmp)
+{
+	g_atomic_int_set(&qmp->stop, 1);
+	g_thread_join(qmp->thread);
+	close(qmp->listen_fd);
+	g_unlink(qmp->path);
+	g_rmdir(qmp->dir);
+	g_free(qmp->path);
+	g_free(qmp->dir);
+	g_free(qmp);
 }
 
 /* ---- running the client in-process, stdout captured ---- */
@@ -704,6 +841,66 @@ test_client_commands_snapshot_not_verified(void **state)
 	fake_free(stock);
 }
 
+/* the host's counters against the guest's word: a guest that ties no
+ * mountpoint to the disk that wrote inside the window is not verified */
+static void
+test_client_commands_snapshot_host_evidence(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	FakeQmp *busy = fake_qmp_new(3);
+	FakeQmp *quiet = fake_qmp_new(0);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *lying_json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(JsonObject) lying = NULL;
+	JsonObject *mp;
+	JsonArray *items;
+	gboolean host_item = FALSE;
+	gboolean guest_item = FALSE;
+
+	fake->session = fake_parse(session);
+	fake_start(fake);
+	/* quiet disk, mapped by serial: verified, and said where each part came from */
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--qmp", quiet->path, "--json", "snapshot", NULL), 0);
+	obj = parse_object(json);
+	assert_true(json_object_get_boolean_member(obj, "verified"));
+	items = json_object_get_array_member(obj, "evidence");
+	assert_non_null(items);
+	for (guint i = 0; i < json_array_get_length(items); i++) {
+		JsonObject *item = json_array_get_object_element(items, i);
+		const gchar *name = json_object_get_string_member(item, "name");
+		const gchar *source = json_object_get_string_member(item, "source");
+
+		host_item |= g_strcmp0(name, "block-statistics") == 0 && g_strcmp0(source, "host") == 0;
+		guest_item |= g_strcmp0(name, "trace") == 0 && g_strcmp0(source, "guest") == 0;
+		if (g_strcmp0(name, "run-state") == 0)
+			assert_string_equal(json_object_get_string_member(item, "before-thaw"), "running");
+	}
+	assert_true(host_item && guest_item);
+
+	/* the lying agent: no serial, and the disk wrote while "frozen" */
+	fake->no_serials = TRUE;
+	assert_int_equal(run_client(&lying_json, "--agent", fake->path, "--qmp", busy->path, "--json", "snapshot", NULL),
+			 1);
+	lying = parse_object(lying_json);
+	assert_false(json_object_get_boolean_member(lying, "verified"));
+	mp = json_array_get_object_element(json_object_get_array_member(lying, "mountpoints"), 0);
+	assert_false(json_object_get_boolean_member(mp, "verified"));
+	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "disk 'vdb'"));
+	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "unknown to the host"));
+	assert_false(json_object_get_boolean_member(json_object_get_object_member(lying, "host-evidence"), "quiet"));
+	assert_int_equal(run_client(&out, "--agent", fake->path, "--qmp", busy->path, "snapshot", NULL), 1);
+	assert_non_null(strstr(out, "host-measured:\n"));
+	assert_non_null(strstr(out, "from the guest:\n"));
+	assert_non_null(strstr(out, "snapshot NOT VERIFIED"));
+	assert_false(fake->frozen);
+	fake_qmp_free(busy);
+	fake_qmp_free(quiet);
+	fake_free(fake);
+}
+
 static void
 test_client_commands_snapshot_refuses_frozen_guest(void **state)
 {
@@ -858,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_client_commands_snapshot_verified),
 		cmocka_unit_test(test_client_commands_snapshot_failed_exec_thaws),
 		cmocka_unit_test(test_client_commands_snapshot_not_verified),
+		cmocka_unit_test(test_client_commands_snapshot_host_evidence),
 		cmocka_unit_test(test_client_commands_snapshot_refuses_frozen_guest),
 		cmocka_unit_test(test_client_commands_handshake_through_garbage),
 		cmocka_unit_test(test_client_commands_silent_agent_times_out),
