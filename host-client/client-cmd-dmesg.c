@@ -48,6 +48,15 @@ static const gchar dmesg_description[] =
 	"  qgatrace --domain vm1 dmesg --level warn --follow\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n";
 
+/* "truncated" replies in a row that may leave the cursor where it was */
+#define DMESG_MAX_STALLED 3
+/* a reboot changes the boot id once, then replies agree again: more
+ * changes in a row are an agent that lies */
+#define DMESG_MAX_BOOT_CHANGES 3
+/* a kernel with the largest CONFIG_LOG_BUF_SHIFT (25) has 2^20 record
+ * descriptors: one read of its log never brings more */
+#define DMESG_MAX_RECORDS (1u << 20)
+
 typedef struct {
 	gchar *level;
 	gint64 since;
@@ -97,6 +106,10 @@ typedef struct {
 	gint64 tail;	  /* -1: none */
 	gint64 cursor;	  /* since-seq for the next call; -1: from the start */
 	gboolean have_cursor;
+	gint64 high_seq;      /* the highest next-seq of this boot; -1: none */
+	guint stalled;	      /* truncated replies in a row that did not pass high_seq */
+	guint boot_changes;   /* replies in a row with a new boot id */
+	guint drained;	      /* records of the current drain */
 	gchar *boot_id;
 	JsonArray *collected; /* --json without --follow: one array at the end */
 } DmesgState;
@@ -152,15 +165,27 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 	reply = json_node_get_object(ret);
 	boot_id = client_json_string(reply, "boot-id");
 	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
+		/* without --follow one restart is all a read can take */
+		if (++st->boot_changes > (st->opts->follow ? DMESG_MAX_BOOT_CHANGES : 1)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "the agent's boot id changed in %u replies in a row: no reboot does "
+				    "that, giving up",
+				    st->boot_changes);
+			return FALSE;
+		}
 		/* a new boot numbers its records from 0 again: start over */
 		client_print_warning(st->ctx, "the guest rebooted (boot id %s), reading its log from the start",
 				     boot_id);
 		g_free(st->boot_id);
 		st->boot_id = g_strdup(boot_id);
 		st->have_cursor = FALSE;
-		*more = TRUE;
+		st->high_seq = -1;
+		st->stalled = 0;
+		/* at once after a steady reply; a second change waits for the next poll */
+		*more = st->boot_changes == 1;
 		return TRUE;
 	}
+	st->boot_changes = 0;
 	if (boot_id != NULL && st->boot_id == NULL)
 		st->boot_id = g_strdup(boot_id);
 	if (client_json_int(reply, "missed", 0) > 0)
@@ -169,6 +194,14 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 			"they could be read\n",
 			client_json_int(reply, "missed", 0));
 	records = client_json_array(reply, "records");
+	if (records != NULL && json_array_get_length(records) > DMESG_MAX_RECORDS - st->drained) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "the agent sent more than %u records in one read: more than a kernel log "
+			    "holds, giving up",
+			    DMESG_MAX_RECORDS);
+		return FALSE;
+	}
+	st->drained += records != NULL ? json_array_get_length(records) : 0;
 	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
 		JsonNode *node = json_array_get_element(records, i);
 
@@ -182,6 +215,16 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 	}
 	/* a tail reply is the tail: never ask for "more" of it */
 	*more = !use_tail && client_json_bool(reply, "truncated", FALSE);
+	if (st->have_cursor && st->cursor > st->high_seq) {
+		st->high_seq = st->cursor;
+		st->stalled = 0;
+	} else if (*more && ++st->stalled >= DMESG_MAX_STALLED) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "the agent answered 'truncated' %u times without moving its cursor "
+			    "(next-seq): giving up",
+			    st->stalled);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -192,6 +235,7 @@ dmesg_drain(DmesgState *st, ClientConn *conn, gboolean use_tail, GError **error)
 	gboolean more = TRUE;
 	guint calls = 0;
 
+	st->drained = 0;
 	while (more) {
 		if (!dmesg_fetch(st, conn, use_tail && calls == 0, &more, error))
 			return FALSE;
@@ -417,6 +461,7 @@ dmesg_run(ClientInvocation *inv, GError **error)
 	ClientConn *conn;
 
 	st.level = opts->level != NULL ? client_parse_level(opts->level, NULL) : -1;
+	st.high_seq = -1;
 	st.tail = opts->tail;
 	if (opts->since >= 0) {
 		st.cursor = opts->since;

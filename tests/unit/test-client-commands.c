@@ -37,6 +37,9 @@ typedef struct {
 	gint stop;
 	gboolean silent;     /* accept, read, never answer */
 	gboolean no_serials; /* guest-get-fsinfo names no disk serial (a lying agent) */
+	/* guest-dmesg lies: "truncated" without moving next-seq, or a new boot id every time */
+	enum { FAKE_DMESG_OK, FAKE_DMESG_STALL, FAKE_DMESG_CHURN } dmesg;
+	guint dmesg_calls;
 	gboolean tracing;    /* lists and answers guest-trace-* */
 	gboolean hostile;    /* FAKE_POISON in every string, FAKE_NUMBER in every object */
 	gchar *garbage;	     /* written to every new connection first */
@@ -151,6 +154,16 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 		return fake_parse("{\"host-name\":\"fake-guest\"}");
 	if (g_strcmp0(cmd, "guest-get-osinfo") == 0)
 		return fake_parse("{\"pretty-name\":\"Fake OS 1\",\"kernel-release\":\"6.1.0\",\"machine\":\"x86_64\"}");
+	if (g_strcmp0(cmd, "guest-dmesg") == 0 && fake->dmesg != FAKE_DMESG_OK) {
+		g_autofree gchar *reply = g_strdup_printf(
+			"{\"source\":\"kmsg\",\"first-seq\":0,\"next-seq\":5,\"missed\":0,\"truncated\":%s,"
+			"\"boot-id\":\"boot-%u\",\"records\":[]}",
+			fake->dmesg == FAKE_DMESG_STALL ? "true" : "false",
+			fake->dmesg == FAKE_DMESG_CHURN ? fake->dmesg_calls : 0);
+
+		fake->dmesg_calls++;
+		return fake_parse(reply);
+	}
 	if (g_strcmp0(cmd, "guest-dmesg") == 0) {
 		g_autofree gchar *records = fake_fixture("dmesg-tail.json");
 		g_autofree gchar *reply = g_strdup_printf(
@@ -734,6 +747,41 @@ test_client_commands_dmesg(void **state)
 	fake_free(fake);
 }
 
+/* an agent that keeps answering "truncated" without moving its cursor:
+ * the client gives up with an error instead of asking forever */
+static void
+test_client_commands_dmesg_no_progress(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+
+	fake->dmesg = FAKE_DMESG_STALL;
+	fake_start(fake);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", NULL), 1);
+	assert_true(fake->dmesg_calls >= 2 && fake->dmesg_calls <= 5);
+	fake->dmesg_calls = 0;
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--json", "dmesg", "--since", "3", NULL), 1);
+	assert_true(fake->dmesg_calls <= 5);
+	fake_free(fake);
+}
+
+/* a boot id that changes with every reply is no reboot: --follow neither
+ * re-reads in a tight loop nor goes on forever */
+static void
+test_client_commands_dmesg_boot_churn(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	gint64 start;
+
+	fake->dmesg = FAKE_DMESG_CHURN;
+	fake_start(fake);
+	start = g_get_monotonic_time();
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--follow", "--interval", "0.05", NULL), 1);
+	/* a few polls, not thousands of requests */
+	assert_true(fake->dmesg_calls <= 8);
+	assert_true(g_get_monotonic_time() - start < 5 * G_USEC_PER_SEC);
+	fake_free(fake);
+}
+
 static void
 test_client_commands_raw(void **state)
 {
@@ -1051,6 +1099,8 @@ main(void)
 		cmocka_unit_test(test_client_commands_freeze_thaw),
 		cmocka_unit_test(test_client_commands_trace),
 		cmocka_unit_test(test_client_commands_dmesg),
+		cmocka_unit_test(test_client_commands_dmesg_boot_churn),
+		cmocka_unit_test(test_client_commands_dmesg_no_progress),
 		cmocka_unit_test(test_client_commands_raw),
 		cmocka_unit_test(test_client_commands_snapshot_verified),
 		cmocka_unit_test(test_client_commands_snapshot_failed_exec_thaws),
