@@ -18,8 +18,6 @@
 #include "qga-codec.h"
 
 #define QGA_CLIENT_READ_SIZE (64 * 1024)
-/* guest-file-read returns up to 48 MiB, which is 64 MiB once in base64 */
-#define QGA_CLIENT_MAX_REPLY (80 * 1024 * 1024)
 /* the ids guest-sync-delimited carries stay exact in any JSON reader */
 #define QGA_CLIENT_SYNC_ID_MASK ((G_GINT64_CONSTANT(1) << 53) - 1)
 

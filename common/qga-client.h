@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 typedef struct _QgaClient QgaClient;
 
 #define QGA_CLIENT_TIMEOUT_DEFAULT_MS 5000
+/* the largest reply taken: guest-file-read returns up to 48 MiB, which is
+ * 64 MiB once in base64 */
+#define QGA_CLIENT_MAX_REPLY (80 * 1024 * 1024)
 
 /**
  * qga_client_connect_unix:

@@ -609,6 +609,34 @@ qga_decoder_skip_to_delimiter(QgaDecoder *self)
 	self->skip = QGA_DECODER_SKIP_TO_DELIMITER;
 }
 
+JsonNode *
+qga_decoder_parse_one(const gchar *text, gsize len, gsize max_message, GError **error)
+{
+	g_autoptr(QgaDecoder) decoder = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+	decoder = qga_decoder_new(max_message);
+	qga_decoder_feed(decoder, (const guint8 *)text, len);
+	/* the end of the text ends a top-level scalar ("123") too */
+	qga_decoder_feed(decoder, (const guint8 *)"\n", 1);
+	if (!qga_decoder_pop(decoder, &value, &error_local)) {
+		if (error_local == NULL)
+			g_set_error_literal(&error_local, QGA_ERROR, QGA_ERROR_GENERIC,
+					    "JSON parse error, incomplete message");
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
+	if (!g_queue_is_empty(&decoder->queue) || decoder->buf->len > 0 || decoder->depth > 0) {
+		g_set_error_literal(error, QGA_ERROR, QGA_ERROR_GENERIC,
+				    "JSON parse error, more than one message");
+		return NULL;
+	}
+	return g_steal_pointer(&value);
+}
+
 /* ---- requests ---- */
 
 void

@@ -55,6 +55,16 @@ void qga_decoder_skip_to_delimiter(QgaDecoder *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaDecoder, qga_decoder_free)
 
+/**
+ * qga_decoder_parse_one:
+ * @max_message: as for qga_decoder_new()
+ * Decodes @text, which must hold exactly one complete JSON value, with the
+ * stream decoder's rules and limits (size, nesting): for a message another
+ * program framed already, as libvirt's agent API hands over a reply.
+ * Returns: (transfer full): the value, or NULL with a GenericError
+ */
+JsonNode *qga_decoder_parse_one(const gchar *text, gsize len, gsize max_message, GError **error);
+
 /* ---- requests (host encodes, agent validates) ---- */
 
 typedef struct {

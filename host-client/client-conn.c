@@ -126,16 +126,34 @@ client_conn_handshake(ClientConn *self, guint timeout_ms, GError **error)
 	}
 }
 
+JsonNode *
+client_conn_parse_reply_text(const gchar *command, const gchar *text, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(JsonNode) reply =
+		qga_decoder_parse_one(text, strlen(text), QGA_CLIENT_MAX_REPLY, &error_local);
+	JsonNode *value = NULL;
+
+	/* the guest's bytes, only re-framed by libvirt: the socket's limits hold */
+	if (reply == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "libvirt passed on a reply to '%s' that is not valid JSON: %s", command,
+			    error_local->message);
+		return NULL;
+	}
+	if (!qga_reply_parse(reply, &value, error))
+		return NULL;
+	return value;
+}
+
 static JsonNode *
 client_conn_execute_libvirt(ClientConn *self, const gchar *command, JsonObject *args,
 			    guint timeout_ms, GError **error)
 {
 	g_autoptr(JsonObject) request = json_object_new();
 	g_autoptr(JsonNode) node = NULL;
-	g_autoptr(JsonNode) reply = NULL;
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *reply_text = NULL;
-	JsonNode *value = NULL;
 
 	json_object_set_string_member(request, "execute", command);
 	if (args != NULL)
@@ -145,15 +163,7 @@ client_conn_execute_libvirt(ClientConn *self, const gchar *command, JsonObject *
 	reply_text = client_libvirt_agent_command(self->libvirt, text, (timeout_ms + 999) / 1000, error);
 	if (reply_text == NULL)
 		return NULL;
-	reply = json_from_string(reply_text, NULL);
-	if (reply == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "libvirt passed on a reply to '%s' that is not JSON", command);
-		return NULL;
-	}
-	if (!qga_reply_parse(reply, &value, error))
-		return NULL;
-	return value;
+	return client_conn_parse_reply_text(command, reply_text, error);
 }
 
 JsonNode *

@@ -51,6 +51,17 @@ gboolean client_conn_handshake(ClientConn *self, guint timeout_ms, GError **erro
 JsonNode *client_conn_execute(ClientConn *self, const gchar *command, JsonObject *args,
 			      guint timeout_ms, GError **error);
 
+/**
+ * client_conn_parse_reply_text:
+ * A reply to @command as libvirt's agent API hands it over, decoded within
+ * the same size and nesting limits as a reply read from the socket
+ * (common/qga-codec.h).
+ * Returns: (transfer full): the "return" value, or NULL with @error
+ * (G_IO_ERROR_INVALID_DATA for text that is not one JSON value within the
+ * limits; an error reply is a QGA_ERROR with its class and desc)
+ */
+JsonNode *client_conn_parse_reply_text(const gchar *command, const gchar *text, GError **error);
+
 ClientConnKind client_conn_get_kind(ClientConn *self);
 
 /* Returns: (transfer none): "socket '/run/x.sock'" or "domain 'vm' through libvirt" */

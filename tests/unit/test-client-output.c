@@ -16,11 +16,13 @@
 #include <cmocka.h>
 #include <json-glib/json-glib.h>
 
+#include "client-conn.h"
 #include "client-libvirt.h"
 #include "client-output.h"
 #include "client-terminal.h"
 #include "client-trace.h"
 #include "client-verdict.h"
+#include "qga-error.h"
 
 static JsonObject *
 load_object(const gchar *name)
@@ -476,6 +478,44 @@ test_client_output_verdict_unknown_disk(void **state)
 	assert_true(client_verdict_all_verified(quiet_mps));
 }
 
+/* ---- replies through libvirt's agent API ---- */
+
+/* the text libvirt hands over is the guest's: the codec's limits hold, and
+ * 200k levels of nesting (json-glib recurses per level) are an error */
+static void
+test_client_output_libvirt_reply(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) deep_error = NULL;
+	g_autoptr(GError) two_error = NULL;
+	g_autoptr(GError) cut_error = NULL;
+	g_autoptr(JsonNode) value = client_conn_parse_reply_text("guest-ping", "{\"return\":{\"a\":1}}", &error);
+	g_autoptr(JsonNode) failed = NULL;
+	g_autoptr(GString) deep = g_string_sized_new(2 * 200000 + 32);
+
+	assert_non_null(value);
+	assert_int_equal(json_object_get_int_member(json_node_get_object(value), "a"), 1);
+	failed = client_conn_parse_reply_text("guest-x", "{\"error\":{\"class\":\"CommandNotFound\","
+						       "\"desc\":\"The command guest-x has not been found\"}}",
+					      &error);
+	assert_null(failed);
+	assert_true(g_error_matches(error, QGA_ERROR, QGA_ERROR_COMMAND_NOT_FOUND));
+
+	g_string_append(deep, "{\"return\":");
+	for (guint i = 0; i < 200000; i++)
+		g_string_append_c(deep, '[');
+	for (guint i = 0; i < 200000; i++)
+		g_string_append_c(deep, ']');
+	g_string_append_c(deep, '}');
+	assert_null(client_conn_parse_reply_text("guest-dmesg", deep->str, &deep_error));
+	assert_true(g_error_matches(deep_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+	assert_non_null(strstr(deep_error->message, "nesting"));
+	assert_null(client_conn_parse_reply_text("guest-ping", "{\"return\":{}}{\"return\":{}}", &two_error));
+	assert_true(g_error_matches(two_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+	assert_null(client_conn_parse_reply_text("guest-ping", "{\"return\":{", &cut_error));
+	assert_true(g_error_matches(cut_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+}
+
 /* ---- the domain XML ---- */
 
 static const gchar domain_xml[] =
@@ -579,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_client_output_verdict_not_verified),
 		cmocka_unit_test(test_client_output_verdict_host_evidence),
 		cmocka_unit_test(test_client_output_verdict_unknown_disk),
+		cmocka_unit_test(test_client_output_libvirt_reply),
 		cmocka_unit_test(test_client_output_domain_xml),
 		cmocka_unit_test(test_client_output_domain_xml_invalid),
 	};
