@@ -27,7 +27,9 @@
 #include "qga-codec.h"
 #include "qga-json.h"
 
-/* ---- the fake agent ---- */
+/* ---- a UNIX socket served by a thread, one connection at a time ---- */
+
+typedef void (*FakeServeFunc)(gpointer data, gint fd);
 
 typedef struct {
 	gchar *dir;
@@ -35,6 +37,71 @@ typedef struct {
 	gint listen_fd;
 	GThread *thread;
 	gint stop;
+	FakeServeFunc serve;
+	gpointer data;
+} FakeListener;
+
+static void
+fake_listener_open(FakeListener *self, const gchar *name, FakeServeFunc serve, gpointer data)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	self->dir = g_dir_make_tmp("test-client-XXXXXX", NULL);
+	assert_non_null(self->dir);
+	self->path = g_build_filename(self->dir, name, NULL);
+	self->serve = serve;
+	self->data = data;
+	self->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(self->listen_fd >= 0);
+	g_strlcpy(addr.sun_path, self->path, sizeof(addr.sun_path));
+	assert_int_equal(bind(self->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(self->listen_fd, 4), 0);
+}
+
+static gpointer
+fake_listener_thread(gpointer data)
+{
+	FakeListener *self = data;
+
+	while (!g_atomic_int_get(&self->stop)) {
+		struct pollfd pfd = {self->listen_fd, POLLIN, 0};
+		gint fd;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept(self->listen_fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		self->serve(self->data, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+fake_listener_start(FakeListener *self, const gchar *thread_name)
+{
+	self->thread = g_thread_new(thread_name, fake_listener_thread, self);
+}
+
+static void
+fake_listener_close(FakeListener *self)
+{
+	g_atomic_int_set(&self->stop, 1);
+	if (self->thread != NULL)
+		g_thread_join(self->thread);
+	close(self->listen_fd);
+	g_unlink(self->path);
+	g_rmdir(self->dir);
+	g_free(self->path);
+	g_free(self->dir);
+}
+
+/* ---- the fake agent ---- */
+
+typedef struct {
+	FakeListener sock;
+	const gchar *path; /* sock.path */
 	gboolean silent;     /* accept, read, never answer */
 	gboolean no_serials; /* guest-get-fsinfo names no disk serial (a lying agent) */
 	/* guest-dmesg lies: "truncated" without moving next-seq, or a new boot id every time */
@@ -264,14 +331,15 @@ fake_write(gint fd, const gchar *data, gsize len)
 }
 
 static void
-fake_serve(Fake *fake, gint fd)
+fake_serve(gpointer data, gint fd)
 {
+	Fake *fake = data;
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
 	guint8 buf[4096];
 
 	if (fake->garbage != NULL)
 		fake_write(fd, fake->garbage, strlen(fake->garbage));
-	while (!g_atomic_int_get(&fake->stop)) {
+	while (!g_atomic_int_get(&fake->sock.stop)) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		gssize n;
 
@@ -331,63 +399,29 @@ fake_serve(Fake *fake, gint fd)
 	}
 }
 
-static gpointer
-fake_thread(gpointer data)
-{
-	Fake *fake = data;
-
-	while (!g_atomic_int_get(&fake->stop)) {
-		struct pollfd pfd = {fake->listen_fd, POLLIN, 0};
-		gint fd;
-
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		fd = accept(fake->listen_fd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		fake_serve(fake, fd);
-		close(fd);
-	}
-	return NULL;
-}
-
 static Fake *
 fake_new(gboolean tracing)
 {
 	Fake *fake = g_new0(Fake, 1);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
-	fake->dir = g_dir_make_tmp("test-client-XXXXXX", NULL);
-	assert_non_null(fake->dir);
-	fake->path = g_build_filename(fake->dir, "agent.sock", NULL);
+	fake_listener_open(&fake->sock, "agent.sock", fake_serve, fake);
+	fake->path = fake->sock.path;
 	fake->tracing = tracing;
 	fake->calls = g_ptr_array_new_with_free_func(g_free);
 	g_mutex_init(&fake->lock);
-	fake->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fake->listen_fd >= 0);
-	g_strlcpy(addr.sun_path, fake->path, sizeof(addr.sun_path));
-	assert_int_equal(bind(fake->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(fake->listen_fd, 4), 0);
 	return fake;
 }
 
 static void
 fake_start(Fake *fake)
 {
-	fake->thread = g_thread_new("fake-agent", fake_thread, fake);
+	fake_listener_start(&fake->sock, "fake-agent");
 }
 
 static void
 fake_free(Fake *fake)
 {
-	g_atomic_int_set(&fake->stop, 1);
-	if (fake->thread != NULL)
-		g_thread_join(fake->thread);
-	close(fake->listen_fd);
-	g_unlink(fake->path);
-	g_rmdir(fake->dir);
-	g_free(fake->path);
-	g_free(fake->dir);
+	fake_listener_close(&fake->sock);
 	g_free(fake->garbage);
 	if (fake->session != NULL)
 		json_node_unref(fake->session);
@@ -411,11 +445,8 @@ fake_called(Fake *fake, const gchar *cmd)
  * counter moves by @writes_per_read at every query-blockstats ---- */
 
 typedef struct {
-	gchar *dir;
-	gchar *path;
-	gint listen_fd;
-	GThread *thread;
-	gint stop;
+	FakeListener sock;
+	const gchar *path; /* sock.path */
 	guint writes_per_read;
 	guint64 wr_operations;
 } FakeQmp;
@@ -444,15 +475,16 @@ fake_qmp_answer(FakeQmp *qmp, const gchar *cmd, gchar **owned)
 }
 
 static void
-fake_qmp_serve(FakeQmp *qmp, gint fd)
+fake_qmp_serve(gpointer data, gint fd)
 {
+	FakeQmp *qmp = data;
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
 	static const gchar greeting[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
 					"\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n";
 	guint8 buf[4096];
 
 	fake_write(fd, greeting, strlen(greeting));
-	while (!g_atomic_int_get(&qmp->stop)) {
+	while (!g_atomic_int_get(&qmp->sock.stop)) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		gssize n;
 
@@ -488,55 +520,22 @@ fake_qmp_serve(FakeQmp *qmp, gint fd)
 	}
 }
 
-static gpointer
-fake_qmp_thread(gpointer data)
-{
-	FakeQmp *qmp = data;
-
-	while (!g_atomic_int_get(&qmp->stop)) {
-		struct pollfd pfd = {qmp->listen_fd, POLLIN, 0};
-		gint fd;
-
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		fd = accept(qmp->listen_fd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		fake_qmp_serve(qmp, fd);
-		close(fd);
-	}
-	return NULL;
-}
-
 static FakeQmp *
 fake_qmp_new(guint writes_per_read)
 {
 	FakeQmp *qmp = g_new0(FakeQmp, 1);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
-	qmp->dir = g_dir_make_tmp("test-client-qmp-XXXXXX", NULL);
-	assert_non_null(qmp->dir);
-	qmp->path = g_build_filename(qmp->dir, "qmp.sock", NULL);
+	fake_listener_open(&qmp->sock, "qmp.sock", fake_qmp_serve, qmp);
+	qmp->path = qmp->sock.path;
 	qmp->writes_per_read = writes_per_read;
-	qmp->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(qmp->listen_fd >= 0);
-	g_strlcpy(addr.sun_path, qmp->path, sizeof(addr.sun_path));
-	assert_int_equal(bind(qmp->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(qmp->listen_fd, 4), 0);
-	qmp->thread = g_thread_new("fake-qmp", fake_qmp_thread, qmp);
+	fake_listener_start(&qmp->sock, "fake-qmp");
 	return qmp;
 }
 
 static void
 fake_qmp_free(FakeQmp *qmp)
 {
-	g_atomic_int_set(&qmp->stop, 1);
-	g_thread_join(qmp->thread);
-	close(qmp->listen_fd);
-	g_unlink(qmp->path);
-	g_rmdir(qmp->dir);
-	g_free(qmp->path);
-	g_free(qmp->dir);
+	fake_listener_close(&qmp->sock);
 	g_free(qmp);
 }
 
