@@ -1221,6 +1221,33 @@ test_qga_codec_integer_beyond_int64(void **state)
 	assert_string_equal(json_object_get_string_member(obj, "s"), "99999999999999999999");
 }
 
+/* one message framed by someone else (libvirt): the stream's rules and limits */
+static void
+test_qga_codec_parse_one(void **state)
+{
+	g_autoptr(GError) nest_error = NULL;
+	g_autoptr(GError) size_error = NULL;
+	g_autoptr(GError) two_error = NULL;
+	g_autoptr(GError) cut_error = NULL;
+	g_autoptr(JsonNode) value = qga_decoder_parse_one("{'return': 7}", 13, 0, NULL);
+	g_autoptr(JsonNode) scalar = qga_decoder_parse_one("42", 2, 0, NULL);
+	g_autofree gchar *deep = g_strnfill(QGA_MAX_NESTING + 1, '[');
+
+	assert_non_null(value);
+	assert_int_equal(json_object_get_int_member(json_node_get_object(value), "return"), 7);
+	assert_non_null(scalar);
+	assert_int_equal(json_node_get_int(scalar), 42);
+	assert_null(qga_decoder_parse_one(deep, strlen(deep), 0, &nest_error));
+	assert_true(g_error_matches(nest_error, QGA_ERROR, QGA_ERROR_GENERIC));
+	assert_non_null(strstr(nest_error->message, "nesting"));
+	assert_null(qga_decoder_parse_one("\"0123456789\"", 12, 8, &size_error));
+	assert_non_null(strstr(size_error->message, "size limit"));
+	assert_null(qga_decoder_parse_one("{}{}", 4, 0, &two_error));
+	assert_non_null(two_error);
+	assert_null(qga_decoder_parse_one("{\"a\":", 5, 0, &cut_error));
+	assert_non_null(cut_error);
+}
+
 int
 main(void)
 {
@@ -1264,6 +1291,7 @@ main(void)
 		cmocka_unit_test(test_qga_codec_reply_round_trip_error),
 		cmocka_unit_test(test_qga_codec_reply_parse_shapes),
 		cmocka_unit_test(test_qga_codec_error_classes),
+		cmocka_unit_test(test_qga_codec_parse_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
