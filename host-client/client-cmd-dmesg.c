@@ -16,8 +16,9 @@ static const gchar dmesg_summary[] =
 	"as dmesg(1) does: '[seconds since boot] message', coloured by level on a terminal.\n"
 	"As there, /dev/kmsg's escapes are undone, so text (UTF-8 too) reads as text, and a byte\n"
 	"that is not printable text stays \\xNN; --json keeps /dev/kmsg's escaping. Replies are\n"
-	"bounded in size; qgatrace asks again with the cursor until it has everything. With\n"
-	"--follow it then polls with the cursor and prints only new records, until Ctrl-C;\n"
+	"bounded in size; qgatrace asks again with the cursor until it has everything (an agent\n"
+	"that stops moving its cursor, or changes its boot id with every reply, is an error).\n"
+	"With --follow it then polls with the cursor and prints only new records, until Ctrl-C;\n"
 	"records the kernel overwrote before they were read are reported on stderr, and a reboot\n"
 	"of the guest (a new boot id) starts over from its first record.";
 
