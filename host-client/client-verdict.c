@@ -325,15 +325,18 @@ client_verdict_format_evidence(JsonArray *items)
 		for (guint i = 0; items != NULL && i < json_array_get_length(items); i++) {
 			JsonObject *item = client_json_array_object(items, i);
 			g_autofree gchar *label = NULL;
+			g_autofree gchar *summary = NULL;
 
 			if (g_strcmp0(client_json_string(item, "source"), sections[s].source) != 0)
 				continue;
 			if (!any)
 				g_string_append_printf(out, "%s\n", sections[s].heading);
 			any = TRUE;
-			label = g_strdup(client_json_string(item, "name"));
+			/* a guest item's summary quotes the agent (session id, its reason) */
+			label = client_json_text(item, "name", "?");
 			g_strdelimit(label, "-", ' ');
-			g_string_append_printf(out, "  %-17s %s\n", label, client_json_string(item, "summary"));
+			summary = client_json_text(item, "summary", "?");
+			g_string_append_printf(out, "  %-17s %s\n", label, summary);
 		}
 	}
 	return g_string_free(out, FALSE);
