@@ -71,20 +71,20 @@ check_levels(gboolean la57, guint64 direct_map)
 }
 
 static void
-test_client_pgtable_four_level(void **state)
+test_gmem_pgtable_four_level(void **state)
 {
 	check_levels(FALSE, DIRECT_MAP_4L);
 }
 
 static void
-test_client_pgtable_five_level(void **state)
+test_gmem_pgtable_five_level(void **state)
 {
 	check_levels(TRUE, DIRECT_MAP_5L);
 }
 
 /* a 5-level address walked with 4 levels must not alias another mapping */
 static void
-test_client_pgtable_level_mismatch(void **state)
+test_gmem_pgtable_level_mismatch(void **state)
 {
 	SimMem *phys = sim_mem_new();
 	SimMmu mmu;
@@ -98,7 +98,7 @@ test_client_pgtable_level_mismatch(void **state)
 }
 
 static void
-test_client_pgtable_kernel_image(void **state)
+test_gmem_pgtable_kernel_image(void **state)
 {
 	SimMem *phys = sim_mem_new();
 	g_autoptr(GmemPgtable) pt = NULL;
@@ -115,7 +115,7 @@ test_client_pgtable_kernel_image(void **state)
 }
 
 static void
-test_client_pgtable_sme_mask(void **state)
+test_gmem_pgtable_sme_mask(void **state)
 {
 	SimMem *phys = sim_mem_new();
 	SimMmu mmu;
@@ -138,7 +138,7 @@ failing_read(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **e
 }
 
 static void
-test_client_pgtable_read_error(void **state)
+test_gmem_pgtable_read_error(void **state)
 {
 	g_autoptr(GmemPgtable) pt = gmem_pgtable_new(0x1000, FALSE, 0, 0, 0, failing_read, NULL);
 	g_autoptr(GError) error = NULL;
@@ -153,12 +153,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_pgtable_four_level),
-		cmocka_unit_test(test_client_pgtable_five_level),
-		cmocka_unit_test(test_client_pgtable_level_mismatch),
-		cmocka_unit_test(test_client_pgtable_kernel_image),
-		cmocka_unit_test(test_client_pgtable_sme_mask),
-		cmocka_unit_test(test_client_pgtable_read_error),
+		cmocka_unit_test(test_gmem_pgtable_four_level),
+		cmocka_unit_test(test_gmem_pgtable_five_level),
+		cmocka_unit_test(test_gmem_pgtable_level_mismatch),
+		cmocka_unit_test(test_gmem_pgtable_kernel_image),
+		cmocka_unit_test(test_gmem_pgtable_sme_mask),
+		cmocka_unit_test(test_gmem_pgtable_read_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

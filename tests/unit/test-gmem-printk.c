@@ -85,7 +85,7 @@ record_json(const GmemPrintkRecord *r)
 }
 
 static void
-test_client_printk_fields(void **state)
+test_gmem_printk_fields(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -130,7 +130,7 @@ test_client_printk_fields(void **state)
 }
 
 static void
-test_client_printk_escape(void **state)
+test_gmem_printk_escape(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -150,7 +150,7 @@ test_client_printk_escape(void **state)
 
 /* many times around both rings: only the newest survive, in order, whole */
 static void
-test_client_printk_wrap_around(void **state)
+test_gmem_printk_wrap_around(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -187,7 +187,7 @@ test_client_printk_wrap_around(void **state)
 
 /* a block that ends the data ring exactly, and one wrapped to its start */
 static void
-test_client_printk_block_at_ring_end(void **state)
+test_gmem_printk_block_at_ring_end(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -215,7 +215,7 @@ test_client_printk_block_at_ring_end(void **state)
 
 /* descriptors being reserved, reused or torn are skipped, like the kernel's reader */
 static void
-test_client_printk_reused_descriptors(void **state)
+test_gmem_printk_reused_descriptors(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -258,7 +258,7 @@ test_client_printk_reused_descriptors(void **state)
 /* a text_len longer than its block (a torn record) is skipped; an empty
  * line (data-less NO_LPOS) is an empty message; a failed one is skipped */
 static void
-test_client_printk_truncated(void **state)
+test_gmem_printk_truncated(void **state)
 {
 	Fixture f;
 	g_autoptr(GPtrArray) records = NULL;
@@ -369,7 +369,7 @@ legacy_decode(const guint8 *buf, guint32 len, guint32 first, guint32 next,
 }
 
 static void
-test_client_printk_legacy(void **state)
+test_gmem_printk_legacy(void **state)
 {
 	g_autoptr(GPtrArray) records = NULL;
 	g_autoptr(GError) error = NULL;
@@ -402,7 +402,7 @@ test_client_printk_legacy(void **state)
 }
 
 static void
-test_client_printk_no_layout(void **state)
+test_gmem_printk_no_layout(void **state)
 {
 	static const gchar text[] = "OSRELEASE=6.1\nSYMBOL(init_top_pgt)=ffffffff82000000\n";
 	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(text, strlen(text), NULL);
@@ -416,7 +416,7 @@ test_client_printk_no_layout(void **state)
 
 /* garbage where the ring should be: an error, not a crash or a huge allocation */
 static void
-test_client_printk_garbage(void **state)
+test_gmem_printk_garbage(void **state)
 {
 	Fixture f;
 	g_autoptr(GError) error = NULL;
@@ -630,15 +630,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_printk_fields),
-		cmocka_unit_test(test_client_printk_escape),
-		cmocka_unit_test(test_client_printk_wrap_around),
-		cmocka_unit_test(test_client_printk_block_at_ring_end),
-		cmocka_unit_test(test_client_printk_reused_descriptors),
-		cmocka_unit_test(test_client_printk_truncated),
-		cmocka_unit_test(test_client_printk_legacy),
-		cmocka_unit_test(test_client_printk_no_layout),
-		cmocka_unit_test(test_client_printk_garbage),
+		cmocka_unit_test(test_gmem_printk_fields),
+		cmocka_unit_test(test_gmem_printk_escape),
+		cmocka_unit_test(test_gmem_printk_wrap_around),
+		cmocka_unit_test(test_gmem_printk_block_at_ring_end),
+		cmocka_unit_test(test_gmem_printk_reused_descriptors),
+		cmocka_unit_test(test_gmem_printk_truncated),
+		cmocka_unit_test(test_gmem_printk_legacy),
+		cmocka_unit_test(test_gmem_printk_no_layout),
+		cmocka_unit_test(test_gmem_printk_garbage),
 		cmocka_unit_test(test_gmem_printk_legacy_dict_padding),
 		cmocka_unit_test(test_gmem_printk_legacy_dict_at_buffer_end),
 		cmocka_unit_test(test_gmem_printk_legacy_dict_repeat),

@@ -27,7 +27,7 @@
 /* ---- VMCOREINFO parsing ---- */
 
 static void
-test_client_vmcore_parse(void **state)
+test_gmem_vmcore_parse(void **state)
 {
 	static const gchar text[] = "OSRELEASE=6.1.0-56-cloud-amd64\n"
 				    "SYMBOL(prb)=ffffffffb52622c0\n"
@@ -63,7 +63,7 @@ test_client_vmcore_parse(void **state)
 }
 
 static void
-test_client_vmcore_parse_not_vmcoreinfo(void **state)
+test_gmem_vmcore_parse_not_vmcoreinfo(void **state)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -127,7 +127,7 @@ build_elf(const gchar *vmcoreinfo, const guint8 *ram, gsize ram_len)
 }
 
 static void
-test_client_vmcore_elf_note(void **state)
+test_gmem_vmcore_elf_note(void **state)
 {
 	static const gchar note[] = "OSRELEASE=6.1.0\nSYMBOL(prb)=ffffffff822622c0\n";
 	guint8 page[4096] = {0};
@@ -159,7 +159,7 @@ test_client_vmcore_elf_note(void **state)
 }
 
 static void
-test_client_vmcore_scan_buffer(void **state)
+test_gmem_vmcore_scan_buffer(void **state)
 {
 	static const gchar note[] = "OSRELEASE=6.1.0\nPAGESIZE=4096\n";
 	g_autofree guint8 *ram = g_malloc0(256 * 1024);
@@ -542,7 +542,7 @@ assert_records(JsonObject *reply, guint n_records, guint expect)
 }
 
 static void
-test_client_vmcore_read_dmesg(void **state)
+test_gmem_vmcore_read_dmesg(void **state)
 {
 	FakeQemu *fake = fake_start(3000, TRUE);
 	GmemDmesgOptions opts;
@@ -572,7 +572,7 @@ test_client_vmcore_read_dmesg(void **state)
 }
 
 static void
-test_client_vmcore_filters(void **state)
+test_gmem_vmcore_filters(void **state)
 {
 	FakeQemu *fake = fake_start(100, TRUE);
 	GmemDmesgOptions opts;
@@ -600,7 +600,7 @@ test_client_vmcore_filters(void **state)
 }
 
 static void
-test_client_vmcore_xp(void **state)
+test_gmem_vmcore_xp(void **state)
 {
 	FakeQemu *fake = fake_start(40, TRUE);
 	GmemDmesgOptions opts;
@@ -621,7 +621,7 @@ test_client_vmcore_xp(void **state)
 
 /* a QEMU that cannot open /proc/self/fd (confined): xp takes over */
 static void
-test_client_vmcore_pmemsave_fallback(void **state)
+test_gmem_vmcore_pmemsave_fallback(void **state)
 {
 	FakeQemu *fake = fake_start(40, TRUE);
 	g_autoptr(GError) error = NULL;
@@ -640,7 +640,7 @@ test_client_vmcore_pmemsave_fallback(void **state)
 }
 
 static void
-test_client_vmcore_no_device(void **state)
+test_gmem_vmcore_no_device(void **state)
 {
 	FakeQemu *fake = fake_start(10, FALSE);
 	g_autoptr(GError) error = NULL;
@@ -666,7 +666,7 @@ progress_cb(guint64 done, guint64 total, gpointer user_data)
 }
 
 static void
-test_client_vmcore_scan(void **state)
+test_gmem_vmcore_scan(void **state)
 {
 	FakeQemu *fake = fake_start(10, FALSE);
 	GmemDmesgOptions opts;
@@ -748,7 +748,7 @@ test_gmem_vmcore_scan_planted(void **state)
 
 /* an error while paused: the guest runs again */
 static void
-test_client_vmcore_resume_on_error(void **state)
+test_gmem_vmcore_resume_on_error(void **state)
 {
 	FakeQemu *fake = fake_start(10, TRUE);
 	GmemDmesgOptions opts;
@@ -766,7 +766,7 @@ test_client_vmcore_resume_on_error(void **state)
 
 /* a guest stopped by someone else stays stopped */
 static void
-test_client_vmcore_already_stopped(void **state)
+test_gmem_vmcore_already_stopped(void **state)
 {
 	FakeQemu *fake = fake_start(10, TRUE);
 	g_autoptr(GError) error = NULL;
@@ -796,7 +796,7 @@ sigint_handler(gint sig)
 /* Ctrl-C while the guest is paused: it runs again first, then the signal
  * reaches the program's own handler */
 static void
-test_client_vmcore_sigint_while_paused(void **state)
+test_gmem_vmcore_sigint_while_paused(void **state)
 {
 	struct sigaction action = {0};
 	struct sigaction old;
@@ -943,7 +943,7 @@ write_dump(FakeQemu *fake, gboolean with_note)
 }
 
 static void
-test_client_vmcore_from_dump(void **state)
+test_gmem_vmcore_from_dump(void **state)
 {
 	FakeQemu *fake = fake_start(300, TRUE);
 	g_autofree gchar *path = write_dump(fake, TRUE);
@@ -987,7 +987,7 @@ test_client_vmcore_from_dump(void **state)
 
 /* a QMP socket some other client holds: QEMU never greets the next one */
 static void
-test_client_vmcore_busy(void **state)
+test_gmem_vmcore_busy(void **state)
 {
 	g_autofree gchar *dir = g_dir_make_tmp("test-gmem-vmcore-XXXXXX", NULL);
 	g_autofree gchar *path = g_build_filename(dir, "qmp.sock", NULL);
@@ -1007,7 +1007,7 @@ test_client_vmcore_busy(void **state)
 }
 
 static void
-test_client_vmcore_not_qmp(void **state)
+test_gmem_vmcore_not_qmp(void **state)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -1020,25 +1020,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_vmcore_parse),
-		cmocka_unit_test(test_client_vmcore_parse_not_vmcoreinfo),
-		cmocka_unit_test(test_client_vmcore_elf_note),
-		cmocka_unit_test(test_client_vmcore_scan_buffer),
-		cmocka_unit_test(test_client_vmcore_read_dmesg),
-		cmocka_unit_test(test_client_vmcore_filters),
-		cmocka_unit_test(test_client_vmcore_xp),
-		cmocka_unit_test(test_client_vmcore_pmemsave_fallback),
-		cmocka_unit_test(test_client_vmcore_no_device),
-		cmocka_unit_test(test_client_vmcore_scan),
+		cmocka_unit_test(test_gmem_vmcore_parse),
+		cmocka_unit_test(test_gmem_vmcore_parse_not_vmcoreinfo),
+		cmocka_unit_test(test_gmem_vmcore_elf_note),
+		cmocka_unit_test(test_gmem_vmcore_scan_buffer),
+		cmocka_unit_test(test_gmem_vmcore_read_dmesg),
+		cmocka_unit_test(test_gmem_vmcore_filters),
+		cmocka_unit_test(test_gmem_vmcore_xp),
+		cmocka_unit_test(test_gmem_vmcore_pmemsave_fallback),
+		cmocka_unit_test(test_gmem_vmcore_no_device),
+		cmocka_unit_test(test_gmem_vmcore_scan),
 		cmocka_unit_test(test_gmem_vmcore_scan_planted),
-		cmocka_unit_test(test_client_vmcore_resume_on_error),
-		cmocka_unit_test(test_client_vmcore_already_stopped),
-		cmocka_unit_test(test_client_vmcore_sigint_while_paused),
+		cmocka_unit_test(test_gmem_vmcore_resume_on_error),
+		cmocka_unit_test(test_gmem_vmcore_already_stopped),
+		cmocka_unit_test(test_gmem_vmcore_sigint_while_paused),
 		cmocka_unit_test(test_gmem_vmcore_kill_while_paused),
 		cmocka_unit_test(test_gmem_vmcore_watcher_reaped),
-		cmocka_unit_test(test_client_vmcore_from_dump),
-		cmocka_unit_test(test_client_vmcore_busy),
-		cmocka_unit_test(test_client_vmcore_not_qmp),
+		cmocka_unit_test(test_gmem_vmcore_from_dump),
+		cmocka_unit_test(test_gmem_vmcore_busy),
+		cmocka_unit_test(test_gmem_vmcore_not_qmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
