@@ -368,7 +368,6 @@ typedef struct {
 } GmemDmesgSegment;
 
 typedef struct {
-	GMappedFile *file;
 	const guint8 *data;
 	gsize len;
 	GArray *segments; /* of GmemDmesgSegment, PT_LOAD by guest physical address */
@@ -377,7 +376,6 @@ typedef struct {
 static void
 gmem_dmesg_dump_clear(GmemDmesgDump *dump)
 {
-	g_clear_pointer(&dump->file, g_mapped_file_unref);
 	g_clear_pointer(&dump->segments, g_array_unref);
 }
 
@@ -417,15 +415,13 @@ gmem_dmesg_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 }
 
 static gboolean
-gmem_dmesg_dump_open(GmemDmesgDump *dump, const gchar *path, GError **error)
+gmem_dmesg_dump_open(GmemDmesgDump *dump, const guint8 *elf, gsize len, const gchar *path,
+		     GError **error)
 {
 	Elf64_Ehdr eh;
 
-	dump->file = g_mapped_file_new(path, FALSE, error);
-	if (dump->file == NULL)
-		return FALSE;
-	dump->data = (const guint8 *)g_mapped_file_get_contents(dump->file);
-	dump->len = g_mapped_file_get_length(dump->file);
+	dump->data = elf;
+	dump->len = len;
 	dump->segments = g_array_new(FALSE, FALSE, sizeof(GmemDmesgSegment));
 	if (dump->len >= 8 && (memcmp(dump->data, "KDUMP   ", 8) == 0 ||
 			       memcmp(dump->data, "makedumpfile", 8) == 0)) {
@@ -469,6 +465,21 @@ JsonObject *
 gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 				   GError **error)
 {
+	g_autoptr(GMappedFile) file = NULL;
+
+	g_return_val_if_fail(path != NULL, NULL);
+
+	file = g_mapped_file_new(path, FALSE, error);
+	if (file == NULL)
+		return NULL;
+	return gmem_dmesg_read_from_elf((const guint8 *)g_mapped_file_get_contents(file),
+					g_mapped_file_get_length(file), path, opts, error);
+}
+
+JsonObject *
+gmem_dmesg_read_from_elf(const guint8 *elf, gsize len, const gchar *path,
+			 const GmemDmesgOptions *opts, GError **error)
+{
 	GmemDmesgOptions defaults;
 	GmemDmesgDump dump = {0};
 	g_autoptr(GError) error_local = NULL;
@@ -484,13 +495,14 @@ gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 	gint64 started = g_get_monotonic_time();
 	gsize note_len = 0;
 
+	g_return_val_if_fail(elf != NULL || len == 0, NULL);
 	g_return_val_if_fail(path != NULL, NULL);
 
 	if (opts == NULL) {
 		gmem_dmesg_options_init(&defaults);
 		opts = &defaults;
 	}
-	if (!gmem_dmesg_dump_open(&dump, path, error)) {
+	if (!gmem_dmesg_dump_open(&dump, elf, len, path, error)) {
 		gmem_dmesg_dump_clear(&dump);
 		return NULL;
 	}

@@ -65,4 +65,15 @@ JsonObject *gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts,
 JsonObject *gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
 					       GError **error);
 
+/**
+ * gmem_dmesg_read_from_elf:
+ * @elf: (array length=len): an ELF memory dump already in memory, borrowed for the call
+ * @path: what the messages call it (a file name)
+ *
+ * gmem_dmesg_read_from_dump() on a buffer (the fuzzer; a dump read some other way).
+ * Returns: (transfer full): the reply, or NULL with @error
+ */
+JsonObject *gmem_dmesg_read_from_elf(const guint8 *elf, gsize len, const gchar *path,
+				     const GmemDmesgOptions *opts, GError **error);
+
 G_END_DECLS
