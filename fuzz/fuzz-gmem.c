@@ -30,22 +30,12 @@
  * log_buf has room for headers).
  */
 
-/* where the simulated kernel keeps things (the ELF seeds use the same) */
+/* where the simulated kernel keeps things (the ELF seeds use the same;
+ * SIM_LEGACY_VMCOREINFO's log_buf symbols are there too) */
 #define FUZZ_GMEM_SYMBOLS G_GUINT64_CONSTANT(0xffffffff82000000)
 #define FUZZ_GMEM_RB	  G_GUINT64_CONSTANT(0xffffffff82001000)
 #define FUZZ_GMEM_MEMORY  G_GUINT64_CONSTANT(0xffff888010000000)
 #define FUZZ_GMEM_SLACK	  (1u << 20)
-
-static const gchar fuzz_gmem_legacy_vmcoreinfo[] =
-	"OSRELEASE=4.18.0-fuzz\n"
-	"SYMBOL(log_buf)=ffffffff82000000\n"
-	"SYMBOL(log_buf_len)=ffffffff82000008\n"
-	"SYMBOL(log_first_idx)=ffffffff8200000c\n"
-	"SYMBOL(log_next_idx)=ffffffff82000010\n"
-	"SIZE(printk_log)=16\n"
-	"OFFSET(printk_log.ts_nsec)=0\n"
-	"OFFSET(printk_log.len)=8\n"
-	"OFFSET(printk_log.text_len)=10\n";
 
 /* a simulated region of kernel virtual memory */
 typedef struct {
@@ -147,7 +137,7 @@ fuzz_gmem_sim(FuzzInput *in, gboolean legacy)
 	guint8 tail = fuzz_input_byte(in);
 	gsize override_len;
 	const guint8 *override = fuzz_input_take(in, fuzz_input_byte(in), &override_len);
-	g_autofree gchar *base = legacy ? g_strdup(fuzz_gmem_legacy_vmcoreinfo)
+	g_autofree gchar *base = legacy ? g_strdup(SIM_LEGACY_VMCOREINFO)
 					: sim_vmcoreinfo(FUZZ_GMEM_SYMBOLS, 0, 0, FALSE);
 	g_autofree gchar *text = g_strdup_printf("%s%.*s", base, (gint)override_len,
 						 (const gchar *)override);

@@ -202,6 +202,20 @@ sim_vmcoreinfo(guint64 prb, guint64 init_top_pgt, gint64 phys_base, gboolean la5
 		init_top_pgt, la57 ? 1 : 0, phys_base, prb);
 }
 
+/* ---- VMCOREINFO of a log_buf kernel (4.18): the pointer log_buf and its
+ * length, first and next index at 0xffffffff82000000, 8, 12, 16 ---- */
+
+#define SIM_LEGACY_VMCOREINFO                                                                      \
+	"OSRELEASE=4.18.0-sim\n"                                                                    \
+	"SYMBOL(log_buf)=ffffffff82000000\n"                                                        \
+	"SYMBOL(log_buf_len)=ffffffff82000008\n"                                                    \
+	"SYMBOL(log_first_idx)=ffffffff8200000c\n"                                                  \
+	"SYMBOL(log_next_idx)=ffffffff82000010\n"                                                   \
+	"SIZE(printk_log)=16\n"                                                                     \
+	"OFFSET(printk_log.ts_nsec)=0\n"                                                            \
+	"OFFSET(printk_log.len)=8\n"                                                                \
+	"OFFSET(printk_log.text_len)=10\n"
+
 /* ---- a printk ring buffer ---- */
 
 typedef struct {

@@ -297,15 +297,7 @@ test_gmem_printk_truncated(void **state)
 #define LOG_BUF_LEN   256
 #define LOG_HDR	      16
 
-static const gchar legacy_vmcoreinfo[] = "OSRELEASE=4.18.0-sim\n"
-					 "SYMBOL(log_buf)=ffffffff82000000\n"
-					 "SYMBOL(log_buf_len)=ffffffff82000008\n"
-					 "SYMBOL(log_first_idx)=ffffffff8200000c\n"
-					 "SYMBOL(log_next_idx)=ffffffff82000010\n"
-					 "SIZE(printk_log)=16\n"
-					 "OFFSET(printk_log.ts_nsec)=0\n"
-					 "OFFSET(printk_log.len)=8\n"
-					 "OFFSET(printk_log.text_len)=10\n";
+static const gchar legacy_vmcoreinfo[] = SIM_LEGACY_VMCOREINFO;
 
 static guint32
 legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint level,
