@@ -72,17 +72,6 @@ fuzz_gmem_read(gpointer user_data, guint64 vaddr, void *buf, gsize len, GError *
 	return FALSE;
 }
 
-static void
-fuzz_gmem_assert_printable(const gchar *text)
-{
-	for (const gchar *p = text; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e) {
-			g_printerr("not printable ASCII: 0x%02x in '%s'\n", (guchar)*p, text);
-			abort();
-		}
-	}
-}
-
 /* guest-dmesg's reply: records with printable text, at most @max of them */
 static void
 fuzz_gmem_check_reply(JsonObject *reply, guint64 max)
@@ -101,10 +90,10 @@ fuzz_gmem_check_reply(JsonObject *reply, guint64 max)
 		JsonObject *dict = dict_node != NULL ? json_node_get_object(dict_node) : NULL;
 		g_autoptr(GList) keys = dict != NULL ? json_object_get_members(dict) : NULL;
 
-		fuzz_gmem_assert_printable(json_object_get_string_member(record, "message"));
+		fuzz_support_assert_printable(json_object_get_string_member(record, "message"));
 		for (GList *k = keys; k != NULL; k = k->next) {
-			fuzz_gmem_assert_printable(k->data);
-			fuzz_gmem_assert_printable(json_object_get_string_member(dict, k->data));
+			fuzz_support_assert_printable(k->data);
+			fuzz_support_assert_printable(json_object_get_string_member(dict, k->data));
 		}
 	}
 }

@@ -58,17 +58,6 @@ fuzz_kmsg_read(gpointer user_data, gchar *buf, gsize len)
 	return (gssize)n;
 }
 
-static void
-fuzz_kmsg_assert_printable(const gchar *text)
-{
-	for (const gchar *p = text; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e) {
-			g_printerr("not printable ASCII: 0x%02x in '%s'\n", (guchar)*p, text);
-			abort();
-		}
-	}
-}
-
 /* @text as the host decodes it: one JSON object, which json-glib and the
  * reply encoder write as the very same text */
 static JsonNode *
@@ -96,9 +85,9 @@ fuzz_kmsg_check_record(KmsgRecord *record)
 
 	if (record == NULL)
 		return;
-	fuzz_kmsg_assert_printable(record->message);
+	fuzz_support_assert_printable(record->message);
 	for (guint i = 0; record->dict != NULL && record->dict[i] != NULL; i++)
-		fuzz_kmsg_assert_printable(record->dict[i]);
+		fuzz_support_assert_printable(record->dict[i]);
 	if (record->level > 7)
 		abort();
 	text = kmsg_record_to_json(record);

@@ -59,6 +59,17 @@ fuzz_input_take(FuzzInput *in, gsize n, gsize *len)
 	return data;
 }
 
+void
+fuzz_support_assert_printable(const gchar *text)
+{
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e) {
+			g_printerr("not printable ASCII: 0x%02x in '%s'\n", (guchar)*p, text);
+			abort();
+		}
+	}
+}
+
 JsonNode *
 fuzz_support_decode_line(const gchar *line, gsize len)
 {

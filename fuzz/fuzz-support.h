@@ -34,6 +34,9 @@ guint64 fuzz_input_uint(FuzzInput *in, guint n);
 /* the next up-to-@n bytes: Returns (transfer none) and sets @len */
 const guint8 *fuzz_input_take(FuzzInput *in, gsize n, gsize *len);
 
+/* aborts unless every byte of @text is printable ASCII (0x20-0x7e) */
+void fuzz_support_assert_printable(const gchar *text);
+
 /**
  * fuzz_support_decode_line:
  * Checks a line as the agent and the client put it on the wire: ending in
