@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "hostile-guest.h"
+#include "hostile-run.h"
 
 /* where the kernel keeps what the reader looks up (kernel image offsets) */
 #define HOSTILE_OFF_INIT_TOP_PGT 0x2000
@@ -378,18 +379,7 @@ struct _HostileQmp {
 static void
 hostile_qmp_send(gint fd, const gchar *text)
 {
-	gsize len = strlen(text);
-
-	while (len > 0) {
-		gssize n = send(fd, text, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (gsize)n;
-	}
+	hostile_write_all(fd, text, strlen(text));
 }
 
 static void
@@ -406,21 +396,6 @@ hostile_qmp_reply(gint fd, JsonNode *id, const gchar *ret, const gchar *error_de
 		line = g_strdup_printf("{\"return\": %s%s%s}\r\n", ret != NULL ? ret : "{}",
 				       id_text != NULL ? ", \"id\": " : "", id_text != NULL ? id_text : "");
 	hostile_qmp_send(fd, line);
-}
-
-static void
-hostile_qmp_write_all(gint fd, const guint8 *data, gsize len)
-{
-	while (len > 0) {
-		gssize n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (gsize)n;
-	}
 }
 
 typedef struct {
@@ -485,7 +460,7 @@ hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *
 		}
 		page->vmcoreinfo = g_strdup(qmp->guest->vmcoreinfo);
 		elf = hostile_guest_elf(page);
-		hostile_qmp_write_all(conn->dump_fd, g_bytes_get_data(elf, NULL), g_bytes_get_size(elf));
+		hostile_write_all(conn->dump_fd, g_bytes_get_data(elf, NULL), g_bytes_get_size(elf));
 		close(conn->dump_fd);
 		conn->dump_fd = -1;
 		hostile_qmp_send(fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
@@ -521,7 +496,7 @@ hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *
 			gsize n = (gsize)MIN((guint64)sizeof(chunk), size - at);
 
 			hostile_guest_read_phys(qmp->guest, paddr + at, chunk, n);
-			hostile_qmp_write_all(out, chunk, n);
+			hostile_write_all(out, chunk, n);
 			at += n;
 		}
 		close(out);

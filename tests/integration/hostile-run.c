@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,8 +34,9 @@ hostile_child_setup(gpointer user_data)
 {
 	struct rlimit limit = {HOSTILE_AS_LIMIT, HOSTILE_AS_LIMIT};
 
-	(void)user_data;
-	setrlimit(RLIMIT_AS, &limit);
+	/* ASan reserves terabytes of shadow: there its own limits apply */
+	if (user_data == NULL)
+		setrlimit(RLIMIT_AS, &limit);
 }
 
 HostileRun *
@@ -53,9 +55,12 @@ hostile_run_spawn(const gchar *const *args, const gchar *const *env_extra)
 	g_ptr_array_add(argv, NULL);
 	/* a GLib critical is input reaching a programmer error: a crash here */
 	envp = g_environ_setenv(envp, "G_DEBUG", "fatal-criticals", TRUE);
-	/* sanitizer reports must not look like the exit status 1 of a refusal */
-	asan_options = g_strdup_printf("%s%sexitcode=86", asan != NULL ? asan : "",
-				       asan != NULL && asan[0] != '\0' ? ":" : "");
+	/* sanitizer reports must not look like the exit status 1 of a refusal;
+	 * the memory bounds of RLIMIT_AS, for ASan (meson sets HOSTILE_SANITIZED) */
+	asan_options = g_strdup_printf("%s%sexitcode=86:hard_rss_limit_mb=%" G_GUINT64_FORMAT
+				       ":max_allocation_size_mb=%" G_GUINT64_FORMAT,
+				       asan != NULL ? asan : "", asan != NULL && asan[0] != '\0' ? ":" : "",
+				       HOSTILE_AS_LIMIT >> 20, HOSTILE_AS_LIMIT >> 20);
 	envp = g_environ_setenv(envp, "ASAN_OPTIONS", asan_options, TRUE);
 	envp = g_environ_setenv(envp, "UBSAN_OPTIONS", "halt_on_error=1:exitcode=87", TRUE);
 	envp = g_environ_unsetenv(envp, "G_MESSAGES_DEBUG");
@@ -68,7 +73,8 @@ hostile_run_spawn(const gchar *const *args, const gchar *const *env_extra)
 	run->err = g_string_new(NULL);
 	run->started = g_get_monotonic_time();
 	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD,
-				      hostile_child_setup, NULL, &run->pid, NULL, &run->out_fd,
+				      hostile_child_setup,
+				      g_getenv("HOSTILE_SANITIZED") != NULL ? (gpointer) "asan" : NULL, &run->pid, NULL, &run->out_fd,
 				      &run->err_fd, &error))
 		fail_msg("cannot start %s: %s", hostile_client_path(), error->message);
 	fcntl(run->out_fd, F_SETFL, O_NONBLOCK);
@@ -187,6 +193,25 @@ hostile_run_describe(const HostileRun *run)
 	return g_strdup_printf("%s%s after %.1f s, %" G_GUINT64_FORMAT " bytes on stdout, %"
 			       G_GUINT64_FORMAT " on stderr; stderr starts: %s",
 			       status, how, run->elapsed_s, run->out_total, run->err_total, err_head);
+}
+
+void
+hostile_write_all(gint fd, const void *data, gsize len)
+{
+	const guint8 *p = data;
+
+	while (len > 0) {
+		gssize n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (gsize)n;
+	}
 }
 
 gssize

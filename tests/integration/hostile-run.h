@@ -11,7 +11,8 @@
 
 /* more output than this is amplification: the child is killed */
 #define HOSTILE_OUTPUT_MAX (64 * 1024 * 1024)
-/* RLIMIT_AS of the child: a guest-chosen allocation aborts instead of
+/* RLIMIT_AS of the child (under ASan, its hard_rss_limit_mb and
+ * max_allocation_size_mb): a guest-chosen allocation aborts instead of
  * taking the machine's memory */
 #define HOSTILE_AS_LIMIT (G_GUINT64_CONSTANT(2) << 30)
 
@@ -54,6 +55,9 @@ gchar *hostile_run_describe(const HostileRun *run);
 /* the first byte a terminal would act on: C0 controls but \n and \t, DEL,
  * C1 (raw 0x80-0x9f or UTF-8 U+0080-U+009F), invalid UTF-8; -1: none */
 gssize hostile_find_unsafe(const gchar *text, gsize len);
+
+/* writes all of @data to a socket (no SIGPIPE) or a file; gives up on an error */
+void hostile_write_all(gint fd, const void *data, gsize len);
 
 /* The checks return what is wrong (free it), NULL when all is well; the
  * asserts fail the test with it. */

@@ -163,19 +163,14 @@ hostile_template(const gchar *cmd)
 	return NULL;
 }
 
+/* '{"return": VALUE, "id": ID}' or '{"error": VALUE, ...}' on a line */
 static void
-hostile_send(gint fd, const gchar *data, gsize len)
+hostile_reply(gint fd, const gchar *member, const gchar *value, const gchar *id)
 {
-	while (len > 0) {
-		gssize n = send(fd, data, len, MSG_NOSIGNAL);
+	g_autofree gchar *reply = g_strdup_printf("{\"%s\": %s%s%s}\n", member, value,
+						  id != NULL ? ", \"id\": " : "", id != NULL ? id : "");
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (gsize)n;
-	}
+	hostile_write_all(fd, reply, strlen(reply));
 }
 
 static void
@@ -204,16 +199,14 @@ hostile_answer(HostileAgent *agent, gint fd, const gchar *line)
 				: g_strdup("0");
 
 		reply = g_strdup_printf("\xff{\"return\": %s}\n", sync_id);
-		hostile_send(fd, reply, strlen(reply));
+		hostile_write_all(fd, reply, strlen(reply));
 		return;
 	}
 	if (g_strcmp0(cmd, "guest-dmesg") == 0)
 		g_atomic_int_inc(&agent->dmesg_calls);
 	if (agent->mode == HOSTILE_ERRORS && g_strcmp0(cmd, "guest-info") != 0) {
 		value = hostile_expand(agent, "{\"class\":\"%H%GenericError\",\"desc\":\"%H%failed\"}");
-		reply = g_strdup_printf("{\"error\": %s%s%s}\n", value, id != NULL ? ", \"id\": " : "",
-					id != NULL ? id : "");
-		hostile_send(fd, reply, strlen(reply));
+		hostile_reply(fd, "error", value, id);
 		return;
 	}
 	if (g_strcmp0(cmd, "guest-trace-fetch") == 0) {
@@ -224,14 +217,10 @@ hostile_answer(HostileAgent *agent, gint fd, const gchar *line)
 		value = hostile_expand(agent, hostile_template(cmd));
 	} else {
 		value = hostile_expand(agent, "{\"class\":\"CommandNotFound\",\"desc\":\"%H%no\"}");
-		reply = g_strdup_printf("{\"error\": %s%s%s}\n", value, id != NULL ? ", \"id\": " : "",
-					id != NULL ? id : "");
-		hostile_send(fd, reply, strlen(reply));
+		hostile_reply(fd, "error", value, id);
 		return;
 	}
-	reply = g_strdup_printf("{\"return\": %s%s%s}\n", value, id != NULL ? ", \"id\": " : "",
-				id != NULL ? id : "");
-	hostile_send(fd, reply, strlen(reply));
+	hostile_reply(fd, "return", value, id);
 }
 
 static void
