@@ -23,7 +23,7 @@
 #include "qmp-client.h"
 #include "vm-libvirt.h"
 
-#define WORKLOAD "client"
+#define WORKLOAD   "client"
 #define VIRSH_PING "{\"execute\":\"guest-ping\"}"
 
 typedef struct {
@@ -41,8 +41,8 @@ client_bench_time(const gchar *const *argv, GError **error)
 	gdouble ms = (bench_now_ns() - start) / 1e6;
 
 	if (status != 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s %s' exited with %d: %s", argv[0],
-			    argv[1], status, g_strstrip(err));
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s %s' exited with %d: %s",
+			    argv[0], argv[1], status, g_strstrip(err));
 		return -1;
 	}
 	return ms;
@@ -77,7 +77,8 @@ client_bench_compare(ClientBench *self, const gchar *metric, const gchar *const 
 	g_autoptr(GArray) ours_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) theirs_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
 
-	if (!client_bench_wait(ours, error) || (theirs != NULL && !client_bench_wait(theirs, error)))
+	if (!client_bench_wait(ours, error) ||
+	    (theirs != NULL && !client_bench_wait(theirs, error)))
 		return FALSE;
 	for (guint i = 0; i < self->iterations; i++) {
 		for (guint k = 0; k < 2; k++) {
@@ -109,8 +110,8 @@ client_bench_compare(ClientBench *self, const gchar *metric, const gchar *const 
 static QmpClient *
 client_bench_pause(BenchContext *ctx, GError **error)
 {
-	g_autoptr(QmpClient) qmp = qmp_client_connect_unix(vm_guest_socket(ctx->guest, "qmp"), 60000,
-							   error);
+	g_autoptr(QmpClient) qmp =
+		qmp_client_connect_unix(vm_guest_socket(ctx->guest, "qmp"), 60000, error);
 	g_autoptr(JsonNode) stopped = NULL;
 
 	if (qmp == NULL)
@@ -125,23 +126,25 @@ static gboolean
 client_bench_libvirt_rows(ClientBench *self, VmLibvirt *libvirt, GError **error)
 {
 	const gchar *domain = vm_libvirt_get_domain(libvirt);
-	const gchar *virsh[] = {"virsh", "-c", VM_LIBVIRT_URI, "qemu-agent-command", domain, VIRSH_PING,
-				NULL};
-	const gchar *via_libvirt[] = {self->client, "--domain", domain, "--connect", VM_LIBVIRT_URI,
-				      "ping", NULL};
-	const gchar *own_port[] = {self->client, "--domain", domain, "--connect", VM_LIBVIRT_URI,
-				   "--port", "org.qgatrace.0", "ping", NULL};
+	const gchar *virsh[] = {"virsh",    "-c", VM_LIBVIRT_URI, "qemu-agent-command", domain,
+				VIRSH_PING, NULL};
+	const gchar *via_libvirt[] = {self->client,   "--domain", domain, "--connect",
+				      VM_LIBVIRT_URI, "ping",	  NULL};
+	const gchar *own_port[] = {self->client,     "--domain",     domain,
+				   "--connect",	     VM_LIBVIRT_URI, "--port",
+				   "org.qgatrace.0", "ping",	     NULL};
 
 	return client_bench_compare(self, "ping via libvirt (same agent)", via_libvirt, virsh,
 				    "virsh qemu-agent-command",
 				    "both through libvirtd's agent API to stock qemu-ga on "
 				    "org.qemu.guest_agent.0: the clients' own cost",
 				    error) &&
-	       client_bench_compare(self, "ping, qgatrace-agent port", own_port, virsh,
-				    "virsh qemu-agent-command",
-				    "qgatrace --port org.qgatrace.0: libvirt only names the socket, "
-				    "qgatrace-agent answers; virsh: libvirtd to qemu-ga",
-				    error);
+	       client_bench_compare(
+		       self, "ping, qgatrace-agent port", own_port, virsh,
+		       "virsh qemu-agent-command",
+		       "qgatrace --port org.qgatrace.0: libvirt only names the socket, "
+		       "qgatrace-agent answers; virsh: libvirtd to qemu-ga",
+		       error);
 }
 
 static void
@@ -204,8 +207,9 @@ client_bench_run(BenchContext *ctx, GError **error)
 	const gchar *on_socket[] = {self.client, "--agent", socket, "ping", NULL};
 
 	if (self.client == NULL || self.client[0] == '\0') {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "QGATRACE_CLIENT is not set: bench/run sets it to the qgatrace binary");
+		g_set_error_literal(
+			error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			"QGATRACE_CLIENT is not set: bench/run sets it to the qgatrace binary");
 		return FALSE;
 	}
 	if (!client_bench_compare(&self, "ping on the socket", on_socket, NULL, NULL,

@@ -24,7 +24,8 @@ bench_context_new(gint *argc, gchar ***argv, GError **error)
 		{"run-dir", 0, 0, G_OPTION_ARG_FILENAME, &run_dir,
 		 "the run dir of the guest bench/run booted", "DIR"},
 		{"quick", 0, 0, G_OPTION_ARG_NONE, &quick, "fewer iterations", NULL},
-		{"smoke", 0, 0, G_OPTION_ARG_NONE, &smoke, "a few iterations: only checks it runs", NULL},
+		{"smoke", 0, 0, G_OPTION_ARG_NONE, &smoke, "a few iterations: only checks it runs",
+		 NULL},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) options = g_option_context_new("- one qgatrace bench workload");
@@ -92,8 +93,8 @@ bench_context_iterations(BenchContext *self, guint full, guint quick, guint smok
 QgaClient *
 bench_context_connect(BenchContext *self, const gchar *which, GError **error)
 {
-	g_autoptr(QgaClient) client = qga_client_connect_unix(vm_guest_socket(self->guest, which),
-							      error);
+	g_autoptr(QgaClient) client =
+		qga_client_connect_unix(vm_guest_socket(self->guest, which), error);
 
 	if (client == NULL) {
 		g_prefix_error(error, "connecting to '%s': ", which);
@@ -115,7 +116,6 @@ bench_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
 }
-
 
 gboolean
 bench_guest_run(BenchContext *self, GError **error, const gchar *format, ...)
@@ -182,8 +182,8 @@ bench_guest_stop(BenchContext *self, const gchar *name, GError **error)
 QgaClient *
 bench_spare_start(BenchContext *self, const gchar *name, const gchar *cmd, GError **error)
 {
-	g_autoptr(QgaClient) client = qga_client_connect_unix(vm_guest_socket(self->guest, "spare"),
-							      error);
+	g_autoptr(QgaClient) client =
+		qga_client_connect_unix(vm_guest_socket(self->guest, "spare"), error);
 
 	if (client == NULL)
 		return NULL;
@@ -203,8 +203,7 @@ bench_guest_read_pid(BenchContext *self, const gchar *pidfile, GError **error)
 	g_autofree gchar *output = vm_guest_shell_ok(self->guest, line, error);
 	guint64 pid = 0;
 
-	if (output == NULL ||
-	    !g_ascii_string_to_unsigned(output, 10, 1, G_MAXINT, &pid, error)) {
+	if (output == NULL || !g_ascii_string_to_unsigned(output, 10, 1, G_MAXINT, &pid, error)) {
 		g_prefix_error(error, "reading the pid in '%s': ", pidfile);
 		return 0;
 	}

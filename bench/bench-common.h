@@ -97,9 +97,9 @@ typedef struct {
 	gdouble value;
 	const gchar *baseline; /* (nullable): what value is compared with */
 	gdouble baseline_value;
-	const gchar *target;   /* (nullable): "ratio <= 1.0", "value >= 1000000", ... */
+	const gchar *target; /* (nullable): "ratio <= 1.0", "value >= 1000000", ... */
 	guint samples;
-	const gchar *note;     /* (nullable) */
+	const gchar *note; /* (nullable) */
 } BenchResult;
 
 /* prints @result as one JSON line on stdout (ratio and met computed here) */

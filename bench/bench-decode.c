@@ -34,22 +34,22 @@
  * trace_pipe_raw blocks once it is drained and busybox cannot open it O_NONBLOCK:
  * `timeout` ends the copy (the buffer holds a few MiB: a copy takes well under 1 s).
  */
-#define RECORD_SCRIPT                                                                              \
-	"set -e; T=/sys/kernel/tracing; I=$T/instances/%s; D=" GUEST_DIR "; "                     \
-	"[ ! -d $I ] || rmdir $I; rm -rf $D; mkdir $I; "                                           \
-	"echo 16384 > $I/buffer_size_kb; echo mono > $I/trace_clock; "                             \
-	"echo 'vfs_read vfs_write' > $I/set_ftrace_filter; "                                       \
-	"sh -c \"echo \\$\\$ > $I/set_ftrace_pid; echo function > $I/current_tracer; "            \
-	"exec dd if=/dev/zero of=/dev/null bs=1 count=%u 2>/dev/null\"; "                          \
-	"echo 0 > $I/tracing_on; "                                                                 \
-	"mkdir -p $D/events/ftrace/function $D/events/ftrace/func_repeats; "                      \
-	"cp $I/trace $D/trace.txt; cp $T/events/header_page $D/events/; "                          \
-	"cp $T/events/ftrace/function/format $D/events/ftrace/function/; "                         \
-	"cp $T/events/ftrace/func_repeats/format $D/events/ftrace/func_repeats/; "                 \
-	"cp $T/saved_cmdlines /proc/kallsyms $D/; "                                                \
-	"for c in $I/per_cpu/cpu*; do n=${c##*/}; mkdir -p $D/per_cpu/$n; "                        \
-	"cp $c/stats $D/per_cpu/$n/; timeout 3 cat $c/trace_pipe_raw > $D/per_cpu/$n/trace_pipe_raw "\
-	"|| true; done; "                                                                          \
+#define RECORD_SCRIPT                                                                                 \
+	"set -e; T=/sys/kernel/tracing; I=$T/instances/%s; D=" GUEST_DIR "; "                         \
+	"[ ! -d $I ] || rmdir $I; rm -rf $D; mkdir $I; "                                              \
+	"echo 16384 > $I/buffer_size_kb; echo mono > $I/trace_clock; "                                \
+	"echo 'vfs_read vfs_write' > $I/set_ftrace_filter; "                                          \
+	"sh -c \"echo \\$\\$ > $I/set_ftrace_pid; echo function > $I/current_tracer; "                \
+	"exec dd if=/dev/zero of=/dev/null bs=1 count=%u 2>/dev/null\"; "                             \
+	"echo 0 > $I/tracing_on; "                                                                    \
+	"mkdir -p $D/events/ftrace/function $D/events/ftrace/func_repeats; "                          \
+	"cp $I/trace $D/trace.txt; cp $T/events/header_page $D/events/; "                             \
+	"cp $T/events/ftrace/function/format $D/events/ftrace/function/; "                            \
+	"cp $T/events/ftrace/func_repeats/format $D/events/ftrace/func_repeats/; "                    \
+	"cp $T/saved_cmdlines /proc/kallsyms $D/; "                                                   \
+	"for c in $I/per_cpu/cpu*; do n=${c##*/}; mkdir -p $D/per_cpu/$n; "                           \
+	"cp $c/stats $D/per_cpu/$n/; timeout 3 cat $c/trace_pipe_raw > $D/per_cpu/$n/trace_pipe_raw " \
+	"|| true; done; "                                                                             \
 	"echo nop > $I/current_tracer; rmdir $I; sync"
 
 typedef struct {
@@ -130,8 +130,8 @@ decode_bench_text(const gchar *path, GError **error)
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		if (!decode_bench_parse_line(line, &ev)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: cannot parse '%s'",
-				    path, line);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "%s: cannot parse '%s'", path, line);
 			return NULL;
 		}
 		g_array_append_val(events, ev);
@@ -178,14 +178,14 @@ decode_bench_clear(DecodeBench *self)
 	g_autoptr(GError) error = NULL;
 
 	/* never leave the guest's data disk frozen for the workloads after this one */
-	if (self->frozen && !vm_guest_shell(self->ctx->guest, "fsfreeze --unfreeze " GUEST_DATA, NULL,
-					    NULL, VM_GUEST_SHELL_TIMEOUT_MS, &error))
+	if (self->frozen && !vm_guest_shell(self->ctx->guest, "fsfreeze --unfreeze " GUEST_DATA,
+					    NULL, NULL, VM_GUEST_SHELL_TIMEOUT_MS, &error))
 		g_printerr("bench-decode: cannot thaw %s: %s\n", GUEST_DATA, error->message);
 	if (self->host_dir != NULL) {
 		const gchar *argv[] = {"rm", "-rf", self->host_dir, NULL};
 
-		g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-			     NULL, NULL);
+		g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+			     NULL, NULL, NULL);
 	}
 	g_clear_pointer(&self->host_dir, g_free);
 }
@@ -195,7 +195,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DecodeBench, decode_bench_clear)
 static gboolean
 decode_bench_fetch(DecodeBench *self, GError **error)
 {
-	g_autofree gchar *image = g_build_filename(vm_guest_run_dir(self->ctx->guest), "data.img", NULL);
+	g_autofree gchar *image =
+		g_build_filename(vm_guest_run_dir(self->ctx->guest), "data.img", NULL);
 	g_autofree gchar *debugfs = g_find_program_in_path("debugfs");
 	g_autofree gchar *request = NULL;
 	g_autofree gchar *out = NULL;
@@ -215,10 +216,11 @@ decode_bench_fetch(DecodeBench *self, GError **error)
 	{
 		const gchar *argv[] = {debugfs, "-R", request, image, NULL};
 
-		if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err,
-				  &status, error) ||
+		if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+				  &err, &status, error) ||
 		    !g_spawn_check_wait_status(status, error)) {
-			g_prefix_error(error, "debugfs on '%s': %s: ", image, err != NULL ? err : "");
+			g_prefix_error(error, "debugfs on '%s': %s: ", image,
+				       err != NULL ? err : "");
 			return FALSE;
 		}
 	}
@@ -238,7 +240,8 @@ decode_bench_print(GArray *raw_s, GArray *text_s, gint64 n_events, gdouble tep_m
 		   gsize text_bytes)
 {
 	g_autofree gchar *note = g_strdup_printf(
-		"%" G_GINT64_FORMAT " function events (vfs_read/vfs_write of dd bs=1, 1 vCPU); raw: "
+		"%" G_GINT64_FORMAT
+		" function events (vfs_read/vfs_write of dd bs=1, 1 vCPU); raw: "
 		"%zu bytes of pages through libtraceevent/kbuffer (formats and kallsyms loaded once "
 		"before, %.0f ms); text: %zu bytes of `trace` through sscanf; both time reading "
 		"the file and decoding, not freeing; transport: the data disk image (freeze, debugfs rdump)",
@@ -323,7 +326,8 @@ decode_bench_run(BenchContext *ctx, GError **error)
 		n_events = capture->events->len;
 		if (n_events != text_events->len || n_events < 2 * (gint64)count) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-				    "the raw pages hold %" G_GINT64_FORMAT " events, the text %u, dd "
+				    "the raw pages hold %" G_GINT64_FORMAT
+				    " events, the text %u, dd "
 				    "made %u calls",
 				    n_events, text_events->len, 2 * count);
 			return FALSE;

@@ -24,20 +24,20 @@
 #define WORKLOAD "dmesg"
 
 /* more than fits in the 1 MiB ring, ~120 bytes each: it wraps */
-#define FILL_RECORDS  12000
-#define NEW_RECORDS   10
+#define FILL_RECORDS 12000
+#define NEW_RECORDS  10
 /* busybox dmesg reads klogctl into a buffer of log_buf_len: with their "[time] " prefixes
  * the oldest records would not fit, so it gets room for all of them */
-#define DMESG_BUFFER  "4194304"
+#define DMESG_BUFFER "4194304"
 /* the reply limit guest-dmesg allows: the fewest calls */
 #define DMESG_MAX_BYTES (8 * 1024 * 1024)
 
 typedef struct {
 	QgaClient *qgatrace;
 	QgaClient *qga;
-	gchar *dmesg_path;  /* the guest's dmesg, for guest-exec */
-	gint64 cursor;      /* guest-dmesg's next-seq */
-	gchar *last_line;   /* the newest line the guest-exec path has seen */
+	gchar *dmesg_path; /* the guest's dmesg, for guest-exec */
+	gint64 cursor;	   /* guest-dmesg's next-seq */
+	gchar *last_line;  /* the newest line the guest-exec path has seen */
 } DmesgBench;
 
 static void
@@ -152,8 +152,8 @@ dmesg_bench_exec(DmesgBench *self, GError **error)
 		exitcode = json_object_get_int_member_with_default(st, "exitcode", -1);
 		if (exitcode != 0) {
 			g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC,
-				    "'%s' in the guest exited with %" G_GINT64_FORMAT, self->dmesg_path,
-				    exitcode);
+				    "'%s' in the guest exited with %" G_GINT64_FORMAT,
+				    self->dmesg_path, exitcode);
 			return NULL;
 		}
 		b64 = json_object_get_string_member_with_default(st, "out-data", "");
@@ -245,8 +245,8 @@ dmesg_bench_time(DmesgBench *self, DmesgBenchPath path, GArray *samples, GError 
  */
 static gboolean
 dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, guint iterations,
-		    guint new_records, DmesgBenchPath ours, DmesgBenchPath theirs, const gchar *target,
-		    GError **error)
+		    guint new_records, DmesgBenchPath ours, DmesgBenchPath theirs,
+		    const gchar *target, GError **error)
 {
 	g_autoptr(GArray) ours_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) theirs_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
@@ -265,8 +265,9 @@ dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, gu
 		}
 		for (guint k = 0; k < 2; k++) {
 			gboolean ours_now = (i + k) % 2 == 0;
-			gint64 records = ours_now ? dmesg_bench_time(self, ours, ours_ms, error)
-						  : dmesg_bench_time(self, theirs, theirs_ms, error);
+			gint64 records = ours_now
+						 ? dmesg_bench_time(self, ours, ours_ms, error)
+						 : dmesg_bench_time(self, theirs, theirs_ms, error);
 
 			if (records < 0)
 				return FALSE;
@@ -288,8 +289,8 @@ dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, gu
 	}
 	if (ours_total != theirs_total) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "%s: guest-dmesg read %" G_GINT64_FORMAT " records, guest-exec dmesg %" G_GINT64_FORMAT
-			    " lines",
+			    "%s: guest-dmesg read %" G_GINT64_FORMAT
+			    " records, guest-exec dmesg %" G_GINT64_FORMAT " lines",
 			    metric, ours_total, theirs_total);
 		return FALSE;
 	}
@@ -320,7 +321,8 @@ dmesg_bench_run(BenchContext *ctx, GError **error)
 	if (cmdline == NULL)
 		return FALSE;
 	if (strstr(cmdline, "log_buf_len=1M") == NULL)
-		g_printerr("bench-dmesg: the guest was booted without log_buf_len=1M: '%s'\n", cmdline);
+		g_printerr("bench-dmesg: the guest was booted without log_buf_len=1M: '%s'\n",
+			   cmdline);
 	self.dmesg_path = vm_guest_shell_ok(ctx->guest, "command -v dmesg", error);
 	if (self.dmesg_path == NULL || !dmesg_bench_write(ctx, "fill", FILL_RECORDS, error))
 		return FALSE;
@@ -330,16 +332,17 @@ dmesg_bench_run(BenchContext *ctx, GError **error)
 	self.qga = bench_context_connect(ctx, "qga", error);
 	if (self.qga == NULL)
 		return FALSE;
-	if (!dmesg_bench_compare(ctx, &self, "full export (1 MiB ring)",
-				 bench_context_iterations(ctx, 10, 4, 1), 0, dmesg_bench_qgatrace_full,
-				 dmesg_bench_exec_full, "ratio <= 0.2", error))
+	if (!dmesg_bench_compare(
+		    ctx, &self, "full export (1 MiB ring)", bench_context_iterations(ctx, 10, 4, 1),
+		    0, dmesg_bench_qgatrace_full, dmesg_bench_exec_full, "ratio <= 0.2", error))
 		return FALSE;
 	/* both cursors at the newest record */
 	if (dmesg_bench_qgatrace_full(&self, error) < 0 || dmesg_bench_exec_full(&self, error) < 0)
 		return FALSE;
 	return dmesg_bench_compare(ctx, &self, "incremental (10 new records)",
 				   bench_context_iterations(ctx, 20, 8, 2), NEW_RECORDS,
-				   dmesg_bench_qgatrace_new, dmesg_bench_exec_new, "ratio <= 0.05", error);
+				   dmesg_bench_qgatrace_new, dmesg_bench_exec_new, "ratio <= 0.05",
+				   error);
 }
 
 int

@@ -101,8 +101,7 @@ read_rss(BenchContext *ctx, const guint *pids, gdouble *rss_kb, GError **error)
 
 /* @per_s: (out caller-allocates) (array fixed-size=N_AGENTS): voluntary switches a second */
 static gboolean
-count_wakeups(BenchContext *ctx, const guint *pids, guint seconds, gdouble *per_s,
-	      GError **error)
+count_wakeups(BenchContext *ctx, const guint *pids, guint seconds, gdouble *per_s, GError **error)
 {
 	g_autofree gchar *sum = status_sum_cmd(pids, "voluntary_ctxt_switches");
 	/* a second first, for the agents to be done with the hang-up */
@@ -130,8 +129,10 @@ send_requests(BenchContext *ctx, guint n, GError **error)
 	}
 	for (guint i = 0; ok && i < n; i++) {
 		for (guint k = 0; ok && k < N_AGENTS; k++) {
-			g_autoptr(JsonNode) reply = qga_client_execute(
-				clients[k], request_mix[i % G_N_ELEMENTS(request_mix)], NULL, error);
+			g_autoptr(JsonNode) reply =
+				qga_client_execute(clients[k],
+						   request_mix[i % G_N_ELEMENTS(request_mix)], NULL,
+						   error);
 
 			ok = reply != NULL;
 		}
@@ -174,7 +175,8 @@ run(BenchContext *ctx, GError **error)
 	g_autofree gchar *metric_anon = g_strdup_printf("private (RssAnon) after %u requests", n);
 	/* the guest's root is an initramfs: the pages of binaries and libraries
 	 * count as RssShmem there, as RssFile (page cache) on a disk */
-	const gchar *anon_note = "anonymous memory only: VmRSS also counts the library pages touched";
+	const gchar *anon_note =
+		"anonymous memory only: VmRSS also counts the library pages touched";
 	g_autofree gchar *note = g_strdup_printf("no host connected, over %u s", seconds);
 
 	for (guint k = 0; k < N_AGENTS; k++) {

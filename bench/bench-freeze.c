@@ -12,7 +12,7 @@
  * frozen interval as the kernel saw it comes from the traced agent's own record
  * (guest-trace-fetch's verification). */
 
-#define WORKLOAD "freeze"
+#define WORKLOAD   "freeze"
 #define MOUNTPOINT "/mnt/data"
 
 enum { AGENT_TRACED, AGENT_UNTRACED, AGENT_QEMU_GA, N_AGENTS };
@@ -27,13 +27,13 @@ typedef struct {
 	GArray *kernel_frozen;		    /* of gdouble, ms: the traced agent's cycles */
 } FreezeSamples;
 
-#define UNTRACED_CMD                                                                          \
-	"mkdir -p /run/bench-untraced && exec /usr/bin/qgatrace-agent -m virtio-serial -p " \
-	BENCH_SPARE_PORT " -t /run/bench-untraced --no-trace </dev/null "                    \
+#define UNTRACED_CMD                                                                                         \
+	"mkdir -p /run/bench-untraced && exec /usr/bin/qgatrace-agent -m virtio-serial -p " BENCH_SPARE_PORT \
+	" -t /run/bench-untraced --no-trace </dev/null "                                                     \
 	">/run/bench-untraced.log 2>&1"
 
 /* the agent collects a session once the thaw's reply is out: how long to wait for it */
-#define COLLECT_POLLS 100
+#define COLLECT_POLLS	100
 #define COLLECT_POLL_US 100000
 
 /* Returns: (transfer full): the newest session once collected, or NULL with @error */
@@ -165,7 +165,7 @@ print_median(FreezeSamples *samples, const gchar *metric, guint series, guint ba
 		.baseline_value = bench_median(samples->series[baseline][series]),
 		.target = target,
 		.samples = samples->series[AGENT_TRACED][series]->len,
-		.note = series == SERIES_WINDOW  ? "freeze replied to thaw replied, seen by the host"
+		.note = series == SERIES_WINDOW ? "freeze replied to thaw replied, seen by the host"
 			: series == SERIES_CYCLE ? "freeze sent to thaw replied, seen by the host"
 						 : NULL,
 	};
@@ -191,7 +191,8 @@ print_results(FreezeSamples *samples)
 	print_median(samples, "frozen window p50, tracing on/off", SERIES_WINDOW, AGENT_UNTRACED,
 		     "ratio <= 1.05");
 	print_median(samples, "frozen window p50", SERIES_WINDOW, AGENT_QEMU_GA, NULL);
-	print_median(samples, "whole cycle p50, tracing on/off", SERIES_CYCLE, AGENT_UNTRACED, NULL);
+	print_median(samples, "whole cycle p50, tracing on/off", SERIES_CYCLE, AGENT_UNTRACED,
+		     NULL);
 	print_median(samples, "whole cycle p50", SERIES_CYCLE, AGENT_QEMU_GA, NULL);
 	bench_result_print(&kernel);
 }

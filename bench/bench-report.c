@@ -17,8 +17,7 @@ typedef struct {
 	guint n_problems;
 } BenchReport;
 
-static void
-bench_report_problem(BenchReport *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+static void bench_report_problem(BenchReport *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 bench_report_problem(BenchReport *self, const gchar *format, ...)
@@ -63,9 +62,9 @@ bench_report_check(JsonObject *object)
 	    !bench_report_has_type(object, "metric", G_TYPE_STRING, FALSE))
 		return "no \"workload\" or \"metric\" string";
 	if (json_object_has_member(object, "skipped"))
-		return bench_report_has_type(object, "skipped", G_TYPE_STRING, FALSE) ?
-			       NULL :
-			       "\"skipped\" is not a string";
+		return bench_report_has_type(object, "skipped", G_TYPE_STRING, FALSE)
+			       ? NULL
+			       : "\"skipped\" is not a string";
 	for (guint i = 0; strings[i] != NULL; i++) {
 		/* the unit is the one string every result has */
 		if (!bench_report_has_type(object, strings[i], G_TYPE_STRING, i > 0))
@@ -109,8 +108,8 @@ bench_report_read_file(BenchReport *self, const gchar *path)
 			continue;
 		}
 		root = json_parser_get_root(parser);
-		why = JSON_NODE_HOLDS_OBJECT(root) ? bench_report_check(json_node_get_object(root)) :
-						     "not an object";
+		why = JSON_NODE_HOLDS_OBJECT(root) ? bench_report_check(json_node_get_object(root))
+						   : "not an object";
 		if (why != NULL) {
 			bench_report_problem(self, "%s:%u: not a result: %s", path, i + 1, why);
 			continue;
@@ -151,14 +150,16 @@ bench_report_print_table(BenchReport *self)
 	       "qgatrace", "baseline", "(of)", "ratio", "target", "met");
 	for (guint i = 0; i < json_array_get_length(self->results); i++) {
 		JsonObject *row = json_array_get_object_element(self->results, i);
-		const gchar *skipped = json_object_get_string_member_with_default(row, "skipped", NULL);
+		const gchar *skipped =
+			json_object_get_string_member_with_default(row, "skipped", NULL);
 		g_autofree gchar *value = NULL;
 		g_autofree gchar *baseline_value = NULL;
 		g_autofree gchar *ratio = NULL;
 		const gchar *met = "-";
 
 		if (skipped != NULL) {
-			printf("%-10s %-34s skipped: %s\n", json_object_get_string_member(row, "workload"),
+			printf("%-10s %-34s skipped: %s\n",
+			       json_object_get_string_member(row, "workload"),
 			       json_object_get_string_member(row, "metric"), skipped);
 			continue;
 		}
@@ -242,7 +243,8 @@ main(int argc, char **argv)
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write the results here", "FILE"},
-		{"mode", 0, 0, G_OPTION_ARG_STRING, &mode, "full, quick or smoke (recorded)", "MODE"},
+		{"mode", 0, 0, G_OPTION_ARG_STRING, &mode, "full, quick or smoke (recorded)",
+		 "MODE"},
 		{"accel", 0, 0, G_OPTION_ARG_STRING, &accel, "tcg or kvm (recorded)", "ACCEL"},
 		{"expect", 0, 0, G_OPTION_ARG_STRING, &expect,
 		 "workloads that must have rows, comma-separated", "LIST"},
@@ -267,14 +269,14 @@ main(int argc, char **argv)
 
 		for (guint i = 0; workloads[i] != NULL; i++) {
 			if (!g_hash_table_contains(seen, workloads[i]))
-				bench_report_problem(&self, "no rows from workload '%s'", workloads[i]);
+				bench_report_problem(&self, "no rows from workload '%s'",
+						     workloads[i]);
 		}
 	}
 	bench_report_print_table(&self);
 	if (json_path != NULL) {
-		g_autoptr(JsonNode) document =
-			bench_report_document(&self, mode != NULL ? mode : "full",
-					      accel != NULL ? accel : "tcg");
+		g_autoptr(JsonNode) document = bench_report_document(
+			&self, mode != NULL ? mode : "full", accel != NULL ? accel : "tcg");
 		g_autoptr(JsonGenerator) generator = json_generator_new();
 
 		json_generator_set_root(generator, document);

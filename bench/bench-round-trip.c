@@ -24,8 +24,8 @@ enum { TARGET_QGATRACE, TARGET_QEMU_GA, TARGET_ECHO, N_TARGETS };
 static gdouble
 echo_time_us(QgaClient *echo, guint i, GError **error)
 {
-	g_autofree gchar *id_string = g_strdup_printf("qgatrace-%u-%08" G_GINT32_MODIFIER "x", i,
-						      g_random_int());
+	g_autofree gchar *id_string =
+		g_strdup_printf("qgatrace-%u-%08" G_GINT32_MODIFIER "x", i, g_random_int());
 	g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_string);
 	g_autofree gchar *request = qga_request_encode("guest-ping", NULL, id);
 	gint64 start = bench_now_ns();
@@ -78,9 +78,10 @@ print_percentile(GArray **samples, gdouble percent, guint baseline, const gchar 
 		.baseline_value = bench_percentile(samples[baseline], percent),
 		.target = target,
 		.samples = samples[TARGET_QGATRACE]->len,
-		.note = baseline == TARGET_ECHO ? "echo: the same request bytes through busybox cat on "
-						  "the spare port"
-						: NULL,
+		.note = baseline == TARGET_ECHO
+				? "echo: the same request bytes through busybox cat on "
+				  "the spare port"
+				: NULL,
 	};
 
 	bench_result_print(&result);

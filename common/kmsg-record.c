@@ -112,7 +112,8 @@ kmsg_record_json_string_size(const gchar *s, gsize len)
 	for (gsize i = 0; i < len; i++) {
 		guchar c = (guchar)s[i];
 
-		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
+		    c == '\t')
 			size += 2;
 		else if (c < 0x20 || c >= 0x7f)
 			size += 6; /* \u00XX; at most that much per byte of UTF-8 too */
@@ -140,7 +141,8 @@ kmsg_record_json_size(const KmsgRecord *self)
 	gsize size = strlen("{\"seq\":,\"ts-us\":,\"level\":,\"facility\":,\"message\":}");
 
 	size += kmsg_record_json_uint_size(self->seq) + kmsg_record_json_uint_size(self->ts_usec) +
-		kmsg_record_json_uint_size(self->level) + kmsg_record_json_uint_size(self->facility);
+		kmsg_record_json_uint_size(self->level) +
+		kmsg_record_json_uint_size(self->facility);
 	size += kmsg_record_json_string_size(self->message, strlen(self->message));
 	if (self->continuation)
 		size += strlen(",\"continuation\":true");
@@ -154,7 +156,8 @@ kmsg_record_json_size(const KmsgRecord *self)
 			if (eq == NULL)
 				continue;
 			/* "KEY":"value", the first without a comma */
-			size += (n++ > 0 ? 1 : 0) + kmsg_record_json_string_size(self->dict[i], eq - self->dict[i]) +
+			size += (n++ > 0 ? 1 : 0) +
+				kmsg_record_json_string_size(self->dict[i], eq - self->dict[i]) +
 				1 + kmsg_record_json_string_size(eq + 1, strlen(eq + 1));
 		}
 	}
@@ -200,7 +203,8 @@ kmsg_record_reply_new(const KmsgRecordFilter *filter)
 	self->filter = *filter;
 	self->records = g_string_sized_new(MIN(filter->max_bytes, 64 * 1024));
 	self->budget = filter->max_bytes > bytes ? filter->max_bytes - bytes : 0;
-	self->ring_max = filter->tail >= 0 ? (guint)MIN((guint64)filter->tail, filter->max_records) : 0;
+	self->ring_max =
+		filter->tail >= 0 ? (guint)MIN((guint64)filter->tail, filter->max_records) : 0;
 	self->last_seq = -1;
 	return self;
 }
@@ -248,7 +252,8 @@ kmsg_record_reply_add(KmsgRecordReply *self, KmsgRecord **record)
 	size = kmsg_record_json_size(*record) + (self->n > 0 ? 1 : 0);
 	/* a record always fits an empty reply (the agent's max-bytes has a
 	 * floor above the largest one): a cursor must move */
-	if (self->n >= self->filter.max_records || (self->used + size > self->budget && self->n > 0)) {
+	if (self->n >= self->filter.max_records ||
+	    (self->used + size > self->budget && self->n > 0)) {
 		self->truncated = TRUE;
 		return FALSE;
 	}
@@ -315,7 +320,8 @@ kmsg_record_reply_finish(KmsgRecordReply *self, const KmsgRecordEnvelope *envelo
 			       ",\"next-seq\":%" G_GINT64_FORMAT ",\"missed\":%" G_GUINT64_FORMAT
 			       ",\"truncated\":%s,\"records\":[",
 			       envelope->seq_synthesized ? "true" : "false", envelope->first_seq,
-			       envelope->next_seq, envelope->missed, self->truncated ? "true" : "false");
+			       envelope->next_seq, envelope->missed,
+			       self->truncated ? "true" : "false");
 	g_string_append_len(result, self->records->str, self->records->len);
 	g_string_append_c(result, ']');
 	if (envelope->boot_id != NULL) {

@@ -41,7 +41,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KmsgRecord, kmsg_record_free)
  * bytes below 0x20 or above 0x7e become \xNN, so the result is printable
  * ASCII whatever the input (invalid UTF-8 included).
  */
-void kmsg_record_escape_append(GString *out, const gchar *data, gsize len, gboolean escape_backslash);
+void kmsg_record_escape_append(GString *out, const gchar *data, gsize len,
+			       gboolean escape_backslash);
 
 /* Returns: (transfer full): @data escaped as kmsg_record_escape_append() */
 gchar *kmsg_record_escape(const gchar *data, gsize len, gboolean escape_backslash);
@@ -63,9 +64,9 @@ gsize kmsg_record_json_size(const KmsgRecord *self);
 
 /* which records a reply carries, and its bounds */
 typedef struct {
-	guint level;	   /* records at this level or more urgent (a lower number) */
-	gint64 tail;	   /* >= 0: only the last @tail of those; -1: from the start */
-	gsize max_bytes;   /* the reply's encoded size */
+	guint level;	 /* records at this level or more urgent (a lower number) */
+	gint64 tail;	 /* >= 0: only the last @tail of those; -1: from the start */
+	gsize max_bytes; /* the reply's encoded size */
 	guint max_records;
 } KmsgRecordFilter;
 

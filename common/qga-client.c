@@ -60,8 +60,7 @@ qga_client_set_errno_error(QgaClient *self, gint errsv, const gchar *doing, GErr
 
 /* waits for @events on the channel, or fails once @deadline has passed */
 static gboolean
-qga_client_wait(QgaClient *self, gshort events, gint64 deadline, const gchar *what,
-		GError **error)
+qga_client_wait(QgaClient *self, gshort events, gint64 deadline, const gchar *what, GError **error)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = self->fd, .events = events};

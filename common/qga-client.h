@@ -83,14 +83,13 @@ JsonNode *qga_client_execute(QgaClient *self, const gchar *command, JsonObject *
  * A channel that is no socket fails with G_IO_ERROR_NOT_SUPPORTED.
  * Returns: (transfer full): the "return" value
  */
-JsonNode *qga_client_execute_with_fd(QgaClient *self, const gchar *command,
-				     JsonObject *arguments, gint fd, GError **error);
+JsonNode *qga_client_execute_with_fd(QgaClient *self, const gchar *command, JsonObject *arguments,
+				     gint fd, GError **error);
 
 /* a message execute skips (transfer none): an event, a reply to another id */
 typedef void (*QgaClientSkippedFunc)(JsonNode *message, gpointer user_data);
 
 /* @func sees every message execute skips from now on; NULL: none does */
-void qga_client_set_skipped_func(QgaClient *self, QgaClientSkippedFunc func,
-				 gpointer user_data);
+void qga_client_set_skipped_func(QgaClient *self, QgaClientSkippedFunc func, gpointer user_data);
 
 G_END_DECLS

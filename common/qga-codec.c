@@ -113,8 +113,10 @@ qga_decoder_store(QgaDecoder *self, const guint8 *data, gsize len)
 	if (self->skip != QGA_DECODER_SKIP_NONE)
 		return;
 	if (len > self->max_message - self->buf->len) {
-		qga_decoder_queue_error(self, "JSON message exceeds the size limit of %"
-					G_GSIZE_FORMAT " bytes", self->max_message);
+		qga_decoder_queue_error(self,
+					"JSON message exceeds the size limit of %" G_GSIZE_FORMAT
+					" bytes",
+					self->max_message);
 		qga_decoder_overlimit(self);
 		return;
 	}
@@ -178,7 +180,8 @@ qga_decoder_scan_message(const gchar *text, gsize len, gsize *n_members)
 			continue;
 		while (i + 1 < len && (g_ascii_isalnum(text[i + 1]) || strchr("+-.", text[i + 1])))
 			i++;
-		if (memchr(text + start, '.', i + 1 - start) || memchr(text + start, 'e', i + 1 - start) ||
+		if (memchr(text + start, '.', i + 1 - start) ||
+		    memchr(text + start, 'e', i + 1 - start) ||
 		    memchr(text + start, 'E', i + 1 - start))
 			continue;
 		if (!qga_decoder_integer_overflows(text + start, i + 1 - start))
@@ -307,7 +310,8 @@ qga_decoder_finish_message(QgaDecoder *self)
 		const gchar *quote = memchr(bad_escape + 2, '"', MIN(4, rest));
 		gsize shown = quote != NULL ? (gsize)(quote + 1 - bad_escape) : 6;
 
-		qga_decoder_queue_error(self, "JSON parse error, %.*s is not a valid Unicode character",
+		qga_decoder_queue_error(self,
+					"JSON parse error, %.*s is not a valid Unicode character",
 					(gint)shown, bad_escape);
 		qga_decoder_clear_partial(self);
 		return;
@@ -400,7 +404,8 @@ qga_decoder_string_byte(QgaDecoder *self, guint8 c)
 		/* json-glib would take "\x" for "x"; QEMU's lexer refuses it */
 		if (strchr("\"\\/bfnrtu'", c) == NULL) {
 			if (self->skip == QGA_DECODER_SKIP_NONE) {
-				qga_decoder_queue_error(self, "JSON parse error, invalid escape '\\%c'", c);
+				qga_decoder_queue_error(
+					self, "JSON parse error, invalid escape '\\%c'", c);
 				qga_decoder_overlimit(self);
 			}
 			return;

@@ -7,9 +7,9 @@
 
 G_BEGIN_DECLS
 
-#define QGA_SYNC_DELIMITER	 0xff
-#define QGA_MAX_MESSAGE_DEFAULT	 (16 * 1024 * 1024)
-#define QGA_MAX_NESTING		 1024
+#define QGA_SYNC_DELIMITER	0xff
+#define QGA_MAX_MESSAGE_DEFAULT (16 * 1024 * 1024)
+#define QGA_MAX_NESTING		1024
 
 /* ---- stream decoder: bytes in, top-level JSON values or errors out ---- */
 
@@ -120,7 +120,8 @@ gchar *qga_reply_encode_return(JsonNode *value, JsonNode *id, gboolean delimited
  * The same reply as qga_reply_encode_return() for a value already written
  * as text.
  */
-gchar *qga_reply_encode_return_text(const gchar *value, JsonNode *id, gboolean delimited, gsize *len);
+gchar *qga_reply_encode_return_text(const gchar *value, JsonNode *id, gboolean delimited,
+				    gsize *len);
 
 /**
  * qga_reply_encode_error:

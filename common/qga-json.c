@@ -101,7 +101,8 @@ qga_json_append_string(GString *out, const gchar *s, gssize len)
 		guchar c;
 		gchar short_escape;
 
-		while (p < end && (guchar)*p >= 0x20 && (guchar)*p < 0x7f && *p != '"' && *p != '\\')
+		while (p < end && (guchar)*p >= 0x20 && (guchar)*p < 0x7f && *p != '"' &&
+		       *p != '\\')
 			p++;
 		g_string_append_len(out, run, p - run);
 		if (p == end)

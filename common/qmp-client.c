@@ -53,7 +53,7 @@ qmp_client_object_member(JsonObject *obj, const gchar *name)
 	JsonNode *member = obj != NULL ? json_object_get_member(obj, name) : NULL;
 
 	return member != NULL && JSON_NODE_HOLDS_OBJECT(member) ? json_node_get_object(member)
-								 : NULL;
+								: NULL;
 }
 
 /* keeps the greeting's version and capabilities; FALSE when it is none */
@@ -71,11 +71,12 @@ qmp_client_read_greeting(QmpClient *self, JsonNode *greeting)
 		return FALSE;
 	qemu = qmp_client_object_member(qmp_client_object_member(qmp, "version"), "qemu");
 	if (qemu != NULL)
-		self->version = g_strdup_printf(
-		    "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
-		    json_object_get_int_member_with_default(qemu, "major", 0),
-		    json_object_get_int_member_with_default(qemu, "minor", 0),
-		    json_object_get_int_member_with_default(qemu, "micro", 0));
+		self->version =
+			g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
+					".%" G_GINT64_FORMAT,
+					json_object_get_int_member_with_default(qemu, "major", 0),
+					json_object_get_int_member_with_default(qemu, "minor", 0),
+					json_object_get_int_member_with_default(qemu, "micro", 0));
 	list = json_object_get_member(qmp, "capabilities");
 	for (guint i = 0; list != NULL && JSON_NODE_HOLDS_ARRAY(list) &&
 			  i < json_array_get_length(json_node_get_array(list));
@@ -112,8 +113,7 @@ qmp_client_connect_unix(const gchar *path, guint timeout_ms, GError **error)
 	qga_client_set_skipped_func(self->client, qmp_client_skipped_cb, self);
 
 	greeting = qga_client_recv(self->client, &error_local);
-	if (greeting == NULL &&
-	    g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+	if (greeting == NULL && g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
 		/* QEMU greets one QMP client at a time: the next waits in the backlog */
 		g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
 					   "no QMP greeting on '%s' (QEMU serves one QMP client "
@@ -239,8 +239,8 @@ static gboolean
 qmp_client_event_is(JsonNode *event, const gchar *name)
 {
 	return name == NULL ||
-	       g_strcmp0(json_object_get_string_member(json_node_get_object(event), "event"), name) ==
-		   0;
+	       g_strcmp0(json_object_get_string_member(json_node_get_object(event), "event"),
+			 name) == 0;
 }
 
 JsonNode *
@@ -258,21 +258,22 @@ qmp_client_wait_event(QmpClient *self, const gchar *name, guint timeout_ms, GErr
 			return event;
 		}
 	}
-	deadline = g_get_monotonic_time() +
-		   (gint64)(timeout_ms != 0 ? timeout_ms : self->timeout_ms) * G_TIME_SPAN_MILLISECOND;
+	deadline =
+		g_get_monotonic_time() +
+		(gint64)(timeout_ms != 0 ? timeout_ms : self->timeout_ms) * G_TIME_SPAN_MILLISECOND;
 	for (;;) {
 		g_autoptr(GError) error_local = NULL;
-		g_autoptr(JsonNode) message = qga_client_recv_until(self->client, deadline,
-								   &error_local);
+		g_autoptr(JsonNode) message =
+			qga_client_recv_until(self->client, deadline, &error_local);
 
 		if (message == NULL) {
 			if (g_error_matches(error_local, QGA_ERROR, QGA_ERROR_GENERIC)) {
 				g_debug("waiting for an event: %s, ignoring", error_local->message);
 				continue;
 			}
-			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
-						   "waiting for QMP event '%s': ",
-						   name != NULL ? name : "any");
+			g_propagate_prefixed_error(
+				error, g_steal_pointer(&error_local),
+				"waiting for QMP event '%s': ", name != NULL ? name : "any");
 			return NULL;
 		}
 		if (!qmp_client_is_event(message)) {

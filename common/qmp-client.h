@@ -62,8 +62,8 @@ JsonNode *qmp_client_execute(QmpClient *self, const gchar *command, JsonObject *
  * as getfd and add-fd need; the caller keeps @fd.
  * Returns: (transfer full): the "return" value, or NULL with @error
  */
-JsonNode *qmp_client_execute_with_fd(QmpClient *self, const gchar *command,
-				     JsonObject *arguments, gint fd, GError **error);
+JsonNode *qmp_client_execute_with_fd(QmpClient *self, const gchar *command, JsonObject *arguments,
+				     gint fd, GError **error);
 
 /* the commands sent so far, qmp_capabilities included */
 guint qmp_client_get_commands(QmpClient *self);

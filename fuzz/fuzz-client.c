@@ -41,7 +41,8 @@ fuzz_client_interpret(JsonObject *ret)
 		abort();
 	(void)client_verdict_all_verified(verdicts);
 	for (guint i = 0; i < json_array_get_length(verdicts); i++) {
-		g_free(client_verdict_format(fuzz_client_ctx, json_array_get_object_element(verdicts, i)));
+		g_free(client_verdict_format(fuzz_client_ctx,
+					     json_array_get_object_element(verdicts, i)));
 	}
 	for (guint i = 0; verifications != NULL && i < json_array_get_length(verifications); i++) {
 		JsonNode *node = json_array_get_element(verifications, i);

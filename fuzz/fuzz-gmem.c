@@ -68,7 +68,8 @@ fuzz_gmem_read(gpointer user_data, guint64 vaddr, void *buf, gsize len, GError *
 		return TRUE;
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-		    "0x%" G_GINT64_MODIFIER "x (%" G_GSIZE_FORMAT " bytes) is not mapped", vaddr, len);
+		    "0x%" G_GINT64_MODIFIER "x (%" G_GSIZE_FORMAT " bytes) is not mapped", vaddr,
+		    len);
 	return FALSE;
 }
 
@@ -102,8 +103,8 @@ static void
 fuzz_gmem_dump(const guint8 *data, gsize size)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) reply = gmem_dmesg_read_from_elf(data, size, "fuzz-input", NULL,
-								&error);
+	g_autoptr(JsonObject) reply =
+		gmem_dmesg_read_from_elf(data, size, "fuzz-input", NULL, &error);
 	gsize offset, text_len;
 
 	if ((reply == NULL) == (error == NULL))
@@ -128,8 +129,8 @@ fuzz_gmem_sim(FuzzInput *in, gboolean legacy)
 	const guint8 *override = fuzz_input_take(in, fuzz_input_byte(in), &override_len);
 	g_autofree gchar *base = legacy ? g_strdup(SIM_LEGACY_VMCOREINFO)
 					: sim_vmcoreinfo(FUZZ_GMEM_SYMBOLS, 0, 0, FALSE);
-	g_autofree gchar *text = g_strdup_printf("%s%.*s", base, (gint)override_len,
-						 (const gchar *)override);
+	g_autofree gchar *text =
+		g_strdup_printf("%s%.*s", base, (gint)override_len, (const gchar *) override);
 	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(text, strlen(text), NULL);
 	guint8 symbols[24] = {0};
 	guint8 rb[88] = {0};
@@ -175,8 +176,8 @@ fuzz_gmem_sim(FuzzInput *in, gboolean legacy)
 		mem.regions[1] = (FuzzGmemRegion){FUZZ_GMEM_RB, rb, sizeof(rb), sizeof(rb)};
 		max = count;
 	}
-	mem.regions[2] = (FuzzGmemRegion){FUZZ_GMEM_MEMORY, in->data, in->len,
-					  in->len + FUZZ_GMEM_SLACK};
+	mem.regions[2] =
+		(FuzzGmemRegion){FUZZ_GMEM_MEMORY, in->data, in->len, in->len + FUZZ_GMEM_SLACK};
 
 	records = gmem_printk_read(info, fuzz_gmem_read, &mem, &stats, &error);
 	if ((records == NULL) == (error == NULL))
@@ -187,7 +188,8 @@ fuzz_gmem_sim(FuzzInput *in, gboolean legacy)
 	if (stats.legacy != legacy)
 		max = G_MAXUINT;
 	if (records->len > max) {
-		g_printerr("%u records, at most %" G_GUINT64_FORMAT " expected\n", records->len, max);
+		g_printerr("%u records, at most %" G_GUINT64_FORMAT " expected\n", records->len,
+			   max);
 		abort();
 	}
 	reply = gmem_printk_records_to_reply(records, &stats, level == 0xff ? -1 : level % 8,

@@ -119,7 +119,8 @@ fuzz_kmsg_check_export(QgaKmsgReader *reader, const QgaKmsgQuery *query)
 	/* max-bytes bounds the reply but for its "id" */
 	if (strlen(text) > query->filter.max_bytes ||
 	    json_array_get_length(records) > query->filter.max_records ||
-	    (query->filter.tail >= 0 && json_array_get_length(records) > (guint64)query->filter.tail) ||
+	    (query->filter.tail >= 0 &&
+	     json_array_get_length(records) > (guint64)query->filter.tail) ||
 	    json_object_get_int_member(reply, "next-seq") < query->since_seq ||
 	    json_object_get_int_member(reply, "missed") < 0)
 		abort();

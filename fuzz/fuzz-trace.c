@@ -28,8 +28,8 @@ typedef struct {
 	QtfMethod method;
 	const gchar *const *tracepoints;
 	struct tep_handle *tep;
-	GArray *mounts;	 /* QtfMount */
-	GArray *ioctls;	 /* QtfIoctl */
+	GArray *mounts;	   /* QtfMount */
+	GArray *ioctls;	   /* QtfIoctl */
 	JsonNode *session; /* owns the mounts' strings */
 } FuzzTraceRecording;
 
@@ -38,7 +38,8 @@ static const gchar *const fuzz_trace_events_tracepoints[] = {
 	"syscalls:sys_enter_ioctl", "syscalls:sys_exit_ioctl", "ext4:ext4_sync_fs", NULL};
 
 static FuzzTraceRecording fuzz_trace_recordings[] = {
-	{FUZZ_FIXTURE("tracefs/function-ext4"), QTF_METHOD_FUNCTION, fuzz_trace_function_tracepoints},
+	{FUZZ_FIXTURE("tracefs/function-ext4"), QTF_METHOD_FUNCTION,
+	 fuzz_trace_function_tracepoints},
 	{FUZZ_FIXTURE("tracefs/events-ext4"), QTF_METHOD_EVENTS, fuzz_trace_events_tracepoints},
 };
 
@@ -164,7 +165,8 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	json = qtf_capture_to_json(capture);
 	again = qtf_capture_new_from_json(json, &error);
 	if (again == NULL || again->events->len != capture->events->len) {
-		g_printerr("capture JSON round trip: %s\n", error != NULL ? error->message : "events");
+		g_printerr("capture JSON round trip: %s\n",
+			   error != NULL ? error->message : "events");
 		abort();
 	}
 	return 0;

@@ -40,7 +40,8 @@ seed_fault(int sig, siginfo_t *info, void *context)
 		return;
 	}
 	seed_touched[(addr - seed_map) / SEED_PAGE] = 1;
-	if (mprotect(seed_map + (addr - seed_map) / SEED_PAGE * SEED_PAGE, SEED_PAGE, PROT_READ) != 0)
+	if (mprotect(seed_map + (addr - seed_map) / SEED_PAGE * SEED_PAGE, SEED_PAGE, PROT_READ) !=
+	    0)
 		signal(sig, SIG_DFL);
 }
 
@@ -89,8 +90,10 @@ seed_write_elf(const guint8 *dump, gsize len)
 				continue;
 			}
 			/* extend over the following pages read, as one segment */
-			while (end < MIN(ph.p_offset + ph.p_filesz, len) && seed_touched[end / SEED_PAGE])
-				end = MIN(MIN((end / SEED_PAGE + 1) * SEED_PAGE, ph.p_offset + ph.p_filesz),
+			while (end < MIN(ph.p_offset + ph.p_filesz, len) &&
+			       seed_touched[end / SEED_PAGE])
+				end = MIN(MIN((end / SEED_PAGE + 1) * SEED_PAGE,
+					      ph.p_offset + ph.p_filesz),
 					  len);
 			load.p_offset = body->len;
 			load.p_paddr = ph.p_paddr + (at - ph.p_offset);

@@ -40,8 +40,7 @@ gmem_dmesg_read_phys_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 }
 
 static gboolean
-gmem_dmesg_read_vmcore_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
-			     GError **error)
+gmem_dmesg_read_vmcore_cb(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **error)
 {
 	return gmem_live_read_phys(user_data, paddr, buf, len, error);
 }
@@ -82,8 +81,8 @@ gmem_dmesg_read_virt_cb(gpointer user_data, guint64 vaddr, void *buf, gsize len,
 
 /* the page walker VMCOREINFO describes; @five_level: (out) */
 static GmemPgtable *
-gmem_dmesg_pgtable_new(const GmemVmcoreinfo *info, GmemDmesgReader *reader,
-			  gboolean *five_level, GError **error)
+gmem_dmesg_pgtable_new(const GmemVmcoreinfo *info, GmemDmesgReader *reader, gboolean *five_level,
+		       GError **error)
 {
 	guint64 init_top_pgt, phys_base = 0, l5 = 0, sme_mask = 0, image_size = 0;
 
@@ -98,7 +97,7 @@ gmem_dmesg_pgtable_new(const GmemVmcoreinfo *info, GmemDmesgReader *reader,
 	(void)gmem_vmcoreinfo_get_u64(info, "NUMBER(KERNEL_IMAGE_SIZE)", &image_size, NULL);
 	*five_level = l5 != 0;
 	return gmem_pgtable_new(init_top_pgt - GMEM_PGTABLE_START_KERNEL_MAP + phys_base, l5 != 0,
-				  sme_mask, phys_base, image_size, gmem_dmesg_read_phys_cb, reader);
+				sme_mask, phys_base, image_size, gmem_dmesg_read_phys_cb, reader);
 }
 
 /* a kernel release as uname -r shows it: "6.1.0-56-cloud-amd64" */
@@ -196,16 +195,17 @@ gmem_dmesg_check_note(const gchar *text, gsize text_len, guint64 paddr, gpointer
 /* guest-dmesg's reply from decoded records, with the agent's filters
  * (level, then tail), and the "memory" member the callers complete */
 static JsonObject *
-gmem_dmesg_build_reply(const GmemVmcoreinfo *info, const gchar *note_source,
-			  GPtrArray *records, const GmemPrintkStats *stats,
-			  const GmemDmesgOptions *opts, gboolean five_level,
-			  const GmemDmesgReader *reader, JsonObject **memory_out)
+gmem_dmesg_build_reply(const GmemVmcoreinfo *info, const gchar *note_source, GPtrArray *records,
+		       const GmemPrintkStats *stats, const GmemDmesgOptions *opts,
+		       gboolean five_level, const GmemDmesgReader *reader, JsonObject **memory_out)
 {
-	g_autofree gchar *text = gmem_printk_records_to_reply(records, stats, opts->level, opts->tail);
+	g_autofree gchar *text =
+		gmem_printk_records_to_reply(records, stats, opts->level, opts->tail);
 	g_autoptr(JsonNode) node = json_from_string(text, NULL);
 	JsonObject *result;
 	JsonObject *memory;
-	g_autofree gchar *address = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", stats->text_address);
+	g_autofree gchar *address =
+		g_strdup_printf("0x%" G_GINT64_MODIFIER "x", stats->text_address);
 
 	/* the shared writer's text is one object, always */
 	g_return_val_if_fail(node != NULL && JSON_NODE_HOLDS_OBJECT(node), NULL);
@@ -278,9 +278,10 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 			return NULL;
 		}
 		if (!opts->scan) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "the guest's VMCOREINFO is not available: " GMEM_DMESG_VMCOREINFO_HINT
-				    "; or let qgatrace scan guest RAM for it");
+			g_set_error(
+				error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				"the guest's VMCOREINFO is not available: " GMEM_DMESG_VMCOREINFO_HINT
+				"; or let qgatrace scan guest RAM for it");
 			return NULL;
 		}
 		g_clear_error(&error_local);
@@ -347,7 +348,7 @@ gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **er
 	}
 
 	result = gmem_dmesg_build_reply(info, note_source, records, &stats, opts, five_level,
-					   &reader, &memory);
+					&reader, &memory);
 	json_object_set_boolean_member(memory, "paused", paused_at != 0);
 	json_object_set_int_member(memory, "paused-ms", paused_us / 1000);
 	json_object_set_int_member(memory, "elapsed-ms", (g_get_monotonic_time() - started) / 1000);
@@ -380,8 +381,7 @@ gmem_dmesg_dump_clear(GmemDmesgDump *dump)
 }
 
 static gboolean
-gmem_dmesg_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
-			   GError **error)
+gmem_dmesg_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len, GError **error)
 {
 	GmemDmesgDump *dump = user_data;
 	guint8 *out = buf;
@@ -392,7 +392,7 @@ gmem_dmesg_read_dump_cb(gpointer user_data, guint64 paddr, void *buf, gsize len,
 
 		for (guint i = 0; i < dump->segments->len; i++) {
 			const GmemDmesgSegment *s =
-			    &g_array_index(dump->segments, GmemDmesgSegment, i);
+				&g_array_index(dump->segments, GmemDmesgSegment, i);
 
 			if (paddr >= s->paddr && paddr - s->paddr < s->size) {
 				seg = s;
@@ -427,7 +427,8 @@ gmem_dmesg_dump_open(GmemDmesgDump *dump, const guint8 *elf, gsize len, const gc
 			       memcmp(dump->data, "makedumpfile", 8) == 0)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 			    "'%s' is a compressed kdump file: only ELF dumps are read (virsh dump "
-			    "--memory-only --format elf, or QMP dump-guest-memory)", path);
+			    "--memory-only --format elf, or QMP dump-guest-memory)",
+			    path);
 		return FALSE;
 	}
 	if (dump->len < sizeof(eh) || memcmp(dump->data, ELFMAG, SELFMAG) != 0 ||
@@ -462,8 +463,7 @@ gmem_dmesg_dump_open(GmemDmesgDump *dump, const guint8 *elf, gsize len, const gc
 }
 
 JsonObject *
-gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
-				   GError **error)
+gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts, GError **error)
 {
 	g_autoptr(GMappedFile) file = NULL;
 
@@ -509,12 +509,13 @@ gmem_dmesg_read_from_elf(const guint8 *elf, gsize len, const gchar *path,
 	note = gmem_vmcoreinfo_find_in_elf(dump.data, dump.len, &note_len, &error_local);
 	if (note == NULL) {
 		if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "'%s' carries no VMCOREINFO note: a dump has it when "
-				    GMEM_DMESG_VMCOREINFO_HINT, path);
+			g_set_error(
+				error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				"'%s' carries no VMCOREINFO note: a dump has it when " GMEM_DMESG_VMCOREINFO_HINT,
+				path);
 		else
-			g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "'%s': ",
-						   path);
+			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+						   "'%s': ", path);
 		gmem_dmesg_dump_clear(&dump);
 		return NULL;
 	}
@@ -525,13 +526,12 @@ gmem_dmesg_read_from_elf(const guint8 *elf, gsize len, const gchar *path,
 		pgtable = gmem_dmesg_pgtable_new(info, &reader, &five_level, error);
 	reader.pgtable = pgtable;
 	if (pgtable != NULL)
-		records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats,
-					     error);
+		records = gmem_printk_read(info, gmem_dmesg_read_virt_cb, &reader, &stats, error);
 	if (records == NULL)
 		g_prefix_error(error, GMEM_DMESG_REFUSED);
 	if (records != NULL) {
 		result = gmem_dmesg_build_reply(info, "dump-file", records, &stats, opts,
-						   five_level, &reader, &memory);
+						five_level, &reader, &memory);
 		json_object_set_boolean_member(memory, "paused", FALSE);
 		json_object_set_int_member(memory, "elapsed-ms",
 					   (g_get_monotonic_time() - started) / 1000);

@@ -10,19 +10,19 @@ G_BEGIN_DECLS
 /* `qgatrace dmesg --from-memory`: the guest's kernel log read from its
  * memory through QEMU's QMP socket, with no agent */
 
-#define GMEM_DMESG_VMCOREINFO_HINT                                                          \
-	"QEMU needs '-device vmcoreinfo' (libvirt: <features><vmcoreinfo state='on'/>"         \
+#define GMEM_DMESG_VMCOREINFO_HINT                                                                 \
+	"QEMU needs '-device vmcoreinfo' (libvirt: <features><vmcoreinfo state='on'/>"             \
 	"</features>) and the guest its qemu_fw_cfg driver (modprobe qemu_fw_cfg)"
 
 typedef struct {
-	gboolean no_pause;   /* read the running guest: faster, records may tear */
-	gboolean scan;	     /* scan guest RAM for VMCOREINFO when the dump has none; each
+	gboolean no_pause;	       /* read the running guest: faster, records may tear */
+	gboolean scan;		       /* scan guest RAM for VMCOREINFO when the dump has none; each
 			      * note found is checked against the kernel's own layout */
-	guint64 scan_limit;  /* bytes of RAM the scan reads at most; 0: all */
-	gboolean use_xp;     /* HMP xp instead of pmemsave */
-	guint timeout_ms;    /* per QMP command; 0: 30 s */
-	gint level;	     /* records at this level or more urgent; -1: all */
-	gint64 tail;	     /* only the last @tail records; -1: all */
+	guint64 scan_limit;	       /* bytes of RAM the scan reads at most; 0: all */
+	gboolean use_xp;	       /* HMP xp instead of pmemsave */
+	guint timeout_ms;	       /* per QMP command; 0: 30 s */
+	gint level;		       /* records at this level or more urgent; -1: all */
+	gint64 tail;		       /* only the last @tail records; -1: all */
 	GmemLiveProgressFunc progress; /* (nullable): the RAM scan's progress */
 	gpointer progress_data;
 	gboolean fail_after_pause; /* tests: fail once the guest is paused */
@@ -48,8 +48,7 @@ void gmem_dmesg_options_init(GmemDmesgOptions *opts);
  * Returns: (transfer full): the reply, or NULL with @error; a guest with no
  * VMCOREINFO is G_IO_ERROR_NOT_FOUND with GMEM_DMESG_VMCOREINFO_HINT
  */
-JsonObject *gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts,
-				     GError **error);
+JsonObject *gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts, GError **error);
 
 /**
  * gmem_dmesg_read_from_dump:
@@ -63,7 +62,7 @@ JsonObject *gmem_dmesg_read(const gchar *qmp_path, const GmemDmesgOptions *opts,
  * Returns: (transfer full): the reply, or NULL with @error
  */
 JsonObject *gmem_dmesg_read_from_dump(const gchar *path, const GmemDmesgOptions *opts,
-					       GError **error);
+				      GError **error);
 
 /**
  * gmem_dmesg_read_from_elf:

@@ -31,15 +31,15 @@
 #define GMEM_LIVE_TIMEOUT_DEFAULT_MS 30000
 /* the watcher's messages, and how long it waits for QEMU to answer its
  * cont: after the pmemsave it may still be busy with (seconds under TCG) */
-#define GMEM_LIVE_WATCHER_PAUSED  'P'
-#define GMEM_LIVE_WATCHER_RESUMED 'R'
-#define GMEM_LIVE_WATCHER_ID	  "\"qgatrace-watcher\""
+#define GMEM_LIVE_WATCHER_PAUSED   'P'
+#define GMEM_LIVE_WATCHER_RESUMED  'R'
+#define GMEM_LIVE_WATCHER_ID	   "\"qgatrace-watcher\""
 #define GMEM_LIVE_WATCHER_REPLY_MS 120000
 
 struct _GmemLive {
 	QmpClient *qmp;
-	gint memfd;	/* what pmemsave writes into, through QEMU's copy of it */
-	gint qemu_fd;	/* that copy's number in QEMU, from add-fd; -1: not yet */
+	gint memfd;   /* what pmemsave writes into, through QEMU's copy of it */
+	gint qemu_fd; /* that copy's number in QEMU, from add-fd; -1: not yet */
 	gint64 fdset_id;
 	gboolean use_xp;
 	gboolean paused_by_us;
@@ -117,7 +117,8 @@ gmem_live_watcher_cont(gint sock)
 			sent += (gsize)n;
 		else if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return;
-		else if (n < 0 && errno == EAGAIN && !gmem_live_watcher_poll(sock, POLLOUT, deadline))
+		else if (n < 0 && errno == EAGAIN &&
+			 !gmem_live_watcher_poll(sock, POLLOUT, deadline))
 			return;
 	}
 	/* the id may straddle two reads: the tail of one goes before the next */
@@ -139,8 +140,8 @@ gmem_live_watcher_cont(gint sock)
 G_GNUC_NORETURN static void
 gmem_live_watcher_run(gint sock, gint link)
 {
-	static const gint ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE,
-				       SIGTSTP, SIGTTIN, SIGTTOU};
+	static const gint ignored[] = {SIGINT,	SIGQUIT, SIGHUP,  SIGTERM,
+				       SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
 	gint lo = MIN(sock, link);
 	gint hi = MAX(sock, link);
 	gint null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -231,8 +232,7 @@ gmem_live_watcher_stop(GmemLive *self)
 /* a QMP command; @fd >= 0 goes with it (SCM_RIGHTS), for getfd and add-fd.
  * Returns: (transfer full): the "return" member */
 static JsonNode *
-gmem_live_execute(GmemLive *self, const gchar *command, JsonObject *args, gint fd,
-		  GError **error)
+gmem_live_execute(GmemLive *self, const gchar *command, JsonObject *args, gint fd, GError **error)
 {
 	JsonNode *ret = fd >= 0 ? qmp_client_execute_with_fd(self->qmp, command, args, fd, error)
 				: qmp_client_execute(self->qmp, command, args, error);
@@ -253,7 +253,7 @@ gmem_live_connect(const gchar *qmp_path, guint timeout_ms, GError **error)
 	self->qemu_fd = -1;
 	self->watcher_fd = -1;
 	self->qmp = qmp_client_connect_unix(
-	    qmp_path, timeout_ms != 0 ? timeout_ms : GMEM_LIVE_TIMEOUT_DEFAULT_MS, error);
+		qmp_path, timeout_ms != 0 ? timeout_ms : GMEM_LIVE_TIMEOUT_DEFAULT_MS, error);
 	if (self->qmp == NULL)
 		return NULL;
 	return g_steal_pointer(&self);
@@ -363,8 +363,8 @@ gmem_live_query_running(GmemLive *self, gboolean *running, GError **error)
 				    "query-status returned no object");
 		return FALSE;
 	}
-	*running = json_object_get_boolean_member_with_default(json_node_get_object(ret),
-								"running", FALSE);
+	*running = json_object_get_boolean_member_with_default(json_node_get_object(ret), "running",
+							       FALSE);
 	return TRUE;
 }
 
@@ -434,7 +434,7 @@ gboolean
 gmem_live_get_ram_size(GmemLive *self, guint64 *size, GError **error)
 {
 	g_autoptr(JsonNode) ret =
-	    gmem_live_execute(self, "query-memory-size-summary", NULL, -1, error);
+		gmem_live_execute(self, "query-memory-size-summary", NULL, -1, error);
 
 	if (ret == NULL)
 		return FALSE;
@@ -484,14 +484,15 @@ gmem_live_setup_memfd(GmemLive *self, GError **error)
 	close(wfd);
 	if (ret == NULL)
 		return FALSE;
-	if (!JSON_NODE_HOLDS_OBJECT(ret) || !json_object_has_member(json_node_get_object(ret), "fd")) {
+	if (!JSON_NODE_HOLDS_OBJECT(ret) ||
+	    !json_object_has_member(json_node_get_object(ret), "fd")) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "add-fd returned no fd");
 		return FALSE;
 	}
 	self->qemu_fd = (gint)json_object_get_int_member(json_node_get_object(ret), "fd");
-	self->fdset_id = json_object_get_int_member_with_default(json_node_get_object(ret),
-								 "fdset-id", 0);
+	self->fdset_id =
+		json_object_get_int_member_with_default(json_node_get_object(ret), "fdset-id", 0);
 	return TRUE;
 }
 
@@ -559,7 +560,8 @@ gmem_live_xp(GmemLive *self, guint64 paddr, void *buf, gsize len, GError **error
 		guint quads = (guint)MIN((end - at) / 8, (guint64)GMEM_LIVE_XP_QUADS);
 		g_autoptr(JsonObject) args = json_object_new();
 		g_autoptr(JsonNode) ret = NULL;
-		g_autofree gchar *cmd = g_strdup_printf("xp /%ug 0x%" G_GINT64_MODIFIER "x", quads, at);
+		g_autofree gchar *cmd =
+			g_strdup_printf("xp /%ug 0x%" G_GINT64_MODIFIER "x", quads, at);
 		g_auto(GStrv) lines = NULL;
 		guint got = 0;
 
@@ -598,14 +600,16 @@ gmem_live_xp(GmemLive *self, guint64 paddr, void *buf, gsize len, GError **error
 					guint64 a = qaddr + b;
 
 					if (a >= paddr && a < paddr + len)
-						((guint8 *)buf)[a - paddr] = ((const guint8 *)&q)[b];
+						((guint8 *)buf)[a - paddr] =
+							((const guint8 *)&q)[b];
 				}
 				got++;
 			}
 		}
 		if (got != quads) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "xp at 0x%" G_GINT64_MODIFIER "x returned %u of %u quadwords: '%s'",
+				    "xp at 0x%" G_GINT64_MODIFIER
+				    "x returned %u of %u quadwords: '%s'",
 				    at, got, quads, json_node_get_string(ret));
 			return FALSE;
 		}
@@ -718,7 +722,8 @@ gmem_live_scan_chunk(GmemLiveScan *scan, const guint8 *chunk, gsize have, guint6
 			return g_strndup(text, len);
 		}
 		g_debug("the VMCOREINFO-like note at guest physical 0x%" G_GINT64_MODIFIER
-			"x is not the kernel's: %s", paddr, error_local->message);
+			"x is not the kernel's: %s",
+			paddr, error_local->message);
 		if (++scan->refused > GMEM_LIVE_SCAN_REFUSED_MAX) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "more than %u notes in guest RAM look like VMCOREINFO but are "
@@ -762,7 +767,8 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, GmemLiveScan *scan, gsize *text_len, G
 	total = ranges[0].size + ranges[1].size;
 	if (scan->limit != 0)
 		total = MIN(total, scan->limit);
-	chunk = g_malloc(GMEM_LIVE_SCAN_CHUNK + GMEM_VMCOREINFO_NOTE_MAX + GMEM_VMCOREINFO_NOTE_HDR);
+	chunk = g_malloc(GMEM_LIVE_SCAN_CHUNK + GMEM_VMCOREINFO_NOTE_MAX +
+			 GMEM_VMCOREINFO_NOTE_HDR);
 	for (guint r = 0; r < G_N_ELEMENTS(ranges); r++) {
 		gsize carry = 0;
 
@@ -790,7 +796,7 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, GmemLiveScan *scan, gsize *text_len, G
 			{
 				gsize have = carry + (gsize)n;
 				gsize keep = MIN(have, (gsize)(GMEM_VMCOREINFO_NOTE_MAX +
-							      GMEM_VMCOREINFO_NOTE_HDR));
+							       GMEM_VMCOREINFO_NOTE_HDR));
 
 				memmove(chunk, chunk + have - keep, keep);
 				carry = keep;
@@ -803,6 +809,7 @@ gmem_live_scan_vmcoreinfo(GmemLive *self, GmemLiveScan *scan, gsize *text_len, G
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 		    "no VMCOREINFO note in %" G_GUINT64_FORMAT " MiB of guest RAM (%u that "
-		    "looked like one are not the running kernel's)", done >> 20, scan->refused);
+		    "looked like one are not the running kernel's)",
+		    done >> 20, scan->refused);
 	return NULL;
 }

@@ -55,8 +55,7 @@ gboolean gmem_live_resume(GmemLive *self, GError **error);
 gboolean gmem_live_get_ram_size(GmemLive *self, guint64 *size, GError **error);
 
 /* reads @len bytes of guest physical memory at @paddr */
-gboolean gmem_live_read_phys(GmemLive *self, guint64 paddr, void *buf, gsize len,
-			     GError **error);
+gboolean gmem_live_read_phys(GmemLive *self, guint64 paddr, void *buf, gsize len, GError **error);
 
 /**
  * gmem_live_dump_vmcoreinfo:
@@ -71,7 +70,7 @@ gchar *gmem_live_dump_vmcoreinfo(GmemLive *self, gsize *text_len, GError **error
 /* whether the VMCOREINFO note found in guest RAM at @paddr (its header)
  * is the running kernel's: anyone in the guest can write one into RAM */
 typedef gboolean (*GmemLiveNoteCheckFunc)(const gchar *text, gsize text_len, guint64 paddr,
-					   gpointer user_data, GError **error);
+					  gpointer user_data, GError **error);
 
 /* at most this many notes are checked and refused before the scan gives up */
 #define GMEM_LIVE_SCAN_REFUSED_MAX 16
@@ -80,7 +79,7 @@ typedef struct {
 	guint64 limit;		       /* bytes of guest RAM to scan at most; 0: all */
 	GmemLiveProgressFunc progress; /* (nullable) */
 	gpointer progress_data;
-	GmemLiveNoteCheckFunc check;   /* (nullable): NULL takes the first note */
+	GmemLiveNoteCheckFunc check; /* (nullable): NULL takes the first note */
 	gpointer check_data;
 	guint64 note_paddr; /* (out): where the note taken is */
 	guint refused;	    /* (out): the notes before it that @check refused */

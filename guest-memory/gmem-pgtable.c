@@ -8,9 +8,9 @@
 #include "gmem-pgtable.h"
 
 #define GMEM_PGTABLE_PAGE_SIZE 4096
-#define GMEM_PGTABLE_ENTRIES	 512
-#define GMEM_PGTABLE_PRESENT	 (G_GUINT64_CONSTANT(1) << 0)
-#define GMEM_PGTABLE_PSE	 (G_GUINT64_CONSTANT(1) << 7)
+#define GMEM_PGTABLE_ENTRIES   512
+#define GMEM_PGTABLE_PRESENT   (G_GUINT64_CONSTANT(1) << 0)
+#define GMEM_PGTABLE_PSE       (G_GUINT64_CONSTANT(1) << 7)
 /* bits 12..51: what an entry holds of the next table's or the page's address */
 #define GMEM_PGTABLE_ADDR_MASK G_GUINT64_CONSTANT(0x000ffffffffff000)
 
@@ -28,7 +28,7 @@ struct _ClientPgtable {
 
 GmemPgtable *
 gmem_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, guint64 phys_base,
-		   guint64 kernel_image_size, GmemPgtableReadFunc read, gpointer user_data)
+		 guint64 kernel_image_size, GmemPgtableReadFunc read, gpointer user_data)
 {
 	GmemPgtable *self;
 
@@ -40,7 +40,7 @@ gmem_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask, guin
 	self->sme_mask = sme_mask;
 	self->phys_base = phys_base;
 	self->kernel_image_size =
-	    kernel_image_size != 0 ? kernel_image_size : GMEM_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT;
+		kernel_image_size != 0 ? kernel_image_size : GMEM_PGTABLE_KERNEL_IMAGE_SIZE_DEFAULT;
 	self->read = read;
 	self->user_data = user_data;
 	self->tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
@@ -66,7 +66,7 @@ gmem_pgtable_get_reads(GmemPgtable *self)
 /* one entry of the table at @table_paddr; whole tables are read and kept */
 static gboolean
 gmem_pgtable_entry(GmemPgtable *self, guint64 table_paddr, guint index, guint64 *entry,
-		     GError **error)
+		   GError **error)
 {
 	const guint64 *table = g_hash_table_lookup(self->tables, &table_paddr);
 
@@ -77,7 +77,8 @@ gmem_pgtable_entry(GmemPgtable *self, guint64 table_paddr, guint index, guint64 
 		if (!self->read(self->user_data, table_paddr, page, GMEM_PGTABLE_PAGE_SIZE,
 				error)) {
 			g_free(key);
-			g_prefix_error(error, "reading the page table at 0x%" G_GINT64_MODIFIER "x: ",
+			g_prefix_error(error,
+				       "reading the page table at 0x%" G_GINT64_MODIFIER "x: ",
 				       table_paddr);
 			return FALSE;
 		}
@@ -93,7 +94,7 @@ gmem_pgtable_entry(GmemPgtable *self, guint64 table_paddr, guint index, guint64 
 
 gboolean
 gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
-			 GError **error)
+		       GError **error)
 {
 	g_return_val_if_fail(self != NULL, FALSE);
 	g_return_val_if_fail(paddr != NULL, FALSE);
@@ -131,8 +132,8 @@ gmem_pgtable_walk(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run
 			return FALSE;
 		if ((entry & GMEM_PGTABLE_PRESENT) == 0) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "address 0x%" G_GINT64_MODIFIER "x is not mapped (no %s)", vaddr,
-				    level_names[level]);
+				    "address 0x%" G_GINT64_MODIFIER "x is not mapped (no %s)",
+				    vaddr, level_names[level]);
 			return FALSE;
 		}
 		/* a 1 GiB (pud) or 2 MiB (pmd) page ends the walk */

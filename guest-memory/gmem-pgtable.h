@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 /* reads @len bytes of guest physical memory at @paddr into @buf */
 typedef gboolean (*GmemPgtableReadFunc)(gpointer user_data, guint64 paddr, void *buf, gsize len,
-					  GError **error);
+					GError **error);
 
 typedef struct _ClientPgtable GmemPgtable;
 
@@ -29,8 +29,8 @@ typedef struct _ClientPgtable GmemPgtable;
  * Returns: (transfer full): a walker; table pages it reads are cached
  */
 GmemPgtable *gmem_pgtable_new(guint64 root_paddr, gboolean five_level, guint64 sme_mask,
-				  guint64 phys_base, guint64 kernel_image_size,
-				  GmemPgtableReadFunc read, gpointer user_data);
+			      guint64 phys_base, guint64 kernel_image_size,
+			      GmemPgtableReadFunc read, gpointer user_data);
 void gmem_pgtable_free(GmemPgtable *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPgtable, gmem_pgtable_free)
 
@@ -43,8 +43,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPgtable, gmem_pgtable_free)
  * Returns: FALSE with G_IO_ERROR_NOT_FOUND for an address that is not
  * mapped, or the read function's error
  */
-gboolean gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr,
-				  guint64 *run, GError **error);
+gboolean gmem_pgtable_translate(GmemPgtable *self, guint64 vaddr, guint64 *paddr, guint64 *run,
+				GError **error);
 
 /**
  * gmem_pgtable_walk:

@@ -9,13 +9,13 @@
 #include "kmsg-record.h"
 
 /* printk_ringbuffer.h: the state in the top two bits of state_var */
-#define GMEM_PRINTK_SV_SHIFT	 62
-#define GMEM_PRINTK_ID_MASK	 (~(G_GUINT64_CONSTANT(3) << GMEM_PRINTK_SV_SHIFT))
-#define GMEM_PRINTK_COMMITTED	 1
-#define GMEM_PRINTK_FINALIZED	 2
+#define GMEM_PRINTK_SV_SHIFT  62
+#define GMEM_PRINTK_ID_MASK   (~(G_GUINT64_CONSTANT(3) << GMEM_PRINTK_SV_SHIFT))
+#define GMEM_PRINTK_COMMITTED 1
+#define GMEM_PRINTK_FINALIZED 2
 /* data-less blocks: an empty line has both lpos NO_LPOS, a failed one FAILED_LPOS */
-#define GMEM_PRINTK_NO_LPOS	 G_GUINT64_CONSTANT(0x3)
-#define GMEM_PRINTK_LOG_CONT	 8
+#define GMEM_PRINTK_NO_LPOS  G_GUINT64_CONSTANT(0x3)
+#define GMEM_PRINTK_LOG_CONT 8
 /*
  * What guest memory claims, bounded by what a real kernel can have
  * (kernel/printk/printk.c, printk_ringbuffer.h); the limits are in
@@ -39,7 +39,7 @@
 #define GMEM_PRINTK_TEXT_MAX	   1024
 #define GMEM_PRINTK_DICT_MAX	   256
 /* an OFFSET() inside one of those structures */
-#define GMEM_PRINTK_STRUCT_MAX	   4096
+#define GMEM_PRINTK_STRUCT_MAX 4096
 
 void
 gmem_printk_record_free(GmemPrintkRecord *self)
@@ -93,7 +93,8 @@ gmem_printk_record_to_kmsg(const GmemPrintkRecord *self)
 }
 
 gchar *
-gmem_printk_records_to_reply(GPtrArray *records, const GmemPrintkStats *stats, gint level, gint64 tail)
+gmem_printk_records_to_reply(GPtrArray *records, const GmemPrintkStats *stats, gint level,
+			     gint64 tail)
 {
 	KmsgRecordFilter filter;
 	g_autoptr(KmsgRecordReply) reply = NULL;
@@ -108,13 +109,15 @@ gmem_printk_records_to_reply(GPtrArray *records, const GmemPrintkStats *stats, g
 	filter.tail = tail;
 	reply = kmsg_record_reply_new(&filter);
 	for (guint i = 0; i < records->len; i++) {
-		g_autoptr(KmsgRecord) record = gmem_printk_record_to_kmsg(g_ptr_array_index(records, i));
+		g_autoptr(KmsgRecord) record =
+			gmem_printk_record_to_kmsg(g_ptr_array_index(records, i));
 
 		/* no bounds: every record fits */
 		(void)kmsg_record_reply_add(reply, &record);
 	}
 	envelope.seq_synthesized = stats->seq_synthesized;
-	envelope.first_seq = records->len > 0 ? ((GmemPrintkRecord *)g_ptr_array_index(records, 0))->seq : 0;
+	envelope.first_seq =
+		records->len > 0 ? ((GmemPrintkRecord *)g_ptr_array_index(records, 0))->seq : 0;
 	/* the whole buffer, read at once: the cursor is the newest record returned */
 	envelope.next_seq = kmsg_record_reply_get_last_seq(reply);
 	return kmsg_record_reply_finish(reply, &envelope);
@@ -161,7 +164,7 @@ gmem_printk_get_small_or(GmemPrintkCtx *ctx, const gchar *key, gsize fallback)
 
 static guint8 *
 gmem_printk_read_alloc(GmemPrintkCtx *ctx, guint64 vaddr, gsize len, const gchar *what,
-			 GError **error)
+		       GError **error)
 {
 	g_autofree guint8 *buf = g_malloc(MAX(len, 1));
 
@@ -237,15 +240,16 @@ gmem_printk_layout(GmemPrintkCtx *ctx, GmemPrintkLayout *l, GError **error)
 	l->device_off = gmem_printk_get_small_or(ctx, "OFFSET(dev_printk_info.device)", 0);
 	l->device_len = gmem_printk_get_small_or(ctx, "LENGTH(printk_info_device)", 0);
 	if (l->desc_size > GMEM_PRINTK_DESC_MAX || l->info_size > GMEM_PRINTK_INFO_MAX) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "VMCOREINFO's printk structures are implausible: prb_desc %" G_GSIZE_FORMAT
-			    " bytes (at most %u), printk_info %" G_GSIZE_FORMAT " (at most %u)",
-			    l->desc_size, GMEM_PRINTK_DESC_MAX, l->info_size, GMEM_PRINTK_INFO_MAX);
+		g_set_error(
+			error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			"VMCOREINFO's printk structures are implausible: prb_desc %" G_GSIZE_FORMAT
+			" bytes (at most %u), printk_info %" G_GSIZE_FORMAT " (at most %u)",
+			l->desc_size, GMEM_PRINTK_DESC_MAX, l->info_size, GMEM_PRINTK_INFO_MAX);
 		return FALSE;
 	}
-	l->have_dev = l->dev_off != G_MAXSIZE &&
-		      l->dev_off + MAX(l->subsys_off + l->subsys_len,
-				       l->device_off + l->device_len) <= l->info_size;
+	l->have_dev = l->dev_off != G_MAXSIZE && l->dev_off + MAX(l->subsys_off + l->subsys_len,
+								  l->device_off + l->device_len) <=
+							 l->info_size;
 	if (l->sv_off + 8 > l->desc_size || l->lpos_off + l->begin_off + 8 > l->desc_size ||
 	    l->lpos_off + l->next_off + 8 > l->desc_size || l->seq_off + 8 > l->info_size ||
 	    l->ts_off + 8 > l->info_size || l->text_len_off + 4 > l->info_size) {
@@ -283,27 +287,27 @@ gmem_printk_ring_locate(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error
 	g_autofree guint8 *rb = NULL;
 	guint64 prb_sym, v;
 	gsize rb_size, desc_ring, text_ring, count_bits_off, descs_off, infos_off, head_off,
-	    tail_off, size_bits_off, data_off;
+		tail_off, size_bits_off, data_off;
 	gsize counter = gmem_printk_get_small_or(ctx, "OFFSET(atomic_long_t.counter)", 0);
 
 	if (!gmem_printk_get(ctx, "SYMBOL(prb)", &prb_sym, error) ||
 	    !gmem_printk_get_small(ctx, "SIZE(printk_ringbuffer)", &rb_size, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(printk_ringbuffer.desc_ring)", &desc_ring, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(printk_ringbuffer.text_data_ring)", &text_ring,
-				     error) ||
+				   error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_desc_ring.count_bits)", &count_bits_off,
-				     error) ||
+				   error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_desc_ring.descs)", &descs_off, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_desc_ring.infos)", &infos_off, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_desc_ring.head_id)", &head_off, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_desc_ring.tail_id)", &tail_off, error) ||
-	    !gmem_printk_get_small(ctx, "OFFSET(prb_data_ring.size_bits)", &size_bits_off,
-				     error) ||
+	    !gmem_printk_get_small(ctx, "OFFSET(prb_data_ring.size_bits)", &size_bits_off, error) ||
 	    !gmem_printk_get_small(ctx, "OFFSET(prb_data_ring.data)", &data_off, error) ||
 	    !gmem_printk_layout(ctx, &ring->l, error))
 		return FALSE;
 	if (desc_ring + MAX(MAX(count_bits_off + 4, descs_off + 8),
-			    MAX(infos_off + 8, MAX(head_off, tail_off) + counter + 8)) > rb_size ||
+			    MAX(infos_off + 8, MAX(head_off, tail_off) + counter + 8)) >
+		    rb_size ||
 	    text_ring + MAX(size_bits_off + 4, data_off + 8) > rb_size) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "VMCOREINFO's printk_ringbuffer offsets do not fit its size");
@@ -331,8 +335,8 @@ gmem_printk_ring_locate(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "implausible printk ring buffer at 0x%" G_GINT64_MODIFIER
 			    "x: 2^%u descriptors (at most 2^%u), 2^%u bytes of text (at most 2^%u)",
-			    ring->prb, ring->count_bits, GMEM_PRINTK_COUNT_BITS_MAX, ring->size_bits,
-			    GMEM_PRINTK_SIZE_BITS_MAX);
+			    ring->prb, ring->count_bits, GMEM_PRINTK_COUNT_BITS_MAX,
+			    ring->size_bits, GMEM_PRINTK_SIZE_BITS_MAX);
 		return FALSE;
 	}
 	ring->count = G_GUINT64_CONSTANT(1) << ring->count_bits;
@@ -349,14 +353,15 @@ static gboolean
 gmem_printk_ring_fetch(GmemPrintkCtx *ctx, GmemPrintkRing *ring, GError **error)
 {
 	ring->descs = gmem_printk_read_alloc(ctx, ring->descs_addr, ring->count * ring->l.desc_size,
-					       "the descriptors", error);
+					     "the descriptors", error);
 	if (ring->descs == NULL)
 		return FALSE;
 	ring->infos = gmem_printk_read_alloc(ctx, ring->infos_addr, ring->count * ring->l.info_size,
-					       "the record infos", error);
+					     "the record infos", error);
 	if (ring->infos == NULL)
 		return FALSE;
-	ring->data = gmem_printk_read_alloc(ctx, ring->data_addr, ring->size, "the text ring", error);
+	ring->data =
+		gmem_printk_read_alloc(ctx, ring->data_addr, ring->size, "the text ring", error);
 	return ring->data != NULL;
 }
 
@@ -436,9 +441,9 @@ gmem_printk_ring_record(const GmemPrintkRing *ring, guint64 id, const guint8 *te
 	rec->text = g_bytes_new(text, text_len);
 	if (l->have_dev) {
 		rec->subsystem = gmem_printk_strndup_nonempty(info + l->dev_off + l->subsys_off,
-								l->subsys_len);
+							      l->subsys_len);
 		rec->device = gmem_printk_strndup_nonempty(info + l->dev_off + l->device_off,
-							     l->device_len);
+							   l->device_len);
 	}
 	return rec;
 }
@@ -453,8 +458,8 @@ gmem_printk_ring_record(const GmemPrintkRing *ring, guint64 id, const guint8 *te
 static GPtrArray *
 gmem_printk_decode_lockless(const GmemPrintkRing *ring, GmemPrintkStats *stats, GError **error)
 {
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)gmem_printk_record_free);
+	g_autoptr(GPtrArray) records =
+		g_ptr_array_new_with_free_func((GDestroyNotify)gmem_printk_record_free);
 	guint64 n_ids;
 	guint64 window = 0;
 	guint64 taken_next = 0;
@@ -471,7 +476,8 @@ gmem_printk_decode_lockless(const GmemPrintkRing *ring, GmemPrintkStats *stats, 
 			    ring->tail_id, ring->head_id, ring->count);
 		return NULL;
 	}
-	for (guint64 k = 0, id = ring->tail_id; k < n_ids; k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
+	for (guint64 k = 0, id = ring->tail_id; k < n_ids;
+	     k++, id = (id + 1) & GMEM_PRINTK_ID_MASK) {
 		const guint8 *text = NULL;
 		guint text_len = 0;
 		guint64 begin = 0;
@@ -483,7 +489,8 @@ gmem_printk_decode_lockless(const GmemPrintkRing *ring, GmemPrintkStats *stats, 
 		}
 		if (begin != next) {
 			/* before the last block taken, or more than a ring after the first */
-			if (taken_any && ((gint64)(begin - taken_next) < 0 || next - window > ring->size)) {
+			if (taken_any &&
+			    ((gint64)(begin - taken_next) < 0 || next - window > ring->size)) {
 				stats->skipped++;
 				continue;
 			}
@@ -548,7 +555,8 @@ gmem_printk_log_buf_locate(GmemPrintkCtx *ctx, GmemPrintkLogBuf *lb, GError **er
 	    lb->first_idx >= lb->buf_len || lb->next_idx >= lb->buf_len) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "implausible log_buf: %u bytes (at most %u), first %u, next %u",
-			    lb->buf_len, 1u << GMEM_PRINTK_SIZE_BITS_MAX, lb->first_idx, lb->next_idx);
+			    lb->buf_len, 1u << GMEM_PRINTK_SIZE_BITS_MAX, lb->first_idx,
+			    lb->next_idx);
 		return FALSE;
 	}
 	return TRUE;
@@ -617,8 +625,8 @@ gmem_printk_log_buf_record(const GmemPrintkLogBuf *lb, guint32 idx, guint16 len,
 static GPtrArray *
 gmem_printk_decode_legacy(const GmemPrintkLogBuf *lb, GmemPrintkStats *stats, GError **error)
 {
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)gmem_printk_record_free);
+	g_autoptr(GPtrArray) records =
+		g_ptr_array_new_with_free_func((GDestroyNotify)gmem_printk_record_free);
 	guint64 seq = 0;
 	guint64 walked = 0;
 
@@ -711,8 +719,8 @@ gmem_printk_fetch(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer 
 	}
 	if (!gmem_printk_log_buf_locate(&ctx, &self->lb, error))
 		return NULL;
-	self->lb.buf = gmem_printk_read_alloc(&ctx, self->lb.buf_addr, self->lb.buf_len, "log_buf",
-					      error);
+	self->lb.buf =
+		gmem_printk_read_alloc(&ctx, self->lb.buf_addr, self->lb.buf_len, "log_buf", error);
 	return self->lb.buf != NULL ? g_steal_pointer(&self) : NULL;
 }
 

@@ -16,29 +16,29 @@ G_BEGIN_DECLS
 
 /* reads @len bytes of guest memory at kernel virtual address @vaddr */
 typedef gboolean (*GmemPrintkReadFunc)(gpointer user_data, guint64 vaddr, void *buf, gsize len,
-					 GError **error);
+				       GError **error);
 
 typedef struct {
 	guint64 seq;
 	guint64 ts_nsec;
 	guint level;
 	guint facility;
-	guint flags;	    /* LOG_NEWLINE 2, LOG_CONT 8 */
-	guint32 caller_id;  /* bit 31: a CPU number, else a task id; 0: unknown */
-	GBytes *text;	    /* raw bytes, as printk stored them */
-	gchar *subsystem;   /* (nullable): dev_printk's SUBSYSTEM, raw */
-	gchar *device;	    /* (nullable): DEVICE, raw */
+	guint flags;	   /* LOG_NEWLINE 2, LOG_CONT 8 */
+	guint32 caller_id; /* bit 31: a CPU number, else a task id; 0: unknown */
+	GBytes *text;	   /* raw bytes, as printk stored them */
+	gchar *subsystem;  /* (nullable): dev_printk's SUBSYSTEM, raw */
+	gchar *device;	   /* (nullable): DEVICE, raw */
 } GmemPrintkRecord;
 
 void gmem_printk_record_free(GmemPrintkRecord *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GmemPrintkRecord, gmem_printk_record_free)
 
 typedef struct {
-	gboolean legacy;	/* log_buf, not prb */
+	gboolean legacy;	  /* log_buf, not prb */
 	gboolean seq_synthesized; /* legacy: record numbers, not the kernel's seq */
-	guint skipped;		/* descriptors not (yet) readable: reserved, reused, torn */
-	guint64 buffer_bytes;	/* the text ring's (or log_buf's) size */
-	guint64 text_address;	/* where it is: the kernel image, or the direct map */
+	guint skipped;		  /* descriptors not (yet) readable: reserved, reused, torn */
+	guint64 buffer_bytes;	  /* the text ring's (or log_buf's) size */
+	guint64 text_address;	  /* where it is: the kernel image, or the direct map */
 } GmemPrintkStats;
 
 /* the guest's ring buffer (or log_buf) copied whole: decoding needs no
@@ -78,8 +78,8 @@ GPtrArray *gmem_printk_decode(const GmemPrintkSnapshot *self, GmemPrintkStats *s
  * whether a VMCOREINFO found in RAM is the running kernel's.
  * Returns: FALSE with @error when they are not
  */
-gboolean gmem_printk_probe(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
-			   gpointer user_data, GError **error);
+gboolean gmem_printk_probe(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
+			   GError **error);
 
 /**
  * gmem_printk_read:
@@ -89,8 +89,8 @@ gboolean gmem_printk_probe(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
  * oldest first, or NULL with @error (G_IO_ERROR_NOT_SUPPORTED when
  * VMCOREINFO describes neither layout)
  */
-GPtrArray *gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read,
-			      gpointer user_data, GmemPrintkStats *stats, GError **error);
+GPtrArray *gmem_printk_read(const GmemVmcoreinfo *info, GmemPrintkReadFunc read, gpointer user_data,
+			    GmemPrintkStats *stats, GError **error);
 
 /* Returns: (transfer full): the record as guest-dmesg has it: text and
  * dictionary kmsg-escaped, ts-us, continuation for LOG_CONT */

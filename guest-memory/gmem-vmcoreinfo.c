@@ -64,8 +64,7 @@ gmem_vmcoreinfo_get_u64(const GmemVmcoreinfo *self, const gchar *key, guint64 *v
 	guint64 v;
 
 	if (text == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			    "VMCOREINFO has no '%s'", key);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "VMCOREINFO has no '%s'", key);
 		return FALSE;
 	}
 	errno = 0;
@@ -140,7 +139,8 @@ gmem_vmcoreinfo_find_in_elf(const guint8 *elf, gsize len, gsize *text_len, GErro
 			if (nh.n_namesz == sizeof(GMEM_VMCOREINFO_NOTE_NAME) &&
 			    memcmp(p + name_off, GMEM_VMCOREINFO_NOTE_NAME,
 				   sizeof(GMEM_VMCOREINFO_NOTE_NAME)) == 0)
-				return gmem_vmcoreinfo_note_text(p + desc_off, nh.n_descsz, text_len);
+				return gmem_vmcoreinfo_note_text(p + desc_off, nh.n_descsz,
+								 text_len);
 			off += end;
 		}
 	}

@@ -59,7 +59,6 @@ gchar *gmem_vmcoreinfo_find_in_elf(const guint8 *elf, gsize len, gsize *text_len
  * @text_len: (out): its length (descsz, up to the first NUL)
  * Returns: TRUE when one was found whole in @buf
  */
-gboolean gmem_vmcoreinfo_scan_buffer(const guint8 *buf, gsize len, gsize *offset,
-				     gsize *text_len);
+gboolean gmem_vmcoreinfo_scan_buffer(const guint8 *buf, gsize len, gsize *offset, gsize *text_len);
 
 G_END_DECLS

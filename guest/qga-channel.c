@@ -131,7 +131,8 @@ qga_channel_flush(QgaChannel *self)
 		if (n <= 0) {
 			/* the host went away mid-reply: the read side reports it */
 			g_debug("write to host failed: %s, dropping %" G_GSIZE_FORMAT " bytes",
-				n < 0 ? g_strerror(errno) : "short write", qga_channel_pending(self));
+				n < 0 ? g_strerror(errno) : "short write",
+				qga_channel_pending(self));
 			qga_channel_drop_output(self);
 			break;
 		}
@@ -188,10 +189,12 @@ static gboolean qga_channel_in_cb(gint fd, GIOCondition cond, gpointer user_data
 static void
 qga_channel_update_in_watch(QgaChannel *self)
 {
-	gboolean want = self->connected && self->fd >= 0 && qga_channel_pending(self) < QGA_CHANNEL_OUTPUT_HIGH;
+	gboolean want = self->connected && self->fd >= 0 &&
+			qga_channel_pending(self) < QGA_CHANNEL_OUTPUT_HIGH;
 
 	if (want && self->in_watch == 0)
-		self->in_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, qga_channel_in_cb, self);
+		self->in_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+					       qga_channel_in_cb, self);
 	else if (!want)
 		qga_channel_remove_source(&self->in_watch);
 }
@@ -206,7 +209,8 @@ qga_channel_peer_gone(QgaChannel *self)
 	qga_channel_set_connected(self, FALSE);
 	if (self->method == QGA_METHOD_UNIX_LISTEN) {
 		qga_channel_close_fd(&self->fd);
-		self->listen_watch = g_unix_fd_add(self->listen_fd, G_IO_IN, qga_channel_listen_cb, self);
+		self->listen_watch =
+			g_unix_fd_add(self->listen_fd, G_IO_IN, qga_channel_listen_cb, self);
 	} else if (qga_channel_is_virtio(self)) {
 		qga_channel_virtio_check_host(self);
 	} else {
@@ -240,7 +244,8 @@ qga_channel_in_cb(gint fd, GIOCondition cond, gpointer user_data)
 			qga_channel_peer_gone(self);
 		} else if (qga_channel_is_virtio(self) && self->devnode != NULL) {
 			/* hot-unplugged: wait for the port to come back */
-			g_message("port '%s' failed: %s, waiting for it", self->path, g_strerror(errno));
+			g_message("port '%s' failed: %s, waiting for it", self->path,
+				  g_strerror(errno));
 			qga_channel_virtio_close(self);
 		} else {
 			gint errsv = errno;
@@ -308,7 +313,8 @@ qga_channel_open_unix_listen(QgaChannel *self, GError **error)
 	if (lstat(self->path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(self->path);
 	self->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (self->listen_fd < 0 || bind(self->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	if (self->listen_fd < 0 ||
+	    bind(self->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    listen(self->listen_fd, 1) < 0) {
 		gint errsv = errno;
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
@@ -410,8 +416,8 @@ qga_channel_virtio_open(QgaChannel *self, const gchar *devnode, GError **error)
 	}
 	if (fcntl(self->fd, F_SETOWN, getpid()) < 0) {
 		gint errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
-			    "F_SETOWN on '%s': %s", devnode, g_strerror(errsv));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "F_SETOWN on '%s': %s",
+			    devnode, g_strerror(errsv));
 		return FALSE;
 	}
 	g_message("opened virtio port '%s' (%s)", self->path, devnode);
@@ -518,13 +524,15 @@ static gboolean
 qga_channel_open_virtio_by_name(QgaChannel *self, GError **error)
 {
 	/* without udevd (an initramfs) only the kernel's own events come */
-	const gchar *source = g_file_test("/run/udev/control", G_FILE_TEST_EXISTS) ? "udev" : "kernel";
+	const gchar *source =
+		g_file_test("/run/udev/control", G_FILE_TEST_EXISTS) ? "udev" : "kernel";
 
 	self->udev = udev_new();
 	if (self->udev != NULL)
 		self->monitor = udev_monitor_new_from_netlink(self->udev, source);
 	if (self->monitor == NULL ||
-	    udev_monitor_filter_add_match_subsystem_devtype(self->monitor, "virtio-ports", NULL) < 0 ||
+	    udev_monitor_filter_add_match_subsystem_devtype(self->monitor, "virtio-ports", NULL) <
+		    0 ||
 	    udev_monitor_enable_receiving(self->monitor) < 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "cannot watch udev for virtio port '%s'", self->path);

@@ -35,8 +35,9 @@ typedef struct {
  * for while absent), or the socket path for unix-listen
  * Returns: (transfer full): the channel, or NULL when it cannot be opened
  */
-QgaChannel *qga_channel_new(QgaMethod method, const gchar *path, const QgaChannelCallbacks *callbacks,
-			    gpointer user_data, GError **error);
+QgaChannel *qga_channel_new(QgaMethod method, const gchar *path,
+			    const QgaChannelCallbacks *callbacks, gpointer user_data,
+			    GError **error);
 void qga_channel_free(QgaChannel *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaChannel, qga_channel_free)
 

@@ -53,7 +53,8 @@ static const QgaArgSpec sync_args[] = {
 };
 
 const QgaCommand qga_cmd_core_commands[] = {
-	{"guest-sync-delimited", cmd_guest_sync, sync_args, QGA_CMD_FROZEN_OK | QGA_CMD_REPLY_DELIMITED},
+	{"guest-sync-delimited", cmd_guest_sync, sync_args,
+	 QGA_CMD_FROZEN_OK | QGA_CMD_REPLY_DELIMITED},
 	{"guest-sync", cmd_guest_sync, sync_args, QGA_CMD_FROZEN_OK},
 	{"guest-ping", cmd_guest_ping, NULL, QGA_CMD_FROZEN_OK},
 	{"guest-info", cmd_guest_info, NULL, QGA_CMD_FROZEN_OK},

@@ -11,7 +11,8 @@
 /* an integer argument within [min, max], with qemu's
  * QERR_INVALID_PARAMETER_VALUE text otherwise */
 static gboolean
-cmd_dmesg_get_arg(JsonObject *args, const gchar *name, gint64 min, gint64 max, gint64 *value, GError **error)
+cmd_dmesg_get_arg(JsonObject *args, const gchar *name, gint64 min, gint64 max, gint64 *value,
+		  GError **error)
 {
 	gint64 v;
 
@@ -20,7 +21,8 @@ cmd_dmesg_get_arg(JsonObject *args, const gchar *name, gint64 min, gint64 max, g
 	v = json_object_get_int_member(args, name);
 	if (v < min || v > max) {
 		g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC,
-			    "Parameter '%s' expects a value between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+			    "Parameter '%s' expects a value between %" G_GINT64_FORMAT
+			    " and %" G_GINT64_FORMAT,
 			    name, min, max);
 		return FALSE;
 	}
@@ -38,8 +40,10 @@ cmd_dmesg_parse_query(JsonObject *args, QgaKmsgQuery *query, GError **error)
 
 	if (!cmd_dmesg_get_arg(args, "since-seq", -1, G_MAXINT64 - 1, &query->since_seq, error) ||
 	    !cmd_dmesg_get_arg(args, "level", 0, 7, &level, error) ||
-	    !cmd_dmesg_get_arg(args, "max-bytes", QGA_KMSG_MAX_BYTES_MIN, QGA_KMSG_MAX_BYTES_MAX, &max_bytes, error) ||
-	    !cmd_dmesg_get_arg(args, "max-records", 0, QGA_KMSG_MAX_RECORDS_MAX, &max_records, error) ||
+	    !cmd_dmesg_get_arg(args, "max-bytes", QGA_KMSG_MAX_BYTES_MIN, QGA_KMSG_MAX_BYTES_MAX,
+			       &max_bytes, error) ||
+	    !cmd_dmesg_get_arg(args, "max-records", 0, QGA_KMSG_MAX_RECORDS_MAX, &max_records,
+			       error) ||
 	    !cmd_dmesg_get_arg(args, "tail", 0, QGA_KMSG_MAX_RECORDS_MAX, &filter->tail, error))
 		return FALSE;
 	query->follow = args != NULL && json_object_has_member(args, "since-seq");
@@ -61,8 +65,9 @@ cmd_dmesg_open(QgaContext *ctx, GError **error)
 		return reader;
 	reader = qga_kmsg_reader_open_klogctl(&error_klog);
 	if (reader == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the kernel log: %s; %s",
-			    error_kmsg->message, error_klog->message);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "cannot read the kernel log: %s; %s", error_kmsg->message,
+			    error_klog->message);
 		return NULL;
 	}
 	g_debug("%s, reading the kernel log with klogctl", error_kmsg->message);
@@ -83,7 +88,8 @@ cmd_dmesg_reader(QgaContext *ctx, const QgaKmsgQuery *query, GError **error)
 static JsonNode *
 cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 {
-	g_autofree gchar *boot_id_path = g_build_filename(ctx->paths->proc, "sys", "kernel", "random", "boot_id", NULL);
+	g_autofree gchar *boot_id_path =
+		g_build_filename(ctx->paths->proc, "sys", "kernel", "random", "boot_id", NULL);
 	g_autofree gchar *boot_id = NULL;
 	g_autoptr(QgaKmsgReader) reader = NULL;
 	QgaKmsgQuery query = {0};
@@ -96,7 +102,8 @@ cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 	if (reader == NULL)
 		return NULL;
 	/* the seq numbers restart with every boot: a follower compares this */
-	if (!g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) || strlen(g_strstrip(boot_id)) > 64)
+	if (!g_file_get_contents(boot_id_path, &boot_id, NULL, NULL) ||
+	    strlen(g_strstrip(boot_id)) > 64)
 		g_clear_pointer(&boot_id, g_free);
 	result = qga_kmsg_export(reader, &query, boot_id, error);
 	if (result == NULL)
@@ -106,6 +113,8 @@ cmd_guest_dmesg(QgaContext *ctx, JsonObject *args, GError **error)
 	return qga_return_string(result);
 }
 
+/* one argument a line, like the other commands' specs */
+/* clang-format off */
 static const QgaArgSpec dmesg_args[] = {
 	{"since-seq", QGA_ARG_INT, TRUE},
 	{"level", QGA_ARG_INT, TRUE},
@@ -114,6 +123,7 @@ static const QgaArgSpec dmesg_args[] = {
 	{"tail", QGA_ARG_INT, TRUE},
 	{NULL},
 };
+/* clang-format on */
 
 /* /dev/kmsg is on devtmpfs and the fallback a syscall: nothing that a
  * freeze blocks, and a freeze is when hung-task warnings matter */

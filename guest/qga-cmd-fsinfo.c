@@ -46,7 +46,8 @@ cmd_fsinfo_pci_address(QgaUdevDevice *pci)
 
 	/* "0000:00:04.0" */
 	if (pci != NULL)
-		sscanf(udev_device_get_sysname(pci), "%x:%x:%x.%x", &domain, &bus, &slot, &function);
+		sscanf(udev_device_get_sysname(pci), "%x:%x:%x.%x", &domain, &bus, &slot,
+		       &function);
 	json_object_set_int_member(addr, "domain", domain);
 	json_object_set_int_member(addr, "bus", bus);
 	json_object_set_int_member(addr, "slot", slot);
@@ -88,7 +89,8 @@ cmd_fsinfo_disk_address(QgaUdevDevice *disk)
 static void
 cmd_fsinfo_add_disks(QgaUdev *udev, QgaUdevDevice *dev, JsonArray *disks, guint depth)
 {
-	g_autofree gchar *slaves_path = g_build_filename(udev_device_get_syspath(dev), "slaves", NULL);
+	g_autofree gchar *slaves_path =
+		g_build_filename(udev_device_get_syspath(dev), "slaves", NULL);
 	g_autoptr(GDir) slaves = depth < 8 ? g_dir_open(slaves_path, 0, NULL) : NULL;
 	const gchar *name;
 	gboolean had_slave = FALSE;
@@ -96,7 +98,8 @@ cmd_fsinfo_add_disks(QgaUdev *udev, QgaUdevDevice *dev, JsonArray *disks, guint 
 	while (slaves != NULL && (name = g_dir_read_name(slaves)) != NULL) {
 		g_autofree gchar *link = g_build_filename(slaves_path, name, NULL);
 		g_autofree gchar *target = realpath(link, NULL);
-		g_autoptr(QgaUdevDevice) slave = target ? udev_device_new_from_syspath(udev, target) : NULL;
+		g_autoptr(QgaUdevDevice) slave =
+			target ? udev_device_new_from_syspath(udev, target) : NULL;
 
 		if (slave != NULL)
 			cmd_fsinfo_add_disks(udev, slave, disks, depth + 1);
@@ -148,7 +151,8 @@ cmd_guest_get_fsinfo(QgaContext *ctx, JsonObject *args, GError **error)
 		return NULL;
 	udev = udev_new();
 	if (udev == NULL) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create a udev context");
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cannot create a udev context");
 		return NULL;
 	}
 	result = json_array_new();

@@ -52,7 +52,8 @@ static GHashTable *
 cmd_osinfo_read_os_release(QgaContext *ctx)
 {
 	g_autofree gchar *etc_path = g_build_filename(ctx->paths->root, "etc", "os-release", NULL);
-	g_autofree gchar *usr_path = g_build_filename(ctx->paths->root, "usr", "lib", "os-release", NULL);
+	g_autofree gchar *usr_path =
+		g_build_filename(ctx->paths->root, "usr", "lib", "os-release", NULL);
 	g_autofree gchar *contents = NULL;
 	g_auto(GStrv) lines = NULL;
 	GHashTable *table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -71,7 +72,8 @@ cmd_osinfo_read_os_release(QgaContext *ctx)
 		/* os-release values are shell words */
 		value = g_shell_unquote(eq + 1, NULL);
 		if (value != NULL)
-			g_hash_table_insert(table, g_strdup(g_strstrip(lines[i])), g_steal_pointer(&value));
+			g_hash_table_insert(table, g_strdup(g_strstrip(lines[i])),
+					    g_steal_pointer(&value));
 	}
 	return table;
 }

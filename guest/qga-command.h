@@ -46,8 +46,8 @@ typedef struct {
 JsonNode *qga_return_empty(void);
 JsonNode *qga_return_int(gint64 value);
 JsonNode *qga_return_string(const gchar *value);
-JsonNode *qga_return_object(JsonObject *object); /* takes @object's reference */
-JsonNode *qga_return_array(JsonArray *array);	  /* takes @array's reference */
+JsonNode *qga_return_object(JsonObject *object);		/* takes @object's reference */
+JsonNode *qga_return_array(JsonArray *array);			/* takes @array's reference */
 gchar **qga_args_dup_strv(JsonObject *args, const gchar *name); /* NULL when absent */
 
 G_END_DECLS

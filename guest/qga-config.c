@@ -5,7 +5,7 @@
 #include "qga-codec.h"
 #include "qtf.h"
 
-#define QGA_CONFIG_GROUP "general"
+#define QGA_CONFIG_GROUP       "general"
 #define QGA_CONFIG_TRACE_GROUP "trace"
 #define QGA_CONFIG_DMESG_GROUP "dmesg"
 
@@ -113,8 +113,10 @@ qga_config_get_string(GKeyFile *kf, const gchar *key, gchar **dest, GError **err
 
 	if (value == NULL) {
 		/* as qemu-ga: a file without [general] is fine too */
-		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
-		    g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+		if (g_error_matches(error_local, G_KEY_FILE_ERROR,
+				    G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+		    g_error_matches(error_local, G_KEY_FILE_ERROR,
+				    G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
 			return TRUE;
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
@@ -150,8 +152,10 @@ qga_config_get_bool(GKeyFile *kf, const gchar *key, gboolean *dest, GError **err
 
 	if (error_local != NULL) {
 		/* as qemu-ga: a file without [general] is fine too */
-		if (g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
-		    g_error_matches(error_local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+		if (g_error_matches(error_local, G_KEY_FILE_ERROR,
+				    G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+		    g_error_matches(error_local, G_KEY_FILE_ERROR,
+				    G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
 			return TRUE;
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
@@ -253,8 +257,8 @@ qga_config_get_boolean(GKeyFile *kf, const gchar *group, const gchar *key, gbool
 		return TRUE;
 	v = g_key_file_get_boolean(kf, group, key, &error_local);
 	if (error_local != NULL) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "[%s] key '%s': ",
-					   group, key);
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+					   "[%s] key '%s': ", group, key);
 		return FALSE;
 	}
 	*value = v;
@@ -410,9 +414,9 @@ static void
 qga_config_dump_trace(const QgaConfig *self, GKeyFile *kf)
 {
 	const gchar *group = QGA_CONFIG_TRACE_GROUP;
-	g_autofree gchar *functions = g_strjoinv(
-		",", self->trace_functions != NULL ? self->trace_functions
-						   : (gchar **)qtf_default_functions());
+	g_autofree gchar *functions =
+		g_strjoinv(",", self->trace_functions != NULL ? self->trace_functions
+							      : (gchar **)qtf_default_functions());
 
 	g_key_file_set_boolean(kf, group, "enabled", self->trace_enabled);
 	g_key_file_set_boolean(kf, group, "export", self->trace_export);

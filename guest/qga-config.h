@@ -11,23 +11,23 @@ typedef enum {
 	QGA_METHOD_UNIX_LISTEN,
 } QgaMethod;
 
-#define QGA_DEFAULT_PORT_NAME	   "org.qemu.guest_agent.0"
-#define QGA_DEFAULT_ISA_PATH	   "/dev/ttyS0"
-#define QGA_DEFAULT_STATEDIR	   "/run"
-#define QGA_DEFAULT_HOOK	   QGA_SYSCONFDIR "/qemu/fsfreeze-hook"
-#define QGA_DEFAULT_FREEZE_TIMEOUT 60
-#define QGA_DEFAULT_HOOK_TIMEOUT   60
+#define QGA_DEFAULT_PORT_NAME	     "org.qemu.guest_agent.0"
+#define QGA_DEFAULT_ISA_PATH	     "/dev/ttyS0"
+#define QGA_DEFAULT_STATEDIR	     "/run"
+#define QGA_DEFAULT_HOOK	     QGA_SYSCONFDIR "/qemu/fsfreeze-hook"
+#define QGA_DEFAULT_FREEZE_TIMEOUT   60
+#define QGA_DEFAULT_HOOK_TIMEOUT     60
 #define QGA_DEFAULT_TRACE_SESSIONS   16
 #define QGA_DEFAULT_TRACE_PLUGIN_DIR "/run/qgatrace/sessions"
 /* more would only hold memory nobody fetches; a buffer is per CPU */
-#define QGA_TRACE_SESSIONS_MAX	     1024
-#define QGA_TRACE_BUFFER_KB_MAX	     (64 * 1024)
+#define QGA_TRACE_SESSIONS_MAX	1024
+#define QGA_TRACE_BUFFER_KB_MAX (64 * 1024)
 
 /* the effective configuration: the keyfile first, then the command line;
  * scalars: the last one wins, rpc lists accumulate (as qemu-ga) */
 typedef struct {
 	QgaMethod method;
-	gchar *path;	      /* device, port name or socket; NULL: the method's default */
+	gchar *path; /* device, port name or socket; NULL: the method's default */
 	gchar *statedir;
 	gchar *fsfreeze_hook; /* NULL: no hook */
 	gchar **block_rpcs;
@@ -40,11 +40,11 @@ typedef struct {
 	gsize max_message;    /* largest request in bytes */
 	/* [trace]: each freeze/thaw traced by the kernel (qga-trace.c) */
 	gboolean trace_enabled;
-	gboolean trace_export;	  /* guest-trace-status/-fetch answer */
-	gchar **trace_functions;  /* NULL: the tracing library's default list */
-	guint trace_buffer_kb;	  /* ring buffer per CPU */
-	guint trace_sessions;	  /* sessions kept in memory */
-	gchar *trace_plugin_dir;  /* where qgatrace-fsfreeze-hook stores its sessions */
+	gboolean trace_export;	 /* guest-trace-status/-fetch answer */
+	gchar **trace_functions; /* NULL: the tracing library's default list */
+	guint trace_buffer_kb;	 /* ring buffer per CPU */
+	guint trace_sessions;	 /* sessions kept in memory */
+	gchar *trace_plugin_dir; /* where qgatrace-fsfreeze-hook stores its sessions */
 	/* [dmesg]: guest-dmesg, the kernel log export (guest/qga-cmd-dmesg.c) */
 	gboolean dmesg_enabled;
 } QgaConfig;
@@ -62,7 +62,8 @@ gboolean qga_method_from_string(const gchar *name, QgaMethod *method, GError **e
  * Reads the [general] and [trace] groups of the GKeyFile at @path into @self. A missing
  * file is an error only when @required (one named by -c must exist).
  */
-gboolean qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required, GError **error);
+gboolean qga_config_load_file(QgaConfig *self, const gchar *path, gboolean required,
+			      GError **error);
 
 /* sets the trace function list from the comma-separated @list: plain
  * kernel symbol names only, since the kernel reads the filter as a regex */

@@ -25,11 +25,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaPaths, qga_paths_free)
 
 /* what every command handler may use */
 struct _QgaContext {
-	QgaConfig *config; /* (not owned) */
-	QgaState *state;   /* (not owned) */
-	QgaPaths *paths;   /* (not owned) */
+	QgaConfig *config;     /* (not owned) */
+	QgaState *state;       /* (not owned) */
+	QgaPaths *paths;       /* (not owned) */
 	guint freeze_watchdog; /* the auto-thaw timer while frozen */
-	QgaTrace *trace;   /* (nullable): the traced freeze/thaw sessions */
+	QgaTrace *trace;       /* (nullable): the traced freeze/thaw sessions */
 	/* (nullable) (owned): guest-dmesg's reader, left where the last reply
 	 * stopped for the caller's next since-seq */
 	QgaKmsgReader *kmsg_reader;

@@ -94,8 +94,8 @@ qga_dispatch_check_args(const QgaArgSpec *spec, JsonObject *args, GError **error
 		for (const QgaArgSpec *s = spec; s != NULL && s->name != NULL && !known; s++)
 			known = g_strcmp0(s->name, l->data) == 0;
 		if (!known) {
-			g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC, "Parameter '%s' is unexpected",
-				    (const gchar *)l->data);
+			g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC,
+				    "Parameter '%s' is unexpected", (const gchar *)l->data);
 			return FALSE;
 		}
 	}
@@ -105,8 +105,8 @@ qga_dispatch_check_args(const QgaArgSpec *spec, JsonObject *args, GError **error
 		if (node == NULL) {
 			if (s->optional)
 				continue;
-			g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC, "Parameter '%s' is missing",
-				    s->name);
+			g_set_error(error, QGA_ERROR, QGA_ERROR_GENERIC,
+				    "Parameter '%s' is missing", s->name);
 			return FALSE;
 		}
 		if (!qga_arg_has_type(node, s->type, s->name, error))

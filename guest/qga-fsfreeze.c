@@ -44,7 +44,8 @@ qga_fsfreeze_watchdog_cb(gpointer user_data)
 		       ctx->config->freeze_timeout);
 	n = qga_fsfreeze_thaw(ctx, &error);
 	if (n < 0 && qga_state_is_frozen(ctx->state))
-		g_warning("auto-thaw after %u s failed: %s", ctx->config->freeze_timeout, error->message);
+		g_warning("auto-thaw after %u s failed: %s", ctx->config->freeze_timeout,
+			  error->message);
 	else
 		g_message("auto-thaw: frozen longer than %u s, thawed %d filesystems%s%s",
 			  ctx->config->freeze_timeout, MAX(n, 0), error ? ": " : "",

@@ -109,7 +109,8 @@ qga_hook_wait(QgaHookRun *run, gint64 deadline)
 
 		if (left <= 0)
 			return FALSE;
-		if (poll(pfds, run->out_fd >= 0 ? 2 : 1, (gint)MIN(left, G_MAXINT)) < 0 && errno != EINTR)
+		if (poll(pfds, run->out_fd >= 0 ? 2 : 1, (gint)MIN(left, G_MAXINT)) < 0 &&
+		    errno != EINTR)
 			return FALSE;
 		if (pfds[1].revents & POLLIN)
 			qga_hook_drain(run);
@@ -133,7 +134,8 @@ qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **er
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	/* fuzz input must not start programs on the fuzzing host */
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-		    "fsfreeze hook '%s %s' not run: hooks are disabled in a fuzzing build", hook, phase);
+		    "fsfreeze hook '%s %s' not run: hooks are disabled in a fuzzing build", hook,
+		    phase);
 	qga_hook_run_clear(&run);
 	return FALSE;
 #endif
@@ -153,8 +155,8 @@ qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **er
 		kill(-run.pid, SIGKILL);
 		waitpid(run.pid, NULL, 0);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-			    "fsfreeze hook '%s %s' did not finish within %u s and was killed", hook, phase,
-			    timeout_s);
+			    "fsfreeze hook '%s %s' did not finish within %u s and was killed", hook,
+			    phase, timeout_s);
 		qga_hook_run_clear(&run);
 		return FALSE;
 	}
@@ -165,7 +167,8 @@ qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **er
 		qga_hook_drain(&run);
 	output = g_strstrip(g_strdup(run.output->str));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		g_message("fsfreeze hook '%s %s' succeeded%s%s", hook, phase, *output ? ": " : "", output);
+		g_message("fsfreeze hook '%s %s' succeeded%s%s", hook, phase, *output ? ": " : "",
+			  output);
 		ok = TRUE;
 	} else if (WIFEXITED(status)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,

@@ -47,7 +47,8 @@ qga_kmsg_parse_uint(const gchar *p, gsize len, guint64 max, guint64 *value)
 static gboolean
 qga_kmsg_invalid(GError **error, const gchar *what)
 {
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed kernel log record: %s", what);
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed kernel log record: %s",
+		    what);
 	return FALSE;
 }
 
@@ -129,7 +130,8 @@ qga_kmsg_record_parse(const gchar *data, gsize len, GError **error)
 		const gchar *stop = eol != NULL ? eol : end;
 
 		if (*p != ' ') {
-			qga_kmsg_invalid(error, "a line after the first does not start with a space");
+			qga_kmsg_invalid(error,
+					 "a line after the first does not start with a space");
 			return NULL;
 		}
 		if (dict == NULL)
@@ -186,7 +188,8 @@ qga_kmsg_syslog_parse_time(const gchar **p, const gchar *end, guint64 *ts_usec)
 	if (dot == NULL)
 		return FALSE;
 	frac_len = close - dot - 1;
-	if (frac_len > 9 || !qga_kmsg_parse_uint(s, dot - s, G_MAXINT64 / G_USEC_PER_SEC - 1, &sec) ||
+	if (frac_len > 9 ||
+	    !qga_kmsg_parse_uint(s, dot - s, G_MAXINT64 / G_USEC_PER_SEC - 1, &sec) ||
 	    !qga_kmsg_parse_uint(dot + 1, frac_len, G_MAXUINT32, &frac))
 		return FALSE;
 	for (gsize i = frac_len; i < 6; i++)
@@ -210,7 +213,8 @@ qga_kmsg_syslog_skip_caller(const gchar **p, const gchar *end)
 		return;
 	while (s < close && *s == ' ')
 		s++;
-	if (s < close && (*s == 'T' || *s == 'C') && qga_kmsg_parse_uint(s + 1, close - s - 1, G_MAXUINT32, &id))
+	if (s < close && (*s == 'T' || *s == 'C') &&
+	    qga_kmsg_parse_uint(s + 1, close - s - 1, G_MAXUINT32, &id))
 		*p = close + 1;
 }
 
@@ -234,7 +238,8 @@ qga_kmsg_syslog_line_parse(const gchar *line, gsize len, guint64 seq, GError **e
 		return NULL;
 	}
 	p = close + 1;
-	if (p < end && *p == '[' && qga_kmsg_syslog_parse_time(&p, end, &ts) && p < end && *p == '[')
+	if (p < end && *p == '[' && qga_kmsg_syslog_parse_time(&p, end, &ts) && p < end &&
+	    *p == '[')
 		qga_kmsg_syslog_skip_caller(&p, end);
 	if (p < end && *p == ' ')
 		p++;
@@ -348,8 +353,8 @@ qga_kmsg_reader_open(const gchar *dev_dir, GError **error)
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		gint errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot open '%s': %s", path,
-			    g_strerror(errsv));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot open '%s': %s",
+			    path, g_strerror(errsv));
 		return NULL;
 	}
 	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode)) {
@@ -358,8 +363,8 @@ qga_kmsg_reader_open(const gchar *dev_dir, GError **error)
 		if (lseek(fd, 0, SEEK_SET) < 0) {
 			gint errsv = errno;
 			close(fd);
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot seek '%s': %s",
-				    path, g_strerror(errsv));
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+				    "cannot seek '%s': %s", path, g_strerror(errsv));
 			return NULL;
 		}
 		self = qga_kmsg_reader_new_func(qga_kmsg_reader_fd_read, NULL);
@@ -391,7 +396,8 @@ qga_kmsg_reader_open_klogctl(GError **error)
 	size = klogctl(QGA_SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
 	if (size < 0) {
 		gint errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "klogctl: %s", g_strerror(errsv));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "klogctl: %s",
+			    g_strerror(errsv));
 		return NULL;
 	}
 	/* READ_ALL returns the newest records whose text fits, and the text
@@ -518,7 +524,8 @@ qga_kmsg_reader_next(QgaKmsgReader *self, GError **error)
 
 	g_return_val_if_fail(self != NULL, NULL);
 
-	record = self->pending != NULL ? g_steal_pointer(&self->pending) : qga_kmsg_reader_read(self, error);
+	record = self->pending != NULL ? g_steal_pointer(&self->pending)
+				       : qga_kmsg_reader_read(self, error);
 	if (record != NULL) {
 		self->prev_seq = self->last_seq;
 		self->last_seq = (gint64)record->seq;
@@ -685,7 +692,8 @@ qga_kmsg_export_finish(QgaKmsgExport *self, const gchar *boot_id)
 }
 
 gchar *
-qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id, GError **error)
+qga_kmsg_export(QgaKmsgReader *reader, const QgaKmsgQuery *query, const gchar *boot_id,
+		GError **error)
 {
 	g_auto(QgaKmsgExport) export = {0};
 

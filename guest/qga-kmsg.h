@@ -12,10 +12,10 @@ G_BEGIN_DECLS
  * dictionary together */
 #define QGA_KMSG_RECORD_MAX (16 * 1024)
 
-#define QGA_KMSG_MAX_BYTES_DEFAULT   (1024 * 1024)
+#define QGA_KMSG_MAX_BYTES_DEFAULT (1024 * 1024)
 /* with the record bound and KMSG_RECORD_REPLY_OVERHEAD, max-bytes can
  * always carry any single record */
-#define QGA_KMSG_MAX_BYTES_MIN	     (64 * 1024)
+#define QGA_KMSG_MAX_BYTES_MIN (64 * 1024)
 /* well below libvirt's 10 MiB limit on an agent reply */
 #define QGA_KMSG_MAX_BYTES_MAX	     (8 * 1024 * 1024)
 #define QGA_KMSG_MAX_RECORDS_DEFAULT 10000

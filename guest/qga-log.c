@@ -96,8 +96,8 @@ qga_log_state_changed_cb(gboolean frozen, gpointer user_data)
 	if (frozen)
 		return;
 	if (self->dropped > 0) {
-		g_autofree gchar *note = g_strdup_printf("%u log records dropped while frozen\n",
-							 self->dropped);
+		g_autofree gchar *note =
+			g_strdup_printf("%u log records dropped while frozen\n", self->dropped);
 		qga_log_emit(self, note);
 		self->dropped = 0;
 	}

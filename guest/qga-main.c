@@ -67,30 +67,37 @@ static const GOptionEntry agent_options[] = {
 	{"method", 'm', 0, G_OPTION_ARG_STRING, &opts.method,
 	 "transport: virtio-serial (default), isa-serial or unix-listen", "METHOD"},
 	{"path", 'p', 0, G_OPTION_ARG_FILENAME, &opts.path,
-	 "device path, virtio port name (default " QGA_DEFAULT_PORT_NAME ") or socket path", "PATH"},
+	 "device path, virtio port name (default " QGA_DEFAULT_PORT_NAME ") or socket path",
+	 "PATH"},
 	{"statedir", 't', 0, G_OPTION_ARG_FILENAME, &opts.statedir,
 	 "directory for state files, on tmpfs (default " QGA_DEFAULT_STATEDIR ")", "DIR"},
-	{"logfile", 'l', 0, G_OPTION_ARG_FILENAME, &opts.logfile, "log file (default stderr)", "PATH"},
+	{"logfile", 'l', 0, G_OPTION_ARG_FILENAME, &opts.logfile, "log file (default stderr)",
+	 "PATH"},
 	{"pidfile", 'f', 0, G_OPTION_ARG_FILENAME, &opts.pidfile, "write the pid to PATH", "PATH"},
-	{"fsfreeze-hook", 'F', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, agent_option_hook_cb,
-	 "run an fsfreeze hook (default " QGA_DEFAULT_HOOK ")", "PATH"},
+	{"fsfreeze-hook", 'F', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+	 agent_option_hook_cb, "run an fsfreeze hook (default " QGA_DEFAULT_HOOK ")", "PATH"},
 	{"block-rpcs", 'b', 0, G_OPTION_ARG_STRING_ARRAY, &opts.block_rpcs,
 	 "comma-separated commands to disable ('help' lists them)", "LIST"},
 	{"allow-rpcs", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &opts.allow_rpcs,
 	 "comma-separated commands to allow, all others disabled ('help' lists them)", "LIST"},
 	{"freeze-timeout", 0, 0, G_OPTION_ARG_INT, &opts.freeze_timeout,
 	 "thaw automatically after SECONDS frozen (default 60, 0: never)", "SECONDS"},
-	{"no-trace", 0, 0, G_OPTION_ARG_NONE, &opts.no_trace, "do not trace freezes with ftrace", NULL},
+	{"no-trace", 0, 0, G_OPTION_ARG_NONE, &opts.no_trace, "do not trace freezes with ftrace",
+	 NULL},
 	{"trace-functions", 0, 0, G_OPTION_ARG_STRING, &opts.trace_functions,
-	 "comma-separated kernel functions traced around a freeze (default: freeze_super, thaw_super, ...)", "LIST"},
+	 "comma-separated kernel functions traced around a freeze (default: freeze_super, thaw_super, ...)",
+	 "LIST"},
 	{"trace-buffer-kb", 0, 0, G_OPTION_ARG_INT, &opts.trace_buffer_kb,
 	 "trace ring buffer per CPU in KB (default 128)", "KB"},
 	{"trace-sessions", 0, 0, G_OPTION_ARG_INT, &opts.trace_sessions,
 	 "trace sessions kept in memory (default 16)", "N"},
 	{"trace-plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.trace_plugin_dir,
-	 "where qgatrace-fsfreeze-hook stores the sessions of stock qemu-ga (default " QGA_DEFAULT_TRACE_PLUGIN_DIR ")", "DIR"},
+	 "where qgatrace-fsfreeze-hook stores the sessions of stock qemu-ga (default " QGA_DEFAULT_TRACE_PLUGIN_DIR
+	 ")",
+	 "DIR"},
 	{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "log debug messages", NULL},
-	{"dump-conf", 'D', 0, G_OPTION_ARG_NONE, &opts.dump_conf, "print the effective configuration and exit", NULL},
+	{"dump-conf", 'D', 0, G_OPTION_ARG_NONE, &opts.dump_conf,
+	 "print the effective configuration and exit", NULL},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opts.version, "print the version and exit", NULL},
 	{NULL},
 };
@@ -272,8 +279,9 @@ main(int argc, char **argv)
 	opts.rewritten = g_ptr_array_new_with_free_func(g_free);
 	agent_normalize_hook_option(argc, argv);
 	g_option_context_add_main_entries(context, agent_options, NULL);
-	g_option_context_set_summary(context,
-				     "A QEMU Guest Agent compatible daemon with traced fsfreeze and kernel log export.");
+	g_option_context_set_summary(
+		context,
+		"A QEMU Guest Agent compatible daemon with traced fsfreeze and kernel log export.");
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("qgatrace-agent: %s\n", error->message);
 		agent_options_clear();

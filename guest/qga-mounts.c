@@ -27,7 +27,8 @@ qga_mount_free(QgaMount *self)
 /* the next space-separated field of @line from *@pos: its start and length,
  * or FALSE at the end of the line */
 static gboolean
-qga_mount_next_field(const gchar *line, gsize len, gsize *pos, const gchar **field, gsize *field_len)
+qga_mount_next_field(const gchar *line, gsize len, gsize *pos, const gchar **field,
+		     gsize *field_len)
 {
 	const gchar *space;
 
@@ -208,7 +209,8 @@ qga_mount_list_select(QgaMountList *mounts, gchar *const *wanted, GError **error
 		}
 		if (major(m->devnum) == 0) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-				    "'%s' cannot be frozen: %s has no block device", wanted[i], m->fstype);
+				    "'%s' cannot be frozen: %s has no block device", wanted[i],
+				    m->fstype);
 			return NULL;
 		}
 		g_hash_table_add(chosen, qga_mount_list_find_freezable(mounts, m->devnum));
@@ -289,11 +291,13 @@ qga_mount_freeze(const QgaMount *mount, QgaIoctlWindow *window, GError **error)
 	if (rc == 0)
 		return 1;
 	if (errsv == EOPNOTSUPP || errsv == EBUSY) {
-		g_debug("not freezing '%s' (%s): %s", mount->mountpoint, mount->fstype, g_strerror(errsv));
+		g_debug("not freezing '%s' (%s): %s", mount->mountpoint, mount->fstype,
+			g_strerror(errsv));
 		return 0;
 	}
-	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "failed to freeze '%s' (%s): %s",
-		    mount->mountpoint, mount->fstype, g_strerror(errsv));
+	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+		    "failed to freeze '%s' (%s): %s", mount->mountpoint, mount->fstype,
+		    g_strerror(errsv));
 	return -1;
 }
 

@@ -3,6 +3,8 @@
 
 #include "qga-registry.h"
 
+/* one table a line, as qga-registry.h declares them */
+/* clang-format off */
 static const QgaCommand *const qga_command_tables[] = {
 	qga_cmd_core_commands,
 	qga_cmd_dmesg_commands,
@@ -11,6 +13,7 @@ static const QgaCommand *const qga_command_tables[] = {
 	qga_cmd_system_commands,
 	qga_cmd_trace_commands,
 };
+/* clang-format on */
 
 const QgaCommand *
 qga_registry_lookup(const gchar *name)

@@ -20,6 +20,7 @@ extern const QgaCommand qga_cmd_trace_commands[];
 const QgaCommand *qga_registry_lookup(const gchar *name);
 
 /* calls @func for every command, in registration order */
-void qga_registry_foreach(void (*func)(const QgaCommand *cmd, gpointer user_data), gpointer user_data);
+void qga_registry_foreach(void (*func)(const QgaCommand *cmd, gpointer user_data),
+			  gpointer user_data);
 
 G_END_DECLS

@@ -94,7 +94,8 @@ qga_state_set_frozen(QgaState *self, gboolean frozen, gchar **mountpoints, GErro
 	} else if (g_unlink(self->marker_path) < 0 && errno != ENOENT) {
 		gint errsv = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv),
-			    "removing the frozen marker '%s': %s", self->marker_path, g_strerror(errsv));
+			    "removing the frozen marker '%s': %s", self->marker_path,
+			    g_strerror(errsv));
 		return FALSE;
 	}
 	if (self->frozen == frozen)

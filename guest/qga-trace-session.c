@@ -34,7 +34,7 @@ struct _QgaTraceSession {
 	gchar *error;
 	GPtrArray *notes;  /* gchar * */
 	GPtrArray *mounts; /* QgaTraceSessionMount */
-	GArray *ioctls;    /* QtfIoctl */
+	GArray *ioctls;	   /* QtfIoctl */
 	gchar *unattributable;
 	QtfCapture *capture; /* NULL until finished */
 	QtfVerdicts *verdicts;
@@ -229,7 +229,7 @@ qga_trace_session_json_add_ns(JsonBuilder *b, const gchar *name, guint64 ns)
 
 /* the capture's own members, under the names qtf_capture_to_json() gives them */
 static const gchar *const qga_trace_session_capture_members[] = {
-	"method",      "reason",   "clock",       "instance", "functions",
+	"method",      "reason",   "clock",	  "instance", "functions",
 	"tracepoints", "complete", "lost-events", "events",   NULL,
 };
 
@@ -323,8 +323,8 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 		const QgaTraceSessionMount *m = g_ptr_array_index(self->mounts, ioctl->mount);
 
 		json_builder_begin_object(b);
-		qga_json_builder_add_string_or_null(b, "kind",
-					  ioctl->kind == QTF_IOCTL_FREEZE ? "freeze" : "thaw");
+		qga_json_builder_add_string_or_null(
+			b, "kind", ioctl->kind == QTF_IOCTL_FREEZE ? "freeze" : "thaw");
 		qga_json_builder_add_string_or_null(b, "mountpoint", m->mountpoint);
 		json_builder_set_member_name(b, "tid");
 		json_builder_add_int_value(b, ioctl->tid);

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
  * each of stock qemu-ga's, which the agent loads and serves.
  */
 
-#define QGA_TRACE_SESSION_SOURCE_AGENT   "qgatrace-agent"
+#define QGA_TRACE_SESSION_SOURCE_AGENT	 "qgatrace-agent"
 #define QGA_TRACE_SESSION_SOURCE_QEMU_GA "qemu-ga"
 
 /* ---------------------------------------------------------------------------------------- */

@@ -12,18 +12,18 @@
 
 struct _QgaTrace {
 	const QgaConfig *config; /* (not owned) */
-	gchar *tracing_dir;      /* NULL: the library's */
-	gchar *kallsyms;         /* NULL: the library's */
-	QtfTracer *tracer;       /* NULL until a probe succeeds */
-	gboolean tried;          /* qtf_tracer_new() ran */
-	gchar *unavailable;      /* why it failed last */
+	gchar *tracing_dir;	 /* NULL: the library's */
+	gchar *kallsyms;	 /* NULL: the library's */
+	QtfTracer *tracer;	 /* NULL until a probe succeeds */
+	gboolean tried;		 /* qtf_tracer_new() ran */
+	gchar *unavailable;	 /* why it failed last */
 	guint seq;
-	QgaTraceSession *open;  /* between begin and end */
+	QgaTraceSession *open;	/* between begin and end */
 	QgaTraceSession *ended; /* after end, until collected */
-	guint collect_idle;     /* collects @ended once the reply is out */
-	gboolean armed;         /* the tracer is armed for @open or @ended */
-	gchar *untraced;        /* why @open is not traced */
-	GQueue *sessions;       /* QgaTraceSession, finished, oldest first */
+	guint collect_idle;	/* collects @ended once the reply is out */
+	gboolean armed;		/* the tracer is armed for @open or @ended */
+	gchar *untraced;	/* why @open is not traced */
+	GQueue *sessions;	/* QgaTraceSession, finished, oldest first */
 };
 
 QgaTrace *
@@ -143,8 +143,8 @@ qga_trace_begin(QgaTrace *self, QgaMountList *mounts)
 	qga_trace_collect(self);
 	/* the pid tells this agent's sessions from a previous one's */
 	id = g_strdup_printf("agent-%d-%u", (gint)getpid(), ++self->seq);
-	self->open = qga_trace_session_new(id, QGA_TRACE_SESSION_SOURCE_AGENT, tid,
-					   qtf_clock_now_ns());
+	self->open =
+		qga_trace_session_new(id, QGA_TRACE_SESSION_SOURCE_AGENT, tid, qtf_clock_now_ns());
 	for (guint i = 0; i < mounts->len; i++) {
 		const QgaMount *m = g_ptr_array_index(mounts, i);
 
@@ -337,7 +337,7 @@ qga_trace_add_summary(JsonBuilder *b, JsonNode *session)
 	JsonObject *obj = json_node_get_object(session);
 	JsonNode *events = json_object_get_member(obj, "events");
 	JsonNode *lost = json_object_get_member(obj, "lost-events");
-	static const gchar *const copied[] = {"session",  "source", "state",    "started-ns",
+	static const gchar *const copied[] = {"session",  "source", "state",	"started-ns",
 					      "ended-ns", "method", "verified", NULL};
 
 	json_builder_begin_object(b);
@@ -402,17 +402,17 @@ qga_trace_get_status(QgaTrace *self, gboolean frozen)
 	json_builder_add_boolean_value(b, self->config->trace_enabled);
 	json_builder_set_member_name(b, "available");
 	json_builder_add_boolean_value(b, self->config->trace_enabled && self->tracer != NULL);
-	qga_json_builder_add_string_or_null(b, "method",
-				  qtf_method_to_string(self->tracer != NULL
-							       ? qtf_tracer_get_method(self->tracer)
-							       : QTF_METHOD_NONE));
+	qga_json_builder_add_string_or_null(
+		b, "method",
+		qtf_method_to_string(self->tracer != NULL ? qtf_tracer_get_method(self->tracer)
+							  : QTF_METHOD_NONE));
 	qga_json_builder_add_string_or_null(b, "reason", qga_trace_status_reason(self));
-	qga_json_builder_add_string_or_null(b, "instance",
-				  self->tracer != NULL ? qtf_tracer_get_instance_name(self->tracer)
-						       : NULL);
-	qga_json_builder_add_string_or_null(b, "tracing-dir",
-				  self->tracer != NULL ? qtf_tracer_get_tracing_dir(self->tracer)
-						       : NULL);
+	qga_json_builder_add_string_or_null(
+		b, "instance",
+		self->tracer != NULL ? qtf_tracer_get_instance_name(self->tracer) : NULL);
+	qga_json_builder_add_string_or_null(
+		b, "tracing-dir",
+		self->tracer != NULL ? qtf_tracer_get_tracing_dir(self->tracer) : NULL);
 	functions = qga_trace_functions(self->config);
 	json_builder_set_member_name(b, "functions");
 	json_builder_begin_array(b);

@@ -67,9 +67,11 @@ client_cli_global_cb(const gchar *name, const gchar *value, gpointer data, GErro
 		gchar *end = NULL;
 		gdouble seconds = g_ascii_strtod(value, &end);
 
-		if (end == value || *end != '\0' || !(seconds > 0) || seconds > CLIENT_TIMEOUT_MAX_S) {
-			client_set_usage_error(error, "--timeout wants seconds (> 0, at most %d), not '%s'",
-					       CLIENT_TIMEOUT_MAX_S, value);
+		if (end == value || *end != '\0' || !(seconds > 0) ||
+		    seconds > CLIENT_TIMEOUT_MAX_S) {
+			client_set_usage_error(
+				error, "--timeout wants seconds (> 0, at most %d), not '%s'",
+				CLIENT_TIMEOUT_MAX_S, value);
 			return FALSE;
 		}
 		ctx->timeout_ms = (guint)MAX(seconds * 1000.0 + 0.5, 1.0);
@@ -81,17 +83,20 @@ client_cli_global_cb(const gchar *name, const gchar *value, gpointer data, GErro
 static const GOptionEntry client_cli_global_entries[] = {
 	{"agent", 'a', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "the host end of the agent's virtio-serial channel: a UNIX socket (QEMU "
-	 "-chardev socket,server=on)", "PATH"},
+	 "-chardev socket,server=on)",
+	 "PATH"},
 	{"qmp", 'q', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "QEMU's QMP monitor socket: host-side evidence (snapshot), disk usage (df), "
-	 "port state (doctor)", "PATH"},
+	 "port state (doctor)",
+	 "PATH"},
 	{"domain", 'd', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "a libvirt domain: its channel sockets come from its XML", "NAME"},
 	{"connect", 'c', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "the libvirt URI with --domain (default: libvirt's own default)", "URI"},
 	{"port", 'p', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "with --domain: the channel to use (default org.qemu.guest_agent.0, which "
-	 "goes through libvirt's agent API; any other is its socket, e.g. org.qgatrace.0)", "NAME"},
+	 "goes through libvirt's agent API; any other is its socket, e.g. org.qgatrace.0)",
+	 "NAME"},
 	{"timeout", 't', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "the longest wait for any one reply (default 10; freeze and thaw 120)", "SECONDS"},
 	{"json", 'j', 0, G_OPTION_ARG_NONE, NULL, "machine-readable output on stdout, no progress",
@@ -104,8 +109,8 @@ static const GOptionEntry client_cli_global_entries[] = {
 GOptionGroup *
 client_cli_global_group(ClientContext *ctx)
 {
-	GOptionGroup *group = g_option_group_new("global", "Global options", "Show the global options",
-						 ctx, NULL);
+	GOptionGroup *group = g_option_group_new("global", "Global options",
+						 "Show the global options", ctx, NULL);
 	GOptionEntry entries[G_N_ELEMENTS(client_cli_global_entries)];
 
 	memcpy(entries, client_cli_global_entries, sizeof(entries));
@@ -119,7 +124,7 @@ client_cli_global_group(ClientContext *ctx)
 
 /* ---- help ---- */
 
-#define CLIENT_HELP_WIDTH 100
+#define CLIENT_HELP_WIDTH  100
 #define CLIENT_HELP_COLUMN 30
 
 static void
@@ -178,11 +183,12 @@ client_cli_help_text(ClientContext *ctx, const gchar *name, const GOptionEntry *
 		     const gchar *params, const gchar *summary, const gchar *description)
 {
 	GString *out = g_string_new(NULL);
-	static const GOptionEntry help = {"help", 'h', 0, G_OPTION_ARG_NONE, NULL,
-					  "show this help and exit", NULL};
+	static const GOptionEntry help = {
+		"help", 'h', 0, G_OPTION_ARG_NONE, NULL, "show this help and exit", NULL};
 
 	g_string_append_printf(out, "Usage: qgatrace [GLOBAL OPTION...] %s%s%s%s\n\n", name,
-			       entries != NULL && entries[0].long_name != NULL ? " [OPTION...]" : "",
+			       entries != NULL && entries[0].long_name != NULL ? " [OPTION...]"
+									       : "",
 			       params != NULL ? " " : "", params != NULL ? params : "");
 	client_cli_append_paragraphs(out, summary);
 	g_string_append(out, "Options:\n");
@@ -224,7 +230,8 @@ client_cli_parse_globals(ClientContext *ctx, gint argc, gchar **argv, gchar ***r
 	gint n = argc;
 	const GOptionEntry extra[] = {
 		{"help", 'h', 0, G_OPTION_ARG_NONE, &want_help, "show the overview and exit", NULL},
-		{"version", 'V', 0, G_OPTION_ARG_NONE, &want_version, "print the version and exit", NULL},
+		{"version", 'V', 0, G_OPTION_ARG_NONE, &want_version, "print the version and exit",
+		 NULL},
 		{NULL},
 	};
 
@@ -424,7 +431,8 @@ client_cli_print_error(ClientContext *ctx, const gchar *command, const GError *e
 	g_strstrip(line);
 	message = client_terminal_escape(line);
 	if (command != NULL && client_exit_for_error(error) == CLIENT_EXIT_USAGE)
-		fprintf(stderr, "qgatrace: %s: %s (see 'qgatrace %s --help')\n", command, message, command);
+		fprintf(stderr, "qgatrace: %s: %s (see 'qgatrace %s --help')\n", command, message,
+			command);
 	else if (command != NULL)
 		fprintf(stderr, "qgatrace: %s: %s\n", command, message);
 	else
@@ -486,7 +494,8 @@ client_cli_main(const ClientCommand *const *commands, const gchar *overview, gin
 
 		for (guint i = 0; commands[i] != NULL; i++)
 			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", commands[i]->name);
-		fprintf(stderr, "qgatrace: unknown command '%s' (commands: %s; see 'qgatrace --help')\n",
+		fprintf(stderr,
+			"qgatrace: unknown command '%s' (commands: %s; see 'qgatrace --help')\n",
 			name, names->str);
 		return CLIENT_EXIT_USAGE;
 	}

@@ -22,9 +22,9 @@ typedef enum {
 typedef struct {
 	ClientContext *ctx;
 	ClientTarget *target;
-	ClientConn *conn;  /* with CLIENT_COMMAND_AGENT: the agent, handshaken; else NULL */
-	gpointer options;  /* the command's options, parsed; NULL when it has none */
-	gchar **args;	   /* the positional arguments when it takes some (params); else NULL */
+	ClientConn *conn; /* with CLIENT_COMMAND_AGENT: the agent, handshaken; else NULL */
+	gpointer options; /* the command's options, parsed; NULL when it has none */
+	gchar **args;	  /* the positional arguments when it takes some (params); else NULL */
 } ClientInvocation;
 
 /* FALSE with @error ends the process with client_exit_for_error(); TRUE

@@ -31,7 +31,8 @@ df_serials(JsonObject *fs)
 	JsonArray *disks = client_json_array(fs, "disk");
 
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
-		const gchar *serial = client_json_string(client_json_array_object(disks, i), "serial");
+		const gchar *serial =
+			client_json_string(client_json_array_object(disks, i), "serial");
 
 		if (serial != NULL)
 			json_array_add_string_element(out, serial);
@@ -85,16 +86,20 @@ df_filesystems(JsonArray *fsinfo, GPtrArray *host_disks)
 		serials = df_serials(fs);
 
 		for (guint s = 0; s < json_array_get_length(serials) && disk == NULL; s++)
-			disk = client_host_disks_find_serial(host_disks, json_array_get_string_element(serials, s));
-		json_object_set_string_member(entry, "mountpoint", client_json_string(fs, "mountpoint"));
+			disk = client_host_disks_find_serial(
+				host_disks, json_array_get_string_element(serials, s));
+		json_object_set_string_member(entry, "mountpoint",
+					      client_json_string(fs, "mountpoint"));
 		json_object_set_string_member(entry, "type", client_json_string(fs, "type"));
 		json_object_set_string_member(entry, "name", client_json_string(fs, "name"));
 		if (json_object_has_member(fs, "used-bytes"))
-			json_object_set_int_member(entry, "used-bytes", client_json_int(fs, "used-bytes", 0));
+			json_object_set_int_member(entry, "used-bytes",
+						   client_json_int(fs, "used-bytes", 0));
 		else
 			json_object_set_null_member(entry, "used-bytes");
 		if (json_object_has_member(fs, "total-bytes"))
-			json_object_set_int_member(entry, "total-bytes", client_json_int(fs, "total-bytes", 0));
+			json_object_set_int_member(entry, "total-bytes",
+						   client_json_int(fs, "total-bytes", 0));
 		else
 			json_object_set_null_member(entry, "total-bytes");
 		json_object_set_array_member(entry, "serials", serials);
@@ -122,7 +127,8 @@ df_host_disk(const ClientHostDisk *disk, JsonArray *filesystems)
 		if (g_strcmp0(client_json_string(fs, "host-disk"), disk->id) != 0)
 			continue;
 		json_array_add_string_element(mounts, client_json_string(fs, "mountpoint"));
-		if (json_object_has_member(fs, "used-bytes") && !json_object_get_null_member(fs, "used-bytes")) {
+		if (json_object_has_member(fs, "used-bytes") &&
+		    !json_object_get_null_member(fs, "used-bytes")) {
 			used += client_json_int(fs, "used-bytes", 0);
 			have_used = TRUE;
 		}
@@ -141,7 +147,8 @@ df_host_disk(const ClientHostDisk *disk, JsonArray *filesystems)
 	else
 		json_object_set_null_member(h, "physical");
 	if (disk->stats.has_highest_offset)
-		json_object_set_int_member(h, "wr-highest-offset", (gint64)disk->stats.wr_highest_offset);
+		json_object_set_int_member(h, "wr-highest-offset",
+					   (gint64)disk->stats.wr_highest_offset);
 	else
 		json_object_set_null_member(h, "wr-highest-offset");
 	if (have_used)
@@ -160,7 +167,8 @@ df_host(GPtrArray *host_disks, const gchar *source, JsonArray *filesystems)
 
 	json_object_set_string_member(host, "source", source);
 	for (guint d = 0; d < host_disks->len; d++)
-		json_array_add_object_element(disks, df_host_disk(g_ptr_array_index(host_disks, d), filesystems));
+		json_array_add_object_element(disks, df_host_disk(g_ptr_array_index(host_disks, d),
+								  filesystems));
 	json_object_set_array_member(host, "disks", disks);
 	return host;
 }
@@ -168,25 +176,29 @@ df_host(GPtrArray *host_disks, const gchar *source, JsonArray *filesystems)
 static void
 df_print_filesystems(JsonArray *filesystems)
 {
-	client_print("%-20s %-6s %10s %10s %5s  %s\n", "MOUNTPOINT", "TYPE", "USED", "TOTAL", "USE%", "DISK");
+	client_print("%-20s %-6s %10s %10s %5s  %s\n", "MOUNTPOINT", "TYPE", "USED", "TOTAL",
+		     "USE%", "DISK");
 	for (guint i = 0; i < json_array_get_length(filesystems); i++) {
 		JsonObject *fs = client_json_array_object(filesystems, i);
 		gint64 used = client_json_int(fs, "used-bytes", -1);
 		gint64 total = client_json_int(fs, "total-bytes", -1);
 		g_autofree gchar *u = df_size((guint64)MAX(used, 0), used >= 0);
 		g_autofree gchar *t = df_size((guint64)MAX(total, 0), total >= 0);
-		g_autofree gchar *pct = used >= 0 && total > 0 ? g_strdup_printf("%.0f%%", 100.0 * used / total)
-							      : g_strdup("-");
+		g_autofree gchar *pct = used >= 0 && total > 0
+						? g_strdup_printf("%.0f%%", 100.0 * used / total)
+						: g_strdup("-");
 		JsonArray *serials = client_json_array(fs, "serials");
-		g_autofree gchar *serial = client_terminal_escape(
-			serials != NULL && json_array_get_length(serials) > 0 ? json_array_get_string_element(serials, 0)
-									       : NULL);
+		g_autofree gchar *serial =
+			client_terminal_escape(serials != NULL && json_array_get_length(serials) > 0
+						       ? json_array_get_string_element(serials, 0)
+						       : NULL);
 		g_autofree gchar *mountpoint = client_json_text(fs, "mountpoint", "?");
 		g_autofree gchar *type = client_json_text(fs, "type", "?");
 		g_autofree gchar *name = client_json_text(fs, "name", "?");
 
-		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", mountpoint, type, u, t, pct, name,
-			     serial != NULL ? " (serial " : "", serial != NULL ? serial : "", serial != NULL ? ")" : "");
+		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", mountpoint, type, u, t, pct,
+			     name, serial != NULL ? " (serial " : "", serial != NULL ? serial : "",
+			     serial != NULL ? ")" : "");
 	}
 }
 
@@ -195,11 +207,12 @@ df_print_host(JsonObject *host)
 {
 	JsonArray *disks = client_json_array(host, "disks");
 
-	client_print("\nhost view (%s):\n", g_strcmp0(client_json_string(host, "source"), "qmp") == 0
-						     ? "QMP query-block, query-blockstats"
-						     : "libvirt block info and stats");
-	client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY", "ALLOCATED",
-		     "HIGHEST WRITE", "GUEST USED", "FILE");
+	client_print("\nhost view (%s):\n",
+		     g_strcmp0(client_json_string(host, "source"), "qmp") == 0
+			     ? "QMP query-block, query-blockstats"
+			     : "libvirt block info and stats");
+	client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", "DISK", "FORMAT", "CAPACITY",
+		     "ALLOCATED", "HIGHEST WRITE", "GUEST USED", "FILE");
 	for (guint d = 0; d < json_array_get_length(disks); d++) {
 		JsonObject *h = client_json_array_object(disks, d);
 		gint64 alloc = client_json_int(h, "allocation", -1);
@@ -214,7 +227,8 @@ df_print_host(JsonObject *host)
 		g_autofree gchar *format = client_json_text(h, "format", "-");
 		g_autofree gchar *file = client_json_text(h, "file", "-");
 
-		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", id, format, cap, a, w, u, file);
+		client_print("%-12s %-7s %10s %10s %13s %11s  %s\n", id, format, cap, a, w, u,
+			     file);
 	}
 }
 
@@ -229,7 +243,8 @@ df_run(ClientInvocation *inv, GError **error)
 	const gchar *source = NULL;
 
 	fsinfo = client_conn_execute(inv->conn, "guest-get-fsinfo", NULL,
-				     client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+				     client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				     error);
 	if (fsinfo == NULL)
 		return FALSE;
 	if (!JSON_NODE_HOLDS_ARRAY(fsinfo)) {

@@ -43,8 +43,7 @@ static const gchar dmesg_description[] =
 	"--allow-taint (libvirt's QEMU monitor passthrough, which marks the domain tainted)\n"
 	"is not supported yet. By hand:\n"
 	"  virsh dump --memory-only --format elf vm1 /var/tmp/vm1.elf\n"
-	"  qgatrace dmesg --from-dump /var/tmp/vm1.elf\n\n" CLIENT_HELP_EXIT_STATUS
-	"\nExamples:\n"
+	"  qgatrace dmesg --from-dump /var/tmp/vm1.elf\n\n" CLIENT_HELP_EXIT_STATUS "\nExamples:\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock dmesg --tail 20\n"
 	"  qgatrace --domain vm1 dmesg --level warn --follow\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n";
@@ -79,17 +78,20 @@ static const GOptionEntry dmesg_entries[] = {
 	{"level", 'l', 0, G_OPTION_ARG_STRING, CLIENT_OPTION(DmesgOptions, level),
 	 "only records at LEVEL or more severe: emerg alert crit err warn notice info debug, or 0-7",
 	 "LEVEL"},
-	{"tail", 'n', 0, G_OPTION_ARG_INT, CLIENT_OPTION(DmesgOptions, tail), "only the last N records", "N"},
+	{"tail", 'n', 0, G_OPTION_ARG_INT, CLIENT_OPTION(DmesgOptions, tail),
+	 "only the last N records", "N"},
 	{"follow", 'f', 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, follow),
 	 "then keep printing new records as they come, until Ctrl-C", NULL},
 	{"interval", 'i', 0, G_OPTION_ARG_DOUBLE, CLIENT_OPTION(DmesgOptions, interval),
 	 "with --follow: poll every SECONDS (default 1)", "SECONDS"},
 	{"from-memory", 'M', 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, from_memory),
 	 "read the log from guest memory through --qmp, or with --domain from a libvirt "
-	 "memory dump (pauses the guest), with no agent", NULL},
+	 "memory dump (pauses the guest), with no agent",
+	 NULL},
 	{"allow-taint", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, allow_taint),
 	 "with --domain: use libvirt's QEMU monitor passthrough (taints the domain); "
-	 "not supported yet", NULL},
+	 "not supported yet",
+	 NULL},
 	{"no-pause", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, no_pause),
 	 "from memory: do not pause the guest while reading (records may tear)", NULL},
 	{"scan-ram", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(DmesgOptions, scan_ram),
@@ -103,14 +105,14 @@ typedef struct {
 	ClientContext *ctx;
 	ClientTarget *target;
 	const DmesgOptions *opts;
-	gint level;	  /* -1: all */
-	gint64 tail;	  /* -1: none */
-	gint64 cursor;	  /* since-seq for the next call; -1: from the start */
+	gint level;    /* -1: all */
+	gint64 tail;   /* -1: none */
+	gint64 cursor; /* since-seq for the next call; -1: from the start */
 	gboolean have_cursor;
-	gint64 high_seq;      /* the highest next-seq of this boot; -1: none */
-	guint stalled;	      /* truncated replies in a row that did not pass high_seq */
-	guint boot_changes;   /* replies in a row with a new boot id */
-	guint drained;	      /* records of the current drain */
+	gint64 high_seq;    /* the highest next-seq of this boot; -1: none */
+	guint stalled;	    /* truncated replies in a row that did not pass high_seq */
+	guint boot_changes; /* replies in a row with a new boot id */
+	guint drained;	    /* records of the current drain */
 	gchar *boot_id;
 	JsonArray *collected; /* --json without --follow: one array at the end */
 } DmesgState;
@@ -155,7 +157,8 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 	if (use_tail)
 		json_object_set_int_member(args, "tail", st->tail);
 	ret = client_conn_execute(conn, "guest-dmesg", args,
-				  client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+				  client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				  error);
 	if (ret == NULL)
 		return FALSE;
 	if (!JSON_NODE_HOLDS_OBJECT(ret)) {
@@ -168,15 +171,17 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
 		/* without --follow one restart is all a read can take */
 		if (++st->boot_changes > (st->opts->follow ? DMESG_MAX_BOOT_CHANGES : 1)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "the agent's boot id changed in %u replies in a row: no reboot does "
-				    "that, giving up",
-				    st->boot_changes);
+			g_set_error(
+				error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				"the agent's boot id changed in %u replies in a row: no reboot does "
+				"that, giving up",
+				st->boot_changes);
 			return FALSE;
 		}
 		/* a new boot numbers its records from 0 again: start over */
-		client_print_warning(st->ctx, "the guest rebooted (boot id %s), reading its log from the start",
-				     boot_id);
+		client_print_warning(
+			st->ctx, "the guest rebooted (boot id %s), reading its log from the start",
+			boot_id);
 		g_free(st->boot_id);
 		st->boot_id = g_strdup(boot_id);
 		st->have_cursor = FALSE;
@@ -191,15 +196,17 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 		st->boot_id = g_strdup(boot_id);
 	if (client_json_int(reply, "missed", 0) > 0)
 		fprintf(stderr,
-			"qgatrace: dmesg: %" G_GINT64_FORMAT " record(s) were overwritten in the guest before "
+			"qgatrace: dmesg: %" G_GINT64_FORMAT
+			" record(s) were overwritten in the guest before "
 			"they could be read\n",
 			client_json_int(reply, "missed", 0));
 	records = client_json_array(reply, "records");
 	if (records != NULL && json_array_get_length(records) > DMESG_MAX_RECORDS - st->drained) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "the agent sent more than %u records in one read: more than a kernel log "
-			    "holds, giving up",
-			    DMESG_MAX_RECORDS);
+		g_set_error(
+			error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			"the agent sent more than %u records in one read: more than a kernel log "
+			"holds, giving up",
+			DMESG_MAX_RECORDS);
 		return FALSE;
 	}
 	st->drained += records != NULL ? json_array_get_length(records) : 0;
@@ -253,8 +260,10 @@ dmesg_drain(DmesgState *st, ClientConn *conn, gboolean use_tail, GError **error)
 static void
 dmesg_scan_progress(guint64 done, guint64 total, gpointer user_data)
 {
-	client_context_progress(user_data, "scanning guest RAM for VMCOREINFO: %" G_GUINT64_FORMAT
-				" of %" G_GUINT64_FORMAT " MiB", done >> 20, total >> 20);
+	client_context_progress(user_data,
+				"scanning guest RAM for VMCOREINFO: %" G_GUINT64_FORMAT
+				" of %" G_GUINT64_FORMAT " MiB",
+				done >> 20, total >> 20);
 }
 
 /* --domain without --qmp: libvirt dumps guest RAM (memory-only ELF) into a
@@ -277,8 +286,10 @@ dmesg_read_libvirt_dump(DmesgState *st, const GmemDmesgOptions *opts, GError **e
 	path = g_build_filename(dir, "memory.elf", NULL);
 	/* a signal now would leave the dump behind: take it, look after the dump */
 	client_context_catch_signals(ctx);
-	client_context_progress(ctx, "dumping the memory of domain '%s' through libvirt "
-				"(the guest is paused meanwhile)", ctx->domain);
+	client_context_progress(ctx,
+				"dumping the memory of domain '%s' through libvirt "
+				"(the guest is paused meanwhile)",
+				ctx->domain);
 	dumped = client_libvirt_dump_memory(lv, path, error);
 	if (dumped && client_context_interrupted(ctx))
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted by %s",
@@ -306,12 +317,14 @@ dmesg_from_memory(DmesgState *st, GError **error)
 	JsonArray *records;
 
 	if (ctx->qmp_path == NULL && dump_path == NULL && ctx->domain == NULL) {
-		client_set_usage_error(error, "--from-memory needs --qmp SOCKET (QEMU's QMP monitor) "
+		client_set_usage_error(error,
+				       "--from-memory needs --qmp SOCKET (QEMU's QMP monitor) "
 				       "or --domain NAME");
 		return FALSE;
 	}
 	if (ctx->qmp_path == NULL && dump_path == NULL && no_pause) {
-		client_set_usage_error(error, "--no-pause needs --qmp: libvirt's memory dump pauses "
+		client_set_usage_error(error,
+				       "--no-pause needs --qmp: libvirt's memory dump pauses "
 				       "the guest while it is written");
 		return FALSE;
 	}
@@ -380,8 +393,9 @@ dmesg_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **er
 	if (opts->level != NULL && client_parse_level(opts->level, error) < 0)
 		return FALSE;
 	if (opts->tail < -1 || opts->tail == 0 || (opts->tail > 0 && opts->since >= 0)) {
-		client_set_usage_error(error, opts->tail > 0 ? "--tail and --since exclude each other"
-							     : "--tail wants a number of records > 0");
+		client_set_usage_error(error, opts->tail > 0
+						      ? "--tail and --since exclude each other"
+						      : "--tail wants a number of records > 0");
 		return FALSE;
 	}
 	if (opts->since < -1) {
@@ -393,9 +407,10 @@ dmesg_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **er
 		return FALSE;
 	}
 	if (opts->allow_taint) {
-		client_set_usage_error(error, "--allow-taint is not supported yet: reading memory "
-				       "through libvirt's monitor passthrough is not implemented; "
-				       "--domain NAME dmesg --from-memory uses a memory dump instead");
+		client_set_usage_error(
+			error, "--allow-taint is not supported yet: reading memory "
+			       "through libvirt's monitor passthrough is not implemented; "
+			       "--domain NAME dmesg --from-memory uses a memory dump instead");
 		return FALSE;
 	}
 	if ((opts->from_memory || opts->from_dump != NULL) && opts->follow) {
@@ -412,7 +427,8 @@ dmesg_follow(DmesgState *st, ClientConn *conn, GError **error)
 	ClientContext *ctx = st->ctx;
 	gboolean waiting = FALSE;
 
-	client_context_progress(ctx, "-- following the guest's kernel log every %.1f s; Ctrl-C ends --",
+	client_context_progress(ctx,
+				"-- following the guest's kernel log every %.1f s; Ctrl-C ends --",
 				st->opts->interval);
 	while (!client_context_interrupted(ctx)) {
 		g_autoptr(GError) error_local = NULL;
@@ -477,9 +493,11 @@ dmesg_run(ClientInvocation *inv, GError **error)
 	conn = client_target_get_conn(inv->target, &error_local);
 	/* no agent answers, or none was given besides --qmp */
 	if (conn == NULL && ctx->qmp_path != NULL && !opts->follow &&
-	    (client_error_is_unreachable(error_local) || (ctx->agent_path == NULL && ctx->domain == NULL))) {
-		client_print_warning(ctx, "%s; reading the kernel log from guest memory through QMP instead",
-				     error_local->message);
+	    (client_error_is_unreachable(error_local) ||
+	     (ctx->agent_path == NULL && ctx->domain == NULL))) {
+		client_print_warning(
+			ctx, "%s; reading the kernel log from guest memory through QMP instead",
+			error_local->message);
 		return dmesg_from_memory(&st, error);
 	}
 	if (conn == NULL) {

@@ -44,15 +44,14 @@ typedef struct {
 	ClientContext *ctx;
 	ClientTarget *target;
 	JsonArray *checks;
-	gchar *verdict;	 /* the first failure's fix, or the summary */
+	gchar *verdict; /* the first failure's fix, or the summary */
 	gboolean failed;
 	gboolean unreachable;
 } Doctor;
 
 /* @ok: 1 passed, 0 failed, -1 not made */
-static void
-doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gchar *format, ...)
-	G_GNUC_PRINTF(5, 6);
+static void doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix,
+			 const gchar *format, ...) G_GNUC_PRINTF(5, 6);
 
 static void
 doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gchar *format, ...)
@@ -74,17 +73,19 @@ doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gcha
 	json_array_add_object_element(d->checks, check);
 	if (ok == 0 && !d->failed) {
 		d->failed = TRUE;
-		d->verdict = g_strdup_printf("%s: %s%s%s", name, detail, fix != NULL ? "; fix: " : "",
-					     fix != NULL ? fix : "");
+		d->verdict = g_strdup_printf("%s: %s%s%s", name, detail,
+					     fix != NULL ? "; fix: " : "", fix != NULL ? fix : "");
 	}
 	if (!d->ctx->json) {
-		ClientStyle style = ok > 0 ? CLIENT_STYLE_GREEN : ok == 0 ? CLIENT_STYLE_BOLD_RED : CLIENT_STYLE_DIM;
+		ClientStyle style = ok > 0    ? CLIENT_STYLE_GREEN
+				    : ok == 0 ? CLIENT_STYLE_BOLD_RED
+					      : CLIENT_STYLE_DIM;
 		/* it quotes the agent: its version, its error texts */
 		g_autofree gchar *safe_detail = client_terminal_escape(detail);
 
 		client_print("%s%s%s %-18s %s\n", client_style_on(d->ctx, style),
-			     ok < 0 ? CLIENT_MARK_SKIPPED : client_mark(ok > 0), client_style_off(d->ctx, style), name,
-			     safe_detail);
+			     ok < 0 ? CLIENT_MARK_SKIPPED : client_mark(ok > 0),
+			     client_style_off(d->ctx, style), name, safe_detail);
 		if (ok == 0 && fix != NULL)
 			client_print("  %-18s fix: %s\n", "", fix);
 		fflush(stdout);
@@ -106,18 +107,21 @@ doctor_libvirt(Doctor *d, gchar **socket_path, gboolean *via_libvirt)
 
 	lv = client_target_get_libvirt(d->target, &error_local);
 	if (lv == NULL) {
-		doctor_check(d, "libvirt", 0,
-			     g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-				     ? "check the name with 'virsh list --all' (and --connect URI)"
-				     : "is libvirtd running? is --connect right? (root or the libvirt group for qemu:///system)",
-			     "%s", error_local->message);
+		doctor_check(
+			d, "libvirt", 0,
+			g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+				? "check the name with 'virsh list --all' (and --connect URI)"
+				: "is libvirtd running? is --connect right? (root or the libvirt group for qemu:///system)",
+			"%s", error_local->message);
 		d->unreachable = TRUE;
 		return FALSE;
 	}
-	doctor_check(d, "libvirt", 1, NULL, "connected to %s, domain '%s'", client_libvirt_get_uri(lv), ctx->domain);
+	doctor_check(d, "libvirt", 1, NULL, "connected to %s, domain '%s'",
+		     client_libvirt_get_uri(lv), ctx->domain);
 	state = client_libvirt_get_state(lv, &running, &error_local);
 	if (state == NULL || !running) {
-		doctor_check(d, "domain running", 0, "start or resume it: 'virsh start' / 'virsh resume'",
+		doctor_check(d, "domain running", 0,
+			     "start or resume it: 'virsh start' / 'virsh resume'",
 			     "the domain is %s", state != NULL ? state : error_local->message);
 		d->unreachable = TRUE;
 		return FALSE;
@@ -144,22 +148,25 @@ doctor_libvirt(Doctor *d, gchar **socket_path, gboolean *via_libvirt)
 	doctor_check(d, "channel", 1, NULL, "'%s' (%s%s%s)", port, channel->type,
 		     channel->path != NULL ? ", " : "", channel->path != NULL ? channel->path : "");
 	if (channel->state != NULL && g_strcmp0(channel->state, "connected") != 0) {
-		doctor_check(d, "channel state", 0,
-			     "start the agent in the guest (systemctl start qgatrace-agent or qemu-guest-agent); "
-			     "if it runs, libvirt may hold a stale state after a libvirtd restart: restart the "
-			     "agent in the guest to reopen the port",
-			     "state='%s': the guest has not opened port '%s' (libvirt's view)", channel->state, port);
+		doctor_check(
+			d, "channel state", 0,
+			"start the agent in the guest (systemctl start qgatrace-agent or qemu-guest-agent); "
+			"if it runs, libvirt may hold a stale state after a libvirtd restart: restart the "
+			"agent in the guest to reopen the port",
+			"state='%s': the guest has not opened port '%s' (libvirt's view)",
+			channel->state, port);
 		d->unreachable = TRUE;
 	} else {
 		doctor_check(d, "channel state", channel->state != NULL ? 1 : -1, NULL, "%s",
-			     channel->state != NULL ? "state='connected': the guest has opened the port"
-						    : "libvirt reports no state for this channel");
+			     channel->state != NULL
+				     ? "state='connected': the guest has opened the port"
+				     : "libvirt reports no state for this channel");
 	}
 	*via_libvirt = g_strcmp0(port, CLIENT_PORT_QEMU_GA) == 0;
 	if (!*via_libvirt) {
 		if (channel->path == NULL) {
-			doctor_check(d, "socket", 0, "give the channel a unix source", "channel '%s' has no socket path",
-				     port);
+			doctor_check(d, "socket", 0, "give the channel a unix source",
+				     "channel '%s' has no socket path", port);
 			d->unreachable = TRUE;
 			return FALSE;
 		}
@@ -181,10 +188,11 @@ doctor_socket(Doctor *d, const gchar *path)
 	if (stat(path, &st) < 0) {
 		gint errsv = errno;
 
-		doctor_check(d, "socket", 0,
-			     "is the VM running? its QEMU needs -chardev socket,path=...,server=on,wait=off on "
-			     "this path, with a virtserialport using it",
-			     "'%s': %s", path, g_strerror(errsv));
+		doctor_check(
+			d, "socket", 0,
+			"is the VM running? its QEMU needs -chardev socket,path=...,server=on,wait=off on "
+			"this path, with a virtserialport using it",
+			"'%s': %s", path, g_strerror(errsv));
 		d->unreachable = TRUE;
 		return FALSE;
 	}
@@ -202,39 +210,46 @@ doctor_socket(Doctor *d, const gchar *path)
 	}
 	doctor_check(d, "socket", 1, NULL, "'%s' is a socket we may connect to", path);
 	if (ctx->qmp_path == NULL) {
-		doctor_check(d, "guest port open", -1, NULL, "not checked: give --qmp SOCKET for QEMU's view");
+		doctor_check(d, "guest port open", -1, NULL,
+			     "not checked: give --qmp SOCKET for QEMU's view");
 		return TRUE;
 	}
 	qmp = client_target_get_qmp(d->target, &error_local);
 	if (qmp == NULL) {
-		doctor_check(d, "QMP", 0, "check --qmp (QEMU's -mon chardev=...,mode=control socket)", "%s",
+		doctor_check(d, "QMP", 0,
+			     "check --qmp (QEMU's -mon chardev=...,mode=control socket)", "%s",
 			     error_local->message);
 		return TRUE;
 	}
-	doctor_check(d, "QMP", 1, NULL, "QEMU %s at '%s'", client_qmp_get_version(qmp), ctx->qmp_path);
+	doctor_check(d, "QMP", 1, NULL, "QEMU %s at '%s'", client_qmp_get_version(qmp),
+		     ctx->qmp_path);
 	chardev = client_qmp_find_chardev(qmp, path, &error_local);
 	if (chardev == NULL) {
-		doctor_check(d, "guest port open", 0, "--agent and --qmp must belong to the same VM", "%s",
+		doctor_check(d, "guest port open", 0,
+			     "--agent and --qmp must belong to the same VM", "%s",
 			     error_local->message);
 		return TRUE;
 	}
 	if (!chardev->frontend_open) {
-		doctor_check(d, "guest port open", 0,
-			     "start the agent in the guest (systemctl start qgatrace-agent, or qemu-guest-agent), "
-			     "and check it is started on this port (qgatrace-agent -p PORT-NAME)",
-			     "no: chardev '%s' has frontend-open false: the agent is not running in the guest "
-			     "(nothing has opened its virtio-serial port)",
-			     chardev->label);
+		doctor_check(
+			d, "guest port open", 0,
+			"start the agent in the guest (systemctl start qgatrace-agent, or qemu-guest-agent), "
+			"and check it is started on this port (qgatrace-agent -p PORT-NAME)",
+			"no: chardev '%s' has frontend-open false: the agent is not running in the guest "
+			"(nothing has opened its virtio-serial port)",
+			chardev->label);
 		d->unreachable = TRUE;
 	} else {
-		doctor_check(d, "guest port open", 1, NULL, "yes: chardev '%s' has frontend-open true", chardev->label);
+		doctor_check(d, "guest port open", 1, NULL,
+			     "yes: chardev '%s' has frontend-open true", chardev->label);
 	}
 	if (chardev->host_connected) {
-		doctor_check(d, "host side free", 0,
-			     "find the other client (ss -xp | grep the socket path) and stop it, or give this "
-			     "tool its own channel: QEMU serves one client per socket",
-			     "another host client is connected to '%s' right now: our connect() would queue behind it",
-			     path);
+		doctor_check(
+			d, "host side free", 0,
+			"find the other client (ss -xp | grep the socket path) and stop it, or give this "
+			"tool its own channel: QEMU serves one client per socket",
+			"another host client is connected to '%s' right now: our connect() would queue behind it",
+			path);
 		d->unreachable = TRUE;
 	} else {
 		doctor_check(d, "host side free", 1, NULL, "no other host client holds the socket");
@@ -254,8 +269,10 @@ doctor_agent(Doctor *d, ClientConn *conn)
 	JsonArray *supported;
 	guint n = 0;
 	gboolean enabled = FALSE;
-	static const gchar *const freeze_cmds[] = {"guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list",
-						   "guest-fsfreeze-thaw", "guest-fsfreeze-status", NULL};
+	static const gchar *const freeze_cmds[] = {"guest-fsfreeze-freeze",
+						   "guest-fsfreeze-freeze-list",
+						   "guest-fsfreeze-thaw", "guest-fsfreeze-status",
+						   NULL};
 
 	info = client_conn_get_info(conn, timeout_ms, &error_local);
 	if (info == NULL) {
@@ -272,52 +289,70 @@ doctor_agent(Doctor *d, ClientConn *conn)
 					       client_json_string(c, "name"));
 	}
 	doctor_check(d, "agent", 1, NULL, "%s %s, %u commands",
-		     client_conn_has_command(conn, "guest-trace-fetch", NULL) ? "qgatrace-agent" : "qemu-ga",
-		     client_json_string(info, "version") != NULL ? client_json_string(info, "version") : "?", n);
-	doctor_check(d, "disabled commands", 1, NULL, "%s", disabled->len > 0 ? disabled->str : "none");
+		     client_conn_has_command(conn, "guest-trace-fetch", NULL) ? "qgatrace-agent"
+									      : "qemu-ga",
+		     client_json_string(info, "version") != NULL
+			     ? client_json_string(info, "version")
+			     : "?",
+		     n);
+	doctor_check(d, "disabled commands", 1, NULL, "%s",
+		     disabled->len > 0 ? disabled->str : "none");
 	for (guint i = 0; freeze_cmds[i] != NULL; i++) {
 		if (!client_conn_has_command(conn, freeze_cmds[i], &enabled) || !enabled) {
-			doctor_check(d, "freeze commands", 0,
-				     "enable it: remove it from the agent's --block-rpcs / add it to --allow-rpcs",
-				     "%s is %s", freeze_cmds[i],
-				     client_conn_has_command(conn, freeze_cmds[i], NULL) ? "disabled" : "missing");
+			doctor_check(
+				d, "freeze commands", 0,
+				"enable it: remove it from the agent's --block-rpcs / add it to --allow-rpcs",
+				"%s is %s", freeze_cmds[i],
+				client_conn_has_command(conn, freeze_cmds[i], NULL) ? "disabled"
+										    : "missing");
 			break;
 		}
 		if (freeze_cmds[i + 1] == NULL)
-			doctor_check(d, "freeze commands", 1, NULL, "freeze, freeze-list, thaw and status enabled");
+			doctor_check(d, "freeze commands", 1, NULL,
+				     "freeze, freeze-list, thaw and status enabled");
 	}
 	frozen = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, NULL);
-	if (frozen != NULL && JSON_NODE_HOLDS_VALUE(frozen) && g_strcmp0(json_node_get_string(frozen), "frozen") == 0)
-		doctor_check(d, "filesystems", 0, "'qgatrace thaw', once whoever froze them is done",
+	if (frozen != NULL && JSON_NODE_HOLDS_VALUE(frozen) &&
+	    g_strcmp0(json_node_get_string(frozen), "frozen") == 0)
+		doctor_check(d, "filesystems", 0,
+			     "'qgatrace thaw', once whoever froze them is done",
 			     "frozen now: the agent refuses most commands until a thaw");
 	else if (frozen != NULL)
 		doctor_check(d, "filesystems", 1, NULL, "thawed");
 	g_clear_error(&error_local);
 	trace = client_trace_status(conn, timeout_ms, &error_local);
 	if (trace == NULL && g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
-		doctor_check(d, "tracing", 0,
-			     "install qgatrace-agent in the guest (or qemu-ga's qgatrace fsfreeze hook with "
-			     "qgatrace-agent on a second port)",
-			     "the agent has no guest-trace-status: it cannot show what the guest kernel did "
-			     "(stock qemu-ga?)");
+		doctor_check(
+			d, "tracing", 0,
+			"install qgatrace-agent in the guest (or qemu-ga's qgatrace fsfreeze hook with "
+			"qgatrace-agent on a second port)",
+			"the agent has no guest-trace-status: it cannot show what the guest kernel did "
+			"(stock qemu-ga?)");
 	} else if (trace == NULL) {
 		doctor_check(d, "tracing", 0, NULL, "%s", error_local->message);
 	} else if (!client_json_bool(trace, "available", FALSE)) {
-		doctor_check(d, "tracing", 0,
-			     "the reason says what the guest kernel refused: tracefs mounted? lockdown? "
-			     "CONFIG_FUNCTION_TRACER? the agent run as root?",
-			     "not available in the guest: %s",
-			     client_json_string(trace, "reason") != NULL ? client_json_string(trace, "reason") : "no reason given");
+		doctor_check(
+			d, "tracing", 0,
+			"the reason says what the guest kernel refused: tracefs mounted? lockdown? "
+			"CONFIG_FUNCTION_TRACER? the agent run as root?",
+			"not available in the guest: %s",
+			client_json_string(trace, "reason") != NULL
+				? client_json_string(trace, "reason")
+				: "no reason given");
 	} else {
 		const gchar *note = client_json_string(trace, "reason");
 
 		doctor_check(d, "tracing", 1, NULL, "available, method %s%s%s%s",
-			     client_json_string(trace, "method") != NULL ? client_json_string(trace, "method") : "?",
-			     note != NULL ? " (" : "", note != NULL ? note : "", note != NULL ? ")" : "");
+			     client_json_string(trace, "method") != NULL
+				     ? client_json_string(trace, "method")
+				     : "?",
+			     note != NULL ? " (" : "", note != NULL ? note : "",
+			     note != NULL ? ")" : "");
 	}
 	if (client_conn_has_command(conn, "guest-dmesg", &enabled))
-		doctor_check(d, "kernel log", enabled ? 1 : 0, "the agent's config disables it ([dmesg] enabled)",
-			     "guest-dmesg %s", enabled ? "enabled" : "disabled");
+		doctor_check(d, "kernel log", enabled ? 1 : 0,
+			     "the agent's config disables it ([dmesg] enabled)", "guest-dmesg %s",
+			     enabled ? "enabled" : "disabled");
 	else
 		doctor_check(d, "kernel log", -1, NULL, "the agent has no guest-dmesg");
 }
@@ -349,16 +384,20 @@ doctor_run_checks(Doctor *d)
 		gdouble start;
 
 		start = client_now_ms();
-		pong = conn != NULL ? client_conn_execute(conn, "guest-ping", NULL, timeout_ms, &error_local) : NULL;
+		pong = conn != NULL ? client_conn_execute(conn, "guest-ping", NULL, timeout_ms,
+							  &error_local)
+				    : NULL;
 		if (pong == NULL) {
-			doctor_check(d, "guest-ping", 0,
-				     "start the agent in the guest; 'virsh qemu-agent-command DOMAIN "
-				     "'{\"execute\":\"guest-ping\"}'' shows libvirt's own view",
-				     "through libvirt: %s", error_local->message);
+			doctor_check(
+				d, "guest-ping", 0,
+				"start the agent in the guest; 'virsh qemu-agent-command DOMAIN "
+				"'{\"execute\":\"guest-ping\"}'' shows libvirt's own view",
+				"through libvirt: %s", error_local->message);
 			d->unreachable = TRUE;
 			return;
 		}
-		doctor_check(d, "guest-ping", 1, NULL, "through libvirt's agent API in %.1f ms (with its guest-sync)",
+		doctor_check(d, "guest-ping", 1, NULL,
+			     "through libvirt's agent API in %.1f ms (with its guest-sync)",
 			     client_now_ms() - start);
 		doctor_agent(d, conn);
 		return;
@@ -372,10 +411,11 @@ doctor_run_checks(Doctor *d)
 	}
 	doctor_check(d, "connect", 1, NULL, "connected to '%s'", path);
 	if (!client_conn_handshake(socket_conn, timeout_ms, &error_local)) {
-		doctor_check(d, "handshake", 0,
-			     "the agent is not running in the guest, is hung, or another host client holds "
-			     "the socket; give --qmp to tell which",
-			     "%s", error_local->message);
+		doctor_check(
+			d, "handshake", 0,
+			"the agent is not running in the guest, is hung, or another host client holds "
+			"the socket; give --qmp to tell which",
+			"%s", error_local->message);
 		d->unreachable = TRUE;
 		return;
 	}
@@ -408,7 +448,8 @@ doctor_run(ClientInvocation *inv, GError **error)
 
 	doctor_run_checks(&d);
 	if (d.verdict == NULL)
-		d.verdict = g_strdup("every check passed: the agent is reachable and can prove a freeze");
+		d.verdict = g_strdup(
+			"every check passed: the agent is reachable and can prove a freeze");
 	if (ctx->json) {
 		g_autoptr(JsonObject) out = json_object_new();
 
@@ -423,7 +464,9 @@ doctor_run(ClientInvocation *inv, GError **error)
 		client_print("\nverdict: %s\n", verdict);
 	}
 	g_free(d.verdict);
-	client_cli_set_exit(ctx, d.unreachable ? CLIENT_EXIT_UNREACHABLE : d.failed ? CLIENT_EXIT_FAILED : CLIENT_EXIT_OK);
+	client_cli_set_exit(ctx, d.unreachable ? CLIENT_EXIT_UNREACHABLE
+				 : d.failed    ? CLIENT_EXIT_FAILED
+					       : CLIENT_EXIT_OK);
 	return TRUE;
 }
 

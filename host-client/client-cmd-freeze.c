@@ -73,9 +73,11 @@ freeze_run(ClientInvocation *inv, GError **error)
 		json_object_set_array_member(args, "mountpoints", list);
 		command = "guest-fsfreeze-freeze-list";
 	}
-	client_context_progress(ctx, "freezing %s...", mounts != NULL ? "the given mountpoints" : "every guest filesystem");
-	ret = client_conn_execute(inv->conn, command, args, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_FREEZE_MS),
-				  error);
+	client_context_progress(ctx, "freezing %s...",
+				mounts != NULL ? "the given mountpoints"
+					       : "every guest filesystem");
+	ret = client_conn_execute(inv->conn, command, args,
+				  client_context_timeout_ms(ctx, CLIENT_TIMEOUT_FREEZE_MS), error);
 	if (ret == NULL)
 		return FALSE;
 	if (!freeze_get_count(ret, command, &count, error))
@@ -85,8 +87,9 @@ freeze_run(ClientInvocation *inv, GError **error)
 
 		json_object_set_int_member(out, "frozen", count);
 		if (args != NULL)
-			json_object_set_member(out, "mountpoints",
-					       json_node_copy(json_object_get_member(args, "mountpoints")));
+			json_object_set_member(
+				out, "mountpoints",
+				json_node_copy(json_object_get_member(args, "mountpoints")));
 		else
 			json_object_set_null_member(out, "mountpoints");
 		client_print_json_object(out, TRUE);
@@ -99,7 +102,8 @@ freeze_run(ClientInvocation *inv, GError **error)
 	} else {
 		client_print("froze %" G_GINT64_FORMAT " filesystem(s)\n", count);
 	}
-	client_print("the guest stays frozen until 'qgatrace thaw' (or the agent's freeze timeout)\n");
+	client_print(
+		"the guest stays frozen until 'qgatrace thaw' (or the agent's freeze timeout)\n");
 	return TRUE;
 }
 

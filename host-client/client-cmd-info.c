@@ -17,8 +17,7 @@ static const gchar info_description[] =
 	"  --json: {\"target\", \"version\", \"agent\": \"qgatrace-agent\"|\"qemu-ga\",\n"
 	"           \"hostname\": STRING|null, \"os\": {guest-get-osinfo}|null,\n"
 	"           \"commands\": [NAME...], \"disabled\": [NAME...],\n"
-	"           \"tracing\": BOOL, \"dmesg\": BOOL}\n\n" CLIENT_HELP_EXIT_STATUS
-	"\nExample:\n"
+	"           \"tracing\": BOOL, \"dmesg\": BOOL}\n\n" CLIENT_HELP_EXIT_STATUS "\nExample:\n"
 	"  qgatrace --agent /run/vm1/qga.sock info\n";
 
 /* an optional call: NULL when the agent lacks it, has it disabled or fails */
@@ -94,7 +93,8 @@ info_run(ClientInvocation *inv, GError **error)
 	if (host != NULL && JSON_NODE_HOLDS_OBJECT(host) &&
 	    client_json_string(json_node_get_object(host), "host-name") != NULL)
 		json_object_set_string_member(out, "hostname",
-					      client_json_string(json_node_get_object(host), "host-name"));
+					      client_json_string(json_node_get_object(host),
+								 "host-name"));
 	else
 		json_object_set_null_member(out, "hostname");
 	if (os != NULL && JSON_NODE_HOLDS_OBJECT(os))
@@ -126,8 +126,8 @@ info_run(ClientInvocation *inv, GError **error)
 			name = client_json_text(o, "name", "?");
 		client_print("os         %s, kernel %s %s\n", name, release, machine);
 	}
-	client_print("commands   %u supported, %u disabled\n", enabled_names->len + disabled_names->len,
-		     disabled_names->len);
+	client_print("commands   %u supported, %u disabled\n",
+		     enabled_names->len + disabled_names->len, disabled_names->len);
 	if (disabled_names->len > 0) {
 		g_ptr_array_add(disabled_names, NULL);
 		g_autofree gchar *list = g_strjoinv(", ", (gchar **)disabled_names->pdata);
@@ -135,8 +135,9 @@ info_run(ClientInvocation *inv, GError **error)
 
 		client_print("disabled   %s\n", safe_list);
 	}
-	client_print("tracing    %s\n", tracing ? "yes (guest-trace-status, guest-trace-fetch)"
-					       : "no: this agent cannot prove a freeze (not qgatrace-agent)");
+	client_print("tracing    %s\n",
+		     tracing ? "yes (guest-trace-status, guest-trace-fetch)"
+			     : "no: this agent cannot prove a freeze (not qgatrace-agent)");
 	client_print("dmesg      %s\n", dmesg ? "yes (guest-dmesg)" : "no guest-dmesg");
 	return TRUE;
 }

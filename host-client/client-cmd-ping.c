@@ -40,11 +40,12 @@ ping_run(ClientInvocation *inv, GError **error)
 		g_autoptr(JsonObject) out = json_object_new();
 
 		json_object_set_string_member(out, "target", client_conn_describe(conn));
-		json_object_set_string_member(out, "transport", client_conn_get_kind(conn) == CLIENT_CONN_LIBVIRT
-									? "libvirt"
-									: "socket");
+		json_object_set_string_member(
+			out, "transport",
+			client_conn_get_kind(conn) == CLIENT_CONN_LIBVIRT ? "libvirt" : "socket");
 		if (handshake_ms >= 0)
-			json_object_set_int_member(out, "handshake-us", (gint64)(handshake_ms * 1000));
+			json_object_set_int_member(out, "handshake-us",
+						   (gint64)(handshake_ms * 1000));
 		else
 			json_object_set_null_member(out, "handshake-us");
 		json_object_set_int_member(out, "ping-us", (gint64)(ping_ms * 1000));
@@ -55,8 +56,9 @@ ping_run(ClientInvocation *inv, GError **error)
 		client_print("agent at %s answered: handshake %.1f ms, guest-ping %.1f ms\n",
 			     client_conn_describe(conn), handshake_ms, ping_ms);
 	else
-		client_print("agent at %s answered: guest-ping %.1f ms (with libvirt's guest-sync)\n",
-			     client_conn_describe(conn), ping_ms);
+		client_print(
+			"agent at %s answered: guest-ping %.1f ms (with libvirt's guest-sync)\n",
+			client_conn_describe(conn), ping_ms);
 	return TRUE;
 }
 

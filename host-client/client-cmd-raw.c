@@ -77,12 +77,14 @@ raw_run(ClientInvocation *inv, GError **error)
 	arguments = json_object_get_member(obj, "arguments");
 	ret = client_conn_execute(inv->conn, client_json_string(obj, "execute"),
 				  arguments != NULL ? json_node_get_object(arguments) : NULL,
-				  client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS), &error_local);
+				  client_context_timeout_ms(inv->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				  &error_local);
 	if (ret == NULL) {
 		if (error_local->domain == QGA_ERROR) {
 			/* the class too, as the reply carried it */
 			g_set_error(error, QGA_ERROR, error_local->code, "%s: %s",
-				    qga_error_class_name((QgaErrorCode)error_local->code), error_local->message);
+				    qga_error_class_name((QgaErrorCode)error_local->code),
+				    error_local->message);
 			return FALSE;
 		}
 		g_propagate_error(error, g_steal_pointer(&error_local));

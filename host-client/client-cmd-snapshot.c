@@ -80,7 +80,8 @@ static const SnapshotOptions snapshot_defaults = {.exec_timeout = SNAPSHOT_EXEC_
 
 static const GOptionEntry snapshot_entries[] = {
 	{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, CLIENT_OPTION(SnapshotOptions, mounts),
-	 "freeze and verify this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
+	 "freeze and verify this mountpoint (repeatable); default: every freezable filesystem",
+	 "MOUNT"},
 	{"exec", 'e', 0, G_OPTION_ARG_STRING, CLIENT_OPTION(SnapshotOptions, exec),
 	 "the host step: run COMMAND (/bin/sh -c) while frozen", "COMMAND"},
 	{"qmp-snapshot", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(SnapshotOptions, qmp_snapshot),
@@ -106,7 +107,7 @@ typedef struct {
 	GPtrArray *host_disks; /* of ClientHostDisk */
 	const gchar *host_source;
 	gchar *host_error;
-	GArray *before;	    /* ClientWriteCounters per host disk */
+	GArray *before; /* ClientWriteCounters per host disk */
 	GArray *frozen;
 	GArray *before_thaw;
 
@@ -175,12 +176,15 @@ snapshot_read_fsinfo(Snapshot *s)
 
 	if (!client_conn_has_command(s->conn, "guest-get-fsinfo", &enabled) || !enabled)
 		return;
-	ret = client_conn_execute(s->conn, "guest-get-fsinfo", NULL, snapshot_timeout(s), &error_local);
+	ret = client_conn_execute(s->conn, "guest-get-fsinfo", NULL, snapshot_timeout(s),
+				  &error_local);
 	if (ret == NULL || !JSON_NODE_HOLDS_ARRAY(ret)) {
-		g_debug("guest-get-fsinfo: %s, ignoring", error_local != NULL ? error_local->message : "not a list");
+		g_debug("guest-get-fsinfo: %s, ignoring",
+			error_local != NULL ? error_local->message : "not a list");
 		return;
 	}
-	s->fs_serials = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
+	s->fs_serials =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
 	s->fs_mounts = g_ptr_array_new_with_free_func(g_free);
 	list = json_node_get_array(ret);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
@@ -192,21 +196,24 @@ snapshot_read_fsinfo(Snapshot *s)
 		if (mp == NULL)
 			continue;
 		for (guint d = 0; disks != NULL && d < json_array_get_length(disks); d++) {
-			const gchar *serial = client_json_string(client_json_array_object(disks, d), "serial");
+			const gchar *serial =
+				client_json_string(client_json_array_object(disks, d), "serial");
 
 			if (serial != NULL)
 				g_ptr_array_add(serials, g_strdup(serial));
 		}
 		g_ptr_array_add(serials, NULL);
 		g_ptr_array_add(s->fs_mounts, g_strdup(mp));
-		g_hash_table_replace(s->fs_serials, g_strdup(mp), g_ptr_array_free(g_steal_pointer(&serials), FALSE));
+		g_hash_table_replace(s->fs_serials, g_strdup(mp),
+				     g_ptr_array_free(g_steal_pointer(&serials), FALSE));
 	}
 }
 
 static GArray *
 snapshot_counters(Snapshot *s)
 {
-	GArray *out = g_array_sized_new(FALSE, TRUE, sizeof(ClientWriteCounters), s->host_disks->len);
+	GArray *out =
+		g_array_sized_new(FALSE, TRUE, sizeof(ClientWriteCounters), s->host_disks->len);
 
 	for (guint i = 0; i < s->host_disks->len; i++) {
 		ClientHostDisk *disk = g_ptr_array_index(s->host_disks, i);
@@ -269,23 +276,30 @@ snapshot_freeze(Snapshot *s)
 		json_object_set_array_member(args, "mountpoints", list);
 		command = "guest-fsfreeze-freeze-list";
 	}
-	client_context_progress(s->ctx, "freezing %s...", s->opts->mounts != NULL ? "the given mountpoints" : "every guest filesystem");
+	client_context_progress(s->ctx, "freezing %s...",
+				s->opts->mounts != NULL ? "the given mountpoints"
+							: "every guest filesystem");
 	s->freeze_sent_ms = start;
-	ret = client_conn_execute(s->conn, command, args, client_context_timeout_ms(s->ctx, CLIENT_TIMEOUT_FREEZE_MS),
+	ret = client_conn_execute(s->conn, command, args,
+				  client_context_timeout_ms(s->ctx, CLIENT_TIMEOUT_FREEZE_MS),
 				  &error_local);
 	s->freeze_reply_ms = client_now_ms();
-	json_object_set_int_member(s->freeze, "duration-us", (gint64)((s->freeze_reply_ms - start) * 1000));
-	if (ret != NULL && JSON_NODE_HOLDS_VALUE(ret) && json_node_get_value_type(ret) == G_TYPE_INT64) {
+	json_object_set_int_member(s->freeze, "duration-us",
+				   (gint64)((s->freeze_reply_ms - start) * 1000));
+	if (ret != NULL && JSON_NODE_HOLDS_VALUE(ret) &&
+	    json_node_get_value_type(ret) == G_TYPE_INT64) {
 		s->freeze_ok = json_node_get_int(ret) > 0;
 		json_object_set_int_member(s->freeze, "frozen", json_node_get_int(ret));
 		if (!s->freeze_ok)
-			json_object_set_string_member(s->freeze, "error", "the agent froze no filesystem");
+			json_object_set_string_member(s->freeze, "error",
+						      "the agent froze no filesystem");
 		else
 			json_object_set_null_member(s->freeze, "error");
 	} else {
 		json_object_set_null_member(s->freeze, "frozen");
 		json_object_set_string_member(s->freeze, "error",
-					      error_local != NULL ? error_local->message : "the freeze returned no count");
+					      error_local != NULL ? error_local->message
+								  : "the freeze returned no count");
 	}
 	json_object_set_boolean_member(s->freeze, "ok", s->freeze_ok);
 }
@@ -323,11 +337,13 @@ snapshot_child_setup(gpointer user_data)
 static void
 snapshot_run_exec(Snapshot *s)
 {
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	const gchar *ident;
 	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *mounts = s->opts->mounts != NULL ? g_strjoinv(" ", s->opts->mounts) : g_strdup("");
+	g_autofree gchar *mounts =
+		s->opts->mounts != NULL ? g_strjoinv(" ", s->opts->mounts) : g_strdup("");
 	const gchar *argv[] = {"/bin/sh", "-c", s->opts->exec, NULL};
 	SnapshotWait w = {0};
 	gint64 deadline = g_get_monotonic_time() + (gint64)(s->opts->exec_timeout * G_USEC_PER_SEC);
@@ -381,18 +397,21 @@ snapshot_run_exec(Snapshot *s)
 		}
 	}
 	g_source_remove(tick);
-	json_object_set_int_member(s->step, "duration-us", (gint64)((client_now_ms() - start) * 1000));
+	json_object_set_int_member(s->step, "duration-us",
+				   (gint64)((client_now_ms() - start) * 1000));
 	if (g_subprocess_get_if_exited(proc)) {
 		gint status = g_subprocess_get_exit_status(proc);
 
 		json_object_set_int_member(s->step, "exit-status", status);
 		s->step_ok = status == 0 && killed_for == NULL;
 		if (killed_for != NULL) {
-			g_autofree gchar *why = g_strdup_printf("the command was stopped (%s)", killed_for);
+			g_autofree gchar *why =
+				g_strdup_printf("the command was stopped (%s)", killed_for);
 
 			json_object_set_string_member(s->step, "error", why);
 		} else if (status != 0) {
-			g_autofree gchar *why = g_strdup_printf("the command failed with exit status %d", status);
+			g_autofree gchar *why =
+				g_strdup_printf("the command failed with exit status %d", status);
 
 			json_object_set_string_member(s->step, "error", why);
 		}
@@ -451,7 +470,8 @@ snapshot_run_qmp(Snapshot *s)
 	qmp = client_target_get_qmp(s->target, &error_local);
 	if (qmp == NULL || s->host_disks == NULL || s->host_disks->len == 0) {
 		json_object_set_string_member(s->step, "error",
-					      qmp == NULL ? error_local->message : "QEMU shows no disk to snapshot");
+					      qmp == NULL ? error_local->message
+							  : "QEMU shows no disk to snapshot");
 		return;
 	}
 	for (guint i = 0; i < s->host_disks->len; i++) {
@@ -490,14 +510,16 @@ snapshot_run_qmp(Snapshot *s)
 	client_context_progress(s->ctx, "QMP transaction: blockdev-snapshot-sync on %u disk(s)...",
 				json_array_get_length(actions));
 	ret = client_qmp_execute(qmp, "transaction", args, &error_local);
-	json_object_set_int_member(s->step, "duration-us", (gint64)((client_now_ms() - start) * 1000));
+	json_object_set_int_member(s->step, "duration-us",
+				   (gint64)((client_now_ms() - start) * 1000));
 	if (ret == NULL) {
 		json_object_set_string_member(s->step, "error", error_local->message);
 		return;
 	}
 	s->step_ok = json_array_get_length(actions) > 0;
 	if (!s->step_ok)
-		json_object_set_string_member(s->step, "error", "no disk has an image file to snapshot");
+		json_object_set_string_member(s->step, "error",
+					      "no disk has an image file to snapshot");
 }
 
 static void
@@ -505,13 +527,19 @@ snapshot_host_step(Snapshot *s)
 {
 	s->step = json_object_new();
 	if (!s->freeze_ok) {
-		json_object_set_string_member(s->step, "kind", s->opts->exec != NULL ? "exec" : s->opts->qmp_snapshot ? "qmp-snapshot" : "none");
+		json_object_set_string_member(s->step, "kind",
+					      s->opts->exec != NULL   ? "exec"
+					      : s->opts->qmp_snapshot ? "qmp-snapshot"
+								      : "none");
 		json_object_set_string_member(s->step, "error", "not run: the freeze failed");
 		json_object_set_boolean_member(s->step, "ok", FALSE);
 		return;
 	}
 	if (client_context_interrupted(s->ctx)) {
-		json_object_set_string_member(s->step, "kind", s->opts->exec != NULL ? "exec" : s->opts->qmp_snapshot ? "qmp-snapshot" : "none");
+		json_object_set_string_member(s->step, "kind",
+					      s->opts->exec != NULL   ? "exec"
+					      : s->opts->qmp_snapshot ? "qmp-snapshot"
+								      : "none");
 		json_object_set_string_member(s->step, "error", "not run: interrupted");
 		json_object_set_boolean_member(s->step, "ok", FALSE);
 		return;
@@ -535,10 +563,11 @@ static gboolean
 snapshot_status_is(Snapshot *s, const gchar *want, gboolean *known)
 {
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(JsonNode) ret =
-		client_conn_execute(s->conn, "guest-fsfreeze-status", NULL, snapshot_timeout(s), &error_local);
+	g_autoptr(JsonNode) ret = client_conn_execute(s->conn, "guest-fsfreeze-status", NULL,
+						      snapshot_timeout(s), &error_local);
 
-	*known = ret != NULL && JSON_NODE_HOLDS_VALUE(ret) && json_node_get_value_type(ret) == G_TYPE_STRING;
+	*known = ret != NULL && JSON_NODE_HOLDS_VALUE(ret) &&
+		 json_node_get_value_type(ret) == G_TYPE_STRING;
 	return *known && g_strcmp0(json_node_get_string(ret), want) == 0;
 }
 
@@ -546,7 +575,8 @@ static void
 snapshot_thaw(Snapshot *s)
 {
 	guint timeout_ms = client_context_timeout_ms(s->ctx, CLIENT_TIMEOUT_FREEZE_MS);
-	gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, SNAPSHOT_THAW_MIN_MS) * 1000;
+	gint64 deadline =
+		g_get_monotonic_time() + (gint64)MAX(timeout_ms, SNAPSHOT_THAW_MIN_MS) * 1000;
 	gdouble start = client_now_ms();
 	g_autofree gchar *last_error = NULL;
 	guint attempts = 0;
@@ -562,7 +592,8 @@ snapshot_thaw(Snapshot *s)
 
 		if (attempts++ > 0)
 			g_usleep(200 * 1000);
-		ret = client_conn_execute(s->conn, "guest-fsfreeze-thaw", NULL, timeout_ms, &error_local);
+		ret = client_conn_execute(s->conn, "guest-fsfreeze-thaw", NULL, timeout_ms,
+					  &error_local);
 		replied_ms = client_now_ms();
 		if (ret == NULL) {
 			g_free(last_error);
@@ -585,7 +616,8 @@ snapshot_thaw(Snapshot *s)
 			last_error = g_strdup("the agent still reports 'frozen' after the thaw");
 		}
 	}
-	json_object_set_int_member(s->thaw, "duration-us", (gint64)((client_now_ms() - start) * 1000));
+	json_object_set_int_member(s->thaw, "duration-us",
+				   (gint64)((client_now_ms() - start) * 1000));
 	json_object_set_int_member(s->thaw, "attempts", attempts);
 	json_object_set_boolean_member(s->thaw, "ok", s->thaw_ok);
 	if (!json_object_has_member(s->thaw, "thawed"))
@@ -593,7 +625,8 @@ snapshot_thaw(Snapshot *s)
 	if (s->thaw_ok)
 		json_object_set_null_member(s->thaw, "error");
 	else
-		json_object_set_string_member(s->thaw, "error", last_error != NULL ? last_error : "unknown");
+		json_object_set_string_member(s->thaw, "error",
+					      last_error != NULL ? last_error : "unknown");
 }
 
 /* ---- the trace session ---- */
@@ -611,27 +644,32 @@ snapshot_fetch_session(Snapshot *s)
 		return;
 	}
 	if (!s->thaw_ok) {
-		s->no_session_reason = g_strdup("the guest was not thawed: the trace is collected only after the thaw");
+		s->no_session_reason = g_strdup(
+			"the guest was not thawed: the trace is collected only after the thaw");
 		return;
 	}
 	status = client_trace_status(s->conn, snapshot_timeout(s), &error_local);
 	if (status == NULL) {
-		s->no_session_reason = g_strdup_printf("cannot read the trace status: %s", error_local->message);
+		s->no_session_reason =
+			g_strdup_printf("cannot read the trace status: %s", error_local->message);
 		return;
 	}
 	last = client_json_object(status, "last-session");
 	id = client_json_string(last, "session");
 	if (id == NULL || g_strcmp0(id, s->prev_session) == 0) {
-		s->no_session_reason = g_strdup_printf(
-			"the agent recorded no trace session for this freeze%s%s",
-			client_json_string(status, "reason") != NULL ? ": " : "",
-			client_json_string(status, "reason") != NULL ? client_json_string(status, "reason") : "");
+		s->no_session_reason =
+			g_strdup_printf("the agent recorded no trace session for this freeze%s%s",
+					client_json_string(status, "reason") != NULL ? ": " : "",
+					client_json_string(status, "reason") != NULL
+						? client_json_string(status, "reason")
+						: "");
 		return;
 	}
 	client_context_progress(s->ctx, "fetching trace session %s...", id);
 	s->session = client_trace_fetch(s->conn, id, snapshot_timeout(s), &error_local);
 	if (s->session == NULL)
-		s->no_session_reason = g_strdup_printf("cannot fetch trace session '%s': %s", id, error_local->message);
+		s->no_session_reason = g_strdup_printf("cannot fetch trace session '%s': %s", id,
+						       error_local->message);
 }
 
 /* ---- the host evidence ---- */
@@ -639,7 +677,8 @@ snapshot_fetch_session(Snapshot *s)
 static gboolean
 snapshot_mount_frozen(Snapshot *s, const gchar *mountpoint)
 {
-	return s->opts->mounts == NULL || g_strv_contains((const gchar *const *)s->opts->mounts, mountpoint);
+	return s->opts->mounts == NULL ||
+	       g_strv_contains((const gchar *const *)s->opts->mounts, mountpoint);
 }
 
 /* what the host saw of host disk @i; @quiet becomes FALSE when it saw
@@ -672,7 +711,8 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 	json_object_set_boolean_member(d, "conclusive", n_mounts > 0 && all_frozen && s->freeze_ok);
 	if (s->before != NULL)
 		json_object_set_object_member(d, "before-freeze",
-					      client_write_counters_to_json(&g_array_index(s->before, ClientWriteCounters, i)));
+					      client_write_counters_to_json(&g_array_index(
+						      s->before, ClientWriteCounters, i)));
 	else
 		json_object_set_null_member(d, "before-freeze");
 	if (s->frozen != NULL && s->before_thaw != NULL) {
@@ -683,11 +723,14 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 		json_object_set_object_member(d, "frozen", client_write_counters_to_json(a));
 		json_object_set_object_member(d, "before-thaw", client_write_counters_to_json(b));
 		json_object_set_int_member(d, "writes-in-window", writes);
-		json_object_set_int_member(d, "bytes-in-window", (gint64)(b->wr_bytes - a->wr_bytes));
+		json_object_set_int_member(d, "bytes-in-window",
+					   (gint64)(b->wr_bytes - a->wr_bytes));
 		if (s->before != NULL)
 			json_object_set_int_member(
 				d, "writes-during-freeze",
-				(gint64)(a->wr_operations - g_array_index(s->before, ClientWriteCounters, i).wr_operations));
+				(gint64)(a->wr_operations -
+					 g_array_index(s->before, ClientWriteCounters, i)
+						 .wr_operations));
 		else
 			json_object_set_null_member(d, "writes-during-freeze");
 		/* a disk of unknown filesystems counts as much as a frozen one */
@@ -737,7 +780,8 @@ static void
 snapshot_host_items(Snapshot *s, JsonObject *evidence, JsonArray *items)
 {
 	JsonArray *disks = client_json_array(evidence, "disks");
-	const gchar *via = g_strcmp0(s->host_source, "qmp") == 0 ? "QMP query-blockstats" : "libvirt block statistics";
+	const gchar *via = g_strcmp0(s->host_source, "qmp") == 0 ? "QMP query-blockstats"
+								 : "libvirt block statistics";
 	guint n_disks = disks != NULL ? json_array_get_length(disks) : 0;
 	guint n_wrote = 0;
 	guint n_unread = 0;
@@ -755,22 +799,26 @@ snapshot_host_items(Snapshot *s, JsonObject *evidence, JsonArray *items)
 		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST,
 					    "not measured (needs --qmp or --domain)");
 	else if (client_json_string(evidence, "error") != NULL)
-		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST, "%s: unavailable: %s",
-					    via, client_json_string(evidence, "error"));
-	else
 		client_verdict_evidence_add(items, "block-statistics", CLIENT_VERDICT_HOST,
-					    "%s: %u disk(s), %u with writes inside the frozen window, %u not read",
-					    via, n_disks, n_wrote, n_unread);
+					    "%s: unavailable: %s", via,
+					    client_json_string(evidence, "error"));
+	else
+		client_verdict_evidence_add(
+			items, "block-statistics", CLIENT_VERDICT_HOST,
+			"%s: %u disk(s), %u with writes inside the frozen window, %u not read", via,
+			n_disks, n_wrote, n_unread);
 	if (s->run_after_freeze != NULL || s->run_before_thaw != NULL) {
-		item = client_verdict_evidence_add(items, "run-state", CLIENT_VERDICT_HOST,
-						   "%s: '%s' after the freeze, '%s' before the thaw",
-						   s->ctx->qmp_path != NULL ? "QMP query-status" : "libvirt",
-						   s->run_after_freeze != NULL ? s->run_after_freeze : "?",
-						   s->run_before_thaw != NULL ? s->run_before_thaw : "?");
+		item = client_verdict_evidence_add(
+			items, "run-state", CLIENT_VERDICT_HOST,
+			"%s: '%s' after the freeze, '%s' before the thaw",
+			s->ctx->qmp_path != NULL ? "QMP query-status" : "libvirt",
+			s->run_after_freeze != NULL ? s->run_after_freeze : "?",
+			s->run_before_thaw != NULL ? s->run_before_thaw : "?");
 		json_object_set_string_member(item, "after-freeze", s->run_after_freeze);
 		json_object_set_string_member(item, "before-thaw", s->run_before_thaw);
 	} else {
-		client_verdict_evidence_add(items, "run-state", CLIENT_VERDICT_HOST, "not measured (%s)",
+		client_verdict_evidence_add(items, "run-state", CLIENT_VERDICT_HOST,
+					    "not measured (%s)",
 					    s->run_error != NULL ? s->run_error
 					    : s->freeze_ok	 ? "needs --qmp or --domain"
 								 : "the freeze failed");
@@ -779,12 +827,14 @@ snapshot_host_items(Snapshot *s, JsonObject *evidence, JsonArray *items)
 		item = client_verdict_evidence_add(
 			items, "frozen-window", CLIENT_VERDICT_HOST,
 			"%.1f ms from the freeze's reply to the thaw request (host clock)%s",
-			s->thaw_sent_ms - s->freeze_reply_ms, s->thaw_reply_ms > 0 ? "" : "; the thaw was not confirmed");
+			s->thaw_sent_ms - s->freeze_reply_ms,
+			s->thaw_reply_ms > 0 ? "" : "; the thaw was not confirmed");
 		json_object_set_int_member(item, "freeze-reply-to-thaw-us",
 					   (gint64)((s->thaw_sent_ms - s->freeze_reply_ms) * 1000));
 		if (s->thaw_reply_ms > 0)
-			json_object_set_int_member(item, "freeze-to-thaw-reply-us",
-						   (gint64)((s->thaw_reply_ms - s->freeze_sent_ms) * 1000));
+			json_object_set_int_member(
+				item, "freeze-to-thaw-reply-us",
+				(gint64)((s->thaw_reply_ms - s->freeze_sent_ms) * 1000));
 		else
 			json_object_set_null_member(item, "freeze-to-thaw-reply-us");
 	} else {
@@ -800,22 +850,25 @@ snapshot_guest_items(Snapshot *s, JsonArray *items)
 	guint n_tied = 0;
 
 	if (s->session != NULL)
-		client_verdict_evidence_add(items, "trace", CLIENT_VERDICT_GUEST,
-					    "session %s: the guest kernel's events, as the agent reports them",
-					    client_json_string(s->session, "session"));
+		client_verdict_evidence_add(
+			items, "trace", CLIENT_VERDICT_GUEST,
+			"session %s: the guest kernel's events, as the agent reports them",
+			client_json_string(s->session, "session"));
 	else
 		client_verdict_evidence_add(items, "trace", CLIENT_VERDICT_GUEST, "none: %s",
 					    s->no_session_reason);
 	for (guint i = 0; s->fs_mounts != NULL && i < s->fs_mounts->len; i++) {
-		gchar **serials = g_hash_table_lookup(s->fs_serials, g_ptr_array_index(s->fs_mounts, i));
+		gchar **serials =
+			g_hash_table_lookup(s->fs_serials, g_ptr_array_index(s->fs_mounts, i));
 
 		n_tied += serials != NULL && serials[0] != NULL ? 1 : 0;
 	}
 	if (s->fs_mounts != NULL)
-		client_verdict_evidence_add(items, "fsinfo", CLIENT_VERDICT_GUEST,
-					    "%u filesystem(s), %u tied to a disk by serial (which disk holds which "
-					    "filesystem)",
-					    s->fs_mounts->len, n_tied);
+		client_verdict_evidence_add(
+			items, "fsinfo", CLIENT_VERDICT_GUEST,
+			"%u filesystem(s), %u tied to a disk by serial (which disk holds which "
+			"filesystem)",
+			s->fs_mounts->len, n_tied);
 	else
 		client_verdict_evidence_add(items, "fsinfo", CLIENT_VERDICT_GUEST,
 					    "none: the agent did not answer guest-get-fsinfo");
@@ -824,7 +877,8 @@ snapshot_guest_items(Snapshot *s, JsonArray *items)
 					    "the agent froze %" G_GINT64_FORMAT " filesystem(s)",
 					    client_json_int(s->freeze, "frozen", 0));
 	else
-		client_verdict_evidence_add(items, "freeze-count", CLIENT_VERDICT_GUEST, "none: the freeze failed");
+		client_verdict_evidence_add(items, "freeze-count", CLIENT_VERDICT_GUEST,
+					    "none: the freeze failed");
 	if (s->freeze_ok)
 		client_verdict_evidence_add(items, "freeze-status", CLIENT_VERDICT_GUEST,
 					    "the agent reported '%s' when the host step ended",
@@ -852,8 +906,9 @@ snapshot_print_evidence(JsonObject *evidence)
 	g_autofree gchar *failure = client_json_text(evidence, "error", NULL);
 
 	client_print("\nhost evidence (%s):\n",
-		     g_strcmp0(client_json_string(evidence, "source"), "qmp") == 0 ? "QMP query-blockstats"
-										   : "libvirt block statistics");
+		     g_strcmp0(client_json_string(evidence, "source"), "qmp") == 0
+			     ? "QMP query-blockstats"
+			     : "libvirt block statistics");
 	if (failure != NULL)
 		client_print("  unavailable: %s\n", failure);
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
@@ -865,15 +920,17 @@ snapshot_print_evidence(JsonObject *evidence)
 			client_print("  disk '%s': counters not read\n", id);
 			continue;
 		}
-		client_print("  disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, %" G_GINT64_FORMAT
-			     " during the freeze (its flush)%s%s\n",
-			     id, client_json_int(d, "writes-in-window", 0),
-			     client_json_int(d, "writes-during-freeze", 0),
-			     mounts == NULL || json_array_get_length(mounts) == 0
-				     ? "; the guest tied no mountpoint to it: its filesystems are unknown to the host"
-				     : client_json_bool(d, "conclusive", FALSE) ? ""
-										: "; not conclusive: a filesystem on it was not frozen",
-			     "");
+		client_print(
+			"  disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, %" G_GINT64_FORMAT
+			" during the freeze (its flush)%s%s\n",
+			id, client_json_int(d, "writes-in-window", 0),
+			client_json_int(d, "writes-during-freeze", 0),
+			mounts == NULL || json_array_get_length(mounts) == 0
+				? "; the guest tied no mountpoint to it: its filesystems are unknown to the host"
+			: client_json_bool(d, "conclusive", FALSE)
+				? ""
+				: "; not conclusive: a filesystem on it was not frozen",
+			"");
 	}
 }
 
@@ -892,47 +949,58 @@ snapshot_print_steps(Snapshot *s)
 			     client_json_int(s->freeze, "frozen", 0),
 			     client_json_int(s->freeze, "duration-us", 0) / 1000.0);
 	else
-		client_print("freeze       %sFAILED%s: %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
+		client_print("freeze       %sFAILED%s: %s\n",
+			     client_style_on(ctx, CLIENT_STYLE_RED),
 			     client_style_off(ctx, CLIENT_STYLE_RED), freeze_error);
 	if (g_strcmp0(client_json_string(s->step, "kind"), "none") == 0)
-		client_print("host step    none (no --exec, no --qmp-snapshot): a freeze/thaw check only\n");
+		client_print(
+			"host step    none (no --exec, no --qmp-snapshot): a freeze/thaw check only\n");
 	else if (client_json_bool(s->step, "ok", FALSE))
 		client_print("host step    %s: ok in %.1f ms\n",
-			     g_strcmp0(client_json_string(s->step, "kind"), "exec") == 0 ? s->opts->exec : "QMP blockdev-snapshot-sync",
+			     g_strcmp0(client_json_string(s->step, "kind"), "exec") == 0
+				     ? s->opts->exec
+				     : "QMP blockdev-snapshot-sync",
 			     client_json_int(s->step, "duration-us", 0) / 1000.0);
 	else
-		client_print("host step    %sFAILED%s: %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
+		client_print("host step    %sFAILED%s: %s\n",
+			     client_style_on(ctx, CLIENT_STYLE_RED),
 			     client_style_off(ctx, CLIENT_STYLE_RED), step_error);
 	{
 		JsonArray *overlays = client_json_array(s->step, "overlays");
 
-		for (guint i = 0; s->step_ok && overlays != NULL && i < json_array_get_length(overlays); i++) {
+		for (guint i = 0;
+		     s->step_ok && overlays != NULL && i < json_array_get_length(overlays); i++) {
 			JsonObject *o = client_json_array_object(overlays, i);
 			g_autofree gchar *disk = client_json_text(o, "disk", "?");
 			g_autofree gchar *image = client_json_text(o, "image", "?");
 			g_autofree gchar *overlay = client_json_text(o, "overlay", "?");
 
-			client_print("             disk '%s': snapshot '%s', new active layer '%s'\n", disk, image,
-				     overlay);
+			client_print(
+				"             disk '%s': snapshot '%s', new active layer '%s'\n",
+				disk, image, overlay);
 		}
 	}
 	if (s->thaw_ok)
-		client_print("thaw         %" G_GINT64_FORMAT " filesystem(s) in %.1f ms; the agent reports 'thawed'\n",
+		client_print("thaw         %" G_GINT64_FORMAT
+			     " filesystem(s) in %.1f ms; the agent reports 'thawed'\n",
 			     client_json_int(s->thaw, "thawed", 0),
 			     client_json_int(s->thaw, "duration-us", 0) / 1000.0);
 	else
-		client_print("thaw         %sFAILED%s: %s (the agent's freeze timeout will thaw the guest; "
-			     "'qgatrace thaw' retries)\n",
-			     client_style_on(ctx, CLIENT_STYLE_BOLD_RED), client_style_off(ctx, CLIENT_STYLE_BOLD_RED),
-			     thaw_error);
+		client_print(
+			"thaw         %sFAILED%s: %s (the agent's freeze timeout will thaw the guest; "
+			"'qgatrace thaw' retries)\n",
+			client_style_on(ctx, CLIENT_STYLE_BOLD_RED),
+			client_style_off(ctx, CLIENT_STYLE_BOLD_RED), thaw_error);
 	if (s->session != NULL) {
 		JsonArray *events = client_json_array(s->session, "events");
 		g_autofree gchar *id = client_json_text(s->session, "session", "?");
 		g_autofree gchar *method = client_json_text(s->session, "method", "?");
 
-		client_print("trace        session %s, method %s, %u event(s), %" G_GINT64_FORMAT " lost\n", id,
-			     method, events != NULL ? json_array_get_length(events) : 0,
-			     client_json_int(client_json_object(s->session, "lost-events"), "total", 0));
+		client_print("trace        session %s, method %s, %u event(s), %" G_GINT64_FORMAT
+			     " lost\n",
+			     id, method, events != NULL ? json_array_get_length(events) : 0,
+			     client_json_int(client_json_object(s->session, "lost-events"), "total",
+					     0));
 	} else {
 		g_autofree gchar *reason = client_terminal_escape(s->no_session_reason);
 
@@ -961,24 +1029,32 @@ snapshot_print_human(Snapshot *s, JsonObject *doc, gboolean ok)
 	if (evidence != NULL)
 		snapshot_print_evidence(evidence);
 	{
-		g_autofree gchar *sources = client_verdict_format_evidence(client_json_array(doc, "evidence"));
+		g_autofree gchar *sources =
+			client_verdict_format_evidence(client_json_array(doc, "evidence"));
 
 		client_print("\n%s", sources);
 	}
 	client_print("\n%ssnapshot %s%s: ", client_style_on(ctx, style),
-		     ok ? "VERIFIED" : client_json_bool(doc, "verified", FALSE) ? "FAILED" : "NOT VERIFIED",
+		     ok						? "VERIFIED"
+		     : client_json_bool(doc, "verified", FALSE) ? "FAILED"
+								: "NOT VERIFIED",
 		     client_style_off(ctx, style));
 	if (ok)
-		client_print("%u of %u filesystem(s) frozen and thawed, by the guest kernel's own record\n", n_verified, n);
+		client_print(
+			"%u of %u filesystem(s) frozen and thawed, by the guest kernel's own record\n",
+			n_verified, n);
 	else if (!s->thaw_ok)
 		client_print("the thaw failed: the guest may still be frozen\n");
 	else if (client_context_interrupted(ctx))
-		client_print("interrupted by %s; the guest was thawed\n", client_context_signal_name(ctx));
+		client_print("interrupted by %s; the guest was thawed\n",
+			     client_context_signal_name(ctx));
 	else if (!s->freeze_ok)
 		client_print("the freeze failed; the guest was thawed\n");
 	else if (!s->step_ok)
 		client_print("the host step failed; the guest was thawed%s\n",
-			     client_json_bool(doc, "verified", FALSE) ? " (the freeze itself was verified)" : "");
+			     client_json_bool(doc, "verified", FALSE)
+				     ? " (the freeze itself was verified)"
+				     : "");
 	else
 		client_print("%u of %u filesystem(s) verified\n", n_verified, n);
 }
@@ -993,8 +1069,9 @@ snapshot_check(ClientContext *ctx, gconstpointer options, gchar **args, GError *
 		return FALSE;
 	}
 	if (opts->qmp_snapshot && ctx->qmp_path == NULL) {
-		client_set_usage_error(error, "--qmp-snapshot needs --qmp SOCKET (under libvirt use --exec "
-					      "'virsh snapshot-create-as DOMAIN --disk-only --no-metadata')");
+		client_set_usage_error(
+			error, "--qmp-snapshot needs --qmp SOCKET (under libvirt use --exec "
+			       "'virsh snapshot-create-as DOMAIN --disk-only --no-metadata')");
 		return FALSE;
 	}
 	if (!(opts->exec_timeout > 0 && opts->exec_timeout <= 24 * 3600)) {
@@ -1020,20 +1097,23 @@ snapshot_prepare(Snapshot *s, GError **error)
 		return FALSE;
 	s->tracing = client_conn_has_command(s->conn, "guest-trace-fetch", NULL);
 	/* someone else's freeze is not ours to thaw */
-	status = client_conn_execute(s->conn, "guest-fsfreeze-status", NULL, snapshot_timeout(s), error);
+	status = client_conn_execute(s->conn, "guest-fsfreeze-status", NULL, snapshot_timeout(s),
+				     error);
 	if (status == NULL)
 		return FALSE;
-	if (JSON_NODE_HOLDS_VALUE(status) && g_strcmp0(json_node_get_string(status), "frozen") == 0) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_BUSY,
-				    "the guest is already frozen (by another client?): nothing was done; "
-				    "'qgatrace thaw' thaws it");
+	if (JSON_NODE_HOLDS_VALUE(status) &&
+	    g_strcmp0(json_node_get_string(status), "frozen") == 0) {
+		g_set_error_literal(
+			error, G_IO_ERROR, G_IO_ERROR_BUSY,
+			"the guest is already frozen (by another client?): nothing was done; "
+			"'qgatrace thaw' thaws it");
 		return FALSE;
 	}
 	if (s->tracing) {
 		trace_status = client_trace_status(s->conn, snapshot_timeout(s), &error_local);
 		if (trace_status != NULL)
-			s->prev_session = g_strdup(client_json_string(client_json_object(trace_status, "last-session"),
-								      "session"));
+			s->prev_session = g_strdup(client_json_string(
+				client_json_object(trace_status, "last-session"), "session"));
 		else
 			g_debug("guest-trace-status: %s, ignoring", error_local->message);
 		g_clear_error(&error_local);
@@ -1094,9 +1174,10 @@ snapshot_verdicts(Snapshot *s, JsonObject *evidence)
 	g_auto(GStrv) requested = NULL;
 	JsonArray *mountpoints;
 	const gchar *why = !s->freeze_ok ? "the freeze failed"
-			   : !s->still_frozen ? "the guest was no longer frozen when the host step ended "
-						"(the agent's freeze timeout?)"
-					      : NULL;
+			   : !s->still_frozen
+				   ? "the guest was no longer frozen when the host step ended "
+				     "(the agent's freeze timeout?)"
+				   : NULL;
 
 	if (s->opts->mounts != NULL)
 		requested = g_strdupv(s->opts->mounts);
@@ -1180,7 +1261,8 @@ snapshot_run(ClientInvocation *inv, GError **error)
 	else
 		snapshot_print_human(&s, doc, ok);
 	if (!ok)
-		client_cli_set_exit(ctx, !s.thaw_ok && s.thaw_unreachable ? CLIENT_EXIT_UNREACHABLE : CLIENT_EXIT_FAILED);
+		client_cli_set_exit(ctx, !s.thaw_ok && s.thaw_unreachable ? CLIENT_EXIT_UNREACHABLE
+									  : CLIENT_EXIT_FAILED);
 	return TRUE;
 }
 

@@ -33,7 +33,8 @@ status_run(ClientInvocation *inv, GError **error)
 	fsfreeze = client_conn_execute(conn, "guest-fsfreeze-status", NULL, timeout_ms, error);
 	if (fsfreeze == NULL)
 		return FALSE;
-	if (!JSON_NODE_HOLDS_VALUE(fsfreeze) || json_node_get_value_type(fsfreeze) != G_TYPE_STRING) {
+	if (!JSON_NODE_HOLDS_VALUE(fsfreeze) ||
+	    json_node_get_value_type(fsfreeze) != G_TYPE_STRING) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "guest-fsfreeze-status did not return a string");
 		return FALSE;
@@ -42,7 +43,8 @@ status_run(ClientInvocation *inv, GError **error)
 	/* allowed while frozen: it answers from memory */
 	trace = client_conn_execute(conn, "guest-trace-status", NULL, timeout_ms, &error_trace);
 	if (trace == NULL && !client_error_is_command_not_found(error_trace)) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&error_trace), "guest-trace-status: ");
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_trace),
+					   "guest-trace-status: ");
 		return FALSE;
 	}
 	if (ctx->json) {
@@ -58,7 +60,8 @@ status_run(ClientInvocation *inv, GError **error)
 	}
 	style = g_strcmp0(state, "frozen") == 0 ? CLIENT_STYLE_YELLOW : CLIENT_STYLE_NONE;
 	safe_state = client_terminal_escape(state);
-	client_print("filesystems  %s%s%s\n", client_style_on(ctx, style), safe_state, client_style_off(ctx, style));
+	client_print("filesystems  %s%s%s\n", client_style_on(ctx, style), safe_state,
+		     client_style_off(ctx, style));
 	if (trace == NULL) {
 		client_print("tracing      not available: the agent has no guest-trace-status "
 			     "(stock qemu-ga?)\n");
@@ -81,9 +84,11 @@ status_run(ClientInvocation *inv, GError **error)
 			g_autofree gchar *source = client_json_text(last, "source", "?");
 			g_autofree gchar *last_state = client_json_text(last, "state", "?");
 
-			client_print("last session %s (%s, %s), %" G_GINT64_FORMAT " events, %s\n", session, source,
-				     last_state, client_json_int(last, "events", 0),
-				     client_json_bool(last, "verified", FALSE) ? "verified" : "not verified");
+			client_print("last session %s (%s, %s), %" G_GINT64_FORMAT " events, %s\n",
+				     session, source, last_state,
+				     client_json_int(last, "events", 0),
+				     client_json_bool(last, "verified", FALSE) ? "verified"
+									       : "not verified");
 		}
 	}
 	return TRUE;

@@ -25,8 +25,7 @@ static const gchar trace_description[] =
 	"  \"method\", \"verified\", \"events\": [{\"ts-ns\", \"cpu\", \"pid\", \"comm\", \"function\",\n"
 	"  \"parent\", ...}], \"lost-events\", \"verification\": [{\"mountpoint\", \"verified\",\n"
 	"  \"freeze-ts-ns\", \"thaw-ts-ns\", \"frozen-ns\", \"fs-ops\", \"reason\", ...}], ...};\n"
-	"  with --list, guest-trace-status.\n\n" CLIENT_HELP_EXIT_STATUS
-	"\nExamples:\n"
+	"  with --list, guest-trace-status.\n\n" CLIENT_HELP_EXIT_STATUS "\nExamples:\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock trace\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock trace --list\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock --json trace --session SESSION-ID\n";
@@ -34,8 +33,8 @@ static const gchar trace_description[] =
 static gboolean
 trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 {
-	g_autoptr(JsonObject) status =
-		client_trace_status(conn, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	g_autoptr(JsonObject) status = client_trace_status(
+		conn, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
 	JsonArray *sessions;
 
 	if (status == NULL)
@@ -58,17 +57,18 @@ trace_list(ClientContext *ctx, ClientConn *conn, GError **error)
 		client_print("no trace sessions yet\n");
 		return TRUE;
 	}
-	client_print("%-32s %-15s %-10s %-20s %7s  %s\n", "SESSION", "SOURCE", "STATE", "STARTED (s)", "EVENTS",
-		     "VERDICT");
+	client_print("%-32s %-15s %-10s %-20s %7s  %s\n", "SESSION", "SOURCE", "STATE",
+		     "STARTED (s)", "EVENTS", "VERDICT");
 	for (guint i = 0; i < json_array_get_length(sessions); i++) {
 		JsonObject *s = client_json_array_object(sessions, i);
-		g_autofree gchar *started = client_format_monotonic_ns((guint64)MAX(client_json_int(s, "started-ns", 0), 0));
+		g_autofree gchar *started = client_format_monotonic_ns(
+			(guint64)MAX(client_json_int(s, "started-ns", 0), 0));
 		g_autofree gchar *id = client_json_text(s, "session", "?");
 		g_autofree gchar *source = client_json_text(s, "source", "?");
 		g_autofree gchar *state = client_json_text(s, "state", "?");
 
-		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n", id, source, state, started,
-			     client_json_int(s, "events", 0),
+		client_print("%-32s %-15s %-10s %-20s %7" G_GINT64_FORMAT "  %s\n", id, source,
+			     state, started, client_json_int(s, "events", 0),
 			     client_json_bool(s, "verified", FALSE) ? "verified" : "not verified");
 	}
 	return TRUE;
@@ -112,7 +112,8 @@ trace_run(ClientInvocation *inv, GError **error)
 	if (opts->list)
 		return trace_list(ctx, inv->conn, error);
 	session = client_trace_fetch(inv->conn, opts->session_id,
-				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+				     error);
 	if (session == NULL)
 		return FALSE;
 	if (ctx->json) {
@@ -123,7 +124,8 @@ trace_run(ClientInvocation *inv, GError **error)
 	client_print("%s", summary);
 	mountpoints = client_verdict_mountpoints(NULL, session, NULL, NULL);
 	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
-		g_autofree gchar *text = client_verdict_format(ctx, client_json_array_object(mountpoints, i));
+		g_autofree gchar *text =
+			client_verdict_format(ctx, client_json_array_object(mountpoints, i));
 
 		client_print("\n%s", text);
 	}

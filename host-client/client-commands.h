@@ -29,7 +29,7 @@ extern const gchar client_commands_overview[];
 	"  0  success\n"                                                                           \
 	"  1  the command ran and failed (an error reply, a verification that failed)\n"           \
 	"  2  usage: a bad option or argument\n"                                                   \
-	"  3  the agent is unreachable or did not answer within --timeout\n"                      \
+	"  3  the agent is unreachable or did not answer within --timeout\n"                       \
 	"Errors are one line on stderr: 'qgatrace: COMMAND: CAUSE'.\n"
 
 G_END_DECLS

@@ -36,8 +36,8 @@ client_conn_new_socket(const gchar *path, const gchar *description, GError **err
 
 	self->kind = CLIENT_CONN_SOCKET;
 	self->socket_path = g_strdup(path);
-	self->description = description != NULL ? g_strdup(description)
-						 : g_strdup_printf("socket '%s'", path);
+	self->description =
+		description != NULL ? g_strdup(description) : g_strdup_printf("socket '%s'", path);
 	self->handshake_ms = -1;
 	/* the usual mistake first, in words: connect() would say "No such file" */
 	if (stat(path, &st) < 0) {
@@ -50,10 +50,11 @@ client_conn_new_socket(const gchar *path, const gchar *description, GError **err
 		return NULL;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "'%s' is not a socket (--agent wants the host end of the agent's channel, "
-			    "a QEMU -chardev socket)",
-			    path);
+		g_set_error(
+			error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			"'%s' is not a socket (--agent wants the host end of the agent's channel, "
+			"a QEMU -chardev socket)",
+			path);
 		return NULL;
 	}
 	self->client = qga_client_connect_unix(path, error);
@@ -116,9 +117,10 @@ client_conn_handshake(ClientConn *self, guint timeout_ms, GError **error)
 		if (!g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
 		    g_get_monotonic_time() >= deadline - 1000) {
 			if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-				g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-					    "no reply to the guest-sync-delimited handshake within %.1f s",
-					    timeout_ms / 1000.0);
+				g_set_error(
+					error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+					"no reply to the guest-sync-delimited handshake within %.1f s",
+					timeout_ms / 1000.0);
 			else
 				g_propagate_error(error, g_steal_pointer(&error_local));
 			return FALSE;
@@ -160,7 +162,8 @@ client_conn_execute_libvirt(ClientConn *self, const gchar *command, JsonObject *
 		json_object_set_object_member(request, "arguments", json_object_ref(args));
 	node = qga_json_object_new_node(json_object_ref(request));
 	text = qga_json_to_ascii(node);
-	reply_text = client_libvirt_agent_command(self->libvirt, text, (timeout_ms + 999) / 1000, error);
+	reply_text =
+		client_libvirt_agent_command(self->libvirt, text, (timeout_ms + 999) / 1000, error);
 	if (reply_text == NULL)
 		return NULL;
 	return client_conn_parse_reply_text(command, reply_text, error);
@@ -245,7 +248,8 @@ client_conn_has_command(ClientConn *self, const gchar *command, gboolean *enable
 		*enabled = FALSE;
 	if (self->info == NULL)
 		return FALSE;
-	commands = json_object_get_array_member(json_node_get_object(self->info), "supported_commands");
+	commands = json_object_get_array_member(json_node_get_object(self->info),
+						"supported_commands");
 	for (guint i = 0; commands != NULL && i < json_array_get_length(commands); i++) {
 		JsonNode *node = json_array_get_element(commands, i);
 		JsonObject *cmd;
@@ -253,10 +257,12 @@ client_conn_has_command(ClientConn *self, const gchar *command, gboolean *enable
 		if (!JSON_NODE_HOLDS_OBJECT(node))
 			continue;
 		cmd = json_node_get_object(node);
-		if (g_strcmp0(json_object_get_string_member_with_default(cmd, "name", NULL), command) != 0)
+		if (g_strcmp0(json_object_get_string_member_with_default(cmd, "name", NULL),
+			      command) != 0)
 			continue;
 		if (enabled != NULL)
-			*enabled = json_object_get_boolean_member_with_default(cmd, "enabled", TRUE);
+			*enabled =
+				json_object_get_boolean_member_with_default(cmd, "enabled", TRUE);
 		return TRUE;
 	}
 	return FALSE;

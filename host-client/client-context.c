@@ -139,7 +139,8 @@ client_context_progress(ClientContext *self, const gchar *format, ...)
 	va_end(ap);
 	/* it names guest things too (a trace session) */
 	safe = client_terminal_escape(text);
-	fprintf(stderr, "%s%s%s\n", self->color ? "\033[2m" : "", safe, self->color ? "\033[0m" : "");
+	fprintf(stderr, "%s%s%s\n", self->color ? "\033[2m" : "", safe,
+		self->color ? "\033[0m" : "");
 	fflush(stderr);
 }
 

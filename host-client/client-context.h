@@ -24,7 +24,7 @@ typedef enum {
 #define CLIENT_TIMEOUT_FREEZE_MS  120000
 
 /* the agent channel libvirt owns, and the port of qgatrace-agent's own */
-#define CLIENT_PORT_QEMU_GA "org.qemu.guest_agent.0"
+#define CLIENT_PORT_QEMU_GA  "org.qemu.guest_agent.0"
 #define CLIENT_PORT_QGATRACE "org.qgatrace.0"
 
 typedef struct {
@@ -43,7 +43,7 @@ typedef struct {
 	gboolean stderr_tty;
 	gboolean color; /* stdout is a TTY, NO_COLOR unset, TERM not dumb */
 
-	const gchar *command; /* the command's name, for messages */
+	const gchar *command;	/* the command's name, for messages */
 	ClientExit exit_status; /* a failure the command reported itself (client_cli_set_exit) */
 
 	/* SIGINT/SIGTERM/SIGHUP once caught (client_context_catch_signals) */

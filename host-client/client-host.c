@@ -39,7 +39,8 @@ client_write_counters_to_json(const ClientWriteCounters *counters)
 	json_object_set_int_member(obj, "wr_bytes", (gint64)counters->wr_bytes);
 	json_object_set_int_member(obj, "flush_operations", (gint64)counters->flush_operations);
 	if (counters->has_highest_offset)
-		json_object_set_int_member(obj, "wr_highest_offset", (gint64)counters->wr_highest_offset);
+		json_object_set_int_member(obj, "wr_highest_offset",
+					   (gint64)counters->wr_highest_offset);
 	else
 		json_object_set_null_member(obj, "wr_highest_offset");
 	return obj;

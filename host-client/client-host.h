@@ -19,15 +19,15 @@ typedef struct {
 } ClientWriteCounters;
 
 typedef struct {
-	gchar *id;     /* QMP: the device (or node) name; libvirt: the target, vda */
-	gchar *node;   /* (nullable): QMP's node-name, for blockdev-snapshot-sync */
-	gchar *serial; /* (nullable): what the guest sees (guest-get-fsinfo "serial") */
-	gchar *file;   /* (nullable): the host file or device */
-	gchar *format; /* (nullable): raw, qcow2 */
+	gchar *id;	    /* QMP: the device (or node) name; libvirt: the target, vda */
+	gchar *node;	    /* (nullable): QMP's node-name, for blockdev-snapshot-sync */
+	gchar *serial;	    /* (nullable): what the guest sees (guest-get-fsinfo "serial") */
+	gchar *file;	    /* (nullable): the host file or device */
+	gchar *format;	    /* (nullable): raw, qcow2 */
 	guint64 capacity;   /* virtual size, bytes; 0: unknown */
 	guint64 allocation; /* bytes the host has allocated for it; 0: unknown */
 	gboolean has_allocation;
-	guint64 physical;   /* the host file's size; 0: unknown */
+	guint64 physical; /* the host file's size; 0: unknown */
 	ClientWriteCounters stats;
 } ClientHostDisk;
 

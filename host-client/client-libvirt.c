@@ -90,7 +90,8 @@ client_xml_start(GMarkupParseContext *context, const gchar *element, const gchar
 	if (depth == 2 && g_strcmp0(parent, "devices") == 0 && g_strcmp0(element, "channel") == 0) {
 		p->channel = g_new0(ClientDomainChannel, 1);
 		p->channel->type = g_strdup(client_xml_attr(names, values, "type"));
-	} else if (depth == 2 && g_strcmp0(parent, "devices") == 0 && g_strcmp0(element, "disk") == 0) {
+	} else if (depth == 2 && g_strcmp0(parent, "devices") == 0 &&
+		   g_strcmp0(element, "disk") == 0) {
 		const gchar *device = client_xml_attr(names, values, "device");
 
 		if (device == NULL || g_strcmp0(device, "disk") == 0)
@@ -172,8 +173,8 @@ client_xml_text(GMarkupParseContext *context, const gchar *text, gsize len, gpoi
 ClientDomainXml *
 client_domain_xml_parse(const gchar *xml, GError **error)
 {
-	static const GMarkupParser parser = {client_xml_start, client_xml_end, client_xml_text, NULL,
-					     NULL};
+	static const GMarkupParser parser = {client_xml_start, client_xml_end, client_xml_text,
+					     NULL, NULL};
 	g_autoptr(ClientDomainXml) self = g_new0(ClientDomainXml, 1);
 	g_autoptr(GMarkupParseContext) context = NULL;
 	g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func(g_free);
@@ -222,8 +223,8 @@ client_libvirt_silence(void *data, virErrorPtr error)
 	g_debug("libvirt: %s", error != NULL && error->message != NULL ? error->message : "?");
 }
 
-static void
-client_libvirt_set_error(GError **error, gint code, const gchar *format, ...) G_GNUC_PRINTF(3, 4);
+static void client_libvirt_set_error(GError **error, gint code, const gchar *format, ...)
+	G_GNUC_PRINTF(3, 4);
 
 /* the last libvirt error as a GError: "@format: libvirt's message" */
 static void
@@ -237,7 +238,8 @@ client_libvirt_set_error(GError **error, gint code, const gchar *format, ...)
 	what = g_strdup_vprintf(format, ap);
 	va_end(ap);
 	g_set_error(error, G_IO_ERROR, code, "%s: %s", what,
-		    last != NULL && last->message != NULL ? last->message : "unknown libvirt error");
+		    last != NULL && last->message != NULL ? last->message
+							  : "unknown libvirt error");
 }
 
 /* ---- the connection ---- */
@@ -266,7 +268,8 @@ client_libvirt_open(const gchar *uri, const gchar *domain, GError **error)
 	self->name = g_strdup(domain);
 	self->conn = virConnectOpen(uri);
 	if (self->conn == NULL) {
-		client_libvirt_set_error(error, G_IO_ERROR_CONNECTION_REFUSED, "cannot connect to libvirt%s%s%s",
+		client_libvirt_set_error(error, G_IO_ERROR_CONNECTION_REFUSED,
+					 "cannot connect to libvirt%s%s%s",
 					 uri != NULL ? " at '" : "", uri != NULL ? uri : "",
 					 uri != NULL ? "'" : "");
 		return NULL;
@@ -296,8 +299,8 @@ client_libvirt_get_xml(ClientLibvirt *self, GError **error)
 	ClientDomainXml *parsed;
 
 	if (xml == NULL) {
-		client_libvirt_set_error(error, G_IO_ERROR_FAILED, "cannot read the XML of domain '%s'",
-					 self->name);
+		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
+					 "cannot read the XML of domain '%s'", self->name);
 		return NULL;
 	}
 	parsed = client_domain_xml_parse(xml, error);
@@ -309,17 +312,17 @@ gchar *
 client_libvirt_get_state(ClientLibvirt *self, gboolean *running, GError **error)
 {
 	static const gchar *const names[] = {
-		[VIR_DOMAIN_NOSTATE] = "no state", [VIR_DOMAIN_RUNNING] = "running",
-		[VIR_DOMAIN_BLOCKED] = "blocked",  [VIR_DOMAIN_PAUSED] = "paused",
+		[VIR_DOMAIN_NOSTATE] = "no state",	 [VIR_DOMAIN_RUNNING] = "running",
+		[VIR_DOMAIN_BLOCKED] = "blocked",	 [VIR_DOMAIN_PAUSED] = "paused",
 		[VIR_DOMAIN_SHUTDOWN] = "shutting down", [VIR_DOMAIN_SHUTOFF] = "shut off",
-		[VIR_DOMAIN_CRASHED] = "crashed",  [VIR_DOMAIN_PMSUSPENDED] = "suspended",
+		[VIR_DOMAIN_CRASHED] = "crashed",	 [VIR_DOMAIN_PMSUSPENDED] = "suspended",
 	};
 	int state = VIR_DOMAIN_NOSTATE;
 	int reason = 0;
 
 	if (virDomainGetState(self->dom, &state, &reason, 0) < 0) {
-		client_libvirt_set_error(error, G_IO_ERROR_FAILED, "cannot read the state of domain '%s'",
-					 self->name);
+		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
+					 "cannot read the state of domain '%s'", self->name);
 		return NULL;
 	}
 	*running = state == VIR_DOMAIN_RUNNING;
@@ -422,7 +425,8 @@ client_libvirt_read_stats(ClientLibvirt *self, GPtrArray *disks, gboolean with_i
 
 	if (n < 0) {
 		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
-					 "cannot read the block statistics of domain '%s'", self->name);
+					 "cannot read the block statistics of domain '%s'",
+					 self->name);
 		return FALSE;
 	}
 	if (n < 1) {
@@ -438,7 +442,8 @@ client_libvirt_read_stats(ClientLibvirt *self, GPtrArray *disks, gboolean with_i
 		ClientHostDisk *disk = NULL;
 		unsigned long long v;
 
-		if (virTypedParamsGetString(records[0]->params, records[0]->nparams, k_name, &name) <= 0)
+		if (virTypedParamsGetString(records[0]->params, records[0]->nparams, k_name,
+					    &name) <= 0)
 			continue;
 		for (guint d = 0; d < disks->len; d++) {
 			ClientHostDisk *candidate = g_ptr_array_index(disks, d);
@@ -463,7 +468,8 @@ client_libvirt_read_stats(ClientLibvirt *self, GPtrArray *disks, gboolean with_i
 			g_autofree gchar *k_alloc = g_strdup_printf("block.%u.allocation", i);
 
 			/* libvirt's "allocation" of an active disk is QEMU's wr_highest_offset */
-			if (virTypedParamsGetULLong(records[0]->params, records[0]->nparams, k_alloc, &v) > 0) {
+			if (virTypedParamsGetULLong(records[0]->params, records[0]->nparams,
+						    k_alloc, &v) > 0) {
 				disk->stats.wr_highest_offset = v;
 				disk->stats.has_highest_offset = TRUE;
 			}
@@ -480,7 +486,8 @@ GPtrArray *
 client_libvirt_host_disks(ClientLibvirt *self, GError **error)
 {
 	g_autoptr(ClientDomainXml) xml = client_libvirt_get_xml(self, error);
-	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
+	g_autoptr(GPtrArray) disks =
+		g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
 
 	if (xml == NULL)
 		return NULL;

@@ -56,7 +56,8 @@ client_json_append_literal(GString *out, const gchar *token, gsize len)
 	gdouble value;
 
 	if (client_json_is_number(token, len) || (len == 4 && memcmp(token, "true", 4) == 0) ||
-	    (len == 5 && memcmp(token, "false", 5) == 0) || (len == 4 && memcmp(token, "null", 4) == 0)) {
+	    (len == 5 && memcmp(token, "false", 5) == 0) ||
+	    (len == 4 && memcmp(token, "null", 4) == 0)) {
 		g_string_append_len(out, token, (gssize)len);
 		return;
 	}
@@ -91,13 +92,15 @@ client_json_mend(const gchar *text, gsize len)
 		if (in_string && c == '\\' && p + 1 < end) {
 			g_string_append_len(out, p, 2);
 			p += 2;
-		} else if (in_string && c == 0xc2 && p + 1 < end && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f) {
+		} else if (in_string && c == 0xc2 && p + 1 < end && (guchar)p[1] >= 0x80 &&
+			   (guchar)p[1] <= 0x9f) {
 			g_string_append_printf(out, "\\u%04x", (guchar)p[1]);
 			p += 2;
 		} else if (!in_string && (g_ascii_isalnum(c) || c == '-')) {
 			const gchar *token = p;
 
-			while (p < end && (g_ascii_isalnum(*p) || *p == '-' || *p == '+' || *p == '.'))
+			while (p < end &&
+			       (g_ascii_isalnum(*p) || *p == '-' || *p == '+' || *p == '.'))
 				p++;
 			client_json_append_literal(out, token, (gsize)(p - token));
 		} else {
@@ -259,7 +262,7 @@ client_format_monotonic_ns(guint64 ns)
 
 /* ---- kernel log ---- */
 
-static const gchar *const client_level_names[] = {"emerg", "alert", "crit", "err",
+static const gchar *const client_level_names[] = {"emerg", "alert",  "crit", "err",
 						  "warn",  "notice", "info", "debug"};
 
 gint
@@ -279,8 +282,8 @@ client_parse_level(const gchar *text, GError **error)
 	number = g_ascii_strtoll(name, &end, 10);
 	if (end != name && *end == '\0') {
 		if (number < 0 || number > 7) {
-			client_set_usage_error(error, "log level %" G_GINT64_FORMAT " is not within 0-7",
-					       number);
+			client_set_usage_error(
+				error, "log level %" G_GINT64_FORMAT " is not within 0-7", number);
 			return -1;
 		}
 		return (gint)number;
@@ -297,10 +300,11 @@ client_parse_level(const gchar *text, GError **error)
 		return 0;
 	if (g_strcmp0(name, "critical") == 0)
 		return 2;
-	client_set_usage_error(error,
-			       "unknown log level '%s' (emerg, alert, crit, err, warn, notice, info, "
-			       "debug, or 0-7)",
-			       text);
+	client_set_usage_error(
+		error,
+		"unknown log level '%s' (emerg, alert, crit, err, warn, notice, info, "
+		"debug, or 0-7)",
+		text);
 	return -1;
 }
 
@@ -366,7 +370,7 @@ client_format_dmesg_record(JsonObject *record, gboolean color)
 	indent = out->len;
 	g_string_append(out, on);
 	/* as dmesg(1): a line break in the message goes on under the text */
-	for (const gchar *line = text->str;; ) {
+	for (const gchar *line = text->str;;) {
 		const gchar *nl = memchr(line, '\n', (gsize)(end - line));
 
 		client_terminal_append(out, line, (nl != NULL ? nl : end) - line);
@@ -410,7 +414,8 @@ client_json_string(JsonObject *object, const gchar *name)
 {
 	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
 
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_STRING)
 		return NULL;
 	return json_node_get_string(node);
 }
@@ -454,7 +459,8 @@ client_json_bool(JsonObject *object, const gchar *name, gboolean fallback)
 {
 	JsonNode *node = object != NULL ? json_object_get_member(object, name) : NULL;
 
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_BOOLEAN)
 		return fallback;
 	return json_node_get_boolean(node);
 }

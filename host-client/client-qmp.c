@@ -66,7 +66,8 @@ client_qmp_run_state(ClientQmp *self, gboolean *running, GError **error)
 	if (ret == NULL)
 		return NULL;
 	obj = JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
-	if (obj == NULL || json_object_get_string_member_with_default(obj, "status", NULL) == NULL) {
+	if (obj == NULL ||
+	    json_object_get_string_member_with_default(obj, "status", NULL) == NULL) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "QMP query-status returned no 'status'");
 		return NULL;
@@ -107,11 +108,14 @@ client_qmp_serial(ClientQmp *self, const gchar *qdev)
 static void
 client_qmp_read_counters(JsonObject *stats, ClientWriteCounters *out)
 {
-	out->wr_operations = (guint64)json_object_get_int_member_with_default(stats, "wr_operations", 0);
+	out->wr_operations =
+		(guint64)json_object_get_int_member_with_default(stats, "wr_operations", 0);
 	out->wr_bytes = (guint64)json_object_get_int_member_with_default(stats, "wr_bytes", 0);
-	out->flush_operations = (guint64)json_object_get_int_member_with_default(stats, "flush_operations", 0);
+	out->flush_operations =
+		(guint64)json_object_get_int_member_with_default(stats, "flush_operations", 0);
 	out->has_highest_offset = json_object_has_member(stats, "wr_highest_offset");
-	out->wr_highest_offset = (guint64)json_object_get_int_member_with_default(stats, "wr_highest_offset", 0);
+	out->wr_highest_offset =
+		(guint64)json_object_get_int_member_with_default(stats, "wr_highest_offset", 0);
 }
 
 /* matches a query-blockstats entry to a disk: by device, else by node-name */
@@ -158,7 +162,8 @@ GPtrArray *
 client_qmp_host_disks(ClientQmp *self, GError **error)
 {
 	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-block", NULL, error);
-	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
+	g_autoptr(GPtrArray) disks =
+		g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
 	JsonArray *blocks;
 
 	if (ret == NULL)
@@ -178,18 +183,24 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 		ClientHostDisk *disk;
 
 		/* an empty CD-ROM or floppy drive is no disk */
-		if (inserted == NULL || json_object_get_boolean_member_with_default(block, "removable", FALSE))
+		if (inserted == NULL ||
+		    json_object_get_boolean_member_with_default(block, "removable", FALSE))
 			continue;
 		disk = g_new0(ClientHostDisk, 1);
-		disk->id = g_strdup(device != NULL ? device : (qdev != NULL ? qdev : client_qmp_str(inserted, "node-name")));
+		disk->id = g_strdup(
+			device != NULL
+				? device
+				: (qdev != NULL ? qdev : client_qmp_str(inserted, "node-name")));
 		disk->node = g_strdup(client_qmp_str(inserted, "node-name"));
 		disk->file = g_strdup(client_qmp_str(inserted, "file"));
 		disk->format = g_strdup(client_qmp_str(inserted, "drv"));
 		image = json_object_get_object_member(inserted, "image");
 		if (image != NULL) {
-			disk->capacity = (guint64)json_object_get_int_member_with_default(image, "virtual-size", 0);
+			disk->capacity = (guint64)json_object_get_int_member_with_default(
+				image, "virtual-size", 0);
 			disk->has_allocation = json_object_has_member(image, "actual-size");
-			disk->allocation = (guint64)json_object_get_int_member_with_default(image, "actual-size", 0);
+			disk->allocation = (guint64)json_object_get_int_member_with_default(
+				image, "actual-size", 0);
 		}
 		if (qdev != NULL)
 			disk->serial = client_qmp_serial(self, qdev);
@@ -218,18 +229,21 @@ client_qmp_find_chardev(ClientQmp *self, const gchar *socket_path, GError **erro
 	all = json_node_get_array(ret);
 	for (guint i = 0; i < json_array_get_length(all); i++) {
 		JsonObject *c = json_array_get_object_element(all, i);
-		const gchar *filename = json_object_get_string_member_with_default(c, "filename", "");
+		const gchar *filename =
+			json_object_get_string_member_with_default(c, "filename", "");
 		g_autofree gchar *needle = g_strdup_printf("unix:%s", absolute);
 		const gchar *found = strstr(filename, needle);
 		ClientChardev *dev;
 
 		/* "unix:/p,server=on": the path must end at a comma or the end */
-		if (found == NULL || (found[strlen(needle)] != '\0' && found[strlen(needle)] != ','))
+		if (found == NULL ||
+		    (found[strlen(needle)] != '\0' && found[strlen(needle)] != ','))
 			continue;
 		dev = g_new0(ClientChardev, 1);
 		dev->label = g_strdup(json_object_get_string_member_with_default(c, "label", ""));
 		dev->filename = g_strdup(filename);
-		dev->frontend_open = json_object_get_boolean_member_with_default(c, "frontend-open", FALSE);
+		dev->frontend_open =
+			json_object_get_boolean_member_with_default(c, "frontend-open", FALSE);
 		/* QEMU renames a socket chardev "disconnected:..." while it has no client */
 		dev->host_connected = !g_str_has_prefix(filename, "disconnected:");
 		return dev;

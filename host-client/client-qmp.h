@@ -44,9 +44,9 @@ gboolean client_qmp_update_stats(ClientQmp *self, GPtrArray *disks, GError **err
 
 /* the chardev whose filename names @socket_path, from query-chardev */
 typedef struct {
-	gchar *label;	   /* the chardev id */
-	gchar *filename;   /* "unix:/path,server=on", "disconnected:unix:..." */
-	gboolean frontend_open; /* the guest has opened the port */
+	gchar *label;		 /* the chardev id */
+	gchar *filename;	 /* "unix:/path,server=on", "disconnected:unix:..." */
+	gboolean frontend_open;	 /* the guest has opened the port */
 	gboolean host_connected; /* some host client is connected now */
 } ClientChardev;
 

@@ -63,13 +63,15 @@ client_target_open_domain(ClientTarget *self, GError **error)
 		return NULL;
 	if (g_strcmp0(port, CLIENT_PORT_QEMU_GA) == 0) {
 		/* libvirtd holds this socket: its agent API is the only way in */
-		description = g_strdup_printf("domain '%s' through libvirt's agent API", ctx->domain);
+		description =
+			g_strdup_printf("domain '%s' through libvirt's agent API", ctx->domain);
 		return client_conn_new_libvirt(lv, description);
 	}
 	path = client_libvirt_channel_path(lv, port, error);
 	if (path == NULL)
 		return NULL;
-	description = g_strdup_printf("domain '%s' port '%s' (socket '%s')", ctx->domain, port, path);
+	description =
+		g_strdup_printf("domain '%s' port '%s' (socket '%s')", ctx->domain, port, path);
 	return client_conn_new_socket(path, description, error);
 }
 
@@ -85,8 +87,9 @@ client_target_open_conn(ClientTarget *self, GError **error)
 	if (ctx->domain != NULL)
 		return client_target_open_domain(self, error);
 	if (ctx->agent_path == NULL) {
-		client_set_usage_error(error, "no agent given: use --agent PATH (the host end of the "
-					      "agent's channel) or --domain NAME");
+		client_set_usage_error(error,
+				       "no agent given: use --agent PATH (the host end of the "
+				       "agent's channel) or --domain NAME");
 		return NULL;
 	}
 	if (ctx->port != NULL) {
@@ -107,10 +110,12 @@ client_target_get_conn(ClientTarget *self, GError **error)
 	conn = client_target_open_conn(self, error);
 	if (conn == NULL)
 		return NULL;
-	if (!client_conn_handshake(conn, client_context_timeout_ms(self->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
+	if (!client_conn_handshake(conn,
+				   client_context_timeout_ms(self->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
 				   &error_local)) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
-					   "cannot reach the agent at %s: ", client_conn_describe(conn));
+		g_propagate_prefixed_error(
+			error, g_steal_pointer(&error_local),
+			"cannot reach the agent at %s: ", client_conn_describe(conn));
 		if (client_error_is_unreachable(*error)) {
 			/* the cause is not knowable from here: point at who can tell */
 			g_autofree gchar *message = g_strdup_printf(
@@ -140,11 +145,12 @@ client_target_get_qmp(ClientTarget *self, GError **error)
 	if (self->qmp != NULL)
 		return self->qmp;
 	if (ctx->qmp_path == NULL) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "no --qmp socket given");
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "no --qmp socket given");
 		return NULL;
 	}
-	self->qmp = client_qmp_connect(ctx->qmp_path,
-				       client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+	self->qmp = client_qmp_connect(
+		ctx->qmp_path, client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
 	return self->qmp;
 }
 
@@ -171,7 +177,8 @@ client_target_host_disks(ClientTarget *self, const gchar **source, GError **erro
 			*source = "libvirt";
 		return lv != NULL ? client_libvirt_host_disks(lv, error) : NULL;
 	}
-	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TARGET_NO_HOST_VIEW);
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    CLIENT_TARGET_NO_HOST_VIEW);
 	return NULL;
 }
 
@@ -183,7 +190,8 @@ client_target_host_disks_update(ClientTarget *self, GPtrArray *disks, GError **e
 		return client_qmp_update_stats(self->qmp, disks, error);
 	if (self->libvirt != NULL)
 		return client_libvirt_update_stats(self->libvirt, disks, error);
-	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TARGET_NO_HOST_VIEW);
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    CLIENT_TARGET_NO_HOST_VIEW);
 	return FALSE;
 }
 
@@ -201,6 +209,7 @@ client_target_run_state(ClientTarget *self, gboolean *running, GError **error)
 
 		return lv != NULL ? client_libvirt_get_state(lv, running, error) : NULL;
 	}
-	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TARGET_NO_HOST_VIEW);
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    CLIENT_TARGET_NO_HOST_VIEW);
 	return NULL;
 }

@@ -12,21 +12,23 @@ client_trace_call(ClientConn *conn, const gchar *command, JsonObject *args, guin
 		  GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(JsonNode) ret = client_conn_execute(conn, command, args, timeout_ms, &error_local);
+	g_autoptr(JsonNode) ret =
+		client_conn_execute(conn, command, args, timeout_ms, &error_local);
 
 	if (ret == NULL) {
 		/* disabled (or refused while frozen) is not lacking */
 		if (client_error_is_command_not_found(error_local) &&
 		    strstr(error_local->message, "has been disabled") == NULL) {
-			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, CLIENT_TRACE_LACKING);
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+					    CLIENT_TRACE_LACKING);
 			return NULL;
 		}
 		g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", command);
 		return NULL;
 	}
 	if (!JSON_NODE_HOLDS_OBJECT(ret)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s did not return an object",
-			    command);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s did not return an object", command);
 		return NULL;
 	}
 	return json_object_ref(json_node_get_object(ret));
@@ -66,7 +68,8 @@ client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 	g_autofree gchar *reason = client_json_text(session, "reason", NULL);
 	g_autofree gchar *failure = client_json_text(session, "error", NULL);
 
-	g_string_append_printf(out, "session      %s (%s), %s, method %s\n", id, source, state, method);
+	g_string_append_printf(out, "session      %s (%s), %s, method %s\n", id, source, state,
+			       method);
 	if (started >= 0) {
 		g_autofree gchar *s = client_format_monotonic_ns((guint64)started);
 
@@ -81,11 +84,13 @@ client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 	g_string_append_printf(out, "events       %u recorded, %" G_GINT64_FORMAT " lost%s\n",
 			       events != NULL ? json_array_get_length(events) : 0,
 			       client_json_int(lost, "total", 0),
-			       client_json_bool(session, "complete", FALSE) ? " (complete)" : " (INCOMPLETE)");
+			       client_json_bool(session, "complete", FALSE) ? " (complete)"
+									    : " (INCOMPLETE)");
 	if (reason != NULL)
 		g_string_append_printf(out, "method note  %s\n", reason);
 	if (failure != NULL)
-		g_string_append_printf(out, "%serror%s        %s\n", client_style_on(ctx, CLIENT_STYLE_RED),
+		g_string_append_printf(out, "%serror%s        %s\n",
+				       client_style_on(ctx, CLIENT_STYLE_RED),
 				       client_style_off(ctx, CLIENT_STYLE_RED), failure);
 	for (guint i = 0; notes != NULL && i < json_array_get_length(notes); i++) {
 		JsonNode *n = json_array_get_element(notes, i);
@@ -111,7 +116,8 @@ client_trace_format_events(JsonObject *session)
 			       "FUNCTION <- CALLER");
 	for (guint i = 0; i < json_array_get_length(events); i++) {
 		JsonObject *e = client_json_array_object(events, i);
-		g_autofree gchar *ts = client_format_monotonic_ns((guint64)MAX(client_json_int(e, "ts-ns", 0), 0));
+		g_autofree gchar *ts =
+			client_format_monotonic_ns((guint64)MAX(client_json_int(e, "ts-ns", 0), 0));
 		g_autofree gchar *comm = client_json_text(e, "comm", "?");
 		g_autofree gchar *function = client_json_text(e, "function", NULL);
 		g_autofree gchar *parent = client_json_text(e, "parent", NULL);
@@ -119,8 +125,10 @@ client_trace_format_events(JsonObject *session)
 
 		if (parent == NULL)
 			parent = client_json_text(e, "parent-ip", "?");
-		g_string_append_printf(out, "  %-20s %3" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %-16s ", ts,
-				       client_json_int(e, "cpu", -1), client_json_int(e, "pid", -1), comm);
+		g_string_append_printf(out,
+				       "  %-20s %3" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %-16s ",
+				       ts, client_json_int(e, "cpu", -1),
+				       client_json_int(e, "pid", -1), comm);
 		if (function != NULL)
 			g_string_append_printf(out, "%s <- %s\n", function, parent);
 		else

@@ -18,7 +18,8 @@ client_verdict_functions(JsonObject *session, JsonObject *verification)
 		const gchar *name;
 		gint64 n;
 
-		if (!JSON_NODE_HOLDS_VALUE(index) || json_node_get_value_type(index) != G_TYPE_INT64)
+		if (!JSON_NODE_HOLDS_VALUE(index) ||
+		    json_node_get_value_type(index) != G_TYPE_INT64)
 			continue;
 		n = json_node_get_int(index);
 		if (n < 0 || n >= json_array_get_length(events))
@@ -28,7 +29,8 @@ client_verdict_functions(JsonObject *session, JsonObject *verification)
 		name = client_json_string(event, "function");
 		if (name == NULL)
 			name = client_json_string(event, "event");
-		if (name != NULL && !g_ptr_array_find_with_equal_func(names, name, g_str_equal, NULL))
+		if (name != NULL &&
+		    !g_ptr_array_find_with_equal_func(names, name, g_str_equal, NULL))
 			g_ptr_array_add(names, g_strdup(name));
 	}
 	g_ptr_array_add(names, NULL);
@@ -44,7 +46,8 @@ client_verdict_find(JsonObject *session, const gchar *mountpoint)
 		JsonNode *node = json_array_get_element(list, i);
 
 		if (JSON_NODE_HOLDS_OBJECT(node) &&
-		    g_strcmp0(client_json_string(json_node_get_object(node), "mountpoint"), mountpoint) == 0)
+		    g_strcmp0(client_json_string(json_node_get_object(node), "mountpoint"),
+			      mountpoint) == 0)
 			return json_node_get_object(node);
 	}
 	return NULL;
@@ -122,37 +125,44 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 		reason = g_strdup(no_session_reason != NULL ? no_session_reason
 							    : "no trace session was recorded");
 	} else if (v == NULL) {
-		reason = g_strdup("the trace session has no verdict for it: the agent did not freeze it");
+		reason = g_strdup(
+			"the trace session has no verdict for it: the agent did not freeze it");
 	} else {
 		verified = client_json_bool(v, "verified", FALSE);
 		if (!verified)
-			reason = g_strdup(client_json_string(v, "reason") != NULL
-						  ? client_json_string(v, "reason")
-						  : "the agent's verification failed without a reason");
+			reason = g_strdup(
+				client_json_string(v, "reason") != NULL
+					? client_json_string(v, "reason")
+					: "the agent's verification failed without a reason");
 	}
 	/* the host's counters can only take a verdict away */
 	if (disk != NULL && client_json_bool(disk, "conclusive", FALSE) &&
 	    client_json_int(disk, "writes-in-window", 0) > 0) {
-		g_autofree gchar *host_reason = g_strdup_printf(
-			"the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while it was frozen",
-			client_json_int(disk, "writes-in-window", 0),
-			client_json_string(disk, "id") != NULL ? client_json_string(disk, "id") : "?");
+		g_autofree gchar *host_reason =
+			g_strdup_printf("the host saw %" G_GINT64_FORMAT
+					" write(s) to disk '%s' while it was frozen",
+					client_json_int(disk, "writes-in-window", 0),
+					client_json_string(disk, "id") != NULL
+						? client_json_string(disk, "id")
+						: "?");
 
 		client_verdict_add_reason(&reason, host_reason);
 		verified = FALSE;
 	}
 	for (guint i = 0; disks != NULL && i < json_array_get_length(disks); i++) {
 		JsonObject *d = client_json_array_object(disks, i);
-		const gchar *id = client_json_string(d, "id") != NULL ? client_json_string(d, "id") : "?";
+		const gchar *id =
+			client_json_string(d, "id") != NULL ? client_json_string(d, "id") : "?";
 		g_autofree gchar *host_reason = NULL;
 		JsonObject *entry;
 
 		if (!client_verdict_disk_is_unknown(d))
 			continue;
-		host_reason = g_strdup_printf("the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while "
-					      "it was frozen, and its filesystems are unknown to the host "
-					      "(the guest tied no mountpoint to it)",
-					      client_json_int(d, "writes-in-window", 0), id);
+		host_reason = g_strdup_printf(
+			"the host saw %" G_GINT64_FORMAT " write(s) to disk '%s' while "
+			"it was frozen, and its filesystems are unknown to the host "
+			"(the guest tied no mountpoint to it)",
+			client_json_int(d, "writes-in-window", 0), id);
 		client_verdict_add_reason(&reason, host_reason);
 		entry = json_object_new();
 		json_object_set_string_member(entry, "id", id);
@@ -197,18 +207,21 @@ client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
 	if (requested != NULL) {
 		for (guint i = 0; requested[i] != NULL; i++)
 			json_array_add_object_element(
-				out, client_verdict_mount(requested[i], session, no_session_reason, host_evidence));
+				out, client_verdict_mount(requested[i], session, no_session_reason,
+							  host_evidence));
 		return out;
 	}
 	if (session != NULL) {
 		JsonArray *list = client_json_array(session, "verification");
 
 		for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-			const gchar *mp = client_json_string(client_json_array_object(list, i), "mountpoint");
+			const gchar *mp =
+				client_json_string(client_json_array_object(list, i), "mountpoint");
 
 			if (mp != NULL)
 				json_array_add_object_element(
-					out, client_verdict_mount(mp, session, no_session_reason, host_evidence));
+					out, client_verdict_mount(mp, session, no_session_reason,
+								  host_evidence));
 		}
 	}
 	return out;
@@ -242,7 +255,8 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 	g_autofree gchar *reason = client_json_text(mp, "reason", NULL);
 
 	g_string_append_printf(out, "%s  %s%s%s\n", mountpoint, client_style_on(ctx, style),
-			       verified ? "VERIFIED" : "NOT VERIFIED", client_style_off(ctx, style));
+			       verified ? "VERIFIED" : "NOT VERIFIED",
+			       client_style_off(ctx, style));
 	if (frozen_at >= 0) {
 		g_autofree gchar *t = client_format_monotonic_ns((guint64)frozen_at);
 
@@ -263,7 +277,8 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 		for (guint i = 0; i < json_array_get_length(functions); i++) {
 			if (i > 0)
 				g_string_append(out, ", ");
-			client_terminal_append(out, json_array_get_string_element(functions, i), -1);
+			client_terminal_append(out, json_array_get_string_element(functions, i),
+					       -1);
 		}
 		g_string_append_c(out, '\n');
 	}
@@ -271,20 +286,26 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 		JsonNode *writes = json_object_get_member(mp, "host-writes-in-window");
 
 		if (writes != NULL && JSON_NODE_HOLDS_VALUE(writes))
-			g_string_append_printf(out, "  host         disk '%s': %" G_GINT64_FORMAT
-						    " write(s) while frozen\n",
-					       host_disk, client_json_int(mp, "host-writes-in-window", 0));
+			g_string_append_printf(out,
+					       "  host         disk '%s': %" G_GINT64_FORMAT
+					       " write(s) while frozen\n",
+					       host_disk,
+					       client_json_int(mp, "host-writes-in-window", 0));
 		else
-			g_string_append_printf(out, "  host         disk '%s': not conclusive (another filesystem on it "
-						    "was not frozen)\n",
-					       host_disk);
+			g_string_append_printf(
+				out,
+				"  host         disk '%s': not conclusive (another filesystem on it "
+				"was not frozen)\n",
+				host_disk);
 	}
 	for (guint i = 0; unknown != NULL && i < json_array_get_length(unknown); i++) {
 		JsonObject *d = client_json_array_object(unknown, i);
 		g_autofree gchar *id = client_json_text(d, "id", "?");
 
-		g_string_append_printf(out, "  host         disk '%s': %" G_GINT64_FORMAT " write(s) while frozen, "
-					    "its filesystems unknown to the host\n",
+		g_string_append_printf(out,
+				       "  host         disk '%s': %" G_GINT64_FORMAT
+				       " write(s) while frozen, "
+				       "its filesystems unknown to the host\n",
 				       id, client_json_int(d, "writes-in-window", 0));
 	}
 	if (reason != NULL)
@@ -304,7 +325,8 @@ client_verdict_evidence_add(JsonArray *items, const gchar *name, ClientVerdictSo
 	summary = g_strdup_vprintf(format, ap);
 	va_end(ap);
 	json_object_set_string_member(item, "name", name);
-	json_object_set_string_member(item, "source", source == CLIENT_VERDICT_HOST ? "host" : "guest");
+	json_object_set_string_member(item, "source",
+				      source == CLIENT_VERDICT_HOST ? "host" : "guest");
 	json_object_set_string_member(item, "summary", summary);
 	json_array_add_object_element(items, item);
 	return item;

@@ -69,8 +69,9 @@ typedef enum {
  * Appends {"name", "source": "host"|"guest", "summary"} to @items.
  * Returns: (transfer none): the new item, for members of its own
  */
-JsonObject *client_verdict_evidence_add(JsonArray *items, const gchar *name, ClientVerdictSource source,
-					const gchar *format, ...) G_GNUC_PRINTF(4, 5);
+JsonObject *client_verdict_evidence_add(JsonArray *items, const gchar *name,
+					ClientVerdictSource source, const gchar *format, ...)
+	G_GNUC_PRINTF(4, 5);
 
 /**
  * client_verdict_format_evidence:

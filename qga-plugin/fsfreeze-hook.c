@@ -51,7 +51,7 @@
 /* collecting reads kallsyms: ~0.2 s on KVM, a few s under TCG */
 #define HOOK_STORE_WAIT_MS 30000
 #define HOOK_ARMED_MAX_S   3600
-#define HOOK_LINE_MAX      512
+#define HOOK_LINE_MAX	   512
 
 static void hook_say(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
 
@@ -173,7 +173,7 @@ hook_ask(const gchar *request, gint timeout_ms)
 
 typedef struct {
 	const QgaConfig *config;
-	GPid pid;              /* qemu-ga */
+	GPid pid;	       /* qemu-ga */
 	guint64 pid_starttime; /* to know it is still the same process */
 	gchar *id;
 	guint64 started_ns;

@@ -204,7 +204,8 @@ qtf_record_read(struct tep_format_field *field, struct tep_record *record)
 	unsigned long long value = 0;
 
 	/* a record shorter than its format says (a corrupt page) */
-	if (field == NULL || (guint64)field->offset + (guint64)field->size > (guint64)record->size ||
+	if (field == NULL ||
+	    (guint64)field->offset + (guint64)field->size > (guint64)record->size ||
 	    tep_read_number_field(field, record->data, &value) != 0)
 		return 0;
 	return value;
@@ -391,7 +392,8 @@ qtf_page_cursor_next(QtfDecoder *self, QtfPageCursor *cur, gsize page_size)
 			return FALSE;
 		page = cur->pages + cur->next_page;
 		cur->next_page += page_size;
-		if (!qtf_page_fits(page, page_size, tep_get_header_page_size(self->tep) == 8 ? 8 : 4,
+		if (!qtf_page_fits(page, page_size,
+				   tep_get_header_page_size(self->tep) == 8 ? 8 : 4,
 				   tep_is_file_bigendian(self->tep))) {
 			g_debug("cpu%d: a page whose data does not fit it, skipped", cur->cpu);
 			cur->loaded = FALSE;

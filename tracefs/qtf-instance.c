@@ -480,7 +480,8 @@ qtf_tracer_set_filter(QtfTracer *self, GError **error)
 	 * tracefs_function_filter() would read all of available_filter_functions
 	 * on top. The names are plain symbols (qtf_options_check): no glob, no
 	 * command. O_TRUNC resets; the kernel applies the new filter on close. */
-	fd = tracefs_instance_file_open(self->tfs, "set_ftrace_filter", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = tracefs_instance_file_open(self->tfs, "set_ftrace_filter",
+					O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0) {
 		errsv = errno;
 		qtf_set_error_errno(error, errsv, self->tfs, "cannot open set_ftrace_filter");
@@ -502,8 +503,8 @@ qtf_tracer_set_filter(QtfTracer *self, GError **error)
 		if (errsv == EINVAL || errsv == ENODEV)
 			continue;
 		close(fd);
-		qtf_set_error_errno(error, errsv, self->tfs, "cannot write '%s' to set_ftrace_filter",
-				    self->functions[i]);
+		qtf_set_error_errno(error, errsv, self->tfs,
+				    "cannot write '%s' to set_ftrace_filter", self->functions[i]);
 		return FALSE;
 	}
 	if (close(fd) != 0) {
@@ -905,7 +906,8 @@ qtf_tracer_resume(QtfTracer *self, GPid pid)
 	if (!self->paused || self->pid != pid)
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
-		g_autofree gchar *found = qtf_tracer_file_differs(self, kept[i].file, kept[i].expected);
+		g_autofree gchar *found =
+			qtf_tracer_file_differs(self, kept[i].file, kept[i].expected);
 
 		if (found != NULL) {
 			g_debug("not resuming: %s is '%s'", kept[i].file, found);
@@ -1047,9 +1049,11 @@ qtf_tracer_tep(QtfTracer *self, GPtrArray *required, GPtrArray *optional, GError
 	if (g_file_get_contents(QTF_MODULES, &modules, NULL, NULL)) {
 		g_string_append_printf(key, "%s\n%s\n", self->kallsyms, modules);
 		for (guint i = 0; i < required->len; i++)
-			g_string_append_printf(key, "+%s\n", (const gchar *)g_ptr_array_index(required, i));
+			g_string_append_printf(key, "+%s\n",
+					       (const gchar *)g_ptr_array_index(required, i));
 		for (guint i = 0; i < optional->len; i++)
-			g_string_append_printf(key, "?%s\n", (const gchar *)g_ptr_array_index(optional, i));
+			g_string_append_printf(key, "?%s\n",
+					       (const gchar *)g_ptr_array_index(optional, i));
 		if (self->tep != NULL && g_strcmp0(self->tep_key, key->str) == 0) {
 			qtf_tep_update_comms(self->tep, self->tracing_dir);
 			return self->tep;

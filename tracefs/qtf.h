@@ -44,7 +44,7 @@ typedef enum {
 	QTF_ERROR_UNAVAILABLE, /* the kernel lacks it: no tracefs, no function tracer, no event */
 	QTF_ERROR_REFUSED,     /* the kernel has it but said no: lockdown, an LSM, no privilege */
 	QTF_ERROR_UNSAFE,      /* we refused: the function filter read back empty ("trace all") */
-	QTF_ERROR_BUSY,        /* the instance is in use: another process holds it */
+	QTF_ERROR_BUSY,	       /* the instance is in use: another process holds it */
 } QtfErrorCode;
 
 GQuark qtf_error_quark(void);
@@ -235,10 +235,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QtfTracer, qtf_tracer_free)
 /* a capture: what the kernel recorded */
 
 typedef enum {
-	QTF_EVENT_FUNCTION,      /* ftrace:function (or ftrace:func_repeats) */
-	QTF_EVENT_IOCTL_ENTER,   /* syscalls:sys_enter_ioctl */
-	QTF_EVENT_IOCTL_EXIT,    /* syscalls:sys_exit_ioctl */
-	QTF_EVENT_TRACEPOINT,    /* any other event, e.g. ext4:ext4_sync_fs */
+	QTF_EVENT_FUNCTION,    /* ftrace:function (or ftrace:func_repeats) */
+	QTF_EVENT_IOCTL_ENTER, /* syscalls:sys_enter_ioctl */
+	QTF_EVENT_IOCTL_EXIT,  /* syscalls:sys_exit_ioctl */
+	QTF_EVENT_TRACEPOINT,  /* any other event, e.g. ext4:ext4_sync_fs */
 } QtfEventKind;
 
 #define QTF_FIFREEZE 0xc0045877u /* _IOWR('X', 119, int) */
@@ -246,17 +246,17 @@ typedef enum {
 
 typedef struct {
 	QtfEventKind kind;
-	guint64 ts_ns;     /* trace clock: ns of CLOCK_MONOTONIC with 'mono' */
+	guint64 ts_ns; /* trace clock: ns of CLOCK_MONOTONIC with 'mono' */
 	gint cpu;
-	gint pid;          /* the kernel task id (a thread's tid) */
-	gchar *comm;       /* nullable: saved_cmdlines did not know the pid */
-	gchar *event;      /* "system:name", e.g. "ftrace:function" */
+	gint pid;     /* the kernel task id (a thread's tid) */
+	gchar *comm;  /* nullable: saved_cmdlines did not know the pid */
+	gchar *event; /* "system:name", e.g. "ftrace:function" */
 	/* FUNCTION */
-	gchar *function;   /* nullable: ip did not resolve (kallsyms hidden?) */
-	gchar *parent;     /* nullable: the caller, from parent_ip */
+	gchar *function; /* nullable: ip did not resolve (kallsyms hidden?) */
+	gchar *parent;	 /* nullable: the caller, from parent_ip */
 	guint64 ip;
 	guint64 parent_ip;
-	guint repeats;     /* ftrace:func_repeats: further identical calls */
+	guint repeats; /* ftrace:func_repeats: further identical calls */
 	/* IOCTL_ENTER: the command; IOCTL_EXIT: the return value */
 	guint64 cmd;
 	gint64 ret;
@@ -272,24 +272,24 @@ typedef struct {
 /* what the kernel dropped, per CPU, from per_cpu/cpuN/stats and the pages */
 typedef struct {
 	gint cpu;
-	guint64 overrun;        /* oldest events overwritten (overwrite mode) */
+	guint64 overrun;	/* oldest events overwritten (overwrite mode) */
 	guint64 commit_overrun; /* lost to nested writes filling a page */
-	guint64 dropped;        /* newest events refused (no-overwrite mode) */
-	gint64 missed;          /* reported by the pages read; -1: a page said "some" without a
+	guint64 dropped;	/* newest events refused (no-overwrite mode) */
+	gint64 missed;		/* reported by the pages read; -1: a page said "some" without a
 	                         * count, or the stats could not be read */
-	guint64 read;           /* events we decoded from this CPU */
+	guint64 read;		/* events we decoded from this CPU */
 } QtfCpuLoss;
 
 struct _QtfCapture {
 	QtfMethod method;
-	gchar *reason;       /* nullable: why not METHOD_FUNCTION (or why nothing) */
-	gchar *clock;        /* the trace clock, normally "mono" */
+	gchar *reason; /* nullable: why not METHOD_FUNCTION (or why nothing) */
+	gchar *clock;  /* the trace clock, normally "mono" */
 	gchar *instance;
-	gint pid;            /* what was armed for */
+	gint pid;	     /* what was armed for */
 	gchar **functions;   /* the filter as the kernel read it back (METHOD_FUNCTION) */
 	gchar **tracepoints; /* the events that were enabled, "system:name" */
 	GPtrArray *events;   /* QtfEvent, oldest first (merged across CPUs by timestamp) */
-	GArray *cpus;        /* QtfCpuLoss */
+	GArray *cpus;	     /* QtfCpuLoss */
 };
 
 /**
@@ -339,14 +339,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QtfCapture, qtf_capture_free)
 /* a mount the agent froze or thawed; the caller owns the strings */
 typedef struct {
 	const gchar *mountpoint;
-	const gchar *fstype;   /* nullable: no check of the fs's own ops */
-	guint dev_major;       /* 0:0: unknown, no device check */
+	const gchar *fstype; /* nullable: no check of the fs's own ops */
+	guint dev_major;     /* 0:0: unknown, no device check */
 	guint dev_minor;
 } QtfMount;
 
 typedef enum {
 	QTF_IOCTL_FREEZE, /* one FIFREEZE */
-	QTF_IOCTL_THAW,   /* one FITHAW loop: FITHAW until it fails, as freezes nest */
+	QTF_IOCTL_THAW,	  /* one FITHAW loop: FITHAW until it fails, as freezes nest */
 } QtfIoctlKind;
 
 /*
@@ -362,27 +362,27 @@ typedef enum {
  */
 typedef struct {
 	QtfIoctlKind kind;
-	guint mount;        /* index into the mounts */
-	gint tid;           /* the calling task; 0: the capture's armed pid */
-	guint64 start_ns;   /* qtf_clock_now_ns() just before; 0 with end_ns 0: order only */
-	guint64 end_ns;     /* just after (for THAW: after the loop's last FITHAW) */
+	guint mount;	  /* index into the mounts */
+	gint tid;	  /* the calling task; 0: the capture's armed pid */
+	guint64 start_ns; /* qtf_clock_now_ns() just before; 0 with end_ns 0: order only */
+	guint64 end_ns;	  /* just after (for THAW: after the loop's last FITHAW) */
 } QtfIoctl;
 
 typedef struct {
 	gchar *mountpoint;
-	gboolean verified;   /* frozen, then thawed, by the kernel's record */
-	gboolean frozen;     /* a successful freeze of this mount was recorded */
-	gboolean thawed;     /* a successful thaw after it was recorded */
+	gboolean verified;	  /* frozen, then thawed, by the kernel's record */
+	gboolean frozen;	  /* a successful freeze of this mount was recorded */
+	gboolean thawed;	  /* a successful thaw after it was recorded */
 	const gchar *attribution; /* "window" or "order" */
-	guint64 freeze_ts_ns;     /* entry of the freeze (freeze_super, or the FIFREEZE syscall) */
-	guint64 thaw_ts_ns;       /* entry of the successful thaw */
-	guint64 frozen_ns;        /* thaw_ts_ns - freeze_ts_ns, when both are known */
-	gchar **fs_ops;      /* the fs's own ops and events seen in its calls, e.g. ext4_freeze */
-	gboolean dev_seen;   /* a traced sync of this freeze named a device */
+	guint64 freeze_ts_ns;	  /* entry of the freeze (freeze_super, or the FIFREEZE syscall) */
+	guint64 thaw_ts_ns;	  /* entry of the successful thaw */
+	guint64 frozen_ns;	  /* thaw_ts_ns - freeze_ts_ns, when both are known */
+	gchar **fs_ops;	   /* the fs's own ops and events seen in its calls, e.g. ext4_freeze */
+	gboolean dev_seen; /* a traced sync of this freeze named a device */
 	guint dev_major;
 	guint dev_minor;
-	gchar *reason;       /* nullable: why it is not verified */
-	GArray *events;      /* guint indexes into the capture's events used as evidence */
+	gchar *reason;	/* nullable: why it is not verified */
+	GArray *events; /* guint indexes into the capture's events used as evidence */
 } QtfVerdict;
 
 /* a GPtrArray of QtfVerdict, one per mount, in the mounts' order */

@@ -173,7 +173,8 @@ hostile_guest_new_legacy(const GByteArray *buf, guint32 first, guint32 next)
 			       "OFFSET(printk_log.len)=8\n"
 			       "OFFSET(printk_log.text_len)=10\n"
 			       "OFFSET(printk_log.dict_len)=12\n",
-			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS, HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS + 8,
+			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS,
+			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS + 8,
 			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS + 16,
 			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS + 24);
 	guest->vmcoreinfo = g_string_free(text, FALSE);
@@ -237,7 +238,8 @@ hostile_guest_new_lockless(const HostileRing *ring)
 			       "OFFSET(prb_data_ring.tail_lpos)=24\n"
 			       "SIZE(atomic_long_t)=8\n"
 			       "OFFSET(atomic_long_t.counter)=0\n",
-			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS, ring->desc_size, ring->info_size);
+			       HOSTILE_KERNEL_VA + HOSTILE_OFF_VARS, ring->desc_size,
+			       ring->info_size);
 	guest->vmcoreinfo = g_string_free(text, FALSE);
 	/* prb points to printk_rb_static; its arrays follow it in the image */
 	hostile_guest_write_u64(guest, HOSTILE_OFF_VARS, HOSTILE_KERNEL_VA + HOSTILE_OFF_RB);
@@ -261,7 +263,8 @@ hostile_guest_new_lockless(const HostileRing *ring)
 	if (ring->infos != NULL)
 		hostile_guest_write(guest, infos, ring->infos, count * ring->info_size);
 	if (ring->data != NULL)
-		hostile_guest_write(guest, data, ring->data, G_GUINT64_CONSTANT(1) << ring->size_bits);
+		hostile_guest_write(guest, data, ring->data,
+				    G_GUINT64_CONSTANT(1) << ring->size_bits);
 	return guest;
 }
 
@@ -301,14 +304,16 @@ hostile_guest_elf(HostileGuest *guest)
 	Elf64_Phdr note = {0};
 	guint64 offset;
 
-	hostile_note_append(notes, "VMCOREINFO", guest->vmcoreinfo, (guint32)strlen(guest->vmcoreinfo));
+	hostile_note_append(notes, "VMCOREINFO", guest->vmcoreinfo,
+			    (guint32)strlen(guest->vmcoreinfo));
 	for (GList *l = key_list; l != NULL; l = l->next)
 		g_array_append_val(keys, *(guint64 *)l->data);
 	g_array_sort(keys, hostile_u64_compare);
 	/* runs of consecutive pages */
 	for (guint i = 0; i < keys->len; i++) {
 		guint64 page = g_array_index(keys, guint64, i);
-		Elf64_Phdr *last = phdrs->len > 0 ? &g_array_index(phdrs, Elf64_Phdr, phdrs->len - 1) : NULL;
+		Elf64_Phdr *last =
+			phdrs->len > 0 ? &g_array_index(phdrs, Elf64_Phdr, phdrs->len - 1) : NULL;
 
 		if (last != NULL && last->p_paddr + last->p_filesz == page) {
 			last->p_filesz += HOSTILE_PAGE;
@@ -389,12 +394,14 @@ hostile_qmp_reply(gint fd, JsonNode *id, const gchar *ret, const gchar *error_de
 	g_autofree gchar *line = NULL;
 
 	if (error_desc != NULL)
-		line = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", \"desc\": \"%s\"}%s%s}\r\n",
-				       error_desc, id_text != NULL ? ", \"id\": " : "",
-				       id_text != NULL ? id_text : "");
+		line = g_strdup_printf(
+			"{\"error\": {\"class\": \"GenericError\", \"desc\": \"%s\"}%s%s}\r\n",
+			error_desc, id_text != NULL ? ", \"id\": " : "",
+			id_text != NULL ? id_text : "");
 	else
 		line = g_strdup_printf("{\"return\": %s%s%s}\r\n", ret != NULL ? ret : "{}",
-				       id_text != NULL ? ", \"id\": " : "", id_text != NULL ? id_text : "");
+				       id_text != NULL ? ", \"id\": " : "",
+				       id_text != NULL ? id_text : "");
 	hostile_qmp_send(fd, line);
 }
 
@@ -406,8 +413,8 @@ typedef struct {
 
 /* one command; the reply text (or *error_desc) */
 static gchar *
-hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *cmd, JsonObject *args,
-		   const gchar **error_desc)
+hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *cmd,
+		   JsonObject *args, const gchar **error_desc)
 {
 	if (g_str_equal(cmd, "qmp_capabilities"))
 		return NULL;
@@ -417,8 +424,8 @@ hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *
 		g_mutex_lock(&qmp->lock);
 		running = qmp->running;
 		g_mutex_unlock(&qmp->lock);
-		return g_strdup_printf("{\"running\": %s, \"status\": \"%s\"}", running ? "true" : "false",
-				       running ? "running" : "paused");
+		return g_strdup_printf("{\"running\": %s, \"status\": \"%s\"}",
+				       running ? "true" : "false", running ? "running" : "paused");
 	}
 	if (g_str_equal(cmd, "stop") || g_str_equal(cmd, "cont")) {
 		g_mutex_lock(&qmp->lock);
@@ -460,7 +467,8 @@ hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *
 		}
 		page->vmcoreinfo = g_strdup(qmp->guest->vmcoreinfo);
 		elf = hostile_guest_elf(page);
-		hostile_write_all(conn->dump_fd, g_bytes_get_data(elf, NULL), g_bytes_get_size(elf));
+		hostile_write_all(conn->dump_fd, g_bytes_get_data(elf, NULL),
+				  g_bytes_get_size(elf));
 		close(conn->dump_fd);
 		conn->dump_fd = -1;
 		hostile_qmp_send(fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
@@ -486,7 +494,8 @@ hostile_qmp_handle(HostileQmp *qmp, HostileQmpConn *conn, gint fd, const gchar *
 			*error_desc = "pmemsave: too large for this fake";
 			return NULL;
 		}
-		out = open(json_object_get_string_member(args, "filename"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+		out = open(json_object_get_string_member(args, "filename"),
+			   O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (out < 0) {
 			*error_desc = "Could not open the file";
 			return NULL;
@@ -512,8 +521,10 @@ hostile_qmp_serve(HostileQmp *qmp, gint fd)
 	g_autoptr(GString) pending = g_string_new(NULL);
 	HostileQmpConn conn = {-1, -1, -1};
 
-	hostile_qmp_send(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "
-			     "\"capabilities\": [\"oob\"]}}\r\n");
+	hostile_qmp_send(
+		fd,
+		"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "
+		"\"capabilities\": [\"oob\"]}}\r\n");
 	while (!g_atomic_int_get(&qmp->stop)) {
 		gchar buf[4096];
 		union {
@@ -521,7 +532,9 @@ hostile_qmp_serve(HostileQmp *qmp, gint fd)
 			gchar buf[CMSG_SPACE(sizeof(gint))];
 		} control;
 		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control.buf,
 				     .msg_controllen = sizeof(control.buf)};
 		struct pollfd pfd = {fd, POLLIN, 0};
 		gchar *nl;
@@ -552,12 +565,13 @@ hostile_qmp_serve(HostileQmp *qmp, gint fd)
 			    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
 				continue;
 			req = json_node_get_object(json_parser_get_root(parser));
-			ret = hostile_qmp_handle(qmp, &conn, fd,
-						 json_object_get_string_member_with_default(req, "execute", ""),
-						 json_object_has_member(req, "arguments")
-							 ? json_object_get_object_member(req, "arguments")
-							 : NULL,
-						 &error_desc);
+			ret = hostile_qmp_handle(
+				qmp, &conn, fd,
+				json_object_get_string_member_with_default(req, "execute", ""),
+				json_object_has_member(req, "arguments")
+					? json_object_get_object_member(req, "arguments")
+					: NULL,
+				&error_desc);
 			hostile_qmp_reply(fd, json_object_get_member(req, "id"), ret, error_desc);
 		}
 	}

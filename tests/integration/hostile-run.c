@@ -59,7 +59,8 @@ hostile_run_spawn(const gchar *const *args, const gchar *const *env_extra)
 	 * the memory bounds of RLIMIT_AS, for ASan (meson sets HOSTILE_SANITIZED) */
 	asan_options = g_strdup_printf("%s%sexitcode=86:hard_rss_limit_mb=%" G_GUINT64_FORMAT
 				       ":max_allocation_size_mb=%" G_GUINT64_FORMAT,
-				       asan != NULL ? asan : "", asan != NULL && asan[0] != '\0' ? ":" : "",
+				       asan != NULL ? asan : "",
+				       asan != NULL && asan[0] != '\0' ? ":" : "",
 				       HOSTILE_AS_LIMIT >> 20, HOSTILE_AS_LIMIT >> 20);
 	envp = g_environ_setenv(envp, "ASAN_OPTIONS", asan_options, TRUE);
 	envp = g_environ_setenv(envp, "UBSAN_OPTIONS", "halt_on_error=1:exitcode=87", TRUE);
@@ -74,8 +75,9 @@ hostile_run_spawn(const gchar *const *args, const gchar *const *env_extra)
 	run->started = g_get_monotonic_time();
 	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD,
 				      hostile_child_setup,
-				      g_getenv("HOSTILE_SANITIZED") != NULL ? (gpointer) "asan" : NULL, &run->pid, NULL, &run->out_fd,
-				      &run->err_fd, &error))
+				      g_getenv("HOSTILE_SANITIZED") != NULL ? (gpointer) "asan"
+									    : NULL,
+				      &run->pid, NULL, &run->out_fd, &run->err_fd, &error))
 		fail_msg("cannot start %s: %s", hostile_client_path(), error->message);
 	fcntl(run->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(run->err_fd, F_SETFL, O_NONBLOCK);
@@ -99,7 +101,8 @@ hostile_run_drain(HostileRun *run, gint fd, GString *keep, guint64 *total)
 			return FALSE;
 		*total += (guint64)n;
 		if (keep->len < HOSTILE_OUTPUT_MAX)
-			g_string_append_len(keep, buf, MIN((gsize)n, HOSTILE_OUTPUT_MAX - keep->len));
+			g_string_append_len(keep, buf,
+					    MIN((gsize)n, HOSTILE_OUTPUT_MAX - keep->len));
 	}
 }
 
@@ -183,16 +186,19 @@ gchar *
 hostile_run_describe(const HostileRun *run)
 {
 	g_autofree gchar *err_head = g_strndup(run->err->str, MIN(run->err->len, 600));
-	g_autofree gchar *status = run->exited ? g_strdup_printf("exited %d", run->exit_status)
-					       : g_strdup_printf("killed by signal %d (%s)", run->term_signal,
-								 g_strsignal(run->term_signal));
-	const gchar *how = run->timed_out ? " (killed at the deadline)"
+	g_autofree gchar *status =
+		run->exited ? g_strdup_printf("exited %d", run->exit_status)
+			    : g_strdup_printf("killed by signal %d (%s)", run->term_signal,
+					      g_strsignal(run->term_signal));
+	const gchar *how = run->timed_out  ? " (killed at the deadline)"
 			   : run->too_much ? " (killed for too much output)"
 					   : "";
 
-	return g_strdup_printf("%s%s after %.1f s, %" G_GUINT64_FORMAT " bytes on stdout, %"
-			       G_GUINT64_FORMAT " on stderr; stderr starts: %s",
-			       status, how, run->elapsed_s, run->out_total, run->err_total, err_head);
+	return g_strdup_printf("%s%s after %.1f s, %" G_GUINT64_FORMAT
+			       " bytes on stdout, %" G_GUINT64_FORMAT
+			       " on stderr; stderr starts: %s",
+			       status, how, run->elapsed_s, run->out_total, run->err_total,
+			       err_head);
 }
 
 void
@@ -282,7 +288,8 @@ hostile_check_json_value(const gchar *text, gsize len)
 	g_autofree gchar *head = g_strndup(text, MIN(len, 300));
 
 	if (!json_parser_load_from_data(parser, text, (gssize)len, &error))
-		return g_strdup_printf("--json output does not parse (%s): %s", error->message, head);
+		return g_strdup_printf("--json output does not parse (%s): %s", error->message,
+				       head);
 	return NULL;
 }
 
@@ -290,22 +297,25 @@ gchar *
 hostile_check_json(const gchar *text, gboolean lines)
 {
 	/* json-glib reads these; JSON has no such numbers (nor "1e+30.0") */
-	g_autoptr(GRegex) number_word = g_regex_new("[:,\\[]\\s*-?(inf|nan|Infinity|NaN)\\b|[0-9]e[+-]?[0-9]+\\.",
-						    G_REGEX_CASELESS, 0, NULL);
+	g_autoptr(GRegex) number_word =
+		g_regex_new("[:,\\[]\\s*-?(inf|nan|Infinity|NaN)\\b|[0-9]e[+-]?[0-9]+\\.",
+			    G_REGEX_CASELESS, 0, NULL);
 	g_autoptr(GMatchInfo) match = NULL;
 	g_auto(GStrv) split = NULL;
 
 	if (g_regex_match(number_word, text, 0, &match)) {
 		g_autofree gchar *word = g_match_info_fetch(match, 0);
 
-		return g_strdup_printf("--json output holds a number JSON does not have: '%s'", word);
+		return g_strdup_printf("--json output holds a number JSON does not have: '%s'",
+				       word);
 	}
 	if (!lines)
 		return hostile_check_json_value(text, strlen(text));
 	split = g_strsplit(text, "\n", -1);
 	for (guint i = 0; split[i] != NULL; i++) {
-		gchar *problem = split[i][0] != '\0' ? hostile_check_json_value(split[i], strlen(split[i]))
-						      : NULL;
+		gchar *problem = split[i][0] != '\0'
+					 ? hostile_check_json_value(split[i], strlen(split[i]))
+					 : NULL;
 
 		if (problem != NULL)
 			return problem;

@@ -20,7 +20,7 @@ typedef struct {
 	GPid pid;
 	gint out_fd;
 	gint err_fd;
-	GString *out;	/* the first HOSTILE_OUTPUT_MAX bytes */
+	GString *out; /* the first HOSTILE_OUTPUT_MAX bytes */
 	GString *err;
 	guint64 out_total; /* everything the child wrote, kept or not */
 	guint64 err_total;

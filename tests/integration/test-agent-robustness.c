@@ -40,7 +40,7 @@ typedef struct {
 #define assert_no_gerror(err)                                                                      \
 	do {                                                                                       \
 		if ((err) != NULL) {                                                               \
-			print_error("%s:%d: %s\n", __FILE__, __LINE__, (err)->message);           \
+			print_error("%s:%d: %s\n", __FILE__, __LINE__, (err)->message);            \
 			g_clear_error(&(err));                                                     \
 			fail();                                                                    \
 		}                                                                                  \
@@ -439,7 +439,8 @@ robust_check_allow_ping_info(RobustContext *ctx, AgentProcess *agent)
 	for (guint i = 0; i < json_array_get_length(cmds); i++) {
 		JsonObject *cmd = json_array_get_object_element(cmds, i);
 		const gchar *name = json_object_get_string_member(cmd, "name");
-		gboolean want = g_strcmp0(name, "guest-ping") == 0 || g_strcmp0(name, "guest-info") == 0;
+		gboolean want =
+			g_strcmp0(name, "guest-ping") == 0 || g_strcmp0(name, "guest-info") == 0;
 
 		if (json_object_get_boolean_member(cmd, "enabled") != want) {
 			print_error("with -a guest-ping,guest-info, '%s' is %s\n", name,
@@ -663,7 +664,8 @@ test_robust_pipelined_requests(void **state)
 		if (i % 2 == 0)
 			g_string_append_printf(batch, "{\"execute\":\"guest-ping\",\"id\":%u}", i);
 		else
-			g_string_append_printf(batch, "{\"execute\":\"guest-ping\",\"id\":\"p%u\"}\n", i);
+			g_string_append_printf(batch,
+					       "{\"execute\":\"guest-ping\",\"id\":\"p%u\"}\n", i);
 	}
 	robust_resync(conn);
 	robust_send(conn, batch->str, batch->len);
@@ -698,8 +700,8 @@ test_robust_byte_at_a_time(void **state)
 	RobustContext *ctx = *state;
 	WireConn *conn = robust_connect(ctx, 0, ctx->shared);
 	g_autofree gchar *req = robust_ping_request("slow");
-	g_autofree gchar *sync = g_strdup(
-	    "{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":987654321}}");
+	g_autofree gchar *sync =
+		g_strdup("{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":987654321}}");
 	WireReply *reply;
 	JsonNode *ret;
 
@@ -807,7 +809,7 @@ test_robust_block_rpcs_config(void **state)
 
 	robust_require_qgatrace(ctx, "-c arrived in qemu-ga 9.1");
 	robust_check_get_time_blocked(
-	    ctx, robust_start_own(ctx, "[general]\nblock-rpcs=guest-get-time\n", NULL, NULL));
+		ctx, robust_start_own(ctx, "[general]\nblock-rpcs=guest-get-time\n", NULL, NULL));
 	robust_passed(ctx);
 }
 
@@ -829,7 +831,8 @@ test_robust_allow_rpcs_config(void **state)
 
 	robust_require_qgatrace(ctx, "-c and allow-rpcs are newer than qemu-ga 7.2");
 	robust_check_allow_ping_info(
-	    ctx, robust_start_own(ctx, "[general]\nallow-rpcs=guest-ping,guest-info\n", NULL, NULL));
+		ctx,
+		robust_start_own(ctx, "[general]\nallow-rpcs=guest-ping,guest-info\n", NULL, NULL));
 	robust_passed(ctx);
 }
 
@@ -887,8 +890,9 @@ test_robust_dump_conf(void **state)
 	g_autofree gchar *kf_statedir = NULL;
 	g_autofree gchar *shown = NULL;
 	g_auto(GStrv) blocked = NULL;
-	const gchar *args[] = {"-m", "unix-listen", "-p", sock, "-t", statedir,
-			       "-b", "guest-get-time,guest-fsfreeze-freeze", "-D", NULL};
+	const gchar *args[] = {"-m", "unix-listen", "-p", sock,
+			       "-t", statedir,	    "-b", "guest-get-time,guest-fsfreeze-freeze",
+			       "-D", NULL};
 	gint status = -1;
 
 	assert_non_null(tmp);
@@ -935,8 +939,9 @@ test_robust_dump_conf_with_config(void **state)
 	g_autofree gchar *err = NULL;
 	g_auto(GStrv) blocked = NULL;
 	g_auto(GStrv) allowed = NULL;
-	const gchar *args[] = {"-c", NULL, "-m", "unix-listen", "-p", NULL,
-			       "-b", "guest-get-host-name", "-D", NULL};
+	const gchar *args[] = {"-c", NULL, "-m", "unix-listen",
+			       "-p", NULL, "-b", "guest-get-host-name",
+			       "-D", NULL};
 	gint status = -1;
 
 	robust_require_qgatrace(ctx, "-c arrived in qemu-ga 9.1");
@@ -1076,7 +1081,8 @@ test_robust_missing(void **state)
 	skip();
 }
 
-#define ROBUST_TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, robust_setup, robust_teardown, &ctx)
+#define ROBUST_TEST(fn)                                                                            \
+	cmocka_unit_test_prestate_setup_teardown(fn, robust_setup, robust_teardown, &ctx)
 
 int
 main(void)
@@ -1086,35 +1092,35 @@ main(void)
 	RobustContext ctx = {0};
 	const gchar *kind_env = g_getenv("QGATRACE_ROBUSTNESS_KIND");
 	const struct CMUnitTest tests[] = {
-	    ROBUST_TEST(test_robust_garbage_bytes),
-	    ROBUST_TEST(test_robust_random_bytes),
-	    ROBUST_TEST(test_robust_half_message_then_ff),
-	    ROBUST_TEST(test_robust_half_message_then_disconnect),
-	    ROBUST_TEST(test_robust_message_limit_default),
-	    ROBUST_TEST(test_robust_message_limit_configured),
-	    ROBUST_TEST(test_robust_deep_nesting),
-	    ROBUST_TEST(test_robust_pipelined_requests),
-	    ROBUST_TEST(test_robust_byte_at_a_time),
-	    ROBUST_TEST(test_robust_disconnect_before_reply),
-	    ROBUST_TEST(test_robust_one_client_at_a_time),
-	    ROBUST_TEST(test_robust_block_rpcs_option),
-	    ROBUST_TEST(test_robust_block_rpcs_config),
-	    ROBUST_TEST(test_robust_allow_rpcs_option),
-	    ROBUST_TEST(test_robust_allow_rpcs_config),
-	    ROBUST_TEST(test_robust_block_rpcs_accumulate),
-	    ROBUST_TEST(test_robust_dump_conf),
-	    ROBUST_TEST(test_robust_dump_conf_with_config),
-	    ROBUST_TEST(test_robust_version),
-	    ROBUST_TEST(test_robust_bad_options),
-	    ROBUST_TEST(test_robust_sigterm_exits_cleanly),
-	    ROBUST_TEST(test_robust_alive_after_everything),
+		ROBUST_TEST(test_robust_garbage_bytes),
+		ROBUST_TEST(test_robust_random_bytes),
+		ROBUST_TEST(test_robust_half_message_then_ff),
+		ROBUST_TEST(test_robust_half_message_then_disconnect),
+		ROBUST_TEST(test_robust_message_limit_default),
+		ROBUST_TEST(test_robust_message_limit_configured),
+		ROBUST_TEST(test_robust_deep_nesting),
+		ROBUST_TEST(test_robust_pipelined_requests),
+		ROBUST_TEST(test_robust_byte_at_a_time),
+		ROBUST_TEST(test_robust_disconnect_before_reply),
+		ROBUST_TEST(test_robust_one_client_at_a_time),
+		ROBUST_TEST(test_robust_block_rpcs_option),
+		ROBUST_TEST(test_robust_block_rpcs_config),
+		ROBUST_TEST(test_robust_allow_rpcs_option),
+		ROBUST_TEST(test_robust_allow_rpcs_config),
+		ROBUST_TEST(test_robust_block_rpcs_accumulate),
+		ROBUST_TEST(test_robust_dump_conf),
+		ROBUST_TEST(test_robust_dump_conf_with_config),
+		ROBUST_TEST(test_robust_version),
+		ROBUST_TEST(test_robust_bad_options),
+		ROBUST_TEST(test_robust_sigterm_exits_cleanly),
+		ROBUST_TEST(test_robust_alive_after_everything),
 	};
 	gint failed;
 
 	ctx.kind = g_strcmp0(kind_env, "qemu-ga") == 0 ? AGENT_KIND_QEMU_GA : AGENT_KIND_QGATRACE;
 	if (agent_process_binary(ctx.kind) == NULL) {
 		const struct CMUnitTest missing[] = {
-		    cmocka_unit_test(test_robust_missing),
+			cmocka_unit_test(test_robust_missing),
 		};
 		print_message("# agent binary not found: skipping\n");
 		return cmocka_run_group_tests_name("agent-robustness", missing, NULL, NULL);

@@ -51,8 +51,10 @@ typedef struct {
 static const gchar hostile_escaped[] =
 	"\\u001b]0;qgatrace-hostile-title\\u0007\\u001b[2J\\u001b[H\\u001b[31;1m"
 	"\\u009b31m\\u0085\\u0090\\u009d0;osc-c1\\u009c\\u007f\\b\\r\\u0007";
-static const gchar hostile_raw[] =
-	"\xc2\x9b" "2J\xc2\x9b" "31m\xc2\x9d" "0;qgatrace-c1-title\xc2\x9c\xc2\x85\x7f";
+static const gchar hostile_raw[] = "\xc2\x9b"
+				   "2J\xc2\x9b"
+				   "31m\xc2\x9d"
+				   "0;qgatrace-c1-title\xc2\x9c\xc2\x85\x7f";
 static const gchar hostile_refused[] =
 	"\x1b]0;qgatrace-raw-title\x07\xc3\x28\x80\xfe\xed\xa0\x80\xc2";
 
@@ -103,17 +105,19 @@ static gchar *
 hostile_expand(HostileAgent *agent, const gchar *template)
 {
 	g_autoptr(GString) out = g_string_new(template);
-	const gchar *poison = agent->mode == HOSTILE_RAW	    ? hostile_raw
+	const gchar *poison = agent->mode == HOSTILE_RAW       ? hostile_raw
 			      : agent->mode == HOSTILE_REFUSED ? hostile_refused
-								    : hostile_escaped;
+							       : hostile_escaped;
 	/* a boot id of its own per reply, or one poisoned id for all */
-	g_autofree gchar *boot = agent->mode == HOSTILE_NEW_BOOT_ID
-					 ? g_strdup_printf("boot-%d", g_atomic_int_add(&agent->boot, 1))
-					 : g_strdup("%H%boot");
+	g_autofree gchar *boot =
+		agent->mode == HOSTILE_NEW_BOOT_ID
+			? g_strdup_printf("boot-%d", g_atomic_int_add(&agent->boot, 1))
+			: g_strdup("%H%boot");
 
 	g_string_replace(out, "%B%", boot, 0);
 	g_string_replace(out, "%S%", agent->mode == HOSTILE_TRUNCATED_FOREVER ? "5" : "3", 0);
-	g_string_replace(out, "%T%", agent->mode == HOSTILE_TRUNCATED_FOREVER ? "true" : "false", 0);
+	g_string_replace(out, "%T%", agent->mode == HOSTILE_TRUNCATED_FOREVER ? "true" : "false",
+			 0);
 	g_string_replace(out, "%H%", poison, 0);
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
@@ -122,7 +126,8 @@ hostile_expand(HostileAgent *agent, const gchar *template)
 static gchar *
 hostile_trace_session(void)
 {
-	g_autofree gchar *path = g_build_filename(FIXTURES_DIR, "trace-sessions", "agent-function.json", NULL);
+	g_autofree gchar *path =
+		g_build_filename(FIXTURES_DIR, "trace-sessions", "agent-function.json", NULL);
 	g_autofree gchar *text = NULL;
 	g_autoptr(GString) out = NULL;
 
@@ -167,8 +172,9 @@ hostile_template(const gchar *cmd)
 static void
 hostile_reply(gint fd, const gchar *member, const gchar *value, const gchar *id)
 {
-	g_autofree gchar *reply = g_strdup_printf("{\"%s\": %s%s%s}\n", member, value,
-						  id != NULL ? ", \"id\": " : "", id != NULL ? id : "");
+	g_autofree gchar *reply =
+		g_strdup_printf("{\"%s\": %s%s%s}\n", member, value, id != NULL ? ", \"id\": " : "",
+				id != NULL ? id : "");
 
 	hostile_write_all(fd, reply, strlen(reply));
 }
@@ -205,7 +211,8 @@ hostile_answer(HostileAgent *agent, gint fd, const gchar *line)
 	if (g_strcmp0(cmd, "guest-dmesg") == 0)
 		g_atomic_int_inc(&agent->dmesg_calls);
 	if (agent->mode == HOSTILE_ERRORS && g_strcmp0(cmd, "guest-info") != 0) {
-		value = hostile_expand(agent, "{\"class\":\"%H%GenericError\",\"desc\":\"%H%failed\"}");
+		value = hostile_expand(agent,
+				       "{\"class\":\"%H%GenericError\",\"desc\":\"%H%failed\"}");
 		hostile_reply(fd, "error", value, id);
 		return;
 	}
@@ -311,22 +318,18 @@ hostile_agent_stop(HostileAgent *agent)
 #define HOSTILE_SNAPSHOT_DEADLINE_MS (HOSTILE_DEADLINE_MS + 30000)
 
 static const gchar *const hostile_commands[][4] = {
-	{"ping", NULL},
-	{"info", NULL},
-	{"status", NULL},
-	{"freeze", NULL},
-	{"thaw", NULL},
-	{"snapshot", "-m", "/mnt/data", NULL},
-	{"trace", NULL},
-	{"trace", "--list", NULL},
-	{"dmesg", NULL},
-	{"df", NULL},
+	{"ping", NULL},	  {"info", NULL},
+	{"status", NULL}, {"freeze", NULL},
+	{"thaw", NULL},	  {"snapshot", "-m", "/mnt/data", NULL},
+	{"trace", NULL},  {"trace", "--list", NULL},
+	{"dmesg", NULL},  {"df", NULL},
 	{"doctor", NULL},
 };
 
 /* runs one command; adds what went wrong to @problems */
 static void
-hostile_run_command(HostileAgent *agent, gboolean json, const gchar *const *command, GPtrArray *problems)
+hostile_run_command(HostileAgent *agent, gboolean json, const gchar *const *command,
+		    GPtrArray *problems)
 {
 	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	g_autoptr(HostileRun) run = NULL;
@@ -457,7 +460,8 @@ static void
 test_client_hostile_dmesg_follow_boot_id_churn(void **state)
 {
 	HostileAgent *agent = hostile_agent_start(HOSTILE_NEW_BOOT_ID);
-	const gchar *const args[] = {"--agent", agent->path, "--timeout", "3", "dmesg", "--follow", NULL};
+	const gchar *const args[] = {"--agent", agent->path, "--timeout", "3",
+				     "dmesg",	"--follow",  NULL};
 	g_autoptr(HostileRun) run = hostile_run_spawn(args, NULL);
 	g_autofree gchar *how = NULL;
 	gint calls;

@@ -48,7 +48,8 @@ gmem_hostile_check_run(const HostileRun *run)
 	for (gsize i = 0; i < run->err->len; i++)
 		lines += run->err->str[i] == '\n';
 	if (run->exit_status == 1 && (lines != 1 || !g_str_has_suffix(run->err->str, "\n")))
-		return g_strdup_printf("a refusal is one error line, not %" G_GSIZE_FORMAT ": %s", lines, how);
+		return g_strdup_printf("a refusal is one error line, not %" G_GSIZE_FORMAT ": %s",
+				       lines, how);
 	problem = hostile_check_terminal_safe("stdout", run->out->str, run->out->len);
 	if (problem == NULL)
 		problem = hostile_check_terminal_safe("stderr", run->err->str, run->err->len);
@@ -66,8 +67,8 @@ gmem_hostile_write_dump(const gchar *name, HostileGuest *guest)
 
 	assert_true(fd >= 0);
 	close(fd);
-	assert_true(g_file_set_contents(path, g_bytes_get_data(elf, NULL), (gssize)g_bytes_get_size(elf),
-					NULL));
+	assert_true(g_file_set_contents(path, g_bytes_get_data(elf, NULL),
+					(gssize)g_bytes_get_size(elf), NULL));
 	if (corpus != NULL) {
 		g_autofree gchar *seed = g_build_filename(corpus, name, NULL);
 
@@ -109,8 +110,8 @@ static void
 gmem_hostile_qmp_case(const gchar *name, HostileGuest *guest)
 {
 	HostileQmp *qmp = hostile_qmp_start(guest);
-	const gchar *const args[] = {"--qmp", hostile_qmp_path(qmp), "--timeout", "5", "dmesg",
-				     "--from-memory", NULL};
+	const gchar *const args[] = {"--qmp", hostile_qmp_path(qmp), "--timeout", "5",
+				     "dmesg", "--from-memory",	     NULL};
 	g_autoptr(HostileRun) run = hostile_run_spawn(args, NULL);
 	g_autofree gchar *problem = NULL;
 	g_autofree gchar *how = NULL;
@@ -258,7 +259,8 @@ gmem_hostile_legacy_dict_repeat(guint repeats)
 	guint32 next;
 
 	for (guint i = 0; i < repeats; i++)
-		g_byte_array_append(dict, (const guint8 *)"SUBSYSTEM=leak\0DEVICE=+leak:1", i + 1 < repeats ? 30 : 29);
+		g_byte_array_append(dict, (const guint8 *)"SUBSYSTEM=leak\0DEVICE=+leak:1",
+				    i + 1 < repeats ? 30 : 29);
 	hostile_log_append(buf, "dictionary repeats", 18, dict->data, (guint16)dict->len, 0, 0);
 	next = buf->len;
 	g_byte_array_set_size(buf, next + 4096);
@@ -311,9 +313,10 @@ test_gmem_hostile_legacy_dict_repeat_leak(void **state)
 	print_message("# blocks live at exit: %ld with one SUBSYSTEM=, %ld with 2000\n", live_once,
 		      live_many);
 	if (live_many - live_once > 100)
-		fail_msg("%ld more heap blocks at exit when a dictionary repeats its keys 2000 times: a leak "
-			 "per repetition",
-			 live_many - live_once);
+		fail_msg(
+			"%ld more heap blocks at exit when a dictionary repeats its keys 2000 times: a leak "
+			"per repetition",
+			live_many - live_once);
 }
 
 /* ---- the lockless ring ---- */
@@ -360,7 +363,8 @@ gmem_hostile_put_u64(guint8 *p, guint64 v)
 
 /* descriptor @id (finalized) with its text block at [begin, next), and its info */
 static void
-gmem_hostile_ring_desc(GmemHostileRing *r, guint64 id, guint64 begin, guint64 next, guint16 text_len)
+gmem_hostile_ring_desc(GmemHostileRing *r, guint64 id, guint64 begin, guint64 next,
+		       guint16 text_len)
 {
 	guint64 count = G_GUINT64_CONSTANT(1) << r->ring.count_bits;
 	guint8 *d = r->descs + (id & (count - 1)) * 24;
@@ -370,7 +374,7 @@ gmem_hostile_ring_desc(GmemHostileRing *r, guint64 id, guint64 begin, guint64 ne
 	gmem_hostile_put_u64(d, (G_GUINT64_CONSTANT(2) << 62) | id);
 	gmem_hostile_put_u64(d + 8, begin);
 	gmem_hostile_put_u64(d + 16, next);
-	gmem_hostile_put_u64(info, id);					  /* seq */
+	gmem_hostile_put_u64(info, id);						/* seq */
 	gmem_hostile_put_u64(info + 8, G_GUINT64_CONSTANT(1000000) * (id + 1)); /* ts_nsec */
 	memcpy(info + 16, &len, 2);
 	info[19] = (6 << 5) | 2;
@@ -466,8 +470,8 @@ test_gmem_hostile_sigkill_during_read(void **state)
 {
 	g_autoptr(HostileGuest) guest = gmem_hostile_legacy_sane();
 	HostileQmp *qmp = hostile_qmp_start(guest);
-	const gchar *const args[] = {"--qmp", hostile_qmp_path(qmp), "--timeout", "5", "dmesg",
-				     "--from-memory", NULL};
+	const gchar *const args[] = {"--qmp", hostile_qmp_path(qmp), "--timeout", "5",
+				     "dmesg", "--from-memory",	     NULL};
 	g_autoptr(HostileRun) run = hostile_run_spawn(args, NULL);
 	gboolean resumed;
 	gboolean running;
@@ -489,8 +493,9 @@ test_gmem_hostile_sigkill_during_read(void **state)
 	assert_int_equal(run->term_signal, SIGKILL);
 	assert_true(stops > 0);
 	if (!resumed)
-		fail_msg("the guest stayed paused %.1f s after the client was SIGKILLed (stop %u, cont %u)",
-			 (g_get_monotonic_time() - killed_at) / 1e6, stops, conts);
+		fail_msg(
+			"the guest stayed paused %.1f s after the client was SIGKILLed (stop %u, cont %u)",
+			(g_get_monotonic_time() - killed_at) / 1e6, stops, conts);
 }
 
 int

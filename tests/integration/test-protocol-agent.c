@@ -37,7 +37,7 @@ main(void)
 
 	if (agent_process_binary(AGENT_KIND_QGATRACE) == NULL) {
 		const struct CMUnitTest missing[] = {
-		    cmocka_unit_test(test_agent_missing),
+			cmocka_unit_test(test_agent_missing),
 		};
 		print_message("# qgatrace-agent not found (set QGATRACE_AGENT): skipping\n");
 		return cmocka_run_group_tests_name("protocol-agent", missing, NULL, NULL);

@@ -157,7 +157,7 @@ main(void)
 
 	if (agent_process_binary(AGENT_KIND_QEMU_GA) == NULL) {
 		const struct CMUnitTest missing[] = {
-		    cmocka_unit_test(test_stock_missing),
+			cmocka_unit_test(test_stock_missing),
 		};
 		print_message("# qemu-ga not found (set QEMU_GA): skipping\n");
 		return cmocka_run_group_tests_name("protocol-stock", missing, NULL, NULL);
@@ -184,15 +184,16 @@ main(void)
 	g_array_append_vals(tests, suite_tests, (guint)n_suite);
 	{
 		const struct CMUnitTest extra[] = {
-		    cmocka_unit_test_prestate_setup_teardown(test_stock_blocked_command_text, NULL,
-							     stock_teardown, &ctx),
-		    cmocka_unit_test_prestate_setup_teardown(test_stock_parser_survives_disconnect,
-							     NULL, stock_teardown, &ctx),
+			cmocka_unit_test_prestate_setup_teardown(test_stock_blocked_command_text,
+								 NULL, stock_teardown, &ctx),
+			cmocka_unit_test_prestate_setup_teardown(
+				test_stock_parser_survives_disconnect, NULL, stock_teardown, &ctx),
 		};
 		g_array_append_vals(tests, extra, G_N_ELEMENTS(extra));
 	}
 	agent_process_test_begin(agent);
-	failed = _cmocka_run_group_tests("protocol-stock", (const struct CMUnitTest *)(gpointer)tests->data,
+	failed = _cmocka_run_group_tests("protocol-stock",
+					 (const struct CMUnitTest *)(gpointer)tests->data,
 					 tests->len, NULL, NULL);
 	if (failed == 0)
 		agent_process_test_passed(agent);

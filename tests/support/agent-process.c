@@ -34,10 +34,18 @@ static const gchar *const agent_process_blocked_always[] = {
 
 /* stock qemu-ga runs as root here with every command compiled in */
 static const gchar *const agent_process_blocked_qemu_ga[] = {
-	"guest-shutdown",	  "guest-suspend-disk",	     "guest-suspend-ram",
-	"guest-suspend-hybrid",	  "guest-set-time",	     "guest-fstrim",
-	"guest-set-vcpus",	  "guest-set-memory-blocks", "guest-set-user-password",
-	"guest-exec",		  "guest-file-open",	     "guest-ssh-add-authorized-keys",
+	"guest-shutdown",
+	"guest-suspend-disk",
+	"guest-suspend-ram",
+	"guest-suspend-hybrid",
+	"guest-set-time",
+	"guest-fstrim",
+	"guest-set-vcpus",
+	"guest-set-memory-blocks",
+	"guest-set-user-password",
+	"guest-exec",
+	"guest-file-open",
+	"guest-ssh-add-authorized-keys",
 	"guest-ssh-remove-authorized-keys",
 	NULL,
 };
@@ -111,7 +119,7 @@ agent_process_child_setup(gpointer user_data)
 /* spawns @argv with stdin on /dev/null and stdout/stderr into files */
 static gboolean
 agent_process_spawn(gchar **argv, const gchar *stdout_path, const gchar *stderr_path, GPid *pid,
-	    GError **error)
+		    GError **error)
 {
 	g_auto(GStrv) envp = agent_process_environ();
 	gint in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -130,7 +138,8 @@ agent_process_spawn(gchar **argv, const gchar *stdout_path, const gchar *stderr_
 		err_fd = agent_process_open_log(stderr_path, error);
 	if (out_fd >= 0 && err_fd >= 0) {
 		ok = g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
-					    agent_process_child_setup, NULL, pid, in_fd, out_fd, err_fd, error);
+					    agent_process_child_setup, NULL, pid, in_fd, out_fd,
+					    err_fd, error);
 	}
 	close(in_fd);
 	if (out_fd >= 0)
@@ -213,8 +222,9 @@ agent_process_new(AgentKind kind, GError **error)
 	if (binary == NULL) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s is not available (%s)",
 			    kind == AGENT_KIND_QGATRACE ? "qgatrace-agent" : "qemu-ga",
-			    kind == AGENT_KIND_QGATRACE ? "set QGATRACE_AGENT"
-							: "set QEMU_GA or install " QEMU_GA_DEFAULT);
+			    kind == AGENT_KIND_QGATRACE
+				    ? "set QGATRACE_AGENT"
+				    : "set QEMU_GA or install " QEMU_GA_DEFAULT);
 		return NULL;
 	}
 	tmp_dir = g_dir_make_tmp("qgatrace-it-XXXXXX", error);
@@ -379,7 +389,8 @@ agent_process_start(AgentProcess *self, GError **error)
 		g_autofree gchar *cmdline = g_strjoinv(" ", (gchar **)argv->pdata);
 		g_printerr("# starting %s\n", cmdline);
 	}
-	if (!agent_process_spawn((gchar **)argv->pdata, stdout_path, self->stderr_path, &self->pid, error))
+	if (!agent_process_spawn((gchar **)argv->pdata, stdout_path, self->stderr_path, &self->pid,
+				 error))
 		return FALSE;
 
 	deadline = g_get_monotonic_time() + (gint64)AGENT_START_TIMEOUT_MS * 1000;
@@ -464,8 +475,8 @@ agent_process_stop(AgentProcess *self)
 		return -1;
 	kill(self->pid, SIGTERM);
 	if (!agent_process_wait_until(self->pid,
-			      g_get_monotonic_time() + (gint64)AGENT_STOP_TIMEOUT_MS * 1000,
-			      &status)) {
+				      g_get_monotonic_time() + (gint64)AGENT_STOP_TIMEOUT_MS * 1000,
+				      &status)) {
 		g_printerr("# agent %d ignored SIGTERM for %d ms, killing it\n", (gint)self->pid,
 			   AGENT_STOP_TIMEOUT_MS);
 		agent_process_kill_and_reap(self->pid, &status);
@@ -499,8 +510,8 @@ agent_process_stop_cleanly(AgentProcess *self, GError **error)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		how = agent_process_describe_status(status);
-		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
-			    "the agent %s on SIGTERM", how);
+		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "the agent %s on SIGTERM",
+			    how);
 		return FALSE;
 	}
 	return TRUE;
@@ -556,7 +567,8 @@ agent_process_run_sync(AgentKind kind, const gchar *const *args, gchar **out, gc
 	gint status = 0;
 
 	if (binary == NULL) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "agent binary is not available");
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+			    "agent binary is not available");
 		return FALSE;
 	}
 	tmp_dir = g_dir_make_tmp("qgatrace-run-XXXXXX", error);
@@ -572,12 +584,12 @@ agent_process_run_sync(AgentKind kind, const gchar *const *args, gchar **out, gc
 		agent_process_remove_tree(tmp_dir);
 		return FALSE;
 	}
-	if (!agent_process_wait_until(pid, g_get_monotonic_time() + (gint64)AGENT_RUN_TIMEOUT_MS * 1000,
-			      &status)) {
+	if (!agent_process_wait_until(
+		    pid, g_get_monotonic_time() + (gint64)AGENT_RUN_TIMEOUT_MS * 1000, &status)) {
 		agent_process_kill_and_reap(pid, &status);
 		agent_process_remove_tree(tmp_dir);
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-			    "%s did not exit within %d ms", binary, AGENT_RUN_TIMEOUT_MS);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s did not exit within %d ms",
+			    binary, AGENT_RUN_TIMEOUT_MS);
 		return FALSE;
 	}
 	if (out != NULL && !g_file_get_contents(out_path, out, NULL, NULL))

@@ -96,7 +96,7 @@ void agent_process_test_passed(AgentProcess *self);
  * @args: (array zero-terminated=1): arguments after the binary
  * Runs @kind's binary to completion (bounded) for options like -V or -D.
  */
-gboolean agent_process_run_sync(AgentKind kind, const gchar *const *args, gchar **out,
-				 gchar **err, gint *wait_status, GError **error);
+gboolean agent_process_run_sync(AgentKind kind, const gchar *const *args, gchar **out, gchar **err,
+				gint *wait_status, GError **error);
 
 G_END_DECLS

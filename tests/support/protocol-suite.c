@@ -20,11 +20,7 @@
 
 /* commands qemu-ga declares with 'success-response': false */
 static const gchar *const protocol_no_success_response[] = {
-	"guest-shutdown",
-	"guest-suspend-disk",
-	"guest-suspend-ram",
-	"guest-suspend-hybrid",
-	NULL,
+	"guest-shutdown", "guest-suspend-disk", "guest-suspend-ram", "guest-suspend-hybrid", NULL,
 };
 
 static const gchar *const protocol_case_keys[] = {
@@ -32,9 +28,9 @@ static const gchar *const protocol_case_keys[] = {
 };
 
 static const gchar *const protocol_matcher_keys[] = {
-	"comment",     "delimited", "return",	     "return-type", "return-members",
-	"check",       "error-class", "desc",	     "desc-contains", "desc-prefix",
-	"id",	       "no-id",	      NULL,
+	"comment", "delimited",	  "return", "return-type",   "return-members",
+	"check",   "error-class", "desc",   "desc-contains", "desc-prefix",
+	"id",	   "no-id",	  NULL,
 };
 
 static const gchar *const protocol_types[] = {
@@ -49,8 +45,8 @@ static const gchar *const protocol_checks[] = {
 
 typedef struct {
 	gchar *name;
-	gchar *comment;	 /* (nullable) */
-	gchar **agents;	 /* (nullable) */
+	gchar *comment; /* (nullable) */
+	gchar **agents; /* (nullable) */
 	GBytes *send;
 	GPtrArray *expect; /* JsonObject, one matcher per reply */
 	gboolean extra_errors_ok;
@@ -113,8 +109,7 @@ protocol_suite_free(ProtocolSuite *self)
 /* ---- loading ---- */
 
 static gboolean
-protocol_check_keys(JsonObject *obj, const gchar *const *allowed, const gchar *what,
-		    GError **error)
+protocol_check_keys(JsonObject *obj, const gchar *const *allowed, const gchar *what, GError **error)
 {
 	g_autoptr(GList) members = json_object_get_members(obj);
 
@@ -231,14 +226,16 @@ protocol_parse_send(JsonObject *obj, const gchar *what, GError **error)
 		JsonArray *parts = json_node_get_array(send);
 
 		for (guint i = 0; i < json_array_get_length(parts); i++) {
-			if (!protocol_append_part(out, json_array_get_element(parts, i), what, error))
+			if (!protocol_append_part(out, json_array_get_element(parts, i), what,
+						  error))
 				return NULL;
 		}
 	} else if (!protocol_append_part(out, send, what, error)) {
 		return NULL;
 	}
 	if (out->len == 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: nothing to send", what);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: nothing to send",
+			    what);
 		return NULL;
 	}
 	return g_byte_array_free_to_bytes(g_steal_pointer(&out));
@@ -253,8 +250,9 @@ protocol_parse_matcher(JsonObject *m, const gchar *what, GError **error)
 
 	if (!protocol_check_keys(m, protocol_matcher_keys, what, error))
 		return FALSE;
-	is_return = json_object_has_member(m, "return") || json_object_has_member(m, "return-type") ||
-		    json_object_has_member(m, "return-members") || json_object_has_member(m, "check");
+	is_return =
+		json_object_has_member(m, "return") || json_object_has_member(m, "return-type") ||
+		json_object_has_member(m, "return-members") || json_object_has_member(m, "check");
 	is_error = json_object_has_member(m, "error-class") || json_object_has_member(m, "desc") ||
 		   json_object_has_member(m, "desc-contains") ||
 		   json_object_has_member(m, "desc-prefix");
@@ -273,7 +271,8 @@ protocol_parse_matcher(JsonObject *m, const gchar *what, GError **error)
 	s = protocol_get_string(m, "return-type");
 	if (json_object_has_member(m, "return-type") &&
 	    (s == NULL || !g_strv_contains(protocol_types, s))) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad return-type", what);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad return-type",
+			    what);
 		return FALSE;
 	}
 	if (json_object_has_member(m, "return-members")) {
@@ -332,7 +331,8 @@ protocol_parse_case(JsonNode *node, guint index, GHashTable *names, GError **err
 	const gchar *name;
 
 	if (!JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not an object", what);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not an object",
+			    what);
 		return NULL;
 	}
 	obj = json_node_get_object(node);
@@ -344,7 +344,8 @@ protocol_parse_case(JsonNode *node, guint index, GHashTable *names, GError **err
 	g_free(what);
 	what = g_strdup_printf("case '%s'", name);
 	if (g_hash_table_contains(names, name)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is defined twice", what);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is defined twice",
+			    what);
 		return NULL;
 	}
 	if (!protocol_check_keys(obj, protocol_case_keys, what, error))
@@ -428,8 +429,8 @@ protocol_suite_load(const gchar *path, GError **error)
 	}
 	root = json_parser_get_root(parser);
 	cases = root != NULL && JSON_NODE_HOLDS_OBJECT(root)
-		    ? json_object_get_member(json_node_get_object(root), "cases")
-		    : NULL;
+			? json_object_get_member(json_node_get_object(root), "cases")
+			: NULL;
 	if (cases == NULL || !JSON_NODE_HOLDS_ARRAY(cases)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "'%s': expected an object with a \"cases\" array", path);
@@ -437,7 +438,7 @@ protocol_suite_load(const gchar *path, GError **error)
 	}
 	for (guint i = 0; i < json_array_get_length(json_node_get_array(cases)); i++) {
 		ProtocolCase *pc = protocol_parse_case(
-		    json_array_get_element(json_node_get_array(cases), i), i, names, error);
+			json_array_get_element(json_node_get_array(cases), i), i, names, error);
 
 		if (pc == NULL) {
 			g_prefix_error(error, "'%s': ", path);
@@ -534,8 +535,7 @@ protocol_node_to_string(JsonNode *node)
 	return json_to_string(node, FALSE);
 }
 
-static gboolean
-protocol_fail(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean protocol_fail(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 protocol_fail(GError **error, const gchar *format, ...)
@@ -613,8 +613,8 @@ protocol_check_guest_info(JsonNode *ret, GError **error)
 		g_hash_table_add(seen, (gpointer)n);
 		want_success = !g_strv_contains(protocol_no_success_response, n);
 		if (json_node_get_boolean(success) != want_success)
-			return protocol_fail(error, "guest-info: '%s' has success-response %s",
-					     n, json_node_get_boolean(success) ? "true" : "false");
+			return protocol_fail(error, "guest-info: '%s' has success-response %s", n,
+					     json_node_get_boolean(success) ? "true" : "false");
 		if (g_str_equal(n, "guest-ping") && !json_node_get_boolean(enabled))
 			return protocol_fail(error, "guest-info: guest-ping is not enabled");
 	}
@@ -700,8 +700,7 @@ protocol_match_reply(JsonObject *m, const WireReply *reply, GError **error)
 		if (json_object_get_size(eobj) != 2 || klass == NULL ||
 		    json_node_get_value_type(klass) != G_TYPE_STRING || desc == NULL ||
 		    json_node_get_value_type(desc) != G_TYPE_STRING)
-			return protocol_fail(error,
-					     "'error' is not {class: string, desc: string}");
+			return protocol_fail(error, "'error' is not {class: string, desc: string}");
 		want = json_object_get_string_member(m, "error-class");
 		if (!g_str_equal(json_node_get_string(klass), want))
 			return protocol_fail(error, "error class is '%s', expected '%s'",
@@ -726,7 +725,8 @@ protocol_match_reply(JsonObject *m, const WireReply *reply, GError **error)
 		if (ret == NULL) {
 			const gchar *d = wire_reply_get_error_desc(reply);
 			return protocol_fail(error, "expected a return, got error %s: %s",
-					     wire_reply_get_error_class(reply), d != NULL ? d : "?");
+					     wire_reply_get_error_class(reply),
+					     d != NULL ? d : "?");
 		}
 		want_node = json_object_get_member(m, "return");
 		if (want_node != NULL && !json_node_equal(want_node, ret)) {
@@ -747,7 +747,7 @@ protocol_match_reply(JsonObject *m, const WireReply *reply, GError **error)
 						     protocol_node_type(ret));
 			for (GList *l = names; l != NULL; l = l->next) {
 				JsonNode *got =
-				    json_object_get_member(json_node_get_object(ret), l->data);
+					json_object_get_member(json_node_get_object(ret), l->data);
 				const gchar *t = json_object_get_string_member(types, l->data);
 
 				if (!g_str_equal(protocol_node_type(got), t))
@@ -787,7 +787,8 @@ protocol_match_reply(JsonObject *m, const WireReply *reply, GError **error)
 static gboolean
 protocol_reply_is_plain_generic_error(const WireReply *reply)
 {
-	return !reply->delimited && g_strcmp0(wire_reply_get_error_class(reply), "GenericError") == 0 &&
+	return !reply->delimited &&
+	       g_strcmp0(wire_reply_get_error_class(reply), "GenericError") == 0 &&
 	       wire_reply_get_id(reply) == NULL && wire_reply_check_framing(reply, NULL);
 }
 
@@ -837,7 +838,8 @@ static gboolean
 protocol_run_case_steps(ProtocolCase *pc, const ProtocolSuiteTarget *target, GString *log,
 			GError **error)
 {
-	guint timeout_ms = target->timeout_ms > 0 ? target->timeout_ms : PROTOCOL_TIMEOUT_DEFAULT_MS;
+	guint timeout_ms =
+		target->timeout_ms > 0 ? target->timeout_ms : PROTOCOL_TIMEOUT_DEFAULT_MS;
 	g_autoptr(WireConn) conn = NULL;
 	g_autoptr(GPtrArray) extra = NULL;
 	gsize len = 0;
@@ -868,7 +870,8 @@ protocol_run_case_steps(ProtocolCase *pc, const ProtocolSuiteTarget *target, GSt
 		g_autofree gchar *want = json_to_string(mnode, FALSE);
 
 		if (reply == NULL) {
-			g_string_append_printf(log, "  reply %u: none\n  expected: %s\n", i + 1, want);
+			g_string_append_printf(log, "  reply %u: none\n  expected: %s\n", i + 1,
+					       want);
 			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
 						   "reply %u of %u: ", i + 1, pc->expect->len);
 			return FALSE;
@@ -959,8 +962,7 @@ protocol_suite_cmocka_run(void **state)
 }
 
 const struct CMUnitTest *
-protocol_suite_cmocka_tests(ProtocolSuite *self, const ProtocolSuiteTarget *target,
-			    gsize *n_tests)
+protocol_suite_cmocka_tests(ProtocolSuite *self, const ProtocolSuiteTarget *target, gsize *n_tests)
 {
 	if (self->tests != NULL)
 		g_array_unref(self->tests);

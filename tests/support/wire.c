@@ -206,7 +206,7 @@ wire_conn_steal_fd(WireConn *self, GError **error)
 
 	if (self->buf->len > 0) {
 		g_autofree gchar *shown =
-		    wire_bytes_to_display(self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
+			wire_bytes_to_display(self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "unread bytes would be lost: %s", shown);
 		return -1;
@@ -284,7 +284,8 @@ wire_conn_send(WireConn *self, const void *data, gsize len, GError **error)
 		return FALSE;
 	}
 	/* big writes get time in proportion: 16 MiB must not trip a 5 s bound */
-	deadline = g_get_monotonic_time() + (gint64)self->timeout_ms * 1000 + (gint64)(len / 1024) * 1000;
+	deadline = g_get_monotonic_time() + (gint64)self->timeout_ms * 1000 +
+		   (gint64)(len / 1024) * 1000;
 	while (done < len) {
 		struct pollfd pfd = {.fd = self->fd, .events = POLLOUT | POLLIN};
 		gint timeout = wire_remaining_ms(deadline);
@@ -313,7 +314,8 @@ wire_conn_send(WireConn *self, const void *data, gsize len, GError **error)
 				return FALSE;
 		}
 		if (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) {
-			gssize n = send(self->fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+			gssize n =
+				send(self->fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0) {
 				gint errsv = errno;
 				if (errsv == EINTR || errsv == EAGAIN)
@@ -413,8 +415,8 @@ wire_conn_read_reply_timeout(WireConn *self, guint timeout_ms, GError **error)
 		if (reply != NULL)
 			return reply;
 		if (self->eof) {
-			g_autofree gchar *shown =
-			    wire_bytes_to_display(self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
+			g_autofree gchar *shown = wire_bytes_to_display(
+				self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
 				    "the agent closed the connection (unterminated bytes: '%s')",
 				    shown);
@@ -422,8 +424,8 @@ wire_conn_read_reply_timeout(WireConn *self, guint timeout_ms, GError **error)
 		}
 		timeout = wire_remaining_ms(deadline);
 		if (timeout == 0) {
-			g_autofree gchar *shown =
-			    wire_bytes_to_display(self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
+			g_autofree gchar *shown = wire_bytes_to_display(
+				self->buf->data, self->buf->len, WIRE_DISPLAY_MAX);
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
 				    "no reply within %u ms (unterminated bytes: '%s')", timeout_ms,
 				    shown);
@@ -491,11 +493,15 @@ wire_conn_sync_common(WireConn *self, gboolean delimited, GPtrArray **skipped, G
 	gint64 deadline;
 
 	if (delimited) {
-		req = g_strdup_printf("\xff{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":%" G_GINT64_FORMAT "}}\n",
-				      id);
+		req = g_strdup_printf(
+			"\xff{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":%" G_GINT64_FORMAT
+			"}}\n",
+			id);
 	} else {
-		req = g_strdup_printf("{\"execute\":\"guest-sync\",\"arguments\":{\"id\":%" G_GINT64_FORMAT "}}\n",
-				      id);
+		req = g_strdup_printf(
+			"{\"execute\":\"guest-sync\",\"arguments\":{\"id\":%" G_GINT64_FORMAT
+			"}}\n",
+			id);
 	}
 	if (!wire_conn_send_str(self, req, error))
 		return FALSE;
@@ -507,11 +513,10 @@ wire_conn_sync_common(WireConn *self, gboolean delimited, GPtrArray **skipped, G
 
 		reply = wire_conn_read_reply_timeout(self, (guint)MAX(timeout, 1), &error_local);
 		if (reply == NULL) {
-			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
-						   "waiting for %s id %" G_GINT64_FORMAT
-						   " (%u replies skipped): ",
-						   delimited ? "guest-sync-delimited" : "guest-sync",
-						   id, seen->len);
+			g_propagate_prefixed_error(
+				error, g_steal_pointer(&error_local),
+				"waiting for %s id %" G_GINT64_FORMAT " (%u replies skipped): ",
+				delimited ? "guest-sync-delimited" : "guest-sync", id, seen->len);
 			return FALSE;
 		}
 		if (wire_reply_returns(reply, id) && reply->delimited == delimited) {

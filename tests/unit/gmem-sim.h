@@ -10,7 +10,7 @@
 #include <glib.h>
 #include <gio/gio.h>
 
-#define SIM_PAGE 4096
+#define SIM_PAGE    4096
 #define SIM_ID_MASK (~(G_GUINT64_CONSTANT(3) << 62))
 
 /* ---- a sparse byte space (physical, or virtual for the ring tests) ---- */
@@ -136,7 +136,8 @@ sim_mmu_map(SimMmu *mmu, guint64 vaddr, guint64 paddr, guint64 size)
 
 		sim_mem_read(mmu->phys, slot, &entry, 8, NULL);
 		if (level == leaf) {
-			entry = (paddr & ~(size - 1)) | 0x63 | mmu->entry_bits | (leaf > 0 ? 0x80 : 0);
+			entry = (paddr & ~(size - 1)) | 0x63 | mmu->entry_bits |
+				(leaf > 0 ? 0x80 : 0);
 			sim_mem_write_u64(mmu->phys, slot, entry);
 			return;
 		}
@@ -155,65 +156,64 @@ sim_mmu_map(SimMmu *mmu, guint64 vaddr, guint64 paddr, guint64 size)
 G_GNUC_UNUSED static gchar *
 sim_vmcoreinfo(guint64 prb, guint64 init_top_pgt, gint64 phys_base, gboolean la57)
 {
-	return g_strdup_printf(
-		"OSRELEASE=6.1.0-sim\n"
-		"BUILD-ID=0123456789abcdef\n"
-		"PAGESIZE=4096\n"
-		"SYMBOL(init_top_pgt)=%" G_GINT64_MODIFIER "x\n"
-		"NUMBER(pgtable_l5_enabled)=%d\n"
-		"NUMBER(phys_base)=%" G_GINT64_FORMAT "\n"
-		"NUMBER(sme_mask)=0\n"
-		"KERNELOFFSET=32800000\n"
-		"SYMBOL(prb)=%" G_GINT64_MODIFIER "x\n"
-		"SIZE(printk_ringbuffer)=88\n"
-		"OFFSET(printk_ringbuffer.desc_ring)=0\n"
-		"OFFSET(printk_ringbuffer.text_data_ring)=48\n"
-		"OFFSET(printk_ringbuffer.fail)=80\n"
-		"SIZE(prb_desc_ring)=48\n"
-		"OFFSET(prb_desc_ring.count_bits)=0\n"
-		"OFFSET(prb_desc_ring.descs)=8\n"
-		"OFFSET(prb_desc_ring.infos)=16\n"
-		"OFFSET(prb_desc_ring.head_id)=24\n"
-		"OFFSET(prb_desc_ring.tail_id)=32\n"
-		"SIZE(prb_desc)=24\n"
-		"OFFSET(prb_desc.state_var)=0\n"
-		"OFFSET(prb_desc.text_blk_lpos)=8\n"
-		"SIZE(prb_data_blk_lpos)=16\n"
-		"OFFSET(prb_data_blk_lpos.begin)=0\n"
-		"OFFSET(prb_data_blk_lpos.next)=8\n"
-		"SIZE(printk_info)=88\n"
-		"OFFSET(printk_info.seq)=0\n"
-		"OFFSET(printk_info.ts_nsec)=8\n"
-		"OFFSET(printk_info.text_len)=16\n"
-		"OFFSET(printk_info.caller_id)=20\n"
-		"OFFSET(printk_info.dev_info)=24\n"
-		"SIZE(dev_printk_info)=64\n"
-		"OFFSET(dev_printk_info.subsystem)=0\n"
-		"LENGTH(printk_info_subsystem)=16\n"
-		"OFFSET(dev_printk_info.device)=16\n"
-		"LENGTH(printk_info_device)=48\n"
-		"SIZE(prb_data_ring)=32\n"
-		"OFFSET(prb_data_ring.size_bits)=0\n"
-		"OFFSET(prb_data_ring.data)=8\n"
-		"OFFSET(prb_data_ring.head_lpos)=16\n"
-		"OFFSET(prb_data_ring.tail_lpos)=24\n"
-		"SIZE(atomic_long_t)=8\n"
-		"OFFSET(atomic_long_t.counter)=0\n",
-		init_top_pgt, la57 ? 1 : 0, phys_base, prb);
+	return g_strdup_printf("OSRELEASE=6.1.0-sim\n"
+			       "BUILD-ID=0123456789abcdef\n"
+			       "PAGESIZE=4096\n"
+			       "SYMBOL(init_top_pgt)=%" G_GINT64_MODIFIER "x\n"
+			       "NUMBER(pgtable_l5_enabled)=%d\n"
+			       "NUMBER(phys_base)=%" G_GINT64_FORMAT "\n"
+			       "NUMBER(sme_mask)=0\n"
+			       "KERNELOFFSET=32800000\n"
+			       "SYMBOL(prb)=%" G_GINT64_MODIFIER "x\n"
+			       "SIZE(printk_ringbuffer)=88\n"
+			       "OFFSET(printk_ringbuffer.desc_ring)=0\n"
+			       "OFFSET(printk_ringbuffer.text_data_ring)=48\n"
+			       "OFFSET(printk_ringbuffer.fail)=80\n"
+			       "SIZE(prb_desc_ring)=48\n"
+			       "OFFSET(prb_desc_ring.count_bits)=0\n"
+			       "OFFSET(prb_desc_ring.descs)=8\n"
+			       "OFFSET(prb_desc_ring.infos)=16\n"
+			       "OFFSET(prb_desc_ring.head_id)=24\n"
+			       "OFFSET(prb_desc_ring.tail_id)=32\n"
+			       "SIZE(prb_desc)=24\n"
+			       "OFFSET(prb_desc.state_var)=0\n"
+			       "OFFSET(prb_desc.text_blk_lpos)=8\n"
+			       "SIZE(prb_data_blk_lpos)=16\n"
+			       "OFFSET(prb_data_blk_lpos.begin)=0\n"
+			       "OFFSET(prb_data_blk_lpos.next)=8\n"
+			       "SIZE(printk_info)=88\n"
+			       "OFFSET(printk_info.seq)=0\n"
+			       "OFFSET(printk_info.ts_nsec)=8\n"
+			       "OFFSET(printk_info.text_len)=16\n"
+			       "OFFSET(printk_info.caller_id)=20\n"
+			       "OFFSET(printk_info.dev_info)=24\n"
+			       "SIZE(dev_printk_info)=64\n"
+			       "OFFSET(dev_printk_info.subsystem)=0\n"
+			       "LENGTH(printk_info_subsystem)=16\n"
+			       "OFFSET(dev_printk_info.device)=16\n"
+			       "LENGTH(printk_info_device)=48\n"
+			       "SIZE(prb_data_ring)=32\n"
+			       "OFFSET(prb_data_ring.size_bits)=0\n"
+			       "OFFSET(prb_data_ring.data)=8\n"
+			       "OFFSET(prb_data_ring.head_lpos)=16\n"
+			       "OFFSET(prb_data_ring.tail_lpos)=24\n"
+			       "SIZE(atomic_long_t)=8\n"
+			       "OFFSET(atomic_long_t.counter)=0\n",
+			       init_top_pgt, la57 ? 1 : 0, phys_base, prb);
 }
 
 /* ---- VMCOREINFO of a log_buf kernel (4.18): the pointer log_buf and its
  * length, first and next index at 0xffffffff82000000, 8, 12, 16 ---- */
 
 #define SIM_LEGACY_VMCOREINFO                                                                      \
-	"OSRELEASE=4.18.0-sim\n"                                                                    \
-	"SYMBOL(log_buf)=ffffffff82000000\n"                                                        \
-	"SYMBOL(log_buf_len)=ffffffff82000008\n"                                                    \
-	"SYMBOL(log_first_idx)=ffffffff8200000c\n"                                                  \
-	"SYMBOL(log_next_idx)=ffffffff82000010\n"                                                   \
-	"SIZE(printk_log)=16\n"                                                                     \
-	"OFFSET(printk_log.ts_nsec)=0\n"                                                            \
-	"OFFSET(printk_log.len)=8\n"                                                                \
+	"OSRELEASE=4.18.0-sim\n"                                                                   \
+	"SYMBOL(log_buf)=ffffffff82000000\n"                                                       \
+	"SYMBOL(log_buf_len)=ffffffff82000008\n"                                                   \
+	"SYMBOL(log_first_idx)=ffffffff8200000c\n"                                                 \
+	"SYMBOL(log_next_idx)=ffffffff82000010\n"                                                  \
+	"SIZE(printk_log)=16\n"                                                                    \
+	"OFFSET(printk_log.ts_nsec)=0\n"                                                           \
+	"OFFSET(printk_log.len)=8\n"                                                               \
 	"OFFSET(printk_log.text_len)=10\n"
 
 /* ---- a printk ring buffer ---- */
@@ -362,8 +362,8 @@ sim_ring_push_full(SimRing *r, const gchar *text, gsize len, guint level, guint 
 G_GNUC_UNUSED static void
 sim_ring_push(SimRing *r, const gchar *text, guint level)
 {
-	sim_ring_push_full(r, text, strlen(text), level, 0, 2, 1000000 * (r->seq + 1),
-			   0x80000000u, NULL, NULL);
+	sim_ring_push_full(r, text, strlen(text), level, 0, 2, 1000000 * (r->seq + 1), 0x80000000u,
+			   NULL, NULL);
 }
 
 /* writes the ring's structures to @mem: prb (the pointer variable) at

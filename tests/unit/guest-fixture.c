@@ -93,7 +93,8 @@ guest_fixture_assert_error(JsonNode *reply, const gchar *klass, const gchar *des
 gboolean
 guest_fixture_info_enabled(JsonNode *info, const gchar *name)
 {
-	JsonArray *cmds = json_object_get_array_member(guest_fixture_return_object(info), "supported_commands");
+	JsonArray *cmds = json_object_get_array_member(guest_fixture_return_object(info),
+						       "supported_commands");
 
 	for (guint i = 0; i < json_array_get_length(cmds); i++) {
 		JsonObject *cmd = json_array_get_object_element(cmds, i);

@@ -34,7 +34,8 @@ void guest_fixture_free(GuestFixture *f);
  * Dispatches @request and checks the reply is 7-bit ASCII ending in \n.
  * Returns: (transfer full): the decoded reply
  */
-JsonNode *guest_fixture_dispatch(GuestFixture *f, const gchar *request, gboolean *delimited, gsize *len);
+JsonNode *guest_fixture_dispatch(GuestFixture *f, const gchar *request, gboolean *delimited,
+				 gsize *len);
 
 /* Returns: (transfer none): the reply's "return" object; fails the test if none */
 JsonObject *guest_fixture_return_object(JsonNode *reply);

@@ -32,7 +32,8 @@ parse_globals(ClientContext *ctx, GStrv *rest, gboolean *help, GError **error, .
 		g_ptr_array_add(argv, (gpointer)arg);
 	va_end(ap);
 	g_ptr_array_add(argv, NULL);
-	return client_cli_parse_globals(ctx, (gint)argv->len - 1, (gchar **)argv->pdata, rest, help, error);
+	return client_cli_parse_globals(ctx, (gint)argv->len - 1, (gchar **)argv->pdata, rest, help,
+					error);
 }
 
 static void
@@ -43,9 +44,9 @@ test_client_cli_globals(void **state)
 	g_auto(GStrv) rest = NULL;
 	gboolean help = TRUE;
 
-	assert_true(parse_globals(ctx, &rest, &help, &error, "--agent", "/run/a.sock", "-q", "/run/qmp.sock",
-				  "--timeout", "2.5", "--json", "-v", "-v", "snapshot", "-m", "/mnt/data",
-				  "--json", NULL));
+	assert_true(parse_globals(ctx, &rest, &help, &error, "--agent", "/run/a.sock", "-q",
+				  "/run/qmp.sock", "--timeout", "2.5", "--json", "-v", "-v",
+				  "snapshot", "-m", "/mnt/data", "--json", NULL));
 	assert_null(error);
 	assert_false(help);
 	assert_string_equal(ctx->agent_path, "/run/a.sock");
@@ -70,8 +71,8 @@ test_client_cli_globals_domain(void **state)
 	g_autofree gchar *target = NULL;
 	gboolean help = FALSE;
 
-	assert_true(parse_globals(ctx, &rest, &help, &error, "-d", "vm1", "--connect", "qemu:///system",
-				  "--port", "org.qgatrace.0", "ping", NULL));
+	assert_true(parse_globals(ctx, &rest, &help, &error, "-d", "vm1", "--connect",
+				  "qemu:///system", "--port", "org.qgatrace.0", "ping", NULL));
 	assert_string_equal(ctx->domain, "vm1");
 	assert_string_equal(ctx->uri, "qemu:///system");
 	assert_string_equal(ctx->port, "org.qgatrace.0");
@@ -91,7 +92,8 @@ test_client_cli_globals_errors(void **state)
 		g_auto(GStrv) rest = NULL;
 		gboolean help = FALSE;
 
-		assert_false(parse_globals(ctx, &rest, &help, &error, "--timeout", bad_timeouts[i], "ping", NULL));
+		assert_false(parse_globals(ctx, &rest, &help, &error, "--timeout", bad_timeouts[i],
+					   "ping", NULL));
 		assert_int_equal(client_exit_for_error(error), CLIENT_EXIT_USAGE);
 	}
 	{
@@ -124,8 +126,9 @@ test_client_cli_command_options(void **state)
 	g_autofree gchar *exec = NULL;
 	gboolean help = TRUE;
 	gboolean flag = FALSE;
-	gchar *argv[] = {"snapshot", "-m", "/a", "--exec", "true", "--mountpoint=/b", "--json",
-			 "--agent", "/x.sock", "-t", "3", "--flag", "--", "-pos", NULL};
+	gchar *argv[] = {"snapshot", "-m",	"/a",	   "--exec", "true", "--mountpoint=/b",
+			 "--json",   "--agent", "/x.sock", "-t",     "3",    "--flag",
+			 "--",	     "-pos",	NULL};
 	const GOptionEntry entries[] = {
 		{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &mounts, "m", "MOUNT"},
 		{"exec", 'e', 0, G_OPTION_ARG_STRING, &exec, "e", "CMD"},
@@ -133,7 +136,8 @@ test_client_cli_command_options(void **state)
 		{NULL},
 	};
 
-	assert_true(client_cli_parse(ctx, argv, entries, "ARGS", "summary", "description", &args, &help, &error));
+	assert_true(client_cli_parse(ctx, argv, entries, "ARGS", "summary", "description", &args,
+				     &help, &error));
 	assert_null(error);
 	assert_false(help);
 	assert_int_equal(g_strv_length(mounts), 2);
@@ -182,7 +186,8 @@ test_client_cli_help_text(void **state)
 						      "Exit status:\n  0  fine\n");
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
-	assert_true(g_str_has_prefix(text, "Usage: qgatrace [GLOBAL OPTION...] demo [OPTION...] JSON\n"));
+	assert_true(g_str_has_prefix(text,
+				     "Usage: qgatrace [GLOBAL OPTION...] demo [OPTION...] JSON\n"));
 	assert_non_null(strstr(text, "What it does."));
 	assert_non_null(strstr(text, "  -f, --flag"));
 	assert_non_null(strstr(text, "  -h, --help"));
@@ -197,11 +202,15 @@ test_client_cli_help_text(void **state)
 static void
 test_client_cli_exit_for_error(void **state)
 {
-	g_autoptr(GError) usage = g_error_new_literal(G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "x");
-	g_autoptr(GError) invalid = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "x");
+	g_autoptr(GError) usage =
+		g_error_new_literal(G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "x");
+	g_autoptr(GError) invalid =
+		g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "x");
 	g_autoptr(GError) timeout = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "x");
-	g_autoptr(GError) refused = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "x");
-	g_autoptr(GError) closed = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "x");
+	g_autoptr(GError) refused =
+		g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "x");
+	g_autoptr(GError) closed =
+		g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "x");
 	g_autoptr(GError) missing = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "x");
 	g_autoptr(GError) reply = g_error_new_literal(QGA_ERROR, QGA_ERROR_GENERIC, "x");
 	g_autoptr(GError) failed = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_FAILED, "x");
@@ -248,14 +257,20 @@ cmd_ok(ClientInvocation *inv, GError **error)
 	return TRUE;
 }
 
-static const ClientCommand fake_timeout = {
-	.name = "timeout", .summary = "fails unreachable", .run = cmd_fail_timeout};
-static const ClientCommand fake_reply = {
-	.name = "reply", .summary = "fails with an error reply", .run = cmd_fail_reply};
-static const ClientCommand fake_verdict = {
-	.name = "verdict", .summary = "prints a failed verdict", .run = cmd_verdict};
-static const ClientCommand fake_ok = {
-	.name = "ok", .summary = "succeeds", .help = "ok", .help_tail = "ok", .run = cmd_ok};
+static const ClientCommand fake_timeout = {.name = "timeout",
+					   .summary = "fails unreachable",
+					   .run = cmd_fail_timeout};
+static const ClientCommand fake_reply = {.name = "reply",
+					 .summary = "fails with an error reply",
+					 .run = cmd_fail_reply};
+static const ClientCommand fake_verdict = {.name = "verdict",
+					   .summary = "prints a failed verdict",
+					   .run = cmd_verdict};
+static const ClientCommand fake_ok = {.name = "ok",
+				      .summary = "succeeds",
+				      .help = "ok",
+				      .help_tail = "ok",
+				      .run = cmd_ok};
 
 static const ClientCommand *const fake_commands[] = {
 	&fake_timeout, &fake_reply, &fake_verdict, &fake_ok, NULL,
@@ -310,42 +325,52 @@ static void
 test_client_cli_real_commands_usage(void **state)
 {
 	for (guint i = 0; client_commands[i] != NULL; i++) {
-		assert_int_equal(run_main(client_commands, client_commands[i]->name, "--help", NULL), CLIENT_EXIT_OK);
+		assert_int_equal(run_main(client_commands, client_commands[i]->name, "--help",
+					  NULL),
+				 CLIENT_EXIT_OK);
 		/* no --agent nor --domain */
 		if (g_strcmp0(client_commands[i]->name, "raw") != 0)
-			assert_int_equal(run_main(client_commands, client_commands[i]->name, NULL), CLIENT_EXIT_USAGE);
+			assert_int_equal(run_main(client_commands, client_commands[i]->name, NULL),
+					 CLIENT_EXIT_USAGE);
 	}
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec", "true",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot",
+				  "--exec", "true", "--qmp-snapshot", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot",
 				  "--qmp-snapshot", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--qmp-snapshot", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot",
+				  "--exec-timeout", "0", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "--exec-timeout", "0",
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg",
+				  "--tail", "3", "--since", "4", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg",
+				  "--level", "7x", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg",
+				  "--tail", "0", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "trace",
+				  "--list", "--session", "x", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw", "{",
 				  NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "3", "--since",
-				  "4", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw",
+				  "{\"arguments\":{}}", NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--level", "7x", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--domain", "vm", "ping",
+				  NULL),
 			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg", "--tail", "0", NULL),
-			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "trace", "--list", "--session",
-				  "x", NULL),
-			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw", "{", NULL),
-			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "raw", "{\"arguments\":{}}", NULL),
-			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--domain", "vm", "ping", NULL),
-			 CLIENT_EXIT_USAGE);
-	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--port", "org.qgatrace.0", "ping", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "--port", "org.qgatrace.0",
+				  "ping", NULL),
 			 CLIENT_EXIT_USAGE);
 	/* well-formed, and the socket is not there: unreachable */
 	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "ping", NULL),
 			 CLIENT_EXIT_UNREACHABLE);
-	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "-m", "/mnt/data",
-				  "--exec", "true", NULL),
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot", "-m",
+				  "/mnt/data", "--exec", "true", NULL),
 			 CLIENT_EXIT_UNREACHABLE);
 }
 

@@ -101,34 +101,47 @@ fake_listener_close(FakeListener *self)
 
 typedef struct {
 	FakeListener sock;
-	const gchar *path; /* sock.path */
+	const gchar *path;   /* sock.path */
 	gboolean silent;     /* accept, read, never answer */
 	gboolean no_serials; /* guest-get-fsinfo names no disk serial (a lying agent) */
 	/* guest-dmesg lies: "truncated" without moving next-seq, or a new boot id every time */
 	enum { FAKE_DMESG_OK, FAKE_DMESG_STALL, FAKE_DMESG_CHURN } dmesg;
 	guint dmesg_calls;
-	gboolean tracing;    /* lists and answers guest-trace-* */
-	gboolean hostile;    /* FAKE_POISON in every string, FAKE_NUMBER in every object */
-	gchar *garbage;	     /* written to every new connection first */
-	JsonNode *session;   /* what guest-trace-fetch returns after a thaw */
+	gboolean tracing;  /* lists and answers guest-trace-* */
+	gboolean hostile;  /* FAKE_POISON in every string, FAKE_NUMBER in every object */
+	gchar *garbage;	   /* written to every new connection first */
+	JsonNode *session; /* what guest-trace-fetch returns after a thaw */
 	GMutex lock;
 	GPtrArray *calls; /* of gchar*, every command received */
 	gboolean frozen;
 	guint thaws;
 } Fake;
 
-static const gchar *const fake_commands[] = {
-	"guest-sync-delimited", "guest-sync", "guest-ping", "guest-info", "guest-fsfreeze-status",
-	"guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw", "guest-get-fsinfo",
-	"guest-get-host-name", "guest-get-osinfo", "guest-dmesg", "guest-get-time", NULL};
+static const gchar *const fake_commands[] = {"guest-sync-delimited",
+					     "guest-sync",
+					     "guest-ping",
+					     "guest-info",
+					     "guest-fsfreeze-status",
+					     "guest-fsfreeze-freeze",
+					     "guest-fsfreeze-freeze-list",
+					     "guest-fsfreeze-thaw",
+					     "guest-get-fsinfo",
+					     "guest-get-host-name",
+					     "guest-get-osinfo",
+					     "guest-dmesg",
+					     "guest-get-time",
+					     NULL};
 
 /* what a lying agent puts in its strings: an OSC title change, BEL, a
  * screen clear, and the C1 controls CSI and OSC (U+009B, U+009D) */
-#define FAKE_POISON "\x1b]0;owned\x07\x1b[2J\xc2\x9b" "31m\xc2\x9d" "0;x\x07"
+#define FAKE_POISON                                                                                \
+	"\x1b]0;owned\x07\x1b[2J\xc2\x9b"                                                          \
+	"31m\xc2\x9d"                                                                              \
+	"0;x\x07"
 /* and in every object a member json-glib would write as 1e+30.0 */
-#define FAKE_NUMBER_MEMBER "x-number"
+#define FAKE_NUMBER_MEMBER	"x-number"
 #define FAKE_NUMBER_PLACEHOLDER "\"@number@\""
-#define FAKE_NUMBER "1e30"
+#define FAKE_NUMBER		"1e30"
 
 static gchar *
 fake_fixture(const gchar *name)
@@ -166,7 +179,8 @@ fake_info(Fake *fake)
 		for (guint i = 0; i < 2; i++) {
 			JsonObject *c = json_object_new();
 
-			json_object_set_string_member(c, "name", i == 0 ? "guest-trace-status" : "guest-trace-fetch");
+			json_object_set_string_member(
+				c, "name", i == 0 ? "guest-trace-status" : "guest-trace-fetch");
 			json_object_set_boolean_member(c, "enabled", TRUE);
 			json_array_add_object_element(cmds, c);
 		}
@@ -186,7 +200,8 @@ fake_info(Fake *fake)
 
 /* the reply value for @cmd, or NULL with *@klass/@desc for an error reply */
 static JsonNode *
-fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
+fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
+		   gchar **desc)
 {
 	g_mutex_lock(&fake->lock);
 	g_ptr_array_add(fake->calls, g_strdup(cmd));
@@ -211,16 +226,19 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 	}
 	/* with an element a hostile agent could send: commands skip it */
 	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0 && fake->no_serials)
-		return fake_parse("[{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
-				  "\"disk\":[{\"bus-type\":\"virtio\"}]}]");
+		return fake_parse(
+			"[{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
+			"\"disk\":[{\"bus-type\":\"virtio\"}]}]");
 	if (g_strcmp0(cmd, "guest-get-fsinfo") == 0)
-		return fake_parse("[1,{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
-				  "\"used-bytes\":14336,\"total-bytes\":52613120,"
-				  "\"disk\":[{\"serial\":\"qgatrace-data\",\"bus-type\":\"virtio\"}]}]");
+		return fake_parse(
+			"[1,{\"name\":\"vda\",\"mountpoint\":\"/mnt/data\",\"type\":\"ext4\","
+			"\"used-bytes\":14336,\"total-bytes\":52613120,"
+			"\"disk\":[{\"serial\":\"qgatrace-data\",\"bus-type\":\"virtio\"}]}]");
 	if (g_strcmp0(cmd, "guest-get-host-name") == 0)
 		return fake_parse("{\"host-name\":\"fake-guest\"}");
 	if (g_strcmp0(cmd, "guest-get-osinfo") == 0)
-		return fake_parse("{\"pretty-name\":\"Fake OS 1\",\"kernel-release\":\"6.1.0\",\"machine\":\"x86_64\"}");
+		return fake_parse(
+			"{\"pretty-name\":\"Fake OS 1\",\"kernel-release\":\"6.1.0\",\"machine\":\"x86_64\"}");
 	if (g_strcmp0(cmd, "guest-dmesg") == 0 && fake->dmesg != FAKE_DMESG_OK) {
 		g_autofree gchar *reply = g_strdup_printf(
 			"{\"source\":\"kmsg\",\"first-seq\":0,\"next-seq\":5,\"missed\":0,\"truncated\":%s,"
@@ -243,7 +261,8 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 	if (fake->tracing && g_strcmp0(cmd, "guest-trace-status") == 0) {
 		/* a new session appears with the first thaw */
 		const gchar *id = fake->thaws > 0 && fake->session != NULL
-					  ? json_object_get_string_member(json_node_get_object(fake->session), "session")
+					  ? json_object_get_string_member(
+						    json_node_get_object(fake->session), "session")
 					  : "old-session";
 		g_autofree gchar *reply = g_strdup_printf(
 			"{\"enabled\":true,\"available\":true,\"method\":\"function\",\"reason\":null,"
@@ -371,7 +390,8 @@ fake_serve(gpointer data, gint fd)
 				continue;
 			if (g_strcmp0(req->execute, "guest-sync-delimited") == 0) {
 				g_autoptr(JsonNode) id = json_node_init_int(
-					json_node_alloc(), json_object_get_int_member(req->arguments, "id"));
+					json_node_alloc(),
+					json_object_get_int_member(req->arguments, "id"));
 
 				reply = qga_reply_encode_return(id, req->id, TRUE, &len);
 				fake_write(fd, reply, len);
@@ -389,7 +409,8 @@ fake_serve(gpointer data, gint fd)
 				len = text->len;
 				reply = g_string_free(g_steal_pointer(&text), FALSE);
 			} else {
-				g_autoptr(GError) e = g_error_new_literal(QGA_ERROR, qga_error_code_from_class(klass), desc);
+				g_autoptr(GError) e = g_error_new_literal(
+					QGA_ERROR, qga_error_code_from_class(klass), desc);
 
 				reply = qga_reply_encode_error(e, req->id);
 				len = strlen(reply);
@@ -466,9 +487,10 @@ fake_qmp_answer(FakeQmp *qmp, const gchar *cmd, gchar **owned)
 		return "{\"status\":\"running\",\"running\":true}";
 	if (g_strcmp0(cmd, "query-blockstats") == 0) {
 		qmp->wr_operations += qmp->writes_per_read;
-		*owned = g_strdup_printf("[{\"device\":\"vdb\",\"stats\":{\"wr_operations\":%" G_GUINT64_FORMAT
-					 ",\"wr_bytes\":0,\"flush_operations\":0}}]",
-					 qmp->wr_operations);
+		*owned = g_strdup_printf(
+			"[{\"device\":\"vdb\",\"stats\":{\"wr_operations\":%" G_GUINT64_FORMAT
+			",\"wr_bytes\":0,\"flush_operations\":0}}]",
+			qmp->wr_operations);
 		return *owned;
 	}
 	return NULL;
@@ -479,8 +501,9 @@ fake_qmp_serve(gpointer data, gint fd)
 {
 	FakeQmp *qmp = data;
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
-	static const gchar greeting[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
-					"\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n";
+	static const gchar greeting[] =
+		"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
+		"\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n";
 	guint8 buf[4096];
 
 	fake_write(fd, greeting, strlen(greeting));
@@ -510,11 +533,13 @@ fake_qmp_serve(gpointer data, gint fd)
 			id = req->id != NULL ? qga_json_to_ascii(req->id) : g_strdup("null");
 			value = fake_qmp_answer(qmp, req->execute, &owned);
 			if (value != NULL)
-				reply = g_strdup_printf("{\"return\": %s, \"id\": %s}\r\n", value, id);
+				reply = g_strdup_printf("{\"return\": %s, \"id\": %s}\r\n", value,
+							id);
 			else
-				reply = g_strdup_printf("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-							"\"The command %s has not been found\"}, \"id\": %s}\r\n",
-							req->execute, id);
+				reply = g_strdup_printf(
+					"{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+					"\"The command %s has not been found\"}, \"id\": %s}\r\n",
+					req->execute, id);
 			fake_write(fd, reply, strlen(reply));
 		}
 	}
@@ -665,7 +690,8 @@ test_client_commands_info_status(void **state)
 	assert_string_equal(json_object_get_string_member(obj, "hostname"), "fake-guest");
 	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "disabled")), 0);
 
-	assert_int_equal(run_client(&stock_json, "--agent", stock->path, "--json", "info", NULL), 0);
+	assert_int_equal(run_client(&stock_json, "--agent", stock->path, "--json", "info", NULL),
+			 0);
 	stock_obj = parse_object(stock_json);
 	assert_string_equal(json_object_get_string_member(stock_obj, "agent"), "qemu-ga");
 	assert_false(json_object_get_boolean_member(stock_obj, "tracing"));
@@ -687,10 +713,13 @@ test_client_commands_freeze_thaw(void **state)
 	g_autoptr(JsonObject) obj = NULL;
 
 	fake_start(fake);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "freeze", "-m", "/mnt/data", NULL), 0);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "freeze", "-m",
+				    "/mnt/data", NULL),
+			 0);
 	obj = parse_object(json);
 	assert_int_equal(json_object_get_int_member(obj, "frozen"), 1);
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")), 1);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")),
+			 1);
 	assert_true(fake_called(fake, "guest-fsfreeze-freeze-list"));
 	assert_true(fake->frozen);
 	assert_int_equal(run_client(&out, "--agent", fake->path, "thaw", NULL), 0);
@@ -716,7 +745,8 @@ test_client_commands_trace(void **state)
 	obj = parse_object(json);
 	assert_string_equal(json_object_get_string_member(obj, "session"), "agent-689-1");
 	assert_int_equal(run_client(&out, "--agent", fake->path, "trace", NULL), 0);
-	assert_non_null(strstr(out, "session      agent-689-1 (qgatrace-agent), collected, method function"));
+	assert_non_null(strstr(
+		out, "session      agent-689-1 (qgatrace-agent), collected, method function"));
 	assert_non_null(strstr(out, "/mnt/data  VERIFIED"));
 	assert_non_null(strstr(out, "frozen for"));
 	assert_non_null(strstr(out, "freeze_super <- __x64_sys_ioctl"));
@@ -735,14 +765,18 @@ test_client_commands_dmesg(void **state)
 	g_autoptr(JsonNode) records = NULL;
 
 	fake_start(fake);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "dmesg", "--tail", "3", NULL), 0);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "dmesg", "--tail", "3",
+				    NULL),
+			 0);
 	records = json_from_string(json, NULL);
 	assert_non_null(records);
 	assert_true(JSON_NODE_HOLDS_ARRAY(records));
 	assert_int_equal(json_array_get_length(json_node_get_array(records)), 3);
-	assert_int_equal(run_client(&out, "--agent", fake->path, "dmesg", "--level", "info", NULL), 0);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "dmesg", "--level", "info", NULL),
+			 0);
 	assert_true(g_str_has_prefix(out, "[    2."));
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--level", "loud", NULL), 2);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--level", "loud", NULL),
+			 2);
 	fake_free(fake);
 }
 
@@ -758,7 +792,9 @@ test_client_commands_dmesg_no_progress(void **state)
 	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", NULL), 1);
 	assert_true(fake->dmesg_calls >= 2 && fake->dmesg_calls <= 5);
 	fake->dmesg_calls = 0;
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "--json", "dmesg", "--since", "3", NULL), 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--json", "dmesg", "--since", "3",
+				    NULL),
+			 1);
 	assert_true(fake->dmesg_calls <= 5);
 	fake_free(fake);
 }
@@ -774,7 +810,9 @@ test_client_commands_dmesg_boot_churn(void **state)
 	fake->dmesg = FAKE_DMESG_CHURN;
 	fake_start(fake);
 	start = g_get_monotonic_time();
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--follow", "--interval", "0.05", NULL), 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "dmesg", "--follow", "--interval",
+				    "0.05", NULL),
+			 1);
 	/* a few polls, not thousands of requests */
 	assert_true(fake->dmesg_calls <= 8);
 	assert_true(g_get_monotonic_time() - start < 5 * G_USEC_PER_SEC);
@@ -788,9 +826,13 @@ test_client_commands_raw(void **state)
 	g_autofree gchar *out = NULL;
 
 	fake_start(fake);
-	assert_int_equal(run_client(&out, "--agent", fake->path, "--json", "raw", "{\"execute\":\"guest-ping\"}", NULL), 0);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "--json", "raw",
+				    "{\"execute\":\"guest-ping\"}", NULL),
+			 0);
 	assert_string_equal(out, "{\"return\":{}}\n");
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", "{\"execute\":\"guest-nothing\"}", NULL), 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw",
+				    "{\"execute\":\"guest-nothing\"}", NULL),
+			 1);
 	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", "[1]", NULL), 2);
 	assert_int_equal(run_client(NULL, "--agent", fake->path, "raw", NULL), 2);
 	fake_free(fake);
@@ -807,18 +849,23 @@ test_client_commands_snapshot_verified(void **state)
 
 	fake->session = fake_parse(session);
 	fake_start(fake);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/data", NULL), 0);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m",
+				    "/mnt/data", NULL),
+			 0);
 	obj = parse_object(json);
 	assert_true(json_object_get_boolean_member(obj, "verified"));
 	assert_true(json_object_get_boolean_member(obj, "ok"));
-	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")), 1);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")),
+			 1);
 	mp = json_array_get_object_element(json_object_get_array_member(obj, "mountpoints"), 0);
 	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), "/mnt/data");
 	assert_true(json_object_get_boolean_member(mp, "verified"));
 	assert_true(json_object_get_int_member(mp, "frozen-ns") > 0);
-	assert_string_equal(json_array_get_string_element(json_object_get_array_member(mp, "functions"), 0),
-			    "freeze_super");
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(obj, "trace"), "session"),
+	assert_string_equal(
+		json_array_get_string_element(json_object_get_array_member(mp, "functions"), 0),
+		"freeze_super");
+	assert_string_equal(json_object_get_string_member(
+				    json_object_get_object_member(obj, "trace"), "session"),
 			    "agent-689-1");
 	assert_true(json_object_get_null_member(obj, "host-evidence"));
 	assert_false(fake->frozen);
@@ -836,11 +883,16 @@ test_client_commands_snapshot_failed_exec_thaws(void **state)
 
 	fake->session = fake_parse(session);
 	fake_start(fake);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "--exec", "exit 3", NULL), 1);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "--exec",
+				    "exit 3", NULL),
+			 1);
 	obj = parse_object(json);
 	assert_false(json_object_get_boolean_member(obj, "ok"));
-	assert_int_equal(json_object_get_int_member(json_object_get_object_member(obj, "host-step"), "exit-status"), 3);
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(obj, "thaw"), "ok"));
+	assert_int_equal(json_object_get_int_member(json_object_get_object_member(obj, "host-step"),
+						    "exit-status"),
+			 3);
+	assert_true(
+		json_object_get_boolean_member(json_object_get_object_member(obj, "thaw"), "ok"));
 	assert_false(fake->frozen);
 	assert_true(fake_called(fake, "guest-fsfreeze-freeze"));
 	assert_true(fake_called(fake, "guest-fsfreeze-thaw"));
@@ -863,25 +915,33 @@ test_client_commands_snapshot_not_verified(void **state)
 	/* the agent's own verdict says no */
 	fake->session = fake_parse(session);
 	verdict = json_array_get_object_element(
-		json_object_get_array_member(json_node_get_object(fake->session), "verification"), 0);
+		json_object_get_array_member(json_node_get_object(fake->session), "verification"),
+		0);
 	json_object_set_boolean_member(verdict, "verified", FALSE);
 	json_object_set_string_member(verdict, "reason", "no thaw_super was recorded");
 	fake_start(fake);
 	fake_start(stock);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/data", NULL), 1);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m",
+				    "/mnt/data", NULL),
+			 1);
 	obj = parse_object(json);
 	assert_false(json_object_get_boolean_member(obj, "verified"));
 	mp = json_array_get_object_element(json_object_get_array_member(obj, "mountpoints"), 0);
-	assert_string_equal(json_object_get_string_member(mp, "reason"), "no thaw_super was recorded");
+	assert_string_equal(json_object_get_string_member(mp, "reason"),
+			    "no thaw_super was recorded");
 	/* a mount the session knows nothing of */
 	g_clear_pointer(&json, g_free);
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m", "/mnt/other", NULL), 1);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "snapshot", "-m",
+				    "/mnt/other", NULL),
+			 1);
 
 	/* stock qemu-ga: frozen and thawed, but nothing proves it */
-	assert_int_equal(run_client(&stock_json, "--agent", stock->path, "--json", "snapshot", NULL), 1);
+	assert_int_equal(
+		run_client(&stock_json, "--agent", stock->path, "--json", "snapshot", NULL), 1);
 	stock_obj = parse_object(stock_json);
 	assert_false(json_object_get_boolean_member(stock_obj, "verified"));
-	mp = json_array_get_object_element(json_object_get_array_member(stock_obj, "mountpoints"), 0);
+	mp = json_array_get_object_element(json_object_get_array_member(stock_obj, "mountpoints"),
+					   0);
 	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "lacks tracing"));
 	assert_false(stock->frozen);
 	fake_free(fake);
@@ -910,7 +970,9 @@ test_client_commands_snapshot_host_evidence(void **state)
 	fake->session = fake_parse(session);
 	fake_start(fake);
 	/* quiet disk, mapped by serial: verified, and said where each part came from */
-	assert_int_equal(run_client(&json, "--agent", fake->path, "--qmp", quiet->path, "--json", "snapshot", NULL), 0);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--qmp", quiet->path, "--json",
+				    "snapshot", NULL),
+			 0);
 	obj = parse_object(json);
 	assert_true(json_object_get_boolean_member(obj, "verified"));
 	items = json_object_get_array_member(obj, "evidence");
@@ -920,16 +982,19 @@ test_client_commands_snapshot_host_evidence(void **state)
 		const gchar *name = json_object_get_string_member(item, "name");
 		const gchar *source = json_object_get_string_member(item, "source");
 
-		host_item |= g_strcmp0(name, "block-statistics") == 0 && g_strcmp0(source, "host") == 0;
+		host_item |=
+			g_strcmp0(name, "block-statistics") == 0 && g_strcmp0(source, "host") == 0;
 		guest_item |= g_strcmp0(name, "trace") == 0 && g_strcmp0(source, "guest") == 0;
 		if (g_strcmp0(name, "run-state") == 0)
-			assert_string_equal(json_object_get_string_member(item, "before-thaw"), "running");
+			assert_string_equal(json_object_get_string_member(item, "before-thaw"),
+					    "running");
 	}
 	assert_true(host_item && guest_item);
 
 	/* the lying agent: no serial, and the disk wrote while "frozen" */
 	fake->no_serials = TRUE;
-	assert_int_equal(run_client(&lying_json, "--agent", fake->path, "--qmp", busy->path, "--json", "snapshot", NULL),
+	assert_int_equal(run_client(&lying_json, "--agent", fake->path, "--qmp", busy->path,
+				    "--json", "snapshot", NULL),
 			 1);
 	lying = parse_object(lying_json);
 	assert_false(json_object_get_boolean_member(lying, "verified"));
@@ -937,8 +1002,10 @@ test_client_commands_snapshot_host_evidence(void **state)
 	assert_false(json_object_get_boolean_member(mp, "verified"));
 	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "disk 'vdb'"));
 	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "unknown to the host"));
-	assert_false(json_object_get_boolean_member(json_object_get_object_member(lying, "host-evidence"), "quiet"));
-	assert_int_equal(run_client(&out, "--agent", fake->path, "--qmp", busy->path, "snapshot", NULL), 1);
+	assert_false(json_object_get_boolean_member(
+		json_object_get_object_member(lying, "host-evidence"), "quiet"));
+	assert_int_equal(
+		run_client(&out, "--agent", fake->path, "--qmp", busy->path, "snapshot", NULL), 1);
 	assert_non_null(strstr(out, "host-measured:\n"));
 	assert_non_null(strstr(out, "from the guest:\n"));
 	assert_non_null(strstr(out, "snapshot NOT VERIFIED"));
@@ -968,7 +1035,8 @@ test_client_commands_handshake_through_garbage(void **state)
 	Fake *fake = fake_new(TRUE);
 
 	/* a previous client's leftovers: a partial request echo, a stale reply, bytes that are not JSON */
-	fake->garbage = g_strdup("{\"return\": 12345}\n{\"return\":{},\"id\":\"qgatrace-1-00000000\"}\n\x01\x02garbage{{\n");
+	fake->garbage = g_strdup(
+		"{\"return\": 12345}\n{\"return\":{},\"id\":\"qgatrace-1-00000000\"}\n\x01\x02garbage{{\n");
 	fake_start(fake);
 	assert_int_equal(run_client(NULL, "--agent", fake->path, "ping", NULL), 0);
 	fake_free(fake);
@@ -983,10 +1051,12 @@ test_client_commands_silent_agent_times_out(void **state)
 	fake->silent = TRUE;
 	fake_start(fake);
 	start = g_get_monotonic_time();
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "ping", NULL), 3);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "ping", NULL),
+			 3);
 	/* within the timeout, give or take the scheduler */
 	assert_true(g_get_monotonic_time() - start < 3 * G_USEC_PER_SEC);
-	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "doctor", NULL), 3);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--timeout", "1", "doctor", NULL),
+			 3);
 	fake_free(fake);
 }
 
@@ -1034,7 +1104,8 @@ static void
 assert_terminal_safe(const gchar *text, const gchar *what)
 {
 	for (const gchar *p = text; *p != '\0'; p++) {
-		if (*p == '\033' || *p == '\a' || ((guchar)p[0] == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f))
+		if (*p == '\033' || *p == '\a' ||
+		    ((guchar)p[0] == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f))
 			fail_msg("%s: a control byte at offset %td of: %s", what, p - text, text);
 	}
 }
@@ -1046,8 +1117,17 @@ static void
 test_client_commands_hostile_agent(void **state)
 {
 	static const gchar *const runs[][3] = {
-		{"ping"}, {"info"}, {"status"}, {"df"}, {"trace"}, {"trace", "--list"}, {"dmesg"},
-		{"dmesg", "--tail", "3"}, {"snapshot"}, {"doctor"}, {"raw", "{\"execute\":\"guest-get-osinfo\"}"},
+		{"ping"},
+		{"info"},
+		{"status"},
+		{"df"},
+		{"trace"},
+		{"trace", "--list"},
+		{"dmesg"},
+		{"dmesg", "--tail", "3"},
+		{"snapshot"},
+		{"doctor"},
+		{"raw", "{\"execute\":\"guest-get-osinfo\"}"},
 	};
 	Fake *fake = fake_new(TRUE);
 	Fake *sessionless = fake_new(TRUE);
@@ -1066,10 +1146,12 @@ test_client_commands_hostile_agent(void **state)
 		g_autoptr(JsonNode) parsed = NULL;
 		g_autoptr(GError) error = NULL;
 
-		run_client_err(&out, &err, "--agent", fake->path, runs[i][0], runs[i][1], runs[i][2], NULL);
+		run_client_err(&out, &err, "--agent", fake->path, runs[i][0], runs[i][1],
+			       runs[i][2], NULL);
 		assert_terminal_safe(out, what);
 		assert_terminal_safe(err, what);
-		run_client(&json, "--agent", fake->path, "--json", runs[i][0], runs[i][1], runs[i][2], NULL);
+		run_client(&json, "--agent", fake->path, "--json", runs[i][0], runs[i][1],
+			   runs[i][2], NULL);
 		parsed = json_from_string(json, &error);
 		if (parsed == NULL)
 			fail_msg("%s --json: %s: %s", what, error->message, json);
@@ -1081,7 +1163,8 @@ test_client_commands_hostile_agent(void **state)
 	{
 		g_autofree gchar *err = NULL;
 
-		assert_int_equal(run_client_err(NULL, &err, "--agent", sessionless->path, "trace", NULL), 1);
+		assert_int_equal(
+			run_client_err(NULL, &err, "--agent", sessionless->path, "trace", NULL), 1);
 		assert_terminal_safe(err, "trace (error)");
 		assert_non_null(strstr(err, "no trace session yet\\x1b]0;owned\\x07"));
 	}

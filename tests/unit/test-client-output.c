@@ -75,13 +75,14 @@ test_client_output_levels(void **state)
 	static const struct {
 		const gchar *text;
 		gint level;
-	} cases[] = {{"emerg", 0}, {"ALERT", 1}, {"crit", 2}, {"err", 3}, {"error", 3}, {"warn", 4},
-		     {"warning", 4}, {"notice", 5}, {"info", 6}, {"debug", 7}, {"KERN_ERR", 3}, {"0", 0},
-		     {"7", 7}};
+	} cases[] = {{"emerg", 0},    {"ALERT", 1},   {"crit", 2},   {"err", 3},  {"error", 3},
+		     {"warn", 4},     {"warning", 4}, {"notice", 5}, {"info", 6}, {"debug", 7},
+		     {"KERN_ERR", 3}, {"0", 0},	      {"7", 7}};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
 		assert_int_equal(client_parse_level(cases[i].text, NULL), cases[i].level);
-	for (const gchar *const *bad = (const gchar *const[]){"8", "-1", "loud", "", "3x", NULL}; *bad; bad++) {
+	for (const gchar *const *bad = (const gchar *const[]){"8", "-1", "loud", "", "3x", NULL};
+	     *bad; bad++) {
 		g_autoptr(GError) error = NULL;
 
 		assert_int_equal(client_parse_level(*bad, &error), -1);
@@ -94,18 +95,20 @@ test_client_output_levels(void **state)
 static void
 test_client_output_dmesg_record(void **state)
 {
-	g_autoptr(JsonNode) node = json_from_string(
-		"{\"seq\":346,\"ts-us\":2762649,\"level\":3,\"facility\":0,"
-		"\"message\":\"EXT4-fs (vda): bad \\\\x1b thing\"}",
-		NULL);
+	g_autoptr(JsonNode) node =
+		json_from_string("{\"seq\":346,\"ts-us\":2762649,\"level\":3,\"facility\":0,"
+				 "\"message\":\"EXT4-fs (vda): bad \\\\x1b thing\"}",
+				 NULL);
 	JsonObject *record = json_node_get_object(node);
 
-	assert_formatted(client_format_dmesg_record(record, FALSE), "[    2.762649] EXT4-fs (vda): bad \\x1b thing\n");
+	assert_formatted(client_format_dmesg_record(record, FALSE),
+			 "[    2.762649] EXT4-fs (vda): bad \\x1b thing\n");
 	assert_formatted(client_format_dmesg_record(record, TRUE),
 			 "[    2.762649] \033[31mEXT4-fs (vda): bad \\x1b thing\033[0m\n");
 	json_object_set_int_member(record, "level", 6);
 	json_object_set_int_member(record, "ts-us", 12345678901);
-	assert_formatted(client_format_dmesg_record(record, TRUE), "[12345.678901] EXT4-fs (vda): bad \\x1b thing\n");
+	assert_formatted(client_format_dmesg_record(record, TRUE),
+			 "[12345.678901] EXT4-fs (vda): bad \\x1b thing\n");
 }
 
 /* the kernel's /dev/kmsg escapes are undone as dmesg(1) does, then the
@@ -162,7 +165,10 @@ test_client_output_terminal_escape(void **state)
 		{"line\nforged\rover", "line\\x0aforged\\x0dover"},
 		{"del\177", "del\\x7f"},
 		/* C1 as UTF-8: U+0080, U+009B (CSI), U+009D (OSC), U+009F */
-		{"\302\200 \302\233" "2J \302\235 \302\237", "\\xc2\\x80 \\xc2\\x9b" "2J \\xc2\\x9d \\xc2\\x9f"},
+		{"\302\200 \302\233"
+		 "2J \302\235 \302\237",
+		 "\\xc2\\x80 \\xc2\\x9b"
+		 "2J \\xc2\\x9d \\xc2\\x9f"},
 		/* the first character after C1 is text (U+00A0, U+00E9) */
 		{"\302\240\303\251", "\302\240\303\251"},
 		/* invalid UTF-8: bytes that never start a character, a truncated one, a lone continuation */
@@ -175,7 +181,8 @@ test_client_output_terminal_escape(void **state)
 		{"\355\240\200", "\\xed\\xa0\\x80"},
 		{"\364\220\200\200", "\\xf4\\x90\\x80\\x80"},
 		/* valid multibyte text: 2, 3 and 4 bytes */
-		{"caf\303\251 \342\202\254 \342\234\223 \360\235\204\236", "caf\303\251 \342\202\254 \342\234\223 \360\235\204\236"},
+		{"caf\303\251 \342\202\254 \342\234\223 \360\235\204\236",
+		 "caf\303\251 \342\202\254 \342\234\223 \360\235\204\236"},
 		/* a format character that reorders the rest of the line (U+202E) */
 		{"gnp.\342\200\256exe", "gnp.\\xe2\\x80\\xaeexe"},
 	};
@@ -192,7 +199,8 @@ test_client_output_terminal_escape(void **state)
 	/* a terminal that is not UTF-8 takes bytes >= 0x80 for C1 controls:
 	 * then nothing above ASCII goes through */
 	setlocale(LC_ALL, "C");
-	assert_formatted(client_terminal_escape("caf\303\251 \342\234\223"), "caf\\xc3\\xa9 \\xe2\\x9c\\x93");
+	assert_formatted(client_terminal_escape("caf\303\251 \342\234\223"),
+			 "caf\\xc3\\xa9 \\xe2\\x9c\\x93");
 	assert_formatted(client_terminal_escape("\303\233"), "\\xc3\\x9b");
 }
 
@@ -250,10 +258,11 @@ test_client_output_json_text(void **state)
 static void
 test_client_output_json_access(void **state)
 {
-	g_autoptr(JsonNode) node = json_from_string("{\"i\":3,\"d\":2.5,\"s\":\"x\",\"n\":null,\"b\":true,"
-						    "\"o\":{},\"a\":[],\"big\":1e19,\"nbig\":-1e300,"
-						    "\"min\":-9223372036854775808.0}",
-						    NULL);
+	g_autoptr(JsonNode) node =
+		json_from_string("{\"i\":3,\"d\":2.5,\"s\":\"x\",\"n\":null,\"b\":true,"
+				 "\"o\":{},\"a\":[],\"big\":1e19,\"nbig\":-1e300,"
+				 "\"min\":-9223372036854775808.0}",
+				 NULL);
 	JsonObject *o = json_node_get_object(node);
 
 	assert_int_equal(client_json_int(o, "i", -1), 3);
@@ -362,7 +371,8 @@ test_client_output_verdict_events_session(void **state)
 
 	/* the tracepoint fallback names events, not functions */
 	assert_true(client_verdict_all_verified(mps));
-	assert_string_equal(json_array_get_string_element(functions, 0), "syscalls:sys_enter_ioctl");
+	assert_string_equal(json_array_get_string_element(functions, 0),
+			    "syscalls:sys_enter_ioctl");
 }
 
 static void
@@ -392,7 +402,8 @@ test_client_output_verdict_not_verified(void **state)
 	mps = client_verdict_mountpoints(NULL, session, NULL, NULL);
 	mp = json_array_get_object_element(mps, 0);
 	assert_false(json_object_get_boolean_member(mp, "verified"));
-	assert_string_equal(json_object_get_string_member(mp, "reason"), "thaw_super was not recorded");
+	assert_string_equal(json_object_get_string_member(mp, "reason"),
+			    "thaw_super was not recorded");
 	text = client_verdict_format(NULL, mp);
 	assert_true(g_str_has_prefix(text, "/mnt/data  NOT VERIFIED\n"));
 	assert_non_null(strstr(text, "  why not      thaw_super was not recorded\n"));
@@ -400,7 +411,8 @@ test_client_output_verdict_not_verified(void **state)
 	/* no session at all */
 	none = client_verdict_mountpoints(requested, NULL, "the agent lacks tracing", NULL);
 	assert_false(client_verdict_all_verified(none));
-	assert_string_equal(json_object_get_string_member(json_array_get_object_element(none, 0), "reason"),
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(none, 0),
+							  "reason"),
 			    "the agent lacks tracing");
 	assert_false(client_verdict_all_verified(empty));
 }
@@ -421,14 +433,19 @@ test_client_output_verdict_host_evidence(void **state)
 		"{\"disks\":[{\"id\":\"data\",\"mountpoints\":[\"/mnt/data\",\"/srv\"],\"conclusive\":false,"
 		"\"writes-in-window\":7}]}",
 		NULL);
-	g_autoptr(JsonArray) a = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
-	g_autoptr(JsonArray) b = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(busy));
-	g_autoptr(JsonArray) c = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(shared));
+	g_autoptr(JsonArray) a =
+		client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
+	g_autoptr(JsonArray) b =
+		client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(busy));
+	g_autoptr(JsonArray) c =
+		client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(shared));
 	JsonObject *mp_b = json_array_get_object_element(b, 0);
 	g_autofree gchar *text = NULL;
 
 	assert_true(client_verdict_all_verified(a));
-	assert_int_equal(json_object_get_int_member(json_array_get_object_element(a, 0), "host-writes-in-window"), 0);
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(a, 0),
+						    "host-writes-in-window"),
+			 0);
 	/* writes the host saw inside the window take the verdict away */
 	assert_false(client_verdict_all_verified(b));
 	assert_string_equal(json_object_get_string_member(mp_b, "reason"),
@@ -437,7 +454,8 @@ test_client_output_verdict_host_evidence(void **state)
 	assert_non_null(strstr(text, "  host         disk 'data': 7 write(s) while frozen\n"));
 	/* an unfrozen filesystem on the same disk may write: no conclusion */
 	assert_true(client_verdict_all_verified(c));
-	assert_true(json_object_get_null_member(json_array_get_object_element(c, 0), "host-writes-in-window"));
+	assert_true(json_object_get_null_member(json_array_get_object_element(c, 0),
+						"host-writes-in-window"));
 }
 
 /* a guest that ties no mountpoint to a disk (no serial, a lying agent)
@@ -456,24 +474,32 @@ test_client_output_verdict_unknown_disk(void **state)
 		"{\"disks\":[{\"id\":\"vdb\",\"mountpoints\":[],\"conclusive\":false,"
 		"\"writes-in-window\":0}]}",
 		NULL);
-	g_autoptr(JsonArray) mps = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(evidence));
-	g_autoptr(JsonArray) quiet_mps = client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
+	g_autoptr(JsonArray) mps =
+		client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(evidence));
+	g_autoptr(JsonArray) quiet_mps =
+		client_verdict_mountpoints(NULL, session, NULL, json_node_get_object(quiet));
 	JsonObject *mp = json_array_get_object_element(mps, 0);
 	JsonArray *unknown = json_object_get_array_member(mp, "host-unknown-disks");
 	g_autofree gchar *text = NULL;
 
 	assert_false(client_verdict_all_verified(mps));
 	assert_false(json_object_get_boolean_member(mp, "verified"));
-	assert_string_equal(json_object_get_string_member(mp, "reason"),
-			    "the host saw 5 write(s) to disk 'vdb' while it was frozen, and its "
-			    "filesystems are unknown to the host (the guest tied no mountpoint to it)");
+	assert_string_equal(
+		json_object_get_string_member(mp, "reason"),
+		"the host saw 5 write(s) to disk 'vdb' while it was frozen, and its "
+		"filesystems are unknown to the host (the guest tied no mountpoint to it)");
 	assert_non_null(unknown);
 	assert_int_equal(json_array_get_length(unknown), 1);
-	assert_string_equal(json_object_get_string_member(json_array_get_object_element(unknown, 0), "id"), "vdb");
-	assert_int_equal(json_object_get_int_member(json_array_get_object_element(unknown, 0), "writes-in-window"), 5);
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(unknown, 0),
+							  "id"),
+			    "vdb");
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(unknown, 0),
+						    "writes-in-window"),
+			 5);
 	text = client_verdict_format(NULL, mp);
 	assert_true(g_str_has_prefix(text, "/mnt/data  NOT VERIFIED\n"));
-	assert_non_null(strstr(text, "disk 'vdb': 5 write(s) while frozen, its filesystems unknown to the host"));
+	assert_non_null(strstr(
+		text, "disk 'vdb': 5 write(s) while frozen, its filesystems unknown to the host"));
 	/* a quiet disk of unknown filesystems takes nothing away */
 	assert_true(client_verdict_all_verified(quiet_mps));
 }
@@ -489,15 +515,18 @@ test_client_output_libvirt_reply(void **state)
 	g_autoptr(GError) deep_error = NULL;
 	g_autoptr(GError) two_error = NULL;
 	g_autoptr(GError) cut_error = NULL;
-	g_autoptr(JsonNode) value = client_conn_parse_reply_text("guest-ping", "{\"return\":{\"a\":1}}", &error);
+	g_autoptr(JsonNode) value =
+		client_conn_parse_reply_text("guest-ping", "{\"return\":{\"a\":1}}", &error);
 	g_autoptr(JsonNode) failed = NULL;
 	g_autoptr(GString) deep = g_string_sized_new(2 * 200000 + 32);
 
 	assert_non_null(value);
 	assert_int_equal(json_object_get_int_member(json_node_get_object(value), "a"), 1);
-	failed = client_conn_parse_reply_text("guest-x", "{\"error\":{\"class\":\"CommandNotFound\","
-						       "\"desc\":\"The command guest-x has not been found\"}}",
-					      &error);
+	failed = client_conn_parse_reply_text(
+		"guest-x",
+		"{\"error\":{\"class\":\"CommandNotFound\","
+		"\"desc\":\"The command guest-x has not been found\"}}",
+		&error);
 	assert_null(failed);
 	assert_true(g_error_matches(error, QGA_ERROR, QGA_ERROR_COMMAND_NOT_FOUND));
 
@@ -510,7 +539,8 @@ test_client_output_libvirt_reply(void **state)
 	assert_null(client_conn_parse_reply_text("guest-dmesg", deep->str, &deep_error));
 	assert_true(g_error_matches(deep_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	assert_non_null(strstr(deep_error->message, "nesting"));
-	assert_null(client_conn_parse_reply_text("guest-ping", "{\"return\":{}}{\"return\":{}}", &two_error));
+	assert_null(client_conn_parse_reply_text("guest-ping", "{\"return\":{}}{\"return\":{}}",
+						 &two_error));
 	assert_true(g_error_matches(two_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	assert_null(client_conn_parse_reply_text("guest-ping", "{\"return\":{", &cut_error));
 	assert_true(g_error_matches(cut_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
@@ -573,7 +603,9 @@ test_client_output_domain_xml(void **state)
 	ours = client_domain_xml_find_channel(xml, "org.qgatrace.0");
 	spice = client_domain_xml_find_channel(xml, "com.redhat.spice.0");
 	assert_non_null(qga);
-	assert_string_equal(qga->path, "/var/lib/libvirt/qemu/channel/target/domain-6-vm1/org.qemu.guest_agent.0");
+	assert_string_equal(
+		qga->path,
+		"/var/lib/libvirt/qemu/channel/target/domain-6-vm1/org.qemu.guest_agent.0");
 	assert_string_equal(qga->state, "connected");
 	assert_string_equal(qga->alias, "channel0");
 	assert_string_equal(ours->state, "disconnected");
@@ -595,7 +627,8 @@ static void
 test_client_output_domain_xml_invalid(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ClientDomainXml) xml = client_domain_xml_parse("<domain><name>x</domain>", &error);
+	g_autoptr(ClientDomainXml) xml =
+		client_domain_xml_parse("<domain><name>x</domain>", &error);
 
 	assert_null(xml);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));

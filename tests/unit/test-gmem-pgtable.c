@@ -58,8 +58,7 @@ check_levels(gboolean la57, guint64 direct_map)
 	assert_translates(pt, direct_map + 0x5123, 0x7123, 4096 - 0x123);
 	assert_translates(pt, direct_map + 0x40000000 + 0x200000 + 0x12345, 0x1c12345,
 			  2 * MIB - 0x12345);
-	assert_translates(pt, direct_map + 4 * GIB + 0x3456789, GIB + 0x3456789,
-			  GIB - 0x3456789);
+	assert_translates(pt, direct_map + 4 * GIB + 0x3456789, GIB + 0x3456789, GIB - 0x3456789);
 	assert_unmapped(pt, direct_map + 0x6000);
 	assert_unmapped(pt, direct_map + 0x40000000);
 	assert_unmapped(pt, direct_map + 5 * GIB);

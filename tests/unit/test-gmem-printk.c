@@ -95,8 +95,9 @@ test_gmem_printk_fields(void **state)
 
 	fixture_init(&f, 4, 10);
 	sim_ring_push(&f.ring, "Linux version 6.1.0-sim", 5);
-	sim_ring_push_full(&f.ring, "virtio_blk virtio1: [vda]", strlen("virtio_blk virtio1: [vda]"), 6, 0, 2,
-			   1234567891, 42, "virtio", "+virtio:virtio1");
+	sim_ring_push_full(&f.ring, "virtio_blk virtio1: [vda]",
+			   strlen("virtio_blk virtio1: [vda]"), 6, 0, 2, 1234567891, 42, "virtio",
+			   "+virtio:virtio1");
 	sim_ring_push_full(&f.ring, "cont", 4, 4, 1, 8, 5000, 0x80000003u, NULL, NULL);
 	records = fixture_decode(&f, NULL);
 	assert_int_equal(records->len, 3);
@@ -292,16 +293,15 @@ test_gmem_printk_truncated(void **state)
 
 /* ---- the log_buf format, Linux 3.5 to 5.9 ---- */
 
-#define LOG_BUF_SYM   G_GUINT64_CONSTANT(0xffffffff82000000)
-#define LOG_BUF_AT    G_GUINT64_CONSTANT(0xffff888010000000)
-#define LOG_BUF_LEN   256
-#define LOG_HDR	      16
+#define LOG_BUF_SYM G_GUINT64_CONSTANT(0xffffffff82000000)
+#define LOG_BUF_AT  G_GUINT64_CONSTANT(0xffff888010000000)
+#define LOG_BUF_LEN 256
+#define LOG_HDR	    16
 
 static const gchar legacy_vmcoreinfo[] = SIM_LEGACY_VMCOREINFO;
 
 static guint32
-legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint level,
-	   guint64 ts)
+legacy_put(guint8 *buf, guint32 idx, const gchar *text, const gchar *dict, guint level, guint64 ts)
 {
 	gsize tlen = strlen(text);
 	gsize dlen = dict != NULL ? strlen(dict) + 1 : 0;
@@ -342,11 +342,11 @@ legacy_header(guint8 *buf, guint32 idx, guint16 len, guint16 text_len, guint16 d
 
 /* @buf as log_buf, with its indexes, decoded */
 static GPtrArray *
-legacy_decode(const guint8 *buf, guint32 len, guint32 first, guint32 next,
-	      GmemPrintkStats *stats, GError **error)
+legacy_decode(const guint8 *buf, guint32 len, guint32 first, guint32 next, GmemPrintkStats *stats,
+	      GError **error)
 {
-	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(legacy_vmcoreinfo,
-								 strlen(legacy_vmcoreinfo), NULL);
+	g_autoptr(GmemVmcoreinfo) info =
+		gmem_vmcoreinfo_parse(legacy_vmcoreinfo, strlen(legacy_vmcoreinfo), NULL);
 	SimMem *mem = sim_mem_new();
 	GPtrArray *records;
 
@@ -424,7 +424,6 @@ test_gmem_printk_garbage(void **state)
 	fixture_clear(&f);
 }
 
-
 /* a dictionary that ends in "DEVICE" or "SUBSYSTEM", a '=' in the padding
  * after it: no key, and no length underflow */
 static void
@@ -499,7 +498,8 @@ records_text_bytes(GPtrArray *records)
 	gsize total = 0;
 
 	for (guint i = 0; i < records->len; i++)
-		total += g_bytes_get_size(((GmemPrintkRecord *)g_ptr_array_index(records, i))->text);
+		total +=
+			g_bytes_get_size(((GmemPrintkRecord *)g_ptr_array_index(records, i))->text);
 	return total;
 }
 

@@ -153,8 +153,8 @@ test_gmem_vmcore_elf_note(void **state)
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 	g_clear_error(&error);
 	/* a note cut short: not found rather than read past the end */
-	assert_null(gmem_vmcoreinfo_find_in_elf(elf->data, elf->len - sizeof(page) - 8, &len,
-						  &error));
+	assert_null(
+		gmem_vmcoreinfo_find_in_elf(elf->data, elf->len - sizeof(page) - 8, &len, &error));
 	assert_non_null(error);
 }
 
@@ -182,21 +182,21 @@ test_gmem_vmcore_scan_buffer(void **state)
 
 /* ---- a fake QEMU QMP server over synthetic guest memory ---- */
 
-#define FAKE_RAM	   (64 * 1024 * 1024)
-#define FAKE_DIRECT_MAP	   G_GUINT64_CONSTANT(0xff11000000000000)
-#define FAKE_KERNEL_VA	   G_GUINT64_CONSTANT(0xffffffff81000000)
-#define FAKE_KERNEL_PA	   G_GUINT64_CONSTANT(0x1000000)
-#define FAKE_PRB_SYM	   (FAKE_KERNEL_VA + 0x12622c0)
-#define FAKE_INIT_TOP_PGT  (FAKE_KERNEL_VA + 0x1a00000)
-#define FAKE_RING_PA	   G_GUINT64_CONSTANT(0x3000000)
-#define FAKE_NOTE_PA	   G_GUINT64_CONSTANT(0x3e00000)
-#define FAKE_UTS_SYM	   (FAKE_KERNEL_VA + 0x1800000)
-#define FAKE_IMAGE_SIZE	   (32 * 1024 * 1024)
+#define FAKE_RAM	  (64 * 1024 * 1024)
+#define FAKE_DIRECT_MAP	  G_GUINT64_CONSTANT(0xff11000000000000)
+#define FAKE_KERNEL_VA	  G_GUINT64_CONSTANT(0xffffffff81000000)
+#define FAKE_KERNEL_PA	  G_GUINT64_CONSTANT(0x1000000)
+#define FAKE_PRB_SYM	  (FAKE_KERNEL_VA + 0x12622c0)
+#define FAKE_INIT_TOP_PGT (FAKE_KERNEL_VA + 0x1a00000)
+#define FAKE_RING_PA	  G_GUINT64_CONSTANT(0x3000000)
+#define FAKE_NOTE_PA	  G_GUINT64_CONSTANT(0x3e00000)
+#define FAKE_UTS_SYM	  (FAKE_KERNEL_VA + 0x1800000)
+#define FAKE_IMAGE_SIZE	  (32 * 1024 * 1024)
 
 typedef struct {
 	SimMem *phys;
 	gchar *vmcoreinfo;
-	gboolean has_device;   /* -device vmcoreinfo: the dump carries the note */
+	gboolean has_device; /* -device vmcoreinfo: the dump carries the note */
 	gboolean pmemsave_fails;
 	gboolean sigint_while_paused; /* Ctrl-C arrives during the first pmemsave */
 	gboolean running;
@@ -230,8 +230,9 @@ fake_reply(gint fd, JsonNode *id, JsonNode *ret, const gchar *error_desc)
 		json_object_set_object_member(obj, "error", err);
 	} else {
 		json_object_set_member(obj, "return",
-				       ret != NULL ? ret : json_node_init_object(json_node_alloc(),
-										 json_object_new()));
+				       ret != NULL ? ret
+						   : json_node_init_object(json_node_alloc(),
+									   json_object_new()));
 	}
 	if (id != NULL)
 		json_object_set_member(obj, "id", json_node_copy(id));
@@ -283,8 +284,8 @@ fake_handle(FakeQemu *fake, gint fd, const gchar *cmd, JsonObject *args, gint *p
 		json_object_set_int_member(ret, "base-memory", FAKE_RAM);
 	} else if (g_str_equal(cmd, "dump-guest-memory")) {
 		g_autofree guint8 *page = g_malloc0(4096);
-		g_autoptr(GByteArray) elf = build_elf(fake->has_device ? fake->vmcoreinfo : NULL,
-						      page, 4096);
+		g_autoptr(GByteArray) elf =
+			build_elf(fake->has_device ? fake->vmcoreinfo : NULL, page, 4096);
 		g_autofree gchar *event = g_strdup(
 			"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": "
 			"\"DUMP_COMPLETED\", \"data\": {}}\r\n");
@@ -343,8 +344,8 @@ fake_handle(FakeQemu *fake, gint fd, const gchar *cmd, JsonObject *args, gint *p
 
 			sim_mem_read(fake->phys, addr + i * 8, &q, 8, NULL);
 			if (i % 2 == 0)
-				g_string_append_printf(out, "%016" G_GINT64_MODIFIER "x:",
-						       addr + i * 8);
+				g_string_append_printf(out,
+						       "%016" G_GINT64_MODIFIER "x:", addr + i * 8);
 			g_string_append_printf(out, " 0x%016" G_GINT64_MODIFIER "x", q);
 			if (i % 2 == 1 || i + 1 == n)
 				g_string_append(out, "\r\n");
@@ -380,8 +381,10 @@ fake_thread(gpointer data)
 			gchar buf[CMSG_SPACE(sizeof(gint))];
 		} control;
 		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control.buf,
+				     .msg_controllen = sizeof(control.buf)};
 		gssize n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 		gchar *nl;
 
@@ -593,8 +596,8 @@ test_gmem_vmcore_filters(void **state)
 		assert_true(json_object_get_int_member(json_array_get_object_element(records, i),
 						       "level") <= 3);
 	/* the last of levels 0..3 below 100: 99 is 3 */
-	assert_int_equal(json_object_get_int_member(json_array_get_object_element(records, 4), "seq"),
-			 99);
+	assert_int_equal(
+		json_object_get_int_member(json_array_get_object_element(records, 4), "seq"), 99);
 	assert_int_equal(fake->stops, 0);
 	fake_stop(fake);
 }
@@ -632,8 +635,8 @@ test_gmem_vmcore_pmemsave_fallback(void **state)
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 40, 40);
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(reply, "memory"),
-							  "reads"),
+	assert_string_equal(json_object_get_string_member(
+				    json_object_get_object_member(reply, "memory"), "reads"),
 			    "xp");
 	assert_true(fake->running);
 	fake_stop(fake);
@@ -682,8 +685,8 @@ test_gmem_vmcore_scan(void **state)
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 10, 10);
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(reply, "memory"),
-							  "vmcoreinfo"),
+	assert_string_equal(json_object_get_string_member(
+				    json_object_get_object_member(reply, "memory"), "vmcoreinfo"),
 			    "scan");
 	assert_true(calls > 0);
 	fake_stop(fake);
@@ -718,9 +721,10 @@ static void
 test_gmem_vmcore_scan_planted(void **state)
 {
 	FakeQemu *fake = fake_start(10, FALSE);
-	g_autofree gchar *prb = g_strdup_printf("SYMBOL(prb)=%" G_GINT64_MODIFIER "x", FAKE_PRB_SYM);
-	g_autofree gchar *pgt = g_strdup_printf("SYMBOL(init_top_pgt)=%" G_GINT64_MODIFIER "x",
-						FAKE_INIT_TOP_PGT);
+	g_autofree gchar *prb =
+		g_strdup_printf("SYMBOL(prb)=%" G_GINT64_MODIFIER "x", FAKE_PRB_SYM);
+	g_autofree gchar *pgt =
+		g_strdup_printf("SYMBOL(init_top_pgt)=%" G_GINT64_MODIFIER "x", FAKE_INIT_TOP_PGT);
 	GmemDmesgOptions opts;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) reply = NULL;
@@ -738,7 +742,8 @@ test_gmem_vmcore_scan_planted(void **state)
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 10, 10);
-	scan = json_object_get_object_member(json_object_get_object_member(reply, "memory"), "scan");
+	scan = json_object_get_object_member(json_object_get_object_member(reply, "memory"),
+					     "scan");
 	assert_non_null(scan);
 	assert_int_equal(json_object_get_int_member(scan, "refused"), 4);
 	assert_string_equal(json_object_get_string_member(scan, "note-address"), "0x3e00000");
@@ -912,7 +917,8 @@ write_dump(FakeQemu *fake, gboolean with_note)
 	g_assert(fd >= 0);
 	close(fd);
 	if (with_note)
-		append_note(notes, "VMCOREINFO", 0, fake->vmcoreinfo, (guint32)strlen(fake->vmcoreinfo));
+		append_note(notes, "VMCOREINFO", 0, fake->vmcoreinfo,
+			    (guint32)strlen(fake->vmcoreinfo));
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -957,8 +963,8 @@ test_gmem_vmcore_from_dump(void **state)
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	assert_records(reply, 300, 300);
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(reply, "memory"),
-							  "vmcoreinfo"),
+	assert_string_equal(json_object_get_string_member(
+				    json_object_get_object_member(reply, "memory"), "vmcoreinfo"),
 			    "dump-file");
 	/* no QMP at all */
 	assert_int_equal(fake->dumps, 0);

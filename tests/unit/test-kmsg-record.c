@@ -65,9 +65,11 @@ test_kmsg_record_json_text(void **state)
 	full_text = kmsg_record_to_json(full);
 	assert_string_equal(plain_text, "{\"seq\":7,\"ts-us\":7000,\"level\":6,\"facility\":0,"
 					"\"message\":\"tab\\\\x09 \\\"q\\\"\"}");
-	assert_string_equal(full_text, "{\"seq\":18446744073709551615,\"ts-us\":1,\"level\":0,\"facility\":23,"
-				       "\"message\":\"\",\"continuation\":true,"
-				       "\"dictionary\":{\"SUBSYSTEM\":\"pci\",\"DEVICE\":\"+pci:0000:00:01.0\"}}");
+	assert_string_equal(
+		full_text,
+		"{\"seq\":18446744073709551615,\"ts-us\":1,\"level\":0,\"facility\":23,"
+		"\"message\":\"\",\"continuation\":true,"
+		"\"dictionary\":{\"SUBSYSTEM\":\"pci\",\"DEVICE\":\"+pci:0000:00:01.0\"}}");
 	assert_int_equal(kmsg_record_json_size(plain), strlen(plain_text));
 	assert_int_equal(kmsg_record_json_size(full), strlen(full_text));
 	node = json_from_string(plain_text, NULL);
@@ -95,7 +97,8 @@ reply_of_ten(const KmsgRecordFilter *filter, guint *refused)
 static gchar *
 reply_finish(KmsgRecordReply *reply, const gchar *boot_id)
 {
-	KmsgRecordEnvelope envelope = {"kmsg", FALSE, 0, kmsg_record_reply_get_last_seq(reply), 2, boot_id};
+	KmsgRecordEnvelope envelope = {"kmsg", FALSE,  0, kmsg_record_reply_get_last_seq(reply),
+				       2,      boot_id};
 
 	return kmsg_record_reply_finish(reply, &envelope);
 }
@@ -116,13 +119,15 @@ test_kmsg_record_reply_filter(void **state)
 		assert_int_equal(refused, 0);
 		assert_int_equal(kmsg_record_reply_get_last_seq(reply), 9);
 		text = reply_finish(reply, "b00t");
-		assert_string_equal(text, "{\"source\":\"kmsg\",\"encoding\":\"kmsg-escaped\",\"seq-synthesized\":false,"
-					  "\"first-seq\":0,\"next-seq\":9,\"missed\":2,\"truncated\":false,\"records\":["
-					  "{\"seq\":0,\"ts-us\":0,\"level\":0,\"facility\":0,\"message\":\"r0\"},"
-					  "{\"seq\":1,\"ts-us\":1000,\"level\":1,\"facility\":0,\"message\":\"r1\"},"
-					  "{\"seq\":8,\"ts-us\":8000,\"level\":0,\"facility\":0,\"message\":\"r8\"},"
-					  "{\"seq\":9,\"ts-us\":9000,\"level\":1,\"facility\":0,\"message\":\"r9\"}"
-					  "],\"boot-id\":\"b00t\"}");
+		assert_string_equal(
+			text,
+			"{\"source\":\"kmsg\",\"encoding\":\"kmsg-escaped\",\"seq-synthesized\":false,"
+			"\"first-seq\":0,\"next-seq\":9,\"missed\":2,\"truncated\":false,\"records\":["
+			"{\"seq\":0,\"ts-us\":0,\"level\":0,\"facility\":0,\"message\":\"r0\"},"
+			"{\"seq\":1,\"ts-us\":1000,\"level\":1,\"facility\":0,\"message\":\"r1\"},"
+			"{\"seq\":8,\"ts-us\":8000,\"level\":0,\"facility\":0,\"message\":\"r8\"},"
+			"{\"seq\":9,\"ts-us\":9000,\"level\":1,\"facility\":0,\"message\":\"r9\"}"
+			"],\"boot-id\":\"b00t\"}");
 	}
 	/* the last two of levels 0..3; none fits max-records 0 */
 	filter.level = 3;
@@ -142,7 +147,8 @@ test_kmsg_record_reply_filter(void **state)
 		g_autofree gchar *text = reply_finish(reply, NULL);
 
 		assert_int_equal(kmsg_record_reply_get_last_seq(reply), -1);
-		assert_non_null(strstr(text, "\"next-seq\":-1,\"missed\":2,\"truncated\":true,\"records\":[]}"));
+		assert_non_null(strstr(
+			text, "\"next-seq\":-1,\"missed\":2,\"truncated\":true,\"records\":[]}"));
 	}
 	/* no tail: the reply is full at max-records, and says so */
 	filter.tail = -1;
@@ -178,10 +184,12 @@ static const SameRecord same_records[] = {
 	 "11,1,12872846,-;esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end\n"},
 	{RAW("bad utf8 \xff\xfe and \xc3\xa9 \x7f\x01 \"q\" {}"), 7, 0, 2, 999, NULL, NULL,
 	 "7,2,0,-;bad utf8 \\xff\\xfe and \\xc3\\xa9 \\x7f\\x01 \"q\" {}\n"},
-	{RAW("line one\nline two"), 4, 23, 2, 2000000, NULL, NULL, "188,3,2000,-;line one\\x0aline two\n"},
+	{RAW("line one\nline two"), 4, 23, 2, 2000000, NULL, NULL,
+	 "188,3,2000,-;line one\\x0aline two\n"},
 	{RAW("virtio_blk virtio1: [vda]"), 6, 0, 2, 1234567891, "virtio", "+virtio:virtio1",
 	 "6,4,1234567,-;virtio_blk virtio1: [vda]\n SUBSYSTEM=virtio\n DEVICE=+virtio:virtio1\n"},
-	{RAW("odd device"), 2, 0, 2, 5000, NULL, "c\\1\x01", "2,5,5,-;odd device\n DEVICE=c\\x5c1\\x01\n"},
+	{RAW("odd device"), 2, 0, 2, 5000, NULL, "c\\1\x01",
+	 "2,5,5,-;odd device\n DEVICE=c\\x5c1\\x01\n"},
 	{RAW("cont start "), 4, 0, 8, 6000, NULL, NULL, "4,6,6,c;cont start \n"},
 	{RAW("and more"), 4, 0, 8 | 2, 7000, NULL, NULL, "4,7,7,c;and more\n"},
 	{RAW(""), 0, 0, 2, 8000, NULL, NULL, "0,8,8,-;\n"},
@@ -196,7 +204,8 @@ static GPtrArray *
 same_from_memory(GmemPrintkStats *stats)
 {
 	g_autofree gchar *vmcoreinfo = sim_vmcoreinfo(SAME_PRB_SYM, 0, 0, TRUE);
-	g_autoptr(GmemVmcoreinfo) info = gmem_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
+	g_autoptr(GmemVmcoreinfo) info =
+		gmem_vmcoreinfo_parse(vmcoreinfo, strlen(vmcoreinfo), NULL);
 	g_autoptr(GError) error = NULL;
 	SimMem *mem = sim_mem_new();
 	SimRing ring;
@@ -207,8 +216,8 @@ same_from_memory(GmemPrintkStats *stats)
 	for (guint i = 0; i < G_N_ELEMENTS(same_records); i++) {
 		const SameRecord *r = &same_records[i];
 
-		sim_ring_push_full(&ring, r->raw, r->raw_len, r->level, r->facility, r->flags, r->ts_nsec, 1,
-				   r->subsystem, r->device);
+		sim_ring_push_full(&ring, r->raw, r->raw_len, r->level, r->facility, r->flags,
+				   r->ts_nsec, 1, r->subsystem, r->device);
 	}
 	sim_ring_store(&ring, mem, SAME_PRB_SYM, SAME_RB_AT);
 	records = gmem_printk_read(info, sim_mem_read, mem, stats, &error);
@@ -227,9 +236,10 @@ test_kmsg_record_agent_matches_memory(void **state)
 
 	for (guint i = 0; i < G_N_ELEMENTS(same_records); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KmsgRecord) agent =
-		    qga_kmsg_record_parse(same_records[i].kmsg, strlen(same_records[i].kmsg), &error);
-		g_autoptr(KmsgRecord) mem = gmem_printk_record_to_kmsg(g_ptr_array_index(memory, i));
+		g_autoptr(KmsgRecord) agent = qga_kmsg_record_parse(
+			same_records[i].kmsg, strlen(same_records[i].kmsg), &error);
+		g_autoptr(KmsgRecord) mem =
+			gmem_printk_record_to_kmsg(g_ptr_array_index(memory, i));
 		g_autofree gchar *agent_text = NULL;
 		g_autofree gchar *mem_text = NULL;
 
@@ -297,7 +307,8 @@ test_kmsg_record_agent_reply_matches_memory(void **state)
 		query.filter.tail = filters[f].tail;
 		agent_text = qga_kmsg_export(reader, &query, NULL, NULL);
 		assert_non_null(agent_text);
-		mem_text = gmem_printk_records_to_reply(memory, &stats, filters[f].level, filters[f].tail);
+		mem_text = gmem_printk_records_to_reply(memory, &stats, filters[f].level,
+							filters[f].tail);
 		agent = parse_object(agent_text);
 		mem = parse_object(mem_text);
 		agent_records = json_node_ref(json_object_get_member(agent, "records"));

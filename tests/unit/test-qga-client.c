@@ -44,16 +44,16 @@ struct _Peer {
 	gsize big_len; /* what the partial write test received */
 };
 
-#define PEER_CHECK(peer, cond)                                                                   \
-	G_STMT_START                                                                             \
-	{                                                                                        \
-		if (!(cond)) {                                                                   \
-			if ((peer)->failure == NULL)                                             \
-				(peer)->failure = g_strdup_printf("%s:%d: %s", __FILE__,         \
-								  __LINE__, #cond);              \
-			return;                                                                  \
-		}                                                                                \
-	}                                                                                        \
+#define PEER_CHECK(peer, cond)                                                                     \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		if (!(cond)) {                                                                     \
+			if ((peer)->failure == NULL)                                               \
+				(peer)->failure =                                                  \
+					g_strdup_printf("%s:%d: %s", __FILE__, __LINE__, #cond);   \
+			return;                                                                    \
+		}                                                                                  \
+	}                                                                                          \
 	G_STMT_END
 
 static gpointer
@@ -197,8 +197,8 @@ request_execute(JsonNode *request)
 {
 	if (request == NULL || !JSON_NODE_HOLDS_OBJECT(request))
 		return NULL;
-	return json_object_get_string_member_with_default(json_node_get_object(request),
-							  "execute", NULL);
+	return json_object_get_string_member_with_default(json_node_get_object(request), "execute",
+							  NULL);
 }
 
 static gchar *
@@ -232,7 +232,8 @@ script_sync_with_stale(Peer *peer)
 	PEER_CHECK(peer, request != NULL);
 	/* the 0xff went first: the agent's parser complained about it */
 	PEER_CHECK(peer, peer->n_decoder_errors == 1);
-	PEER_CHECK(peer, g_strcmp0(peer->first_decoder_error, "JSON parse error, stray '\xef\xbf\xbd'") == 0);
+	PEER_CHECK(peer, g_strcmp0(peer->first_decoder_error,
+				   "JSON parse error, stray '\xef\xbf\xbd'") == 0);
 	PEER_CHECK(peer, g_strcmp0(request_execute(request), "guest-sync-delimited") == 0);
 	args = json_object_get_object_member(json_node_get_object(request), "arguments");
 	PEER_CHECK(peer, args != NULL && json_object_has_member(args, "id"));
@@ -319,18 +320,20 @@ script_execute_ids(Peer *peer)
 	PEER_CHECK(peer, g_strcmp0(request_execute(request), "guest-file-open") == 0);
 	args = json_object_get_object_member(json_node_get_object(request), "arguments");
 	PEER_CHECK(peer, args != NULL);
-	PEER_CHECK(peer, g_strcmp0(json_object_get_string_member(args, "path"), "/etc/\xc3\xa9") == 0);
+	PEER_CHECK(peer,
+		   g_strcmp0(json_object_get_string_member(args, "path"), "/etc/\xc3\xa9") == 0);
 	id = request_id_text(request);
 	PEER_CHECK(peer, id != NULL);
 
 	/* no id, another id, an id of another type, garbage: all skipped */
-	replies = g_strdup_printf("{\"return\": \"no id\"}\n"
-				  "{\"return\": \"other\", \"id\": \"qgatrace-0-00000000\"}\n"
-				  "{\"return\": \"int\", \"id\": 1}\n"
-				  "{\"error\": {\"class\": \"GenericError\", \"desc\": \"stale\"}}\n"
-				  "]]\n"
-				  "{\"return\": 1000, \"id\": %s}\n",
-				  id);
+	replies =
+		g_strdup_printf("{\"return\": \"no id\"}\n"
+				"{\"return\": \"other\", \"id\": \"qgatrace-0-00000000\"}\n"
+				"{\"return\": \"int\", \"id\": 1}\n"
+				"{\"error\": {\"class\": \"GenericError\", \"desc\": \"stale\"}}\n"
+				"]]\n"
+				"{\"return\": 1000, \"id\": %s}\n",
+				id);
 	peer_write_str(peer, replies);
 
 	second = peer_read_request(peer);
@@ -338,9 +341,10 @@ script_execute_ids(Peer *peer)
 	id2 = request_id_text(second);
 	/* every request has an id of its own */
 	PEER_CHECK(peer, id2 != NULL && g_strcmp0(id, id2) != 0);
-	error_reply = g_strdup_printf("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-				      "\"The command guest-nope has not been found\"}, \"id\": %s}\n",
-				      id2);
+	error_reply =
+		g_strdup_printf("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+				"\"The command guest-nope has not been found\"}, \"id\": %s}\n",
+				id2);
 	peer_write_str(peer, error_reply);
 	peer_wait_eof(peer);
 }

@@ -88,7 +88,8 @@ assert_items(GPtrArray *items, const gchar *const *expected)
 	}
 	if (items->len != n) {
 		for (guint i = 0; i < items->len; i++)
-			print_message("# item %u: %s\n", i, (const gchar *)g_ptr_array_index(items, i));
+			print_message("# item %u: %s\n", i,
+				      (const gchar *)g_ptr_array_index(items, i));
 		fail_msg("got %u items, expected %u", items->len, n);
 	}
 }
@@ -346,8 +347,7 @@ test_qga_codec_single_quotes(void **state)
 	assert_string_equal(json_object_get_string_member(object, "execute"), "guest-exec");
 	assert_string_equal(json_object_get_string_member(object, "id"), "q");
 	args = json_object_get_object_member(object, "arguments");
-	assert_string_equal(json_object_get_string_member(args, "s"),
-			    "it's \"quoted\" \\ back}");
+	assert_string_equal(json_object_get_string_member(args, "s"), "it's \"quoted\" \\ back}");
 	assert_string_equal(json_object_get_string_member(args, "d"), "dq ' too");
 	assert_string_equal(json_object_get_string_member(args, "u"), "\xc3\xa9\n");
 	assert_false(qga_decoder_pop(decoder, NULL, NULL));
@@ -380,19 +380,8 @@ test_qga_codec_top_level_scalar(void **state)
 {
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
 	const gchar *const expected[] = {
-		"v 123",
-		"v \"abc\"",
-		"v true",
-		"v null",
-		"v -4.5",
-		"v {}",
-		"v 7",
-		"v []",
-		"v 8",
-		"v \"q\"",
-		"v -1",
-		"v {}",
-		NULL,
+		"v 123", "v \"abc\"", "v true",	 "v null", "v -4.5", "v {}", "v 7",
+		"v []",	 "v 8",	      "v \"q\"", "v -1",   "v {}",   NULL,
 	};
 	g_autoptr(GPtrArray) items = NULL;
 
@@ -563,7 +552,8 @@ test_qga_codec_default_limit_chunked(void **state)
 				 MIN(4096, QGA_MAX_MESSAGE_DEFAULT + 1 - off));
 	assert_false(qga_decoder_pop(decoder, NULL, &error));
 	assert_non_null(error);
-	assert_string_equal(error->message, "JSON message exceeds the size limit of 16777216 bytes");
+	assert_string_equal(error->message,
+			    "JSON message exceeds the size limit of 16777216 bytes");
 	g_clear_error(&error);
 	assert_false(qga_decoder_pop(decoder, NULL, &error));
 	assert_null(error);
@@ -947,8 +937,8 @@ test_qga_codec_request_encode(void **state)
 static void
 test_qga_codec_reply_encode_ascii(void **state)
 {
-	g_autoptr(JsonNode) value = json_node_init_string(json_node_alloc(),
-							  "é 漢 😀 \x01\x1f\x7f\n\"\\");
+	g_autoptr(JsonNode) value =
+		json_node_init_string(json_node_alloc(), "é 漢 😀 \x01\x1f\x7f\n\"\\");
 	g_autoptr(JsonNode) null_id = json_node_init_null(json_node_alloc());
 	g_autoptr(JsonNode) str_id = json_node_init_string(json_node_alloc(), "ÿ");
 	g_autofree gchar *plain = NULL;
@@ -977,8 +967,8 @@ test_qga_codec_reply_encode_ascii(void **state)
 static void
 test_qga_codec_reply_round_trip_return(void **state)
 {
-	g_autoptr(JsonNode) value = parse_json(
-		"{\"name\":\"漢 😀\",\"list\":[1,-2,3.5,true,null,{}]}");
+	g_autoptr(JsonNode) value =
+		parse_json("{\"name\":\"漢 😀\",\"list\":[1,-2,3.5,true,null,{}]}");
 	g_autoptr(JsonNode) id = parse_json("{\"seq\":[1,\"é\"]}");
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
 	g_autoptr(JsonNode) reply = NULL;
@@ -1026,7 +1016,8 @@ test_qga_codec_reply_round_trip_error(void **state)
 		g_autoptr(JsonNode) value = NULL;
 		g_autoptr(GError) out = NULL;
 		g_autofree gchar *wire = qga_reply_encode_error(in, i % 2 ? id : NULL);
-		g_autofree gchar *expected_class = g_strdup_printf("\"class\":\"%s\"", cases[i].klass);
+		g_autofree gchar *expected_class =
+			g_strdup_printf("\"class\":\"%s\"", cases[i].klass);
 		JsonNode *reply_id;
 
 		assert_ascii(wire, strlen(wire));
@@ -1061,7 +1052,8 @@ test_qga_codec_reply_parse_shapes(void **state)
 		 QGA_ERROR_COMMAND_NOT_FOUND, "d1"},
 		{"{\"error\":{\"class\":\"QgaCommandFailed\",\"desc\":\"d2\"}}", QGA_ERROR_GENERIC,
 		 "d2"},
-		{"{\"error\":{\"class\":\"Unsupported\",\"desc\":\"d3\"}}", QGA_ERROR_GENERIC, "d3"},
+		{"{\"error\":{\"class\":\"Unsupported\",\"desc\":\"d3\"}}", QGA_ERROR_GENERIC,
+		 "d3"},
 		{"{\"error\":{\"class\":\"KVMMissingCap\",\"desc\":\"d4\"}}",
 		 QGA_ERROR_KVM_MISSING_CAP, "d4"},
 		{"{\"error\":{\"class\":\"DeviceNotActive\",\"desc\":\"d5\"}}",
@@ -1131,7 +1123,9 @@ test_qga_codec_invalid_escape(void **state)
 	};
 
 	/* json-glib would read "\x" as "x"; the rest of the message is dropped */
-	assert_decodes("{\"execute\":\"guest-ping\",\"id\":\"\\x\",\"a\":[{}]}{\"execute\":\"next\"}", expected);
+	assert_decodes(
+		"{\"execute\":\"guest-ping\",\"id\":\"\\x\",\"a\":[{}]}{\"execute\":\"next\"}",
+		expected);
 }
 
 /* found by fuzz/fuzz-codec.c: json-glib took "\\u" with bad hex digits and
@@ -1202,8 +1196,9 @@ static void
 test_qga_codec_integer_beyond_int64(void **state)
 {
 	g_autoptr(QgaDecoder) decoder = qga_decoder_new(0);
-	const gchar *text = "{\"big\":9223372036854775808,\"neg\":-9223372036854775809,"
-			    "\"max\":9223372036854775807,\"min\":-9223372036854775808,\"s\":\"99999999999999999999\"}";
+	const gchar *text =
+		"{\"big\":9223372036854775808,\"neg\":-9223372036854775809,"
+		"\"max\":9223372036854775807,\"min\":-9223372036854775808,\"s\":\"99999999999999999999\"}";
 	g_autoptr(JsonNode) value = NULL;
 	g_autoptr(GError) error = NULL;
 	JsonObject *obj;
@@ -1212,8 +1207,10 @@ test_qga_codec_integer_beyond_int64(void **state)
 	assert_true(qga_decoder_pop(decoder, &value, &error));
 	obj = json_node_get_object(value);
 	/* as QEMU's parser: no wrap-around, a float that no int argument takes */
-	assert_int_equal(json_node_get_value_type(json_object_get_member(obj, "big")), G_TYPE_DOUBLE);
-	assert_int_equal(json_node_get_value_type(json_object_get_member(obj, "neg")), G_TYPE_DOUBLE);
+	assert_int_equal(json_node_get_value_type(json_object_get_member(obj, "big")),
+			 G_TYPE_DOUBLE);
+	assert_int_equal(json_node_get_value_type(json_object_get_member(obj, "neg")),
+			 G_TYPE_DOUBLE);
 	assert_true(json_object_get_double_member(obj, "big") > 9.2e18);
 	assert_true(json_object_get_double_member(obj, "neg") < -9.2e18);
 	assert_int_equal(json_object_get_int_member(obj, "max"), G_MAXINT64);

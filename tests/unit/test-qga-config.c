@@ -183,9 +183,9 @@ test_qga_config_dmesg_switch(void **state)
 {
 	const gchar *const blocked[] = {"guest-get-time", "guest-dmesg", NULL};
 	g_autoptr(QgaConfig) defaults = qga_config_new();
-	g_autoptr(QgaConfig) config =
-		check_export_switch("[general]\nblock-rpcs=guest-get-time\n[dmesg]\nenabled=false\n", blocked,
-				    "[dmesg]\nenabled=false", "[dmesg]\nenabled=maybe\n", "[dmesg] key 'enabled'");
+	g_autoptr(QgaConfig) config = check_export_switch(
+		"[general]\nblock-rpcs=guest-get-time\n[dmesg]\nenabled=false\n", blocked,
+		"[dmesg]\nenabled=false", "[dmesg]\nenabled=maybe\n", "[dmesg] key 'enabled'");
 
 	assert_true(defaults->dmesg_enabled);
 	assert_false(config->dmesg_enabled);
@@ -198,7 +198,8 @@ test_qga_config_trace_export(void **state)
 	const gchar *const blocked[] = {"guest-trace-status", "guest-trace-fetch", NULL};
 	g_autoptr(QgaConfig) defaults = qga_config_new();
 	g_autoptr(QgaConfig) config =
-		check_export_switch("[trace]\nexport=false\n", blocked, "[trace]\nenabled=true\nexport=false\n",
+		check_export_switch("[trace]\nexport=false\n", blocked,
+				    "[trace]\nenabled=true\nexport=false\n",
 				    "[trace]\nexport=sometimes\n", "[trace] key 'export'");
 
 	assert_true(defaults->trace_export);
@@ -209,12 +210,13 @@ test_qga_config_trace_export(void **state)
 static void
 test_qga_config_trace(void **state)
 {
-	g_autofree gchar *path = write_config("[trace]\n"
-					      "enabled=false\n"
-					      "functions=freeze_super, thaw_super,deactivate_locked_super\n"
-					      "buffer-kb=64\n"
-					      "sessions=4\n"
-					      "plugin-dir=/run/qgatrace/hook\n");
+	g_autofree gchar *path =
+		write_config("[trace]\n"
+			     "enabled=false\n"
+			     "functions=freeze_super, thaw_super,deactivate_locked_super\n"
+			     "buffer-kb=64\n"
+			     "sessions=4\n"
+			     "plugin-dir=/run/qgatrace/hook\n");
 	g_autofree gchar *again_path = NULL;
 	g_autofree gchar *data = NULL;
 	g_autofree gchar *default_data = NULL;
@@ -224,9 +226,9 @@ test_qga_config_trace(void **state)
 	g_autoptr(GError) error = NULL;
 	const gchar *bad[] = {
 		"[trace]\nenabled=maybe\n",
-		"[trace]\nfunctions=freeze_*\n",  /* the kernel reads a regex */
+		"[trace]\nfunctions=freeze_*\n", /* the kernel reads a regex */
 		"[trace]\nfunctions=thaw_super,\n",
-		"[trace]\nfunctions=\n",          /* empty traces every function */
+		"[trace]\nfunctions=\n", /* empty traces every function */
 		"[trace]\nbuffer-kb=0\n",
 		"[trace]\nbuffer-kb=lots\n",
 		"[trace]\nsessions=0\n",
@@ -241,7 +243,9 @@ test_qga_config_trace(void **state)
 	assert_string_equal(defaults->trace_plugin_dir, "/run/qgatrace/sessions");
 	/* -D shows the effective list: the library's default */
 	default_data = qga_config_to_data(defaults);
-	assert_non_null(strstr(default_data, "[trace]\nenabled=true\nexport=true\nfunctions=freeze_super,thaw_super,"));
+	assert_non_null(
+		strstr(default_data,
+		       "[trace]\nenabled=true\nexport=true\nfunctions=freeze_super,thaw_super,"));
 
 	assert_true(qga_config_load_file(config, path, TRUE, &error));
 	assert_false(config->trace_enabled);
@@ -251,7 +255,8 @@ test_qga_config_trace(void **state)
 	assert_int_equal(config->trace_sessions, 4);
 	assert_string_equal(config->trace_plugin_dir, "/run/qgatrace/hook");
 	data = qga_config_to_data(config);
-	assert_non_null(strstr(data, "functions=freeze_super,thaw_super,deactivate_locked_super\n"));
+	assert_non_null(
+		strstr(data, "functions=freeze_super,thaw_super,deactivate_locked_super\n"));
 	again_path = write_config(data);
 	assert_true(qga_config_load_file(again, again_path, TRUE, &error));
 	assert_false(again->trace_enabled);

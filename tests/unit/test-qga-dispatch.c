@@ -29,10 +29,12 @@ dispatch(GuestFixture *f, const gchar *request, gboolean *delimited)
 static void
 test_qga_dispatch_unknown_command(void **state)
 {
-	g_autoptr(JsonNode) reply = dispatch(*state, "{\"execute\":\"guest-nope\",\"id\":[1,2]}", NULL);
+	g_autoptr(JsonNode) reply =
+		dispatch(*state, "{\"execute\":\"guest-nope\",\"id\":[1,2]}", NULL);
 	JsonArray *id = json_object_get_array_member(json_node_get_object(reply), "id");
 
-	guest_fixture_assert_error(reply, "CommandNotFound", "The command guest-nope has not been found");
+	guest_fixture_assert_error(reply, "CommandNotFound",
+				   "The command guest-nope has not been found");
 	/* the id comes back with errors too, whatever its type */
 	assert_int_equal(json_array_get_length(id), 2);
 }
@@ -45,7 +47,8 @@ test_qga_dispatch_argument_errors(void **state)
 		const gchar *request;
 		const gchar *desc;
 	} cases[] = {
-		{"{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":1}}", "Parameter 'foo' is unexpected"},
+		{"{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":1}}",
+		 "Parameter 'foo' is unexpected"},
 		{"{\"execute\":\"guest-sync\"}", "Parameter 'id' is missing"},
 		{"{\"execute\":\"guest-sync\",\"arguments\":{}}", "Parameter 'id' is missing"},
 		{"{\"execute\":\"guest-sync\",\"arguments\":{\"id\":\"7\"}}",
@@ -70,13 +73,16 @@ test_qga_dispatch_sync(void **state)
 {
 	gboolean delimited = FALSE;
 	g_autoptr(JsonNode) plain =
-		dispatch(*state, "{\"execute\":\"guest-sync\",\"arguments\":{\"id\":9007199254740993}}", &delimited);
+		dispatch(*state,
+			 "{\"execute\":\"guest-sync\",\"arguments\":{\"id\":9007199254740993}}",
+			 &delimited);
 	g_autoptr(JsonNode) delim = NULL;
 
 	assert_false(delimited);
 	assert_int_equal(json_object_get_int_member(json_node_get_object(plain), "return"),
 			 9007199254740993LL);
-	delim = dispatch(*state, "{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":5}}", &delimited);
+	delim = dispatch(*state, "{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":5}}",
+			 &delimited);
 	assert_true(delimited);
 	assert_int_equal(json_object_get_int_member(json_node_get_object(delim), "return"), 5);
 }
@@ -89,9 +95,12 @@ test_qga_dispatch_block_list(void **state)
 	g_autoptr(JsonNode) info = NULL;
 	g_autoptr(GError) error = NULL;
 
-	assert_true(qga_config_add_rpcs(&f->config->block_rpcs, "guest-get-time,guest-ping", &error));
+	assert_true(
+		qga_config_add_rpcs(&f->config->block_rpcs, "guest-get-time,guest-ping", &error));
 	reply = dispatch(f, "{\"execute\":\"guest-get-time\"}", NULL);
-	guest_fixture_assert_error(reply, "CommandNotFound", "Command guest-get-time has been disabled: the command is not allowed");
+	guest_fixture_assert_error(
+		reply, "CommandNotFound",
+		"Command guest-get-time has been disabled: the command is not allowed");
 	info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
 	assert_false(guest_fixture_info_enabled(info, "guest-get-time"));
 	assert_false(guest_fixture_info_enabled(info, "guest-ping"));
@@ -106,7 +115,8 @@ test_qga_dispatch_allow_list(void **state)
 	g_autoptr(JsonNode) reply = NULL;
 	g_autoptr(GError) error = NULL;
 
-	assert_true(qga_config_add_rpcs(&f->config->allow_rpcs, "guest-info,guest-get-time", &error));
+	assert_true(
+		qga_config_add_rpcs(&f->config->allow_rpcs, "guest-info,guest-get-time", &error));
 	assert_true(qga_config_add_rpcs(&f->config->block_rpcs, "guest-get-time", &error));
 	info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
 	/* the block list wins over the allow list */
@@ -114,7 +124,9 @@ test_qga_dispatch_allow_list(void **state)
 	assert_false(guest_fixture_info_enabled(info, "guest-ping"));
 	assert_true(guest_fixture_info_enabled(info, "guest-info"));
 	reply = dispatch(f, "{\"execute\":\"guest-ping\"}", NULL);
-	guest_fixture_assert_error(reply, "CommandNotFound", "Command guest-ping has been disabled: the command is not allowed");
+	guest_fixture_assert_error(
+		reply, "CommandNotFound",
+		"Command guest-ping has been disabled: the command is not allowed");
 }
 
 static void
@@ -129,11 +141,13 @@ static GPtrArray *
 all_commands(void)
 {
 	GPtrArray *names = g_ptr_array_new();
-	static const gchar *const extensions[] = {"guest-dmesg", "guest-trace-status", "guest-trace-fetch"};
+	static const gchar *const extensions[] = {"guest-dmesg", "guest-trace-status",
+						  "guest-trace-fetch"};
 
 	qga_registry_foreach(add_name, names);
 	for (guint i = 0; i < G_N_ELEMENTS(extensions); i++)
-		assert_true(g_ptr_array_find_with_equal_func(names, extensions[i], g_str_equal, NULL));
+		assert_true(
+			g_ptr_array_find_with_equal_func(names, extensions[i], g_str_equal, NULL));
 	return names;
 }
 
@@ -155,8 +169,10 @@ command_enabled(GuestFixture *f, const gchar *name)
 static void
 assert_not_allowed(GuestFixture *f, const gchar *name)
 {
-	g_autofree gchar *request = g_strdup_printf("{\"execute\":\"%s\",\"arguments\":{\"bogus\":1}}", name);
-	g_autofree gchar *desc = g_strdup_printf("Command %s has been disabled: the command is not allowed", name);
+	g_autofree gchar *request =
+		g_strdup_printf("{\"execute\":\"%s\",\"arguments\":{\"bogus\":1}}", name);
+	g_autofree gchar *desc =
+		g_strdup_printf("Command %s has been disabled: the command is not allowed", name);
 	g_autoptr(JsonNode) reply = dispatch(f, request, NULL);
 
 	guest_fixture_assert_error(reply, "CommandNotFound", desc);
@@ -181,7 +197,8 @@ test_qga_dispatch_block_each_command(void **state)
 		for (guint j = 0; j < names->len; j++)
 			assert_int_equal(command_enabled(f, g_ptr_array_index(names, j)), j != i);
 		if (g_strcmp0(name, "guest-info") != 0) {
-			g_autoptr(JsonNode) info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
+			g_autoptr(JsonNode) info =
+				dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
 
 			assert_false(guest_fixture_info_enabled(info, name));
 		}
@@ -244,12 +261,17 @@ test_qga_dispatch_frozen_filter(void **state)
 	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
 	/* freezing only disables more: a blocked command stays blocked */
 	ping = dispatch(f, "{\"execute\":\"guest-ping\"}", NULL);
-	guest_fixture_assert_error(ping, "CommandNotFound", "Command guest-ping has been disabled: the command is not allowed");
+	guest_fixture_assert_error(
+		ping, "CommandNotFound",
+		"Command guest-ping has been disabled: the command is not allowed");
 	time = dispatch(f, "{\"execute\":\"guest-get-time\"}", NULL);
-	guest_fixture_assert_error(time, "CommandNotFound", "Command guest-get-time has been disabled: the agent is in frozen state");
+	guest_fixture_assert_error(
+		time, "CommandNotFound",
+		"Command guest-get-time has been disabled: the agent is in frozen state");
 	freeze = dispatch(f, "{\"execute\":\"guest-fsfreeze-freeze\"}", NULL);
-	guest_fixture_assert_error(freeze, "CommandNotFound",
-		     "Command guest-fsfreeze-freeze has been disabled: the agent is in frozen state");
+	guest_fixture_assert_error(
+		freeze, "CommandNotFound",
+		"Command guest-fsfreeze-freeze has been disabled: the agent is in frozen state");
 	info = dispatch(f, "{\"execute\":\"guest-info\"}", NULL);
 	assert_true(guest_fixture_info_enabled(info, "guest-fsfreeze-thaw"));
 	assert_true(guest_fixture_info_enabled(info, "guest-fsfreeze-status"));
@@ -269,7 +291,8 @@ test_qga_dispatch_frozen_marker(void **state)
 	assert_false(qga_state_has_marker(f->state));
 	assert_true(qga_state_set_frozen(f->state, TRUE, mounts, &error));
 	assert_true(qga_state_has_marker(f->state));
-	assert_true(g_file_get_contents(qga_state_get_marker_path(f->state), &contents, NULL, NULL));
+	assert_true(
+		g_file_get_contents(qga_state_get_marker_path(f->state), &contents, NULL, NULL));
 	assert_non_null(strstr(contents, "/mnt/data"));
 	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
 	assert_false(qga_state_has_marker(f->state));
@@ -280,11 +303,13 @@ test_qga_dispatch_freeze_list_not_mounted(void **state)
 {
 	GuestFixture *f = *state;
 	g_autoptr(JsonNode) reply = dispatch(
-		f, "{\"execute\":\"guest-fsfreeze-freeze-list\",\"arguments\":{\"mountpoints\":[\"/qgatrace-fixture/nope\"]},\"id\":3}",
+		f,
+		"{\"execute\":\"guest-fsfreeze-freeze-list\",\"arguments\":{\"mountpoints\":[\"/qgatrace-fixture/nope\"]},\"id\":3}",
 		NULL);
 
 	/* qemu-ga returns 0 here; a snapshot must not believe in it */
-	guest_fixture_assert_error(reply, "GenericError", "'/qgatrace-fixture/nope' is not a mounted filesystem");
+	guest_fixture_assert_error(reply, "GenericError",
+				   "'/qgatrace-fixture/nope' is not a mounted filesystem");
 	assert_false(qga_state_is_frozen(f->state));
 	assert_false(qga_state_has_marker(f->state));
 }
@@ -292,13 +317,16 @@ test_qga_dispatch_freeze_list_not_mounted(void **state)
 static void
 test_qga_dispatch_status_and_osinfo(void **state)
 {
-	g_autoptr(JsonNode) status = dispatch(*state, "{\"execute\":\"guest-fsfreeze-status\"}", NULL);
+	g_autoptr(JsonNode) status =
+		dispatch(*state, "{\"execute\":\"guest-fsfreeze-status\"}", NULL);
 	g_autoptr(JsonNode) os = dispatch(*state, "{\"execute\":\"guest-get-osinfo\"}", NULL);
 	JsonObject *ret = json_object_get_object_member(json_node_get_object(os), "return");
 
-	assert_string_equal(json_object_get_string_member(json_node_get_object(status), "return"), "thawed");
+	assert_string_equal(json_object_get_string_member(json_node_get_object(status), "return"),
+			    "thawed");
 	assert_string_equal(json_object_get_string_member(ret, "id"), "fixture");
-	assert_string_equal(json_object_get_string_member(ret, "pretty-name"), "Fixture Linux 7 (test)");
+	assert_string_equal(json_object_get_string_member(ret, "pretty-name"),
+			    "Fixture Linux 7 (test)");
 	assert_string_equal(json_object_get_string_member(ret, "variant"), "Cloud Edition");
 	assert_string_equal(json_object_get_string_member(ret, "version-id"), "7");
 	assert_true(json_object_has_member(ret, "kernel-release"));
@@ -314,7 +342,8 @@ test_qga_dispatch_request_shape_errors(void **state)
 		{"[1]", "QMP input must be a JSON object"},
 		{"{\"arguments\":{}}", "QMP input lacks member 'execute'"},
 		{"{\"execute\":1}", "QMP input member 'execute' must be a string"},
-		{"{\"execute\":\"guest-ping\",\"arguments\":[]}", "QMP input member 'arguments' must be an object"},
+		{"{\"execute\":\"guest-ping\",\"arguments\":[]}",
+		 "QMP input member 'arguments' must be an object"},
 		{"{\"execute\":\"guest-ping\",\"foo\":1}", "QMP input member 'foo' is unexpected"},
 	};
 
@@ -328,24 +357,32 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_unknown_command, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_argument_errors, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_sync, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_block_list, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_allow_list, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_unknown_command, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_argument_errors, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_sync, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_block_list, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_allow_list, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_block_each_command, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_allow_each_command, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_export_switches, fixture_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_filter, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_marker, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_freeze_list_not_mounted, fixture_setup,
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_filter, fixture_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_status_and_osinfo, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_dispatch_request_shape_errors, fixture_setup,
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_marker, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_freeze_list_not_mounted,
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_status_and_osinfo, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_request_shape_errors,
+						fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,7 +120,8 @@ test_qga_json_member_names(void **state)
 static void
 test_qga_json_invalid_utf8(void **state)
 {
-	g_autofree gchar *text = string_to_ascii("a\xff" "b\xfe\xc3(\xe6\xbc");
+	g_autofree gchar *text = string_to_ascii("a\xff"
+						 "b\xfe\xc3(\xe6\xbc");
 
 	assert_ascii(text);
 	assert_null(strchr(text, '\xff'));
@@ -163,8 +164,13 @@ static void
 test_qga_json_append_string_as_tree(void **state)
 {
 	g_autoptr(GRand) rand = g_rand_new_with_seed(42);
-	const gchar *fixed[] = {"", "plain", "q\"b\\s/", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
-				"\xff\xfe\xc3", "\xed\xa0\x80 lone surrogate", "\x7f\x1b[0m"};
+	const gchar *fixed[] = {"",
+				"plain",
+				"q\"b\\s/",
+				"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+				"\xff\xfe\xc3",
+				"\xed\xa0\x80 lone surrogate",
+				"\x7f\x1b[0m"};
 
 	for (guint i = 0; i < 256 + G_N_ELEMENTS(fixed) + 2000; i++) {
 		gchar buf[16];

@@ -140,16 +140,17 @@ test_qga_kmsg_parse_plain(void **state)
 static void
 test_qga_kmsg_parse_dictionary(void **state)
 {
-	g_autoptr(KmsgRecord) r = parse_ok("6,169,829770,-;acpi PNP0A03:00: _OSC: OS supports [ASPM ClockPM]\n"
-					      " SUBSYSTEM=acpi\n"
-					      " DEVICE=+acpi:PNP0A03:00\n");
+	g_autoptr(KmsgRecord) r =
+		parse_ok("6,169,829770,-;acpi PNP0A03:00: _OSC: OS supports [ASPM ClockPM]\n"
+			 " SUBSYSTEM=acpi\n"
+			 " DEVICE=+acpi:PNP0A03:00\n");
 	g_autoptr(KmsgRecord) odd = parse_ok("3,105,1500,-;odd dictionary\n"
-						" SUBSYSTEM=block\n"
-						" SUBSYSTEM=other\n"
-						" NOEQUALS\n"
-						" =no key\n"
-						" DEVICE=b254:0\n"
-						" VALUE=with=equals and \x01 raw");
+					     " SUBSYSTEM=block\n"
+					     " SUBSYSTEM=other\n"
+					     " NOEQUALS\n"
+					     " =no key\n"
+					     " DEVICE=b254:0\n"
+					     " VALUE=with=equals and \x01 raw");
 	g_autoptr(JsonObject) json = record_json(odd);
 	JsonObject *dict = json_object_get_object_member(json, "dictionary");
 
@@ -164,7 +165,8 @@ test_qga_kmsg_parse_dictionary(void **state)
 	assert_string_equal(dict_get(odd, "VALUE"), "with=equals and \\x01 raw");
 	assert_int_equal(json_object_get_size(dict), 3);
 	assert_string_equal(json_object_get_string_member(dict, "SUBSYSTEM"), "block");
-	assert_string_equal(json_object_get_string_member(dict, "VALUE"), "with=equals and \\x01 raw");
+	assert_string_equal(json_object_get_string_member(dict, "VALUE"),
+			    "with=equals and \\x01 raw");
 }
 
 static void
@@ -191,7 +193,8 @@ static void
 test_qga_kmsg_escapes(void **state)
 {
 	/* as the guest's kernel wrote it: already escaped */
-	const gchar *kernel = "11,350,12872846,-;esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end\n";
+	const gchar *kernel =
+		"11,350,12872846,-;esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end\n";
 	/* raw bytes no kernel writes to /dev/kmsg: escaped the same way */
 	const gchar raw[] = "6,1,0,-;\xff\xfe \xc3\xa9 \x01\x7f \"q\" {\"a\":1}\n";
 	g_autoptr(KmsgRecord) k = parse_ok(kernel);
@@ -208,7 +211,8 @@ test_qga_kmsg_escapes(void **state)
 		assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
 	back = json_from_string(text, &error);
 	assert_non_null(back);
-	assert_string_equal(json_object_get_string_member(json_node_get_object(back), "message"), r->message);
+	assert_string_equal(json_object_get_string_member(json_node_get_object(back), "message"),
+			    r->message);
 }
 
 static void
@@ -288,15 +292,17 @@ test_qga_kmsg_parse_fuzz(void **state)
 		gsize len = g_rand_int_range(rand, 0, sizeof(buf));
 
 		for (gsize j = 0; j < len; j++)
-			buf[j] = g_rand_boolean(rand) ? alphabet[g_rand_int_range(rand, 0, sizeof(alphabet) - 1)]
-						      : (gchar)g_rand_int_range(rand, 0, 256);
+			buf[j] = g_rand_boolean(rand)
+					 ? alphabet[g_rand_int_range(rand, 0, sizeof(alphabet) - 1)]
+					 : (gchar)g_rand_int_range(rand, 0, 256);
 		{
 			g_autoptr(KmsgRecord) r = qga_kmsg_record_parse(buf, len, NULL);
 			g_autoptr(KmsgRecord) s = qga_kmsg_syslog_line_parse(buf, len, i, NULL);
 			const KmsgRecord *both[] = {r, s};
 
 			for (guint k = 0; k < G_N_ELEMENTS(both); k++) {
-				for (const gchar *p = both[k] != NULL ? both[k]->message : ""; *p != '\0'; p++)
+				for (const gchar *p = both[k] != NULL ? both[k]->message : "";
+				     *p != '\0'; p++)
 					assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
 			}
 		}
@@ -336,9 +342,13 @@ test_qga_kmsg_recorded_boot(void **state)
 	assert_int_equal(r->level, 3);
 	assert_int_equal(r->facility, 1);
 	assert_int_equal(r->seq, 350);
-	assert_string_equal(r->message, "qgatrace-fixture esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
+	assert_string_equal(
+		r->message,
+		"qgatrace-fixture esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
 	r = find_message(records, "qgatrace-fixture bad utf8");
-	assert_string_equal(r->message, "qgatrace-fixture bad utf8 \\xff\\xfe and \\xc3\\xa9 e-acute and \\xe2\\x82\\xac euro");
+	assert_string_equal(
+		r->message,
+		"qgatrace-fixture bad utf8 \\xff\\xfe and \\xc3\\xa9 e-acute and \\xe2\\x82\\xac euro");
 	r = find_message(records, "qgatrace-fixture line one");
 	assert_string_equal(r->message, "qgatrace-fixture line one\\x0aline two");
 	assert_int_equal(r->level, 5);
@@ -369,8 +379,9 @@ test_qga_kmsg_recorded_edge(void **state)
 	assert_true(((KmsgRecord *)g_ptr_array_index(records, 1))->continuation);
 	assert_true(((KmsgRecord *)g_ptr_array_index(records, 2))->continuation);
 	r = g_ptr_array_index(records, 6);
-	assert_string_equal(r->message,
-			    "raw bytes a kernel would have escaped: \\xff\\xfe \\xc3\\xa9 \\x01 tab\\x09here \\x7f del");
+	assert_string_equal(
+		r->message,
+		"raw bytes a kernel would have escaped: \\xff\\xfe \\xc3\\xa9 \\x01 tab\\x09here \\x7f del");
 	r = g_ptr_array_index(records, 10);
 	assert_int_equal(r->level, 0);
 	assert_string_equal(r->message, "");
@@ -380,7 +391,8 @@ static void
 test_qga_kmsg_missing_device(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(QgaKmsgReader) reader = qga_kmsg_reader_open(FIXTURES_DIR "/kmsg/nonexistent", &error);
+	g_autoptr(QgaKmsgReader) reader =
+		qga_kmsg_reader_open(FIXTURES_DIR "/kmsg/nonexistent", &error);
 
 	assert_null(reader);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
@@ -398,7 +410,8 @@ test_qga_kmsg_host_kmsg(void **state)
 	guint64 last = 0;
 
 	if (reader == NULL || qga_kmsg_reader_get_source(reader) != QGA_KMSG_SOURCE_KMSG) {
-		print_message("# no readable /dev/kmsg here: %s\n", error != NULL ? error->message : "not a device");
+		print_message("# no readable /dev/kmsg here: %s\n",
+			      error != NULL ? error->message : "not a device");
 		skip();
 	}
 	records = read_all(reader);
@@ -415,7 +428,8 @@ test_qga_kmsg_host_kmsg(void **state)
 		for (const gchar *p = r->message; *p != '\0'; p++)
 			assert_true((guchar)*p >= 0x20 && (guchar)*p < 0x7f);
 	}
-	print_message("# host /dev/kmsg: %u records, seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ", %u overruns\n",
+	print_message("# host /dev/kmsg: %u records, seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+		      ", %u overruns\n",
 		      records->len, ((KmsgRecord *)g_ptr_array_index(records, 0))->seq, last,
 		      qga_kmsg_reader_get_overruns(reader));
 }
@@ -431,8 +445,9 @@ test_qga_kmsg_json_size_exact(void **state)
 
 	assert_true(g_file_get_contents(KMSG_SYSLOG, &syslog, &syslog_len, NULL));
 	for (guint d = 0; d < G_N_ELEMENTS(dirs) + 1; d++) {
-		g_autoptr(QgaKmsgReader) reader = d < G_N_ELEMENTS(dirs) ? qga_kmsg_reader_open(dirs[d], NULL)
-									 : qga_kmsg_reader_new_syslog(syslog, syslog_len);
+		g_autoptr(QgaKmsgReader) reader =
+			d < G_N_ELEMENTS(dirs) ? qga_kmsg_reader_open(dirs[d], NULL)
+					       : qga_kmsg_reader_new_syslog(syslog, syslog_len);
 		g_autoptr(GPtrArray) records = read_all(reader);
 
 		for (guint i = 0; i < records->len; i++) {
@@ -467,13 +482,15 @@ test_qga_kmsg_syslog_lines(void **state)
 		{"<6>[    1.000001][    C0] cpu caller", 6, 0, 1000001, "cpu caller"},
 		{"<6>[drm] not a timestamp", 6, 0, 0, "[drm] not a timestamp"},
 		{"<6>[    2.000000] [drm] after one", 6, 0, 2000000, "[drm] after one"},
-		{"<3>[    3.000000] raw \x1b[0m\t\\ \xff", 3, 0, 3000000, "raw \\x1b[0m\\x09\\x5c \\xff"},
+		{"<3>[    3.000000] raw \x1b[0m\t\\ \xff", 3, 0, 3000000,
+		 "raw \\x1b[0m\\x09\\x5c \\xff"},
 	};
 	const gchar *bad[] = {"", "no prefix", "<>[1.0] empty", "<x>bad", "<6", "<99999999999>big"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KmsgRecord) r = qga_kmsg_syslog_line_parse(cases[i].line, strlen(cases[i].line), i, &error);
+		g_autoptr(KmsgRecord) r =
+			qga_kmsg_syslog_line_parse(cases[i].line, strlen(cases[i].line), i, &error);
 
 		assert_non_null(r);
 		assert_int_equal(r->seq, i);
@@ -484,7 +501,8 @@ test_qga_kmsg_syslog_lines(void **state)
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KmsgRecord) r = qga_kmsg_syslog_line_parse(bad[i], strlen(bad[i]), 0, &error);
+		g_autoptr(KmsgRecord) r =
+			qga_kmsg_syslog_line_parse(bad[i], strlen(bad[i]), 0, &error);
 
 		assert_null(r);
 		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
@@ -548,9 +566,10 @@ script_read(gpointer user_data, gchar *buf, gsize len)
 	}
 	s->pos++;
 	if (item[0] == '!') {
-		errno = g_str_equal(item, "!EPIPE") ? EPIPE : g_str_equal(item, "!EINTR") ? EINTR
-						   : g_str_equal(item, "!EINVAL")		   ? EINVAL
-												   : EIO;
+		errno = g_str_equal(item, "!EPIPE")    ? EPIPE
+			: g_str_equal(item, "!EINTR")  ? EINTR
+			: g_str_equal(item, "!EINVAL") ? EINVAL
+						       : EIO;
 		return -1;
 	}
 	n = strlen(item);
@@ -591,7 +610,8 @@ static gint64
 record_seq(JsonObject *result, guint i)
 {
 	return json_object_get_int_member(
-		json_array_get_object_element(json_object_get_array_member(result, "records"), i), "seq");
+		json_array_get_object_element(json_object_get_array_member(result, "records"), i),
+		"seq");
 }
 
 static guint
@@ -604,9 +624,15 @@ static void
 test_qga_kmsg_export_epipe(void **state)
 {
 	const gchar *script[] = {
-		"6,10,1,-;ten\n", "!EINTR", "6,11,2,-;eleven\n",
+		"6,10,1,-;ten\n",
+		"!EINTR",
+		"6,11,2,-;eleven\n",
 		/* 12-14 overwritten while we read */
-		"!EPIPE", "6,15,3,-;fifteen\n", "garbage\n", "6,16,4,-;sixteen\n", NULL,
+		"!EPIPE",
+		"6,15,3,-;fifteen\n",
+		"garbage\n",
+		"6,16,4,-;sixteen\n",
+		NULL,
 	};
 	QgaKmsgQuery q;
 	g_autoptr(JsonObject) all = NULL;
@@ -641,7 +667,8 @@ test_qga_kmsg_export_epipe(void **state)
 	assert_int_equal(member_int(old, "first-seq"), 10);
 	/* 5-9 and 12-14 */
 	assert_int_equal(member_int(old, "missed"), 5 + 3);
-	assert_int_equal(n_records(old) + member_int(old, "missed"), member_int(old, "next-seq") - q.since_seq);
+	assert_int_equal(n_records(old) + member_int(old, "missed"),
+			 member_int(old, "next-seq") - q.since_seq);
 }
 
 static void
@@ -684,7 +711,8 @@ test_qga_kmsg_export_level(void **state)
 	records = json_object_get_array_member(result, "records");
 	assert_true(json_array_get_length(records) > 0);
 	for (guint i = 0; i < json_array_get_length(records); i++)
-		assert_true(json_object_get_int_member(json_array_get_object_element(records, i), "level") <= 3);
+		assert_true(json_object_get_int_member(json_array_get_object_element(records, i),
+						       "level") <= 3);
 	/* filtered records are behind the cursor too */
 	assert_int_equal(member_int(result, "next-seq"), BOOT_RECORDS - 1);
 	assert_int_equal(member_int(result, "missed"), 0);
@@ -737,7 +765,8 @@ test_qga_kmsg_export_cursor_loop(void **state)
 {
 	guint calls;
 
-	cursor_loop(KMSG_DEV, QGA_KMSG_MAX_RECORDS_DEFAULT, QGA_KMSG_MAX_BYTES_DEFAULT, BOOT_RECORDS, &calls);
+	cursor_loop(KMSG_DEV, QGA_KMSG_MAX_RECORDS_DEFAULT, QGA_KMSG_MAX_BYTES_DEFAULT,
+		    BOOT_RECORDS, &calls);
 	assert_int_equal(calls, 1);
 	cursor_loop(KMSG_DEV, 7, QGA_KMSG_MAX_BYTES_DEFAULT, BOOT_RECORDS, &calls);
 	assert_int_equal(calls, (BOOT_RECORDS + 6) / 7);
@@ -752,7 +781,8 @@ test_qga_kmsg_export_cursor_loop(void **state)
 static void
 test_qga_kmsg_export_truncated_gap(void **state)
 {
-	const gchar *script[] = {"6,10,1,-;ten\n", "!EPIPE", "6,20,2,-;twenty\n", "6,21,3,-;twenty-one\n", NULL};
+	const gchar *script[] = {"6,10,1,-;ten\n", "!EPIPE", "6,20,2,-;twenty\n",
+				 "6,21,3,-;twenty-one\n", NULL};
 	QgaKmsgQuery q;
 	g_autoptr(JsonObject) first = NULL;
 	g_autoptr(JsonObject) second = NULL;
@@ -909,34 +939,41 @@ test_qga_kmsg_command(void **state)
 	assert_true(dmesg_enabled(f));
 	assert_string_equal(json_object_get_string_member(ret, "source"), "kmsg");
 	assert_string_equal(json_object_get_string_member(ret, "encoding"), "kmsg-escaped");
-	assert_string_equal(json_object_get_string_member(ret, "boot-id"), "6c1f6f8e-8d0b-4b6e-9a57-5d0e8f3c2a11");
+	assert_string_equal(json_object_get_string_member(ret, "boot-id"),
+			    "6c1f6f8e-8d0b-4b6e-9a57-5d0e8f3c2a11");
 	assert_int_equal(json_array_get_length(records), BOOT_RECORDS);
 	for (guint i = 0; i < json_array_get_length(records); i++) {
 		JsonObject *r = json_array_get_object_element(records, i);
-		if (g_str_has_prefix(json_object_get_string_member(r, "message"), "qgatrace-fixture esc"))
+		if (g_str_has_prefix(json_object_get_string_member(r, "message"),
+				     "qgatrace-fixture esc"))
 			marker = r;
 	}
 	assert_non_null(marker);
 	assert_int_equal(json_object_get_int_member(marker, "level"), 3);
 	assert_int_equal(json_object_get_int_member(marker, "facility"), 1);
 	assert_int_equal(json_object_get_int_member(marker, "ts-us"), 12872846);
-	assert_string_equal(json_object_get_string_member(marker, "message"),
-			    "qgatrace-fixture esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
+	assert_string_equal(
+		json_object_get_string_member(marker, "message"),
+		"qgatrace-fixture esc \\x1b[31mred\\x1b[0m tab\\x09here backslash\\x5c end");
 
-	newer = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"since-seq\":355}}", NULL);
+	newer = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"since-seq\":355}}",
+			 NULL);
 	ret = guest_fixture_return_object(newer);
 	assert_int_equal(json_array_get_length(json_object_get_array_member(ret, "records")), 5);
 	assert_int_equal(json_object_get_int_member(ret, "next-seq"), 360);
 	assert_int_equal(json_object_get_int_member(ret, "missed"), 0);
 
-	bounded = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"max-bytes\":65536,\"max-records\":10,\"level\":5}}",
-			   &len);
+	bounded = dispatch(
+		f,
+		"{\"execute\":\"guest-dmesg\",\"arguments\":{\"max-bytes\":65536,\"max-records\":10,\"level\":5}}",
+		&len);
 	ret = guest_fixture_return_object(bounded);
 	records = json_object_get_array_member(ret, "records");
 	assert_true(len <= 65536);
 	assert_int_equal(json_array_get_length(records), 10);
 	for (guint i = 0; i < json_array_get_length(records); i++)
-		assert_true(json_object_get_int_member(json_array_get_object_element(records, i), "level") <= 5);
+		assert_true(json_object_get_int_member(json_array_get_object_element(records, i),
+						       "level") <= 5);
 	assert_true(json_object_get_boolean_member(ret, "truncated"));
 }
 
@@ -949,17 +986,22 @@ test_qga_kmsg_command_arguments(void **state)
 	} cases[] = {
 		{"{\"level\":8}", "Parameter 'level' expects a value between 0 and 7"},
 		{"{\"level\":-1}", "Parameter 'level' expects a value between 0 and 7"},
-		{"{\"since-seq\":-2}", "Parameter 'since-seq' expects a value between -1 and 9223372036854775806"},
-		{"{\"max-bytes\":1024}", "Parameter 'max-bytes' expects a value between 65536 and 8388608"},
-		{"{\"max-bytes\":10485760}", "Parameter 'max-bytes' expects a value between 65536 and 8388608"},
-		{"{\"max-records\":-1}", "Parameter 'max-records' expects a value between 0 and 1000000"},
+		{"{\"since-seq\":-2}",
+		 "Parameter 'since-seq' expects a value between -1 and 9223372036854775806"},
+		{"{\"max-bytes\":1024}",
+		 "Parameter 'max-bytes' expects a value between 65536 and 8388608"},
+		{"{\"max-bytes\":10485760}",
+		 "Parameter 'max-bytes' expects a value between 65536 and 8388608"},
+		{"{\"max-records\":-1}",
+		 "Parameter 'max-records' expects a value between 0 and 1000000"},
 		{"{\"tail\":1000001}", "Parameter 'tail' expects a value between 0 and 1000000"},
 		{"{\"level\":\"err\"}", "Invalid parameter type for 'level', expected: integer"},
 		{"{\"follow\":true}", "Parameter 'follow' is unexpected"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree gchar *request = g_strdup_printf("{\"execute\":\"guest-dmesg\",\"arguments\":%s}", cases[i].args);
+		g_autofree gchar *request = g_strdup_printf(
+			"{\"execute\":\"guest-dmesg\",\"arguments\":%s}", cases[i].args);
 		g_autoptr(JsonNode) reply = dispatch(*state, request, NULL);
 
 		guest_fixture_assert_error(reply, "GenericError", cases[i].desc);
@@ -975,7 +1017,9 @@ test_qga_kmsg_command_frozen(void **state)
 
 	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
 	reply = dispatch(f, "{\"execute\":\"guest-dmesg\",\"arguments\":{\"tail\":1}}", NULL);
-	assert_int_equal(json_array_get_length(json_object_get_array_member(guest_fixture_return_object(reply), "records")), 1);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(
+				 guest_fixture_return_object(reply), "records")),
+			 1);
 	assert_true(dmesg_enabled(f));
 	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
 }
@@ -990,12 +1034,16 @@ test_qga_kmsg_command_disabled(void **state)
 
 	qga_config_set_dmesg_enabled(f->config, FALSE);
 	reply = dispatch(f, "{\"execute\":\"guest-dmesg\"}", NULL);
-	guest_fixture_assert_error(reply, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
+	guest_fixture_assert_error(
+		reply, "CommandNotFound",
+		"Command guest-dmesg has been disabled: the command is not allowed");
 	assert_false(dmesg_enabled(f));
 	/* freezing never lifts a block, frozen-safe or not */
 	assert_true(qga_state_set_frozen(f->state, TRUE, NULL, &error));
 	frozen = dispatch(f, "{\"execute\":\"guest-dmesg\"}", NULL);
-	guest_fixture_assert_error(frozen, "CommandNotFound", "Command guest-dmesg has been disabled: the command is not allowed");
+	guest_fixture_assert_error(
+		frozen, "CommandNotFound",
+		"Command guest-dmesg has been disabled: the command is not allowed");
 	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
 }
 
@@ -1023,10 +1071,14 @@ main(void)
 		cmocka_unit_test(test_qga_kmsg_export_truncated_gap),
 		cmocka_unit_test(test_qga_kmsg_export_tail),
 		cmocka_unit_test(test_qga_kmsg_export_klogctl_text),
-		cmocka_unit_test_setup_teardown(test_qga_kmsg_command, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_arguments, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_frozen, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_disabled, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_kmsg_command, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_arguments, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_frozen, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_kmsg_command_disabled, fixture_setup,
+						fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

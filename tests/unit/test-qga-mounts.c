@@ -55,20 +55,20 @@ test_qga_mounts_parse_fields(void **state)
 static void
 test_qga_mounts_parse_malformed(void **state)
 {
-	const gchar *table =
-		"20 1 8:1 / /ok rw - ext4 /dev/sda1 rw\n"
-		"21 1 x:1 / /bad-major rw - ext4 /dev/sda2 rw\n"
-		"22 1 8: / /no-minor rw - ext4 /dev/sda2 rw\n"
-		"23 1 :2 / /no-major rw - ext4 /dev/sda2 rw\n"
-		"24 1 8:2:3 / /two-colons rw - ext4 /dev/sda2 rw\n"
-		"25 1 8:99999999999 / /huge rw - ext4 /dev/sda2 rw\n"
-		"26 1 8:2 / /no-dash rw shared:1 ext4 /dev/sda2 rw\n"
-		"27 1 8:2 / /no-source rw - ext4\n"
-		"28 1 8:2\n"
-		"\n"
-		"29 1 8:3 / /opt\\040x rw shared:1 master:2 - xfs /dev/sda3 rw\n"
-		"30 1 8:4 / /last rw - ext4 /dev/sda4 rw";
-	g_autofree gchar *path = g_build_filename(g_get_tmp_dir(), "qgatrace-mountinfo-XXXXXX", NULL);
+	const gchar *table = "20 1 8:1 / /ok rw - ext4 /dev/sda1 rw\n"
+			     "21 1 x:1 / /bad-major rw - ext4 /dev/sda2 rw\n"
+			     "22 1 8: / /no-minor rw - ext4 /dev/sda2 rw\n"
+			     "23 1 :2 / /no-major rw - ext4 /dev/sda2 rw\n"
+			     "24 1 8:2:3 / /two-colons rw - ext4 /dev/sda2 rw\n"
+			     "25 1 8:99999999999 / /huge rw - ext4 /dev/sda2 rw\n"
+			     "26 1 8:2 / /no-dash rw shared:1 ext4 /dev/sda2 rw\n"
+			     "27 1 8:2 / /no-source rw - ext4\n"
+			     "28 1 8:2\n"
+			     "\n"
+			     "29 1 8:3 / /opt\\040x rw shared:1 master:2 - xfs /dev/sda3 rw\n"
+			     "30 1 8:4 / /last rw - ext4 /dev/sda4 rw";
+	g_autofree gchar *path =
+		g_build_filename(g_get_tmp_dir(), "qgatrace-mountinfo-XXXXXX", NULL);
 	gint fd = g_mkstemp(path);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(QgaMountList) mounts = NULL;
@@ -93,7 +93,8 @@ static void
 test_qga_mounts_freezable(void **state)
 {
 	g_autoptr(QgaMountList) mounts = read_fixture();
-	const gboolean expected[] = {TRUE, FALSE, FALSE, TRUE, TRUE, FALSE, FALSE, TRUE, TRUE, FALSE};
+	const gboolean expected[] = {TRUE,  FALSE, FALSE, TRUE, TRUE,
+				     FALSE, FALSE, TRUE,  TRUE, FALSE};
 
 	/* proc/tmpfs have no block device; the bind mount of 254:1 repeats
 	 * the root's superblock; btrfs whose source is no block device stays
@@ -143,8 +144,14 @@ test_qga_mounts_select_rejects_paths(void **state)
 {
 	g_autoptr(QgaMountList) mounts = read_fixture();
 	const gchar *bad[] = {
-		ROOT "/mnt/data/..", ROOT "/mnt/nothing/../data", ROOT "/./mnt/data", ROOT "//mnt/data",
-		"qgatrace-fixture/mnt/data", "../qgatrace-fixture/mnt/data", "", ROOT "/mnt/data\n",
+		ROOT "/mnt/data/..",
+		ROOT "/mnt/nothing/../data",
+		ROOT "/./mnt/data",
+		ROOT "//mnt/data",
+		"qgatrace-fixture/mnt/data",
+		"../qgatrace-fixture/mnt/data",
+		"",
+		ROOT "/mnt/data\n",
 		ROOT "/with\\040space",
 	};
 
@@ -152,7 +159,8 @@ test_qga_mounts_select_rejects_paths(void **state)
 		gchar *wanted[] = {(gchar *)bad[i], NULL};
 		g_autoptr(GError) error = NULL;
 		g_autoptr(QgaMountList) selected = qga_mount_list_select(mounts, wanted, &error);
-		g_autofree gchar *expected = g_strdup_printf("'%s' is not a mounted filesystem", bad[i]);
+		g_autofree gchar *expected =
+			g_strdup_printf("'%s' is not a mounted filesystem", bad[i]);
 
 		assert_null(selected);
 		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
@@ -191,7 +199,8 @@ static void
 test_qga_mounts_missing_table(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(QgaMountList) mounts = qga_mount_list_read(FIXTURES_DIR "/no-such-mountinfo", &error);
+	g_autoptr(QgaMountList) mounts =
+		qga_mount_list_read(FIXTURES_DIR "/no-such-mountinfo", &error);
 
 	assert_null(mounts);
 	assert_true(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT));

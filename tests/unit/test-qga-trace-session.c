@@ -45,9 +45,9 @@ session_rebuild(JsonNode *recorded)
 		JsonObject *m = json_array_get_object_element(mounts, i);
 		guint major = 0, minor = 0;
 
-		assert_int_equal(
-			sscanf(json_object_get_string_member(m, "dev"), "%u:%u", &major, &minor),
-			2);
+		assert_int_equal(sscanf(json_object_get_string_member(m, "dev"), "%u:%u", &major,
+					&minor),
+				 2);
 		qga_trace_session_add_mount(session, json_object_get_string_member(m, "mountpoint"),
 					    json_object_get_string_member(m, "fstype"), major,
 					    minor, TRUE);
@@ -131,9 +131,9 @@ test_qga_trace_session_recorded_sessions_verify_again(void **state)
 
 		print_message("# %s\n", cases[i].name);
 		assert_json_equal(again, recorded);
-		assert_string_equal(
-			json_object_get_string_member(json_node_get_object(again), "method"),
-			cases[i].method);
+		assert_string_equal(json_object_get_string_member(json_node_get_object(again),
+								  "method"),
+				    cases[i].method);
 		assert_int_equal(qga_trace_session_is_verified(session), cases[i].verified);
 		assert_int_equal(json_object_get_boolean_member(v, "verified"), cases[i].verified);
 		if (cases[i].reason != NULL)
@@ -290,9 +290,8 @@ test_qga_trace_session_store_keeps_the_newest(void **state)
 
 	for (guint i = 1; i <= 5; i++) {
 		g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
-		g_autoptr(QgaTraceSession) session =
-			trace_fixture_finished_session(id, QGA_TRACE_SESSION_SOURCE_QEMU_GA,
-						       i * 1000);
+		g_autoptr(QgaTraceSession) session = trace_fixture_finished_session(
+			id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, i * 1000);
 		g_autofree gchar *name = g_strdup_printf("%s.json", id);
 		g_autofree gchar *path = g_build_filename(dir, name, NULL);
 		struct utimbuf times = {(time_t)i, (time_t)i};
@@ -308,9 +307,9 @@ test_qga_trace_session_store_keeps_the_newest(void **state)
 		g_autofree gchar *path = g_build_filename(dir, name, NULL);
 		g_autoptr(JsonNode) node = trace_fixture_load_json(path);
 
-		assert_string_equal(
-			json_object_get_string_member(json_node_get_object(node), "source"),
-			"qemu-ga");
+		assert_string_equal(json_object_get_string_member(json_node_get_object(node),
+								  "source"),
+				    "qemu-ga");
 	}
 	{
 		g_autoptr(QgaTraceSession) bad =

@@ -148,9 +148,9 @@ test_qga_trace_serves_the_plugin_sessions(void **state)
 	assert_string_equal(json_object_get_string_member(
 				    json_array_get_object_element(sessions, 3), "session"),
 			    "qemu-ga-235-13587");
-	assert_int_equal(
-		json_object_get_int_member(json_array_get_object_element(sessions, 3), "events"),
-		9);
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(sessions, 3),
+						    "events"),
+			 9);
 	assert_true(json_object_get_boolean_member(json_array_get_object_element(sessions, 3),
 						   "verified"));
 	/* frozen: its own only */

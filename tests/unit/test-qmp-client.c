@@ -35,13 +35,13 @@ struct _FakeQmp {
 	FakeQmpScript script;
 	GThread *thread;
 	GString *pending;
-	gint passed_fd;	   /* came with the last request; -1: none */
-	GPtrArray *ids;	   /* of every request, as text */
-	guint fds_passed;  /* requests that came with an fd */
+	gint passed_fd;	  /* came with the last request; -1: none */
+	GPtrArray *ids;	  /* of every request, as text */
+	guint fds_passed; /* requests that came with an fd */
 };
 
 #define FAKE_GREETING                                                                              \
-	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "        \
+	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "         \
 	"\"package\": \"Debian 1:7.2+dfsg-7\"}, \"capabilities\": [\"oob\"]}}"
 
 static void
@@ -95,7 +95,8 @@ fake_recv(FakeQmp *fake)
 		g_assert(root != NULL && JSON_NODE_HOLDS_OBJECT(root));
 		req = json_node_dup_object(root);
 		g_assert(json_object_has_member(req, "id"));
-		g_ptr_array_add(fake->ids, json_to_string(json_object_get_member(req, "id"), FALSE));
+		g_ptr_array_add(fake->ids,
+				json_to_string(json_object_get_member(req, "id"), FALSE));
 		return req;
 	}
 }
@@ -116,7 +117,8 @@ static void
 fake_reply(FakeQmp *fake, JsonObject *req, const gchar *member, const gchar *value_json)
 {
 	g_autofree gchar *id = json_to_string(json_object_get_member(req, "id"), FALSE);
-	g_autofree gchar *text = g_strdup_printf("{\"%s\": %s, \"id\": %s}", member, value_json, id);
+	g_autofree gchar *text =
+		g_strdup_printf("{\"%s\": %s, \"id\": %s}", member, value_json, id);
 
 	fake_send(fake, text);
 }
@@ -125,9 +127,9 @@ static void
 fake_event(FakeQmp *fake, const gchar *name, guint n)
 {
 	g_autofree gchar *text = g_strdup_printf(
-	    "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": %u}, \"event\": \"%s\", "
-	    "\"data\": {\"n\": %u}}",
-	    n, name, n);
+		"{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": %u}, \"event\": \"%s\", "
+		"\"data\": {\"n\": %u}}",
+		n, name, n);
 
 	fake_send(fake, text);
 }
@@ -231,7 +233,7 @@ static gint64
 event_n(JsonNode *event)
 {
 	return json_object_get_int_member(
-	    json_object_get_object_member(json_node_get_object(event), "data"), "n");
+		json_object_get_object_member(json_node_get_object(event), "data"), "n");
 }
 
 /* ---- greeting and capabilities ---- */
@@ -299,7 +301,8 @@ test_qmp_client_id_matching(void **state)
 	assert_true(json_object_get_boolean_member(json_node_get_object(status), "running"));
 	name = qmp_client_execute(qmp, "query-name", NULL, &error);
 	assert_non_null(name);
-	assert_string_equal(json_object_get_string_member(json_node_get_object(name), "name"), "vm1");
+	assert_string_equal(json_object_get_string_member(json_node_get_object(name), "name"),
+			    "vm1");
 	assert_int_equal(qmp_client_get_commands(qmp), 3);
 	/* a kept event is taken from the queue, the others stay in order */
 	resume = qmp_client_wait_event(qmp, "RESUME", 100, &error);
@@ -385,8 +388,8 @@ script_getfd(FakeQmp *fake)
 	fake_reply(fake, plain, "return", "{\"running\": true}");
 	getfd = fake_expect(fake, "getfd");
 	g_assert(fake->passed_fd >= 0);
-	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(getfd, "arguments"),
-						      "fdname"),
+	g_assert_cmpstr(json_object_get_string_member(
+				json_object_get_object_member(getfd, "arguments"), "fdname"),
 			==, "test");
 	g_assert(write(fake->passed_fd, FAKE_FD_TEXT, strlen(FAKE_FD_TEXT)) ==
 		 (gssize)strlen(FAKE_FD_TEXT));

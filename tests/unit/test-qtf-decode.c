@@ -417,7 +417,8 @@ test_qtf_decode_page_larger_than_page(void **state)
 	guint on_cpu0 = 0;
 
 	for (gint cpu = 0; cpu < 2; cpu++) {
-		g_autofree gchar *path = g_strdup_printf("%s/per_cpu/cpu%d/trace_pipe_raw", dir, cpu);
+		g_autofree gchar *path =
+			g_strdup_printf("%s/per_cpu/cpu%d/trace_pipe_raw", dir, cpu);
 		gchar *raw = NULL;
 		gsize len = 0;
 

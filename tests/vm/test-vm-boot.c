@@ -112,8 +112,10 @@ static void
 test_vm_boot_tracefs(void **state)
 {
 	VmGuest *guest = test_vm_boot_guest(state);
-	g_autofree gchar *line = test_vm_boot_sh(guest, "grep ' /sys/kernel/tracing ' /proc/mounts");
-	g_autofree gchar *tracers = test_vm_boot_sh(guest, "cat /sys/kernel/tracing/available_tracers");
+	g_autofree gchar *line =
+		test_vm_boot_sh(guest, "grep ' /sys/kernel/tracing ' /proc/mounts");
+	g_autofree gchar *tracers =
+		test_vm_boot_sh(guest, "cat /sys/kernel/tracing/available_tracers");
 
 	assert_true(g_str_has_prefix(line, "tracefs /sys/kernel/tracing tracefs "));
 	assert_non_null(strstr(tracers, "function"));
@@ -143,7 +145,8 @@ test_vm_boot_kmsg(void **state)
 	VmGuest *guest = test_vm_boot_guest(state);
 	/* /dev/kmsg never ends: read one record in the background and stop it */
 	g_autofree gchar *first = test_vm_boot_sh(
-		guest, "head -n 1 /dev/kmsg >/tmp/kmsg.1 2>&1 & sleep 1; kill $! 2>/dev/null; cat /tmp/kmsg.1");
+		guest,
+		"head -n 1 /dev/kmsg >/tmp/kmsg.1 2>&1 & sleep 1; kill $! 2>/dev/null; cat /tmp/kmsg.1");
 
 	assert_non_null(strstr(first, "Linux version"));
 }
@@ -157,7 +160,8 @@ test_vm_boot_qga_raw(GSocket *sock, GString *buf, const gchar *request, gboolean
 	gchar *nl;
 	gsize skip = 0;
 
-	assert_int_equal(g_socket_send(sock, request, strlen(request), NULL, NULL), strlen(request));
+	assert_int_equal(g_socket_send(sock, request, strlen(request), NULL, NULL),
+			 strlen(request));
 	for (;;) {
 		gchar chunk[4096];
 		gssize n;
@@ -168,7 +172,8 @@ test_vm_boot_qga_raw(GSocket *sock, GString *buf, const gchar *request, gboolean
 			if (ff != NULL)
 				skip = ff - buf->str + 1;
 		}
-		nl = (delimited && skip == 0) ? NULL : memchr(buf->str + skip, '\n', buf->len - skip);
+		nl = (delimited && skip == 0) ? NULL
+					      : memchr(buf->str + skip, '\n', buf->len - skip);
 		if (nl != NULL)
 			break;
 		assert_true(left > 0);
@@ -194,7 +199,8 @@ test_vm_boot_qemu_ga_ping_raw(void **state)
 {
 	VmGuest *guest = test_vm_boot_guest(state);
 	g_autoptr(GSocket) sock = NULL;
-	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(vm_guest_socket(guest, "qga"));
+	g_autoptr(GSocketAddress) address =
+		g_unix_socket_address_new(vm_guest_socket(guest, "qga"));
 	g_autoptr(GString) buf = g_string_new(NULL);
 	g_autoptr(JsonNode) sync = NULL;
 	g_autoptr(JsonNode) pong = NULL;
@@ -227,7 +233,8 @@ test_vm_boot_qemu_ga_ping(void **state)
 {
 	VmGuest *guest = test_vm_boot_guest(state);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(QgaClient) client = qga_client_connect_unix(vm_guest_socket(guest, "qga"), &error);
+	g_autoptr(QgaClient) client =
+		qga_client_connect_unix(vm_guest_socket(guest, "qga"), &error);
 	g_autoptr(JsonNode) pong = NULL;
 
 	if (client == NULL)

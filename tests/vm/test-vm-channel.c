@@ -20,7 +20,8 @@ voluntary_switches(const gchar *process)
 static void
 wait_guest_count(const gchar *pattern, guint64 count)
 {
-	g_autofree gchar *cond = g_strdup_printf("[ $(grep -c '%s' " VM_TEST_AGENT_LOG ") -ge %" G_GUINT64_FORMAT " ]",
+	g_autofree gchar *cond = g_strdup_printf("[ $(grep -c '%s' " VM_TEST_AGENT_LOG
+						 ") -ge %" G_GUINT64_FORMAT " ]",
 						 pattern, count);
 
 	vm_test_wait(cond);
@@ -113,16 +114,19 @@ test_vm_port_by_name_waits_and_survives_unplug(void **state)
 	g_autofree gchar *chardev = NULL;
 	QmpClient *monitor;
 	QgaClient *client;
-	const gchar *device = "{\"driver\":\"virtserialport\",\"bus\":\"vser0.0\",\"chardev\":\"hot0\","
-			      "\"name\":\"org.qgatrace.hot.0\",\"id\":\"hotport\"}";
+	const gchar *device =
+		"{\"driver\":\"virtserialport\",\"bus\":\"vser0.0\",\"chardev\":\"hot0\","
+		"\"name\":\"org.qgatrace.hot.0\",\"id\":\"hotport\"}";
 
 	hot_sock = g_build_filename(vm_guest_run_dir(vm_test_guest()), "hot.sock", NULL);
-	chardev = g_strdup_printf("{\"id\":\"hot0\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
-				  "{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}},\"server\":true,\"wait\":false}}}",
-				  hot_sock);
+	chardev = g_strdup_printf(
+		"{\"id\":\"hot0\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
+		"{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}},\"server\":true,\"wait\":false}}}",
+		hot_sock);
 	/* a second agent, by port name, on a port that does not exist yet */
-	g_free(vm_test_sh("mkdir -p /run/hot; qgatrace-agent -p org.qgatrace.hot.0 -t /run/hot </dev/null >/run/hot.log 2>&1 & "
-		  "echo $! > /run/hot.pid"));
+	g_free(vm_test_sh(
+		"mkdir -p /run/hot; qgatrace-agent -p org.qgatrace.hot.0 -t /run/hot </dev/null >/run/hot.log 2>&1 & "
+		"echo $! > /run/hot.pid"));
 	vm_test_wait("grep -q 'is not there yet, waiting' /run/hot.log");
 
 	monitor = vm_test_connect_qmp();
@@ -152,8 +156,9 @@ test_vm_isa_serial(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) os = NULL;
 
-	g_free(vm_test_sh("mkdir -p /run/isa; qgatrace-agent -m isa-serial -p /dev/ttyS1 -t /run/isa </dev/null >/run/isa.log 2>&1 & "
-		  "echo $! > /run/isa.pid; sleep 0.5; kill -0 $(cat /run/isa.pid)"));
+	g_free(vm_test_sh(
+		"mkdir -p /run/isa; qgatrace-agent -m isa-serial -p /dev/ttyS1 -t /run/isa </dev/null >/run/isa.log 2>&1 & "
+		"echo $! > /run/isa.pid; sleep 0.5; kill -0 $(cat /run/isa.pid)"));
 	client = vm_test_connect("isa", TRUE);
 	json_node_unref(vm_test_execute_ok(client, "guest-ping", NULL));
 	os = qga_client_execute(client, "guest-get-osinfo", NULL, &error);

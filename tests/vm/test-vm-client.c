@@ -17,7 +17,7 @@
 #include "vm-run.h"
 #include "vm-test.h"
 
-#define DATA "/mnt/data"
+#define DATA	      "/mnt/data"
 #define FROZEN_MARKER "/run/qgatrace.frozen"
 
 static GSubprocess *
@@ -121,7 +121,8 @@ test_vm_client_ping_info_status(void **state)
 	assert_int_equal(status->status, 0);
 	s = vm_run_json(status);
 	assert_string_equal(json_object_get_string_member(s, "fsfreeze"), "thawed");
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(s, "trace"), "available"));
+	assert_true(json_object_get_boolean_member(json_object_get_object_member(s, "trace"),
+						   "available"));
 	assert_int_equal(status_human->status, 0);
 	assert_non_null(strstr(status_human->out, "filesystems  thawed"));
 }
@@ -129,7 +130,8 @@ test_vm_client_ping_info_status(void **state)
 static void
 test_vm_client_freeze_thaw(void **state)
 {
-	g_autoptr(VmRun) freeze = client("--agent", sock("qgatrace"), "--json", "freeze", "-m", DATA, NULL);
+	g_autoptr(VmRun) freeze =
+		client("--agent", sock("qgatrace"), "--json", "freeze", "-m", DATA, NULL);
 	g_autoptr(VmRun) status = NULL;
 	g_autoptr(VmRun) thaw = NULL;
 	g_autoptr(JsonObject) f = NULL;
@@ -151,8 +153,8 @@ test_vm_client_freeze_thaw(void **state)
 static void
 test_vm_client_snapshot_verified(void **state)
 {
-	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "snapshot", "-m",
-				    DATA, "--qmp-snapshot", NULL);
+	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json",
+				      "snapshot", "-m", DATA, "--qmp-snapshot", NULL);
 	g_autoptr(VmRun) human = NULL;
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *mp;
@@ -172,12 +174,15 @@ test_vm_client_snapshot_verified(void **state)
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
 	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), DATA);
 	assert_true(json_object_get_boolean_member(mp, "verified"));
-	assert_true(json_object_get_int_member(mp, "thawed-at-ns") > json_object_get_int_member(mp, "frozen-at-ns"));
+	assert_true(json_object_get_int_member(mp, "thawed-at-ns") >
+		    json_object_get_int_member(mp, "frozen-at-ns"));
 	assert_true(json_object_get_int_member(mp, "frozen-ns") > 0);
 	functions = json_object_get_array_member(mp, "functions");
 	for (guint i = 0; i < json_array_get_length(functions); i++) {
-		saw_freeze_super |= g_strcmp0(json_array_get_string_element(functions, i), "freeze_super") == 0;
-		saw_thaw_super |= g_strcmp0(json_array_get_string_element(functions, i), "thaw_super") == 0;
+		saw_freeze_super |=
+			g_strcmp0(json_array_get_string_element(functions, i), "freeze_super") == 0;
+		saw_thaw_super |=
+			g_strcmp0(json_array_get_string_element(functions, i), "thaw_super") == 0;
 	}
 	assert_true(saw_freeze_super && saw_thaw_super);
 	trace = json_object_get_object_member(doc, "trace");
@@ -198,14 +203,16 @@ test_vm_client_snapshot_verified(void **state)
 	assert_true(json_object_get_boolean_member(step, "guest-frozen-at-end"));
 	overlays = json_object_get_array_member(step, "overlays");
 	assert_int_equal(json_array_get_length(overlays), 1);
-	assert_true(g_file_test(json_object_get_string_member(json_array_get_object_element(overlays, 0), "overlay"),
+	assert_true(g_file_test(json_object_get_string_member(
+					json_array_get_object_element(overlays, 0), "overlay"),
 				G_FILE_TEST_IS_REGULAR));
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
+	assert_true(
+		json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	assert_guest_thawed();
 
 	/* the human verdict, with an --exec host step */
-	human = client("--agent", sock("qgatrace"), "snapshot", "-m", DATA, "--exec", "test -n \"$QGATRACE_MOUNTPOINTS\"",
-		       NULL);
+	human = client("--agent", sock("qgatrace"), "snapshot", "-m", DATA, "--exec",
+		       "test -n \"$QGATRACE_MOUNTPOINTS\"", NULL);
 	assert_int_equal(human->status, 0);
 	assert_non_null(strstr(human->out, DATA "  VERIFIED"));
 	assert_non_null(strstr(human->out, "  frozen for   "));
@@ -216,8 +223,8 @@ test_vm_client_snapshot_verified(void **state)
 static void
 test_vm_client_snapshot_exec_fails(void **state)
 {
-	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA, "--exec",
-				    "echo doing; exit 3", NULL);
+	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA,
+				      "--exec", "echo doing; exit 3", NULL);
 	g_autoptr(JsonObject) doc = NULL;
 	JsonObject *step;
 
@@ -227,7 +234,8 @@ test_vm_client_snapshot_exec_fails(void **state)
 	step = json_object_get_object_member(doc, "host-step");
 	assert_int_equal(json_object_get_int_member(step, "exit-status"), 3);
 	assert_false(json_object_get_boolean_member(step, "ok"));
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
+	assert_true(
+		json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	/* under --json the command's output went to stderr */
 	assert_non_null(strstr(run->err, "doing"));
 	assert_guest_thawed();
@@ -245,7 +253,8 @@ test_vm_client_snapshot_sigint_thaws(void **state)
 	g_autofree gchar *step_pid = NULL;
 	gint64 started = g_get_monotonic_time();
 
-	proc = client_spawn("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA, "--exec", step, NULL);
+	proc = client_spawn("--agent", sock("qgatrace"), "--json", "snapshot", "-m", DATA, "--exec",
+			    step, NULL);
 	/* inside the frozen window: the agent's marker is there, the host step runs */
 	vm_test_wait("test -e " FROZEN_MARKER);
 	for (guint i = 0; i < 100 && !g_file_test(pidfile, G_FILE_TEST_EXISTS); i++)
@@ -256,7 +265,8 @@ test_vm_client_snapshot_sigint_thaws(void **state)
 	assert_int_equal(run->status, 1);
 	doc = vm_run_json(run);
 	assert_string_equal(json_object_get_string_member(doc, "interrupted"), "SIGINT");
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
+	assert_true(
+		json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	/* well before the step's 60 s: the step was stopped, not waited for */
 	assert_true(run->seconds < 40);
 	assert_int_equal(kill((pid_t)g_ascii_strtoll(step_pid, NULL, 10), 0), -1);
@@ -272,7 +282,8 @@ test_vm_client_trace(void **state)
 	g_autoptr(VmRun) json = client("--agent", sock("qgatrace"), "--json", "trace", NULL);
 	g_autoptr(VmRun) human = client("--agent", sock("qgatrace"), "trace", NULL);
 	g_autoptr(VmRun) list = client("--agent", sock("qgatrace"), "trace", "--list", NULL);
-	g_autoptr(VmRun) missing = client("--agent", sock("qgatrace"), "trace", "--session", "no-such-session", NULL);
+	g_autoptr(VmRun) missing =
+		client("--agent", sock("qgatrace"), "trace", "--session", "no-such-session", NULL);
 	g_autoptr(JsonObject) session = NULL;
 	JsonObject *verification;
 
@@ -280,7 +291,8 @@ test_vm_client_trace(void **state)
 	assert_int_equal(json->status, 0);
 	session = vm_run_json(json);
 	assert_string_equal(json_object_get_string_member(session, "state"), "collected");
-	verification = json_array_get_object_element(json_object_get_array_member(session, "verification"), 0);
+	verification = json_array_get_object_element(
+		json_object_get_array_member(session, "verification"), 0);
 	assert_string_equal(json_object_get_string_member(verification, "mountpoint"), DATA);
 	assert_true(json_object_get_boolean_member(verification, "verified"));
 	assert_int_equal(human->status, 0);
@@ -334,8 +346,8 @@ test_vm_client_dmesg(void **state)
 
 	/* --follow prints what comes later, and ends on Ctrl-C */
 	started = g_get_monotonic_time();
-	proc = client_spawn("--agent", sock("qgatrace"), "--json", "dmesg", "--tail", "1", "--follow", "--interval",
-			    "0.2", NULL);
+	proc = client_spawn("--agent", sock("qgatrace"), "--json", "dmesg", "--tail", "1",
+			    "--follow", "--interval", "0.2", NULL);
 	g_usleep(1500 * 1000);
 	g_free(vm_test_sh(write2));
 	g_usleep(2000 * 1000);
@@ -358,10 +370,14 @@ test_vm_client_dmesg(void **state)
 static void
 test_vm_client_df_raw(void **state)
 {
-	g_autoptr(VmRun) df = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "df", NULL);
-	g_autoptr(VmRun) human = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "df", NULL);
-	g_autoptr(VmRun) raw = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-get-time\"}", NULL);
-	g_autoptr(VmRun) raw_err = client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-no-such\"}", NULL);
+	g_autoptr(VmRun) df =
+		client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "df", NULL);
+	g_autoptr(VmRun) human =
+		client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "df", NULL);
+	g_autoptr(VmRun) raw = client("--agent", sock("qgatrace"), "raw",
+				      "{\"execute\":\"guest-get-time\"}", NULL);
+	g_autoptr(VmRun) raw_err =
+		client("--agent", sock("qgatrace"), "raw", "{\"execute\":\"guest-no-such\"}", NULL);
 	g_autoptr(JsonObject) doc = NULL;
 	g_autoptr(JsonObject) reply = NULL;
 	JsonObject *fs;
@@ -374,9 +390,11 @@ test_vm_client_df_raw(void **state)
 	assert_true(json_object_get_int_member(fs, "total-bytes") > 0);
 	assert_string_equal(json_object_get_string_member(fs, "host-disk"), "data");
 	disk = json_array_get_object_element(
-		json_object_get_array_member(json_object_get_object_member(doc, "host"), "disks"), 0);
+		json_object_get_array_member(json_object_get_object_member(doc, "host"), "disks"),
+		0);
 	assert_int_equal(json_object_get_int_member(disk, "capacity"), 64 * 1024 * 1024);
-	assert_int_equal(json_object_get_int_member(disk, "guest-used-bytes"), json_object_get_int_member(fs, "used-bytes"));
+	assert_int_equal(json_object_get_int_member(disk, "guest-used-bytes"),
+			 json_object_get_int_member(fs, "used-bytes"));
 	assert_int_equal(human->status, 0);
 	assert_non_null(strstr(human->out, "host view (QMP"));
 	assert_int_equal(raw->status, 0);
@@ -389,7 +407,8 @@ test_vm_client_df_raw(void **state)
 static void
 test_vm_client_doctor_ok(void **state)
 {
-	g_autoptr(VmRun) run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "doctor", NULL);
+	g_autoptr(VmRun) run =
+		client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "doctor", NULL);
 
 	assert_int_equal(run->status, 0);
 	assert_non_null(strstr(run->out, "guest port open"));
@@ -404,18 +423,21 @@ test_vm_client_agent_not_running(void **state)
 	g_autoptr(VmRun) doctor_noqmp = NULL;
 	g_autoptr(VmRun) back = NULL;
 
-	g_free(vm_test_sh("kill -TERM $(pidof qgatrace-agent); i=0; while pidof qgatrace-agent >/dev/null && "
-			  "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
+	g_free(vm_test_sh(
+		"kill -TERM $(pidof qgatrace-agent); i=0; while pidof qgatrace-agent >/dev/null && "
+		"[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
 	ping = client("--agent", sock("qgatrace"), "--timeout", "3", "ping", NULL);
 	assert_int_equal(ping->status, 3);
 	assert_true(ping->seconds < 6);
 	assert_non_null(strstr(ping->err, "qgatrace: ping: cannot reach the agent"));
 	/* one line */
 	assert_int_equal(strchr(ping->err, '\n') - ping->err, (gint)strlen(ping->err) - 1);
-	doctor = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--timeout", "3", "doctor", NULL);
+	doctor = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--timeout", "3",
+			"doctor", NULL);
 	assert_int_equal(doctor->status, 3);
 	assert_non_null(strstr(doctor->out, "the agent is not running in the guest"));
-	doctor_noqmp = client("--agent", sock("qgatrace"), "--timeout", "3", "--json", "doctor", NULL);
+	doctor_noqmp =
+		client("--agent", sock("qgatrace"), "--timeout", "3", "--json", "doctor", NULL);
 	assert_int_equal(doctor_noqmp->status, 3);
 	assert_non_null(strstr(doctor_noqmp->out, "not running in the guest"));
 	vm_test_restart_agent(NULL);
@@ -434,7 +456,8 @@ test_vm_client_garbage_before_connect(void **state)
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(leftovers); i++) {
-		g_autoptr(GSocket) s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+		g_autoptr(GSocket) s =
+			g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
 		g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(sock("qgatrace"));
 		g_autoptr(VmRun) run = NULL;
 
@@ -494,7 +517,8 @@ test_vm_client_stock_qemu_ga(void **state)
 	assert_int_equal(snap->status, 1);
 	doc = vm_run_json(snap);
 	assert_false(json_object_get_boolean_member(doc, "verified"));
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
+	assert_true(
+		json_object_get_boolean_member(json_object_get_object_member(doc, "thaw"), "ok"));
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
 	assert_non_null(strstr(json_object_get_string_member(mp, "reason"), "lacks tracing"));
 	assert_false(kernel_says_frozen());

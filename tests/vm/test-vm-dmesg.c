@@ -111,8 +111,9 @@ assert_accounted(JsonNode *ret, gint64 since)
 	}
 	assert_true(last <= next);
 	if ((gint64)n + missed != next - since)
-		fail_msg("%u records + %" G_GINT64_FORMAT " missed != %" G_GINT64_FORMAT " - %" G_GINT64_FORMAT, n,
-			 missed, next, since);
+		fail_msg("%u records + %" G_GINT64_FORMAT " missed != %" G_GINT64_FORMAT
+			 " - %" G_GINT64_FORMAT,
+			 n, missed, next, since);
 }
 
 static gboolean
@@ -159,7 +160,9 @@ test_vm_dmesg_marker_level(void **state)
 	ret = dmesg(agent, "{\"level\":3}");
 	assert_non_null(find_message(ret, "qgatrace-marker-1"));
 	for (guint i = 0; i < json_array_get_length(records_of(ret)); i++)
-		assert_true(json_object_get_int_member(json_array_get_object_element(records_of(ret), i), "level") <= 3);
+		assert_true(json_object_get_int_member(
+				    json_array_get_object_element(records_of(ret), i), "level") <=
+			    3);
 }
 
 static void
@@ -196,7 +199,8 @@ test_vm_dmesg_since_seq(void **state)
 	g_autoptr(JsonNode) behind = NULL;
 	gint64 next;
 
-	g_free(vm_test_sh("echo '<5>qgatrace-since-a' > /dev/kmsg; echo '<6>qgatrace-since-b' > /dev/kmsg"));
+	g_free(vm_test_sh(
+		"echo '<5>qgatrace-since-a' > /dev/kmsg; echo '<6>qgatrace-since-b' > /dev/kmsg"));
 	ret = dmesg_since(agent, cursor, NULL);
 	assert_accounted(ret, cursor);
 	assert_int_equal(json_object_get_int_member(obj(ret), "missed"), 0);
@@ -204,9 +208,11 @@ test_vm_dmesg_since_seq(void **state)
 	assert_true(json_array_get_length(records_of(ret)) >= 2);
 	assert_int_equal(seq_at(ret, 0), cursor + 1);
 	assert_non_null(find_message(ret, "qgatrace-since-a"));
-	assert_int_equal(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "level"), 6);
+	assert_int_equal(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "level"),
+			 6);
 	next = json_object_get_int_member(obj(ret), "next-seq");
-	assert_true(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "seq") <= next);
+	assert_true(json_object_get_int_member(find_message(ret, "qgatrace-since-b"), "seq") <=
+		    next);
 	/* caught up: nothing new, the cursor stays; the agent resumed its
 	 * reader, yet first-seq is still the oldest record the kernel holds */
 	again = dmesg_since(agent, next, NULL);
@@ -252,8 +258,9 @@ test_vm_dmesg_flood_reports_missed(void **state)
 	assert_accounted(ret, cursor);
 	first = json_object_get_int_member(obj(ret), "first-seq");
 	missed = json_object_get_int_member(obj(ret), "missed");
-	print_message("# flood: cursor %" G_GINT64_FORMAT ", first-seq %" G_GINT64_FORMAT ", missed %" G_GINT64_FORMAT
-		      ", %u records\n", cursor, first, missed, json_array_get_length(records_of(ret)));
+	print_message("# flood: cursor %" G_GINT64_FORMAT ", first-seq %" G_GINT64_FORMAT
+		      ", missed %" G_GINT64_FORMAT ", %u records\n",
+		      cursor, first, missed, json_array_get_length(records_of(ret)));
 	assert_true(first > cursor + 1);
 	/* the overwritten part, and whatever a kernel message overwrote
 	 * while we read (nothing, usually) */
@@ -279,9 +286,10 @@ test_vm_dmesg_overrun_while_reading(void **state)
 	guint calls = 0, gaps_inside = 0;
 	gint64 start = g_get_monotonic_time();
 
-	g_free(vm_test_sh("P=$(head -c 200 /dev/zero | tr '\\0' p); "
-			  "awk -v p=$P 'BEGIN{for(i=0;i<400000;i++){printf \"<7>qgatrace-storm-%d %s\\n\", i, p; fflush()}}' "
-			  "> /dev/kmsg 2>/dev/null </dev/null & echo $! > /run/storm.pid"));
+	g_free(vm_test_sh(
+		"P=$(head -c 200 /dev/zero | tr '\\0' p); "
+		"awk -v p=$P 'BEGIN{for(i=0;i<400000;i++){printf \"<7>qgatrace-storm-%d %s\\n\", i, p; fflush()}}' "
+		"> /dev/kmsg 2>/dev/null </dev/null & echo $! > /run/storm.pid"));
 	while (g_get_monotonic_time() - start < 8 * G_USEC_PER_SEC) {
 		g_autoptr(JsonNode) ret = dmesg_since(agent, since, NULL);
 		guint n = json_array_get_length(records_of(ret));
@@ -297,7 +305,8 @@ test_vm_dmesg_overrun_while_reading(void **state)
 		calls++;
 	}
 	g_free(vm_test_sh("kill $(cat /run/storm.pid) 2>/dev/null; rm -f /run/storm.pid; true"));
-	print_message("# storm: %u calls, %" G_GINT64_FORMAT " records, %" G_GINT64_FORMAT " missed, %u gaps inside a reply\n",
+	print_message("# storm: %u calls, %" G_GINT64_FORMAT " records, %" G_GINT64_FORMAT
+		      " missed, %u gaps inside a reply\n",
 		      calls, total_records, total_missed, gaps_inside);
 	assert_true(calls > 1);
 	assert_true(total_missed > 0);
@@ -313,11 +322,15 @@ test_vm_dmesg_while_frozen(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) refused = NULL;
 
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	/* the test shell lives on the initramfs root, not on the frozen disk */
 	g_free(vm_test_sh("echo '<2>qgatrace-frozen-marker' > /dev/kmsg"));
 	ret = dmesg(agent, "{\"tail\":10}");
-	assert_int_equal(json_object_get_int_member(find_message(ret, "qgatrace-frozen-marker"), "level"), 2);
+	assert_int_equal(json_object_get_int_member(find_message(ret, "qgatrace-frozen-marker"),
+						    "level"),
+			 2);
 	assert_true(info_enabled(agent, "guest-dmesg"));
 	refused = vm_test_execute(agent, "guest-get-fsinfo", NULL, &error);
 	assert_null(refused);
@@ -350,7 +363,9 @@ test_vm_dmesg_disabled_by_config(void **state)
 	assert_disabled(agent);
 	assert_false(info_enabled(agent, "guest-dmesg"));
 	/* frozen: still disabled */
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	assert_disabled(agent);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
 	vm_test_close(agent);
@@ -364,7 +379,8 @@ test_vm_dmesg_klogctl_fallback(void **state)
 	g_autoptr(JsonNode) ret = NULL;
 	JsonObject *marker;
 
-	g_free(vm_test_sh("echo '<3>qgatrace-klogctl-marker' > /dev/kmsg; mv /dev/kmsg /dev/kmsg.qgatrace-off"));
+	g_free(vm_test_sh(
+		"echo '<3>qgatrace-klogctl-marker' > /dev/kmsg; mv /dev/kmsg /dev/kmsg.qgatrace-off"));
 	ret = dmesg(agent, "{\"tail\":10}");
 	assert_string_equal(json_object_get_string_member(obj(ret), "source"), "klogctl");
 	assert_true(json_object_get_boolean_member(obj(ret), "seq-synthesized"));
@@ -404,9 +420,11 @@ export_all(QgaClient *agent, gsize max_bytes, Export *e)
 	e->fill_first = -1;
 	e->last_seq = -1;
 	while (truncated) {
-		g_autofree gchar *args = since < 0 ? g_strdup_printf("{\"max-bytes\":%zu}", max_bytes)
-						   : g_strdup_printf("{\"since-seq\":%" G_GINT64_FORMAT ",\"max-bytes\":%zu}",
-								     since, max_bytes);
+		g_autofree gchar *args =
+			since < 0 ? g_strdup_printf("{\"max-bytes\":%zu}", max_bytes)
+				  : g_strdup_printf("{\"since-seq\":%" G_GINT64_FORMAT
+						    ",\"max-bytes\":%zu}",
+						    since, max_bytes);
 		g_autoptr(JsonNode) ret = dmesg(agent, args);
 		g_autofree gchar *wire = qga_json_to_ascii(ret);
 		JsonArray *records = records_of(ret);
@@ -431,16 +449,19 @@ export_all(QgaClient *agent, gsize max_bytes, Export *e)
 			/* contiguous across calls: nothing twice, nothing lost
 			 * unless reported (the buffer is full: a kernel message
 			 * overwrites the oldest record, which may be unread) */
-			if (e->last_seq >= 0 && (missed == 0 ? seq != e->last_seq + 1 : seq <= e->last_seq))
-				fail_msg("seq %" G_GINT64_FORMAT " after %" G_GINT64_FORMAT, seq, e->last_seq);
+			if (e->last_seq >= 0 &&
+			    (missed == 0 ? seq != e->last_seq + 1 : seq <= e->last_seq))
+				fail_msg("seq %" G_GINT64_FORMAT " after %" G_GINT64_FORMAT, seq,
+					 e->last_seq);
 			e->last_seq = seq;
 			e->text_bytes += strlen(message);
 			if (sscanf(message, "qgatrace-fill-%" G_GUINT64_FORMAT, &n) == 1) {
 				if (e->fill_first < 0)
 					e->fill_first = e->fill_next = n;
 				if ((gint64)n != e->fill_next)
-					fail_msg("qgatrace-fill-%" G_GUINT64_FORMAT " where %" G_GINT64_FORMAT " was due", n,
-						 e->fill_next);
+					fail_msg("qgatrace-fill-%" G_GUINT64_FORMAT
+						 " where %" G_GINT64_FORMAT " was due",
+						 n, e->fill_next);
 				e->fill_next++;
 			}
 		}
@@ -467,11 +488,13 @@ test_vm_dmesg_full_buffer_export(void **state)
 	export_all(agent, 256 * 1024, &e);
 	fills = vm_test_sh("dmesg | grep -c qgatrace-fill-");
 	size = vm_test_sh("dmesg | wc -c");
-	print_message("# 1 MiB buffer: %" G_GINT64_FORMAT " records (seq %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
-		      ", %" G_GINT64_FORMAT " missed), %zu bytes of text, %u calls of max-bytes 256 KiB (largest reply %zu), "
-		      "%.2f s; busybox dmesg: %s bytes, %s fill lines\n",
-		      e.records, e.first_seq, e.last_seq, e.missed, e.text_bytes, e.calls, e.max_reply, e.usec / 1e6,
-		      size, fills);
+	print_message(
+		"# 1 MiB buffer: %" G_GINT64_FORMAT " records (seq %" G_GINT64_FORMAT
+		"-%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+		" missed), %zu bytes of text, %u calls of max-bytes 256 KiB (largest reply %zu), "
+		"%.2f s; busybox dmesg: %s bytes, %s fill lines\n",
+		e.records, e.first_seq, e.last_seq, e.missed, e.text_bytes, e.calls, e.max_reply,
+		e.usec / 1e6, size, fills);
 	assert_int_equal(e.records + e.missed, e.last_seq - e.first_seq + 1);
 	assert_true(e.missed <= 3);
 	assert_true(e.calls >= 4);
@@ -506,7 +529,8 @@ test_vm_dmesg_vs_guest_exec(void **state)
 	QgaClient *agent = vm_test_connect("qgatrace", TRUE);
 	QgaClient *stock = vm_test_connect("qga", TRUE);
 	g_autofree gchar *dmesg_path = vm_test_sh("command -v dmesg");
-	g_autofree gchar *args = g_strdup_printf("{\"path\":\"%s\",\"capture-output\":true}", dmesg_path);
+	g_autofree gchar *args =
+		g_strdup_printf("{\"path\":\"%s\",\"capture-output\":true}", dmesg_path);
 	g_autoptr(JsonNode) started = NULL;
 	g_autofree guchar *out = NULL;
 	gsize out_len = 0;
@@ -519,9 +543,11 @@ test_vm_dmesg_vs_guest_exec(void **state)
 	start = g_get_monotonic_time();
 	started = vm_test_execute_ok(stock, "guest-exec", args);
 	for (;;) {
-		g_autofree gchar *status_args = g_strdup_printf("{\"pid\":%" G_GINT64_FORMAT "}",
-								json_object_get_int_member(obj(started), "pid"));
-		g_autoptr(JsonNode) status = vm_test_execute_ok(stock, "guest-exec-status", status_args);
+		g_autofree gchar *status_args =
+			g_strdup_printf("{\"pid\":%" G_GINT64_FORMAT "}",
+					json_object_get_int_member(obj(started), "pid"));
+		g_autoptr(JsonNode) status =
+			vm_test_execute_ok(stock, "guest-exec-status", status_args);
 
 		polls++;
 		if (json_object_get_boolean_member(obj(status), "exited")) {
@@ -536,12 +562,15 @@ test_vm_dmesg_vs_guest_exec(void **state)
 		g_usleep(20 * 1000);
 	}
 	exec_usec = g_get_monotonic_time() - start;
-	for (const gchar *p = (const gchar *)out; p != NULL && (p = strstr(p, "qgatrace-fill-")) != NULL; p++)
+	for (const gchar *p = (const gchar *)out;
+	     p != NULL && (p = strstr(p, "qgatrace-fill-")) != NULL; p++)
 		exec_fills++;
 	export_all(agent, 1024 * 1024, &e);
-	print_message("# guest-exec dmesg (stock qemu-ga): %.2f s, %u status polls, %zu bytes of base64 for %zu bytes "
-		      "of text; guest-dmesg: %.2f s, %u calls of 1 MiB, %" G_GINT64_FORMAT " structured records\n",
-		      exec_usec / 1e6, polls, b64_len, out_len, e.usec / 1e6, e.calls, e.records);
+	print_message(
+		"# guest-exec dmesg (stock qemu-ga): %.2f s, %u status polls, %zu bytes of base64 for %zu bytes "
+		"of text; guest-dmesg: %.2f s, %u calls of 1 MiB, %" G_GINT64_FORMAT
+		" structured records\n",
+		exec_usec / 1e6, polls, b64_len, out_len, e.usec / 1e6, e.calls, e.records);
 	assert_true(exec_fills > 0);
 	assert_true(exec_fills <= e.fill_next - e.fill_first);
 }
@@ -560,10 +589,11 @@ test_vm_dmesg_klogctl_full_buffer(void **state)
 	ret = dmesg(agent, "{\"tail\":1}");
 	g_free(vm_test_sh("mv /dev/kmsg.qgatrace-off /dev/kmsg"));
 	assert_string_equal(json_object_get_string_member(obj(ret), "source"), "klogctl");
-	print_message("# klogctl fallback: %" G_GINT64_FORMAT " lines, fill %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
-		      " in %.2f s; /dev/kmsg: %" G_GINT64_FORMAT " records, fill %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "\n",
-		      klog.records, klog.fill_first, klog.fill_next - 1, klog.usec / 1e6, kmsg.records,
-		      kmsg.fill_first, kmsg.fill_next - 1);
+	print_message("# klogctl fallback: %" G_GINT64_FORMAT " lines, fill %" G_GINT64_FORMAT
+		      "-%" G_GINT64_FORMAT " in %.2f s; /dev/kmsg: %" G_GINT64_FORMAT
+		      " records, fill %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "\n",
+		      klog.records, klog.fill_first, klog.fill_next - 1, klog.usec / 1e6,
+		      kmsg.records, kmsg.fill_first, kmsg.fill_next - 1);
 	/* a kernel message in between would overwrite the oldest */
 	assert_true(klog.fill_first >= kmsg.fill_first && klog.fill_first <= kmsg.fill_first + 3);
 	assert_int_equal(klog.fill_next, kmsg.fill_next);

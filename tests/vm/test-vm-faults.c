@@ -9,8 +9,8 @@
 
 #include "vm-test.h"
 
-#define DATA        "/mnt/data"
-#define TRACING     "/sys/kernel/tracing"
+#define DATA	    "/mnt/data"
+#define TRACING	    "/sys/kernel/tracing"
 #define FREEZE_DATA "{\"mountpoints\":[\"" DATA "\"]}"
 
 /* the failing filesystem's pieces (test_vm_faults_fifreeze_fails_mid_list) */
@@ -37,14 +37,16 @@ faults_teardown(void **state)
 	vm_test_teardown(state);
 	if (guest == NULL)
 		return 0;
-	vm_guest_shell(guest,
-		       "for m in " GOOD " " BAD " " DATA "; do fsfreeze --unfreeze $m; done 2>/dev/null; "
-		       "umount " GOOD " " BAD " /sys/kernel 2>/dev/null; "
-		       "for l in /dev/loop*; do losetup -d $l; done 2>/dev/null; umount " FULL " 2>/dev/null; "
-		       "grep -q ' " TRACING " ' /proc/mounts || mount -t tracefs tracefs " TRACING "; "
-		       "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug; "
-		       "rm -f " DATA "/agent.log " DATA "/agent.pid; true",
-		       &out, NULL, VM_GUEST_SHELL_TIMEOUT_MS, NULL);
+	vm_guest_shell(
+		guest,
+		"for m in " GOOD " " BAD " " DATA "; do fsfreeze --unfreeze $m; done 2>/dev/null; "
+		"umount " GOOD " " BAD " /sys/kernel 2>/dev/null; "
+		"for l in /dev/loop*; do losetup -d $l; done 2>/dev/null; umount " FULL
+		" 2>/dev/null; "
+		"grep -q ' " TRACING " ' /proc/mounts || mount -t tracefs tracefs " TRACING "; "
+		"grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug; "
+		"rm -f " DATA "/agent.log " DATA "/agent.pid; true",
+		&out, NULL, VM_GUEST_SHELL_TIMEOUT_MS, NULL);
 	vm_test_restart_agent(NULL);
 	return 0;
 }
@@ -98,8 +100,9 @@ start_background_write(const gchar *path)
 static gboolean
 background_write_done(void)
 {
-	return vm_test_sh_status("i=0; while [ ! -e /tmp/write.done ] && [ $i -lt 100 ]; do sleep 0.2; "
-				 "i=$((i+1)); done; test -e /tmp/write.done") == 0;
+	return vm_test_sh_status(
+		       "i=0; while [ ! -e /tmp/write.done ] && [ $i -lt 100 ]; do sleep 0.2; "
+		       "i=$((i+1)); done; test -e /tmp/write.done") == 0;
 }
 
 /* ---- the host goes away ---- */
@@ -113,7 +116,8 @@ test_vm_faults_disconnect_mid_request(void **state)
 		"{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":",
 		"{\"execute\":\"guest-ping\",\"arguments\":{\"x\":\"abc\\",
 		"[[[[{\"execute\":",
-		"{\"execute\":\"guest-fsfreeze-freeze-list\",\"arguments\":{\"mountpoints\":[\"" DATA "\"",
+		"{\"execute\":\"guest-fsfreeze-freeze-list\",\"arguments\":{\"mountpoints\":[\"" DATA
+		"\"",
 	};
 	g_autofree gchar *pid = NULL;
 
@@ -208,20 +212,22 @@ setup_failing_filesystem(void)
 		print_message("the guest kernel has no loop driver\n");
 		skip();
 	}
-	g_free(vm_test_sh("mkdir -p " FULL " " BAD " " GOOD " && mount -t tmpfs -o size=4m tmpfs " FULL
-			  " && truncate -s 32M " FULL "/img && b=$(losetup -f) && losetup $b " FULL
-			  "/img && mke2fs -q $b && mount $b " BAD " && "
-			  "truncate -s 8M /tmp/good.img && g=$(losetup -f) && losetup $g /tmp/good.img && "
-			  "mke2fs -q $g && mount $g " GOOD " && "
-			  "dd if=/dev/zero of=" FULL "/fill bs=4k 2>/dev/null; true"));
+	g_free(vm_test_sh(
+		"mkdir -p " FULL " " BAD " " GOOD " && mount -t tmpfs -o size=4m tmpfs " FULL
+		" && truncate -s 32M " FULL "/img && b=$(losetup -f) && losetup $b " FULL
+		"/img && mke2fs -q $b && mount $b " BAD " && "
+		"truncate -s 8M /tmp/good.img && g=$(losetup -f) && losetup $g /tmp/good.img && "
+		"mke2fs -q $g && mount $g " GOOD " && "
+		"dd if=/dev/zero of=" FULL "/fill bs=4k 2>/dev/null; true"));
 }
 
 static void
 dirty_failing_filesystem(const gchar *tag)
 {
-	g_autofree gchar *cmd = g_strdup_printf(
-		"i=0; while [ $i -lt 200 ]; do mkdir " BAD "/%s$i && echo x > " BAD "/%s$i/f || exit 1; i=$((i+1)); done",
-		tag, tag);
+	g_autofree gchar *cmd =
+		g_strdup_printf("i=0; while [ $i -lt 200 ]; do mkdir " BAD "/%s$i && echo x > " BAD
+				"/%s$i/f || exit 1; i=$((i+1)); done",
+				tag, tag);
 
 	g_free(vm_test_sh(cmd));
 }
@@ -280,9 +286,10 @@ object_of(JsonNode *node)
 static QgaClient *
 freeze_thaw_without_tracefs(const gchar *then)
 {
-	g_autofree gchar *cmd = g_strdup_printf(
-		"kill -TERM $(pidof qgatrace-agent); sleep 0.5; umount " TRACING " && umount /sys/kernel/debug && %s",
-		then);
+	g_autofree gchar *cmd =
+		g_strdup_printf("kill -TERM $(pidof qgatrace-agent); sleep 0.5; umount " TRACING
+				" && umount /sys/kernel/debug && %s",
+				then);
 	QgaClient *agent;
 
 	g_free(vm_test_sh(cmd));
@@ -306,7 +313,8 @@ test_vm_faults_tracefs_unavailable(void **state)
 	const gchar *reason;
 
 	need_guest();
-	agent = freeze_thaw_without_tracefs("mount -t tmpfs -o size=1m,mode=0555 tmpfs /sys/kernel");
+	agent = freeze_thaw_without_tracefs(
+		"mount -t tmpfs -o size=1m,mode=0555 tmpfs /sys/kernel");
 	status = vm_test_execute_ok(agent, "guest-trace-status", NULL);
 	assert_false(json_object_get_boolean_member(object_of(status), "available"));
 	reason = json_object_get_string_member(object_of(status), "reason");
@@ -315,7 +323,8 @@ test_vm_faults_tracefs_unavailable(void **state)
 	session = vm_test_execute_ok(agent, "guest-trace-fetch", NULL);
 	assert_string_equal(json_object_get_string_member(object_of(session), "state"), "untraced");
 	assert_false(json_object_get_boolean_member(object_of(session), "verified"));
-	assert_non_null(strstr(json_object_get_string_member(object_of(session), "reason"), "tracefs"));
+	assert_non_null(
+		strstr(json_object_get_string_member(object_of(session), "reason"), "tracefs"));
 }
 
 /* tracefs unmounted but mountable: the agent mounts it for itself, traces,
@@ -331,9 +340,10 @@ test_vm_faults_tracefs_unmounted(void **state)
 	session = vm_test_execute_ok(agent, "guest-trace-fetch", NULL);
 	assert_true(json_object_get_boolean_member(object_of(session), "verified"));
 	vm_test_close(agent);
-	g_free(vm_test_sh("kill -TERM $(pidof qgatrace-agent); "
-			  "i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-			  "! grep -q tracefs /proc/mounts"));
+	g_free(vm_test_sh(
+		"kill -TERM $(pidof qgatrace-agent); "
+		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+		"! grep -q tracefs /proc/mounts"));
 }
 
 /* the agent's instance removed while frozen, as `trace-cmd reset -a` does
@@ -351,7 +361,8 @@ test_vm_faults_instance_removed_while_frozen(void **state)
 	need_guest();
 	agent = vm_test_connect("qgatrace", TRUE);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
-	g_free(vm_test_sh("test \"$(cat " TRACING "/instances/qgatrace/current_tracer)\" = function && "
+	g_free(vm_test_sh("test \"$(cat " TRACING
+			  "/instances/qgatrace/current_tracer)\" = function && "
 			  "rmdir " TRACING "/instances/qgatrace"));
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), 1);
 	assert_false(kernel_says_frozen(DATA));
@@ -386,8 +397,9 @@ test_vm_faults_buffer_overrun_while_frozen(void **state)
 	JsonObject *verdict;
 
 	need_guest();
-	g_free(vm_test_sh("printf '[trace]\\nbuffer-kb=1\\nfunctions=freeze_super,thaw_super,sync_filesystem,"
-			  "deactivate_locked_super,ext4_freeze,ext4_unfreeze,vfs_read,vfs_write\\n' > /run/flood.conf"));
+	g_free(vm_test_sh(
+		"printf '[trace]\\nbuffer-kb=1\\nfunctions=freeze_super,thaw_super,sync_filesystem,"
+		"deactivate_locked_super,ext4_freeze,ext4_unfreeze,vfs_read,vfs_write\\n' > /run/flood.conf"));
 	vm_test_restart_agent("-c /run/flood.conf");
 	agent = vm_test_connect("qgatrace", TRUE);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
@@ -398,7 +410,8 @@ test_vm_faults_buffer_overrun_while_frozen(void **state)
 	session = vm_test_execute_ok(agent, "guest-trace-fetch", NULL);
 	s = object_of(session);
 	lost = json_object_get_object_member(s, "lost-events");
-	print_message("lost events: %" G_GINT64_FORMAT "\n", json_object_get_int_member(lost, "total"));
+	print_message("lost events: %" G_GINT64_FORMAT "\n",
+		      json_object_get_int_member(lost, "total"));
 	assert_true(json_object_get_int_member(lost, "total") > 0);
 	assert_false(json_object_get_boolean_member(s, "complete"));
 	/* the freeze's records were overwritten: not verified, and why */
@@ -407,7 +420,8 @@ test_vm_faults_buffer_overrun_while_frozen(void **state)
 	print_message("verdict: %s\n", json_object_get_string_member(verdict, "reason"));
 	assert_non_null(json_object_get_string_member(verdict, "reason"));
 	assert_false(json_object_get_boolean_member(s, "verified"));
-	g_free(vm_test_sh("grep -q \"trace session 'agent-.* lost, not verified\" " VM_TEST_AGENT_LOG));
+	g_free(vm_test_sh(
+		"grep -q \"trace session 'agent-.* lost, not verified\" " VM_TEST_AGENT_LOG));
 }
 
 /* ---- the agent's own files on the frozen filesystem ---- */
@@ -418,14 +432,15 @@ test_vm_faults_buffer_overrun_while_frozen(void **state)
 static void
 test_vm_faults_logfile_on_frozen_fs(void **state)
 {
-	const gchar *commands[] = {"guest-ping", "guest-fsfreeze-status", "guest-info", "guest-trace-status",
-				   "guest-dmesg"};
+	const gchar *commands[] = {"guest-ping", "guest-fsfreeze-status", "guest-info",
+				   "guest-trace-status", "guest-dmesg"};
 	QgaClient *agent;
 
 	need_guest();
 	vm_test_restart_agent("-l " DATA "/agent.log -f " DATA "/agent.pid");
 	/* the agent writes its pidfile once started: on a loaded host later than the restart's 0.5 s */
-	vm_test_wait("test -s " DATA "/agent.pid && test \"$(cat " DATA "/agent.pid)\" = \"$(pidof qgatrace-agent)\"");
+	vm_test_wait("test -s " DATA "/agent.pid && test \"$(cat " DATA
+		     "/agent.pid)\" = \"$(pidof qgatrace-agent)\"");
 	agent = vm_test_connect("qgatrace", TRUE);
 	qga_client_set_timeout(agent, 10000);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);

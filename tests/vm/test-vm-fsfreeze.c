@@ -31,9 +31,10 @@ kernel_says_frozen(void)
 static void
 start_background_write(const gchar *name)
 {
-	g_autofree gchar *cmd = g_strdup_printf(
-		"rm -f /tmp/%s.done; (echo %s > " DATA "/%s && echo ok > /tmp/%s.done) </dev/null >/dev/null 2>&1 &",
-		name, name, name, name);
+	g_autofree gchar *cmd =
+		g_strdup_printf("rm -f /tmp/%s.done; (echo %s > " DATA
+				"/%s && echo ok > /tmp/%s.done) </dev/null >/dev/null 2>&1 &",
+				name, name, name, name);
 	g_free(vm_test_sh(cmd));
 }
 
@@ -54,7 +55,9 @@ test_vm_freeze_list_blocks_writes_until_thaw(void **state)
 
 	agent = vm_test_connect("qgatrace", TRUE);
 	assert_status(agent, "thawed");
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	assert_status(agent, "frozen");
 	assert_true(g_str_has_prefix(vm_test_sh("head -1 /run/qgatrace.frozen"), "pid="));
 
@@ -105,7 +108,9 @@ test_vm_frozen_refuses_other_commands(void **state)
 	g_autoptr(JsonNode) info = NULL;
 
 	agent = vm_test_connect("qgatrace", TRUE);
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	assert_disabled(agent, "guest-get-fsinfo");
 	assert_disabled(agent, "guest-get-time");
 	assert_disabled(agent, "guest-fsfreeze-freeze");
@@ -125,11 +130,13 @@ test_vm_freeze_list_rejects_unmounted(void **state)
 	g_autoptr(JsonNode) ret = NULL;
 
 	agent = vm_test_connect("qgatrace", TRUE);
-	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\",\"/mnt/none\"]}", &error);
+	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list",
+			      "{\"mountpoints\":[\"" DATA "\",\"/mnt/none\"]}", &error);
 	assert_null(ret);
 	assert_non_null(strstr(error->message, "'/mnt/none' is not a mounted filesystem"));
 	g_clear_error(&error);
-	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"/run\"]}", &error);
+	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"/run\"]}",
+			      &error);
 	assert_null(ret);
 	assert_non_null(strstr(error->message, "has no block device"));
 	/* nothing was frozen on the way */
@@ -168,10 +175,12 @@ test_vm_get_fsinfo_matches_qemu_ga(void **state)
 			 json_array_get_length(json_node_get_array(theirs)));
 	a = fsinfo_for(ours, DATA);
 	b = fsinfo_for(theirs, DATA);
-	assert_string_equal(json_object_get_string_member(a, "name"), json_object_get_string_member(b, "name"));
+	assert_string_equal(json_object_get_string_member(a, "name"),
+			    json_object_get_string_member(b, "name"));
 	assert_string_equal(json_object_get_string_member(a, "type"), "ext4");
 	assert_string_equal(json_object_get_string_member(b, "type"), "ext4");
-	assert_int_equal(json_object_get_int_member(a, "total-bytes"), json_object_get_int_member(b, "total-bytes"));
+	assert_int_equal(json_object_get_int_member(a, "total-bytes"),
+			 json_object_get_int_member(b, "total-bytes"));
 	assert_true(json_object_get_int_member(a, "used-bytes") > 0);
 	disk_a = json_array_get_object_element(json_object_get_array_member(a, "disk"), 0);
 	disk_b = json_array_get_object_element(json_object_get_array_member(b, "disk"), 0);
@@ -191,7 +200,9 @@ test_vm_stock_qemu_ga_freezes_the_same(void **state)
 	QgaClient *stock;
 
 	stock = vm_test_connect("qga", TRUE);
-	assert_int_equal(vm_test_execute_int(stock, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(stock, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	assert_status(stock, "frozen");
 	start_background_write("stock");
 	assert_false(background_write_done("stock", 2));
@@ -206,13 +217,17 @@ assert_signal_while_frozen_thaws(const gchar *signal)
 {
 	QgaClient *agent;
 	g_autofree gchar *kill = g_strdup_printf(
-		"n=$(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG "); kill -%s $(pidof qgatrace-agent); "
+		"n=$(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG
+		"); kill -%s $(pidof qgatrace-agent); "
 		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-		"! pidof qgatrace-agent && [ $(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG ") -gt $n ]",
+		"! pidof qgatrace-agent && [ $(grep -c 'thawed before exit' " VM_TEST_AGENT_LOG
+		") -gt $n ]",
 		signal);
 
 	agent = vm_test_connect("qgatrace", TRUE);
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	start_background_write(signal);
 	/* what it logged while frozen came out after the thaw */
 	g_free(vm_test_sh(kill));
@@ -241,7 +256,9 @@ test_vm_sigkill_while_frozen_next_start_thaws(void **state)
 	QgaClient *again;
 
 	agent = vm_test_connect("qgatrace", TRUE);
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	vm_test_close(agent);
 	g_free(vm_test_sh("kill -KILL $(pidof qgatrace-agent); sleep 0.3; ! pidof qgatrace-agent"));
 	/* the kernel keeps the disk frozen after its freezer died */
@@ -262,7 +279,9 @@ test_vm_auto_thaw_after_timeout(void **state)
 
 	vm_test_restart_agent("--freeze-timeout=2");
 	agent = vm_test_connect("qgatrace", TRUE);
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}"), 1);
+	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list",
+					     "{\"mountpoints\":[\"" DATA "\"]}"),
+			 1);
 	start_background_write("autothaw");
 	/* the watchdog thaws; the host never sent a thaw */
 	assert_true(background_write_done("autothaw", 15));
@@ -283,7 +302,8 @@ assert_hook_fails_freeze(const gchar *agent_args, const gchar *expected)
 
 	vm_test_restart_agent(agent_args);
 	agent = vm_test_connect("qgatrace", TRUE);
-	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list", "{\"mountpoints\":[\"" DATA "\"]}", &error);
+	ret = vm_test_execute(agent, "guest-fsfreeze-freeze-list",
+			      "{\"mountpoints\":[\"" DATA "\"]}", &error);
 	assert_null(ret);
 	assert_non_null(strstr(error->message, expected));
 	assert_status(agent, "thawed");
@@ -294,11 +314,13 @@ assert_hook_fails_freeze(const gchar *agent_args, const gchar *expected)
 static void
 test_vm_failed_hook_freezes_nothing(void **state)
 {
-	g_free(vm_test_sh("printf '#!/bin/sh\\necho \"hook $1\" >> /run/hook.log\\n[ \"$1\" = freeze ] && { echo refusing; exit 3; }\\nexit 0\\n' "
-			  "> /run/fail-hook && chmod +x /run/fail-hook && rm -f /run/hook.log"));
+	g_free(vm_test_sh(
+		"printf '#!/bin/sh\\necho \"hook $1\" >> /run/hook.log\\n[ \"$1\" = freeze ] && { echo refusing; exit 3; }\\nexit 0\\n' "
+		"> /run/fail-hook && chmod +x /run/fail-hook && rm -f /run/hook.log"));
 	assert_hook_fails_freeze("-F/run/fail-hook", "exit status 3: refusing");
 	/* the thaw hook ran too, so a lock the freeze hook took is released */
-	assert_string_equal(vm_test_sh("cat /run/hook.log | tr '\\n' ' '"), "hook freeze hook thaw");
+	assert_string_equal(vm_test_sh("cat /run/hook.log | tr '\\n' ' '"),
+			    "hook freeze hook thaw");
 	vm_test_restart_agent(NULL);
 }
 
@@ -307,10 +329,13 @@ test_vm_hung_hook_is_killed(void **state)
 {
 	/* a background child keeps the output pipe open forever, and the hook
 	 * itself hangs on freeze: qemu-ga would block for good */
-	g_free(vm_test_sh("printf '#!/bin/sh\\n(sleep 1000 &)\\n[ \"$1\" = freeze ] && sleep 1000\\nexit 0\\n' "
-			  "> /run/hung-hook && chmod +x /run/hung-hook"));
-	g_free(vm_test_sh("printf '[general]\\nfsfreeze-hook-timeout=2\\n' > /run/hook-timeout.conf"));
-	assert_hook_fails_freeze("-F/run/hung-hook -c /run/hook-timeout.conf", "did not finish within 2 s");
+	g_free(vm_test_sh(
+		"printf '#!/bin/sh\\n(sleep 1000 &)\\n[ \"$1\" = freeze ] && sleep 1000\\nexit 0\\n' "
+		"> /run/hung-hook && chmod +x /run/hung-hook"));
+	g_free(vm_test_sh(
+		"printf '[general]\\nfsfreeze-hook-timeout=2\\n' > /run/hook-timeout.conf"));
+	assert_hook_fails_freeze("-F/run/hung-hook -c /run/hook-timeout.conf",
+				 "did not finish within 2 s");
 	vm_test_restart_agent(NULL);
 	g_free(vm_test_sh("pkill -f 'sleep 1000' ; true"));
 }

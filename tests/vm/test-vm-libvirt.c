@@ -23,7 +23,7 @@
 #include "vm-run.h"
 #include "vm-test.h"
 
-#define URI VM_LIBVIRT_URI
+#define URI  VM_LIBVIRT_URI
 #define DATA "/mnt/data"
 #define SKIP 77
 
@@ -147,7 +147,8 @@ group_setup(void **state)
 	const gchar *image_dir = vm_guest_build_image(&error);
 
 	if (image_dir != NULL)
-		lv.libvirt = vm_libvirt_start(image_dir, "qgatrace-test", "qgatrace.agents=none", &error);
+		lv.libvirt = vm_libvirt_start(image_dir, "qgatrace-test", "qgatrace.agents=none",
+					      &error);
 	if (lv.libvirt == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
 		group_skip(error);
 		return 0;
@@ -205,7 +206,8 @@ test_libvirt_own_port(void **state)
 	assert_int_equal(ping->status, 0);
 	p = vm_run_json(ping);
 	assert_string_equal(json_object_get_string_member(p, "transport"), "socket");
-	assert_non_null(strstr(json_object_get_string_member(p, "target"), "port 'org.qgatrace.0'"));
+	assert_non_null(
+		strstr(json_object_get_string_member(p, "target"), "port 'org.qgatrace.0'"));
 	dmesg = client("--port", "org.qgatrace.0", "dmesg", "--tail", "3", NULL);
 	assert_int_equal(dmesg->status, 0);
 	assert_true(g_str_has_prefix(dmesg->out, "["));
@@ -252,11 +254,13 @@ test_libvirt_virsh_against_qgatrace_agent(void **state)
 	skip_if_unsupported();
 	agent_on("org.qemu.guest_agent.0");
 	wait_channel_state("org.qemu.guest_agent.0", "connected");
-	ping = run("virsh", "-c", URI, "qemu-agent-command", lv.domain, "{\"execute\":\"guest-ping\"}", NULL);
+	ping = run("virsh", "-c", URI, "qemu-agent-command", lv.domain,
+		   "{\"execute\":\"guest-ping\"}", NULL);
 	assert_int_equal(ping->status, 0);
 	assert_non_null(strstr(ping->out, "{\"return\":{}}"));
 	/* it is ours: it has the trace commands */
-	info = run("virsh", "-c", URI, "qemu-agent-command", lv.domain, "{\"execute\":\"guest-info\"}", NULL);
+	info = run("virsh", "-c", URI, "qemu-agent-command", lv.domain,
+		   "{\"execute\":\"guest-info\"}", NULL);
 	assert_int_equal(info->status, 0);
 	assert_non_null(strstr(info->out, "guest-trace-fetch"));
 	freeze = run("virsh", "-c", URI, "domfsfreeze", lv.domain, "--mountpoint", DATA, NULL);
@@ -280,7 +284,8 @@ test_libvirt_virsh_against_qgatrace_agent(void **state)
 static void
 test_libvirt_client_through_agent_api(void **state)
 {
-	g_autofree gchar *overlay = g_build_filename(lv.run_dir != NULL ? lv.run_dir : "/tmp", "snap1.qcow2", NULL);
+	g_autofree gchar *overlay =
+		g_build_filename(lv.run_dir != NULL ? lv.run_dir : "/tmp", "snap1.qcow2", NULL);
 	g_autofree gchar *step = NULL;
 	g_autoptr(VmRun) ping = NULL;
 	g_autoptr(VmRun) snap = NULL;
@@ -306,8 +311,10 @@ test_libvirt_client_through_agent_api(void **state)
 	assert_true(json_object_get_boolean_member(doc, "verified"));
 	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
 	assert_true(json_object_get_boolean_member(mp, "verified"));
-	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "host-step"), "ok"));
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(doc, "host-evidence"), "source"),
+	assert_true(json_object_get_boolean_member(json_object_get_object_member(doc, "host-step"),
+						   "ok"));
+	assert_string_equal(json_object_get_string_member(
+				    json_object_get_object_member(doc, "host-evidence"), "source"),
 			    "libvirt");
 	/* libvirt made the overlay the active layer */
 	assert_true(g_file_test(overlay, G_FILE_TEST_IS_REGULAR));

@@ -93,11 +93,15 @@ agent_records(gint64 *first, gint64 *last)
 	*first = -1;
 	*last = -1;
 	for (guint calls = 0; calls < 100; calls++) {
-		g_autofree gchar *args = since < 0 ? g_strdup("{\"max-bytes\":8388608}")
-						   : g_strdup_printf("{\"max-bytes\":8388608,\"since-seq\":%"
-								     G_GINT64_FORMAT "}", since);
+		g_autofree gchar *args =
+			since < 0 ? g_strdup("{\"max-bytes\":8388608}")
+				  : g_strdup_printf(
+					    "{\"max-bytes\":8388608,\"since-seq\":%" G_GINT64_FORMAT
+					    "}",
+					    since);
 		g_autoptr(JsonNode) ret = vm_test_execute_ok(agent, "guest-dmesg", args);
-		JsonArray *records = json_object_get_array_member(json_node_get_object(ret), "records");
+		JsonArray *records =
+			json_object_get_array_member(json_node_get_object(ret), "records");
 		guint n = json_array_get_length(records);
 
 		for (guint i = 0; i < n; i++) {
@@ -110,7 +114,8 @@ agent_records(gint64 *first, gint64 *last)
 			*last = *key;
 			g_hash_table_replace(by_seq, key, json_object_ref(r));
 		}
-		if (n == 0 || !json_object_get_boolean_member(json_node_get_object(ret), "truncated"))
+		if (n == 0 ||
+		    !json_object_get_boolean_member(json_node_get_object(ret), "truncated"))
 			break;
 		since = json_object_get_int_member(json_node_get_object(ret), "next-seq");
 	}
@@ -130,9 +135,10 @@ assert_same_record(JsonObject *agent, JsonObject *memory)
 	for (guint i = 0; i < G_N_ELEMENTS(members); i++) {
 		if (json_object_get_int_member(agent, members[i]) !=
 		    json_object_get_int_member(memory, members[i]))
-			fail_msg("seq %" G_GINT64_FORMAT ": %s %" G_GINT64_FORMAT " from the agent, %"
-				 G_GINT64_FORMAT " from memory", json_object_get_int_member(agent, "seq"),
-				 members[i], json_object_get_int_member(agent, members[i]),
+			fail_msg("seq %" G_GINT64_FORMAT ": %s %" G_GINT64_FORMAT
+				 " from the agent, %" G_GINT64_FORMAT " from memory",
+				 json_object_get_int_member(agent, "seq"), members[i],
+				 json_object_get_int_member(agent, members[i]),
 				 json_object_get_int_member(memory, members[i]));
 	}
 	/* message, continuation and dictionary: the whole objects, as JSON */
@@ -181,8 +187,9 @@ test_vm_memdmesg_full_buffer_no_agent(void **state)
 	assert_true(g_hash_table_size(agent) > 5000);
 
 	/* no agent from here on */
-	g_free(vm_test_sh("kill $(pidof qgatrace-agent); i=0; while pidof qgatrace-agent >/dev/null && "
-			  "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
+	g_free(vm_test_sh(
+		"kill $(pidof qgatrace-agent); i=0; while pidof qgatrace-agent >/dev/null && "
+		"[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ! pidof qgatrace-agent"));
 	g_free(vm_test_sh("echo '<2>qgatrace-mem-marker-2' > /dev/kmsg"));
 
 	gmem_dmesg_options_init(&opts);
@@ -212,23 +219,27 @@ test_vm_memdmesg_full_buffer_no_agent(void **state)
 	assert_int_equal(json_object_get_int_member(marker, "level"), 2);
 	assert_int_equal(json_object_get_int_member(marker, "facility"), 1);
 	assert_int_equal(json_object_get_int_member(marker, "seq"), m_last);
-	assert_int_equal(json_object_get_int_member(find_message(records, "qgatrace-mem-marker-1"), "level"), 3);
+	assert_int_equal(json_object_get_int_member(find_message(records, "qgatrace-mem-marker-1"),
+						    "level"),
+			 3);
 	assert_int_equal(json_object_get_int_member(memory, "buffer-bytes"), 1024 * 1024);
 	/* the text of a full ring: most of its 1 MiB */
 	assert_true(text_bytes > 800 * 1024);
 
-	print_message("# from memory, 1 MiB ring at %s (%s, KASLR on): %u records (seq %" G_GINT64_FORMAT
-		      "-%" G_GINT64_FORMAT "), %zu bytes of text, %" G_GINT64_FORMAT " bytes read with %s in %"
-		      G_GINT64_FORMAT " QMP commands; %.3f s in all, guest paused %" G_GINT64_FORMAT
-		      " ms; %u records compared with the agent's guest-dmesg (seq %" G_GINT64_FORMAT
-		      "-%" G_GINT64_FORMAT ")\n",
-		      json_object_get_string_member(memory, "buffer-address"),
-		      json_object_get_string_member(memory, "osrelease"), json_array_get_length(records),
-		      m_first, m_last, text_bytes, json_object_get_int_member(memory, "read-bytes"),
-		      json_object_get_string_member(memory, "reads"),
-		      json_object_get_int_member(memory, "qmp-commands"), seconds,
-		      json_object_get_int_member(memory, "paused-ms"), compared, MAX(a_first, m_first),
-		      a_last);
+	print_message(
+		"# from memory, 1 MiB ring at %s (%s, KASLR on): %u records (seq %" G_GINT64_FORMAT
+		"-%" G_GINT64_FORMAT "), %zu bytes of text, %" G_GINT64_FORMAT
+		" bytes read with %s in %" G_GINT64_FORMAT
+		" QMP commands; %.3f s in all, guest paused %" G_GINT64_FORMAT
+		" ms; %u records compared with the agent's guest-dmesg (seq %" G_GINT64_FORMAT
+		"-%" G_GINT64_FORMAT ")\n",
+		json_object_get_string_member(memory, "buffer-address"),
+		json_object_get_string_member(memory, "osrelease"), json_array_get_length(records),
+		m_first, m_last, text_bytes, json_object_get_int_member(memory, "read-bytes"),
+		json_object_get_string_member(memory, "reads"),
+		json_object_get_int_member(memory, "qmp-commands"), seconds,
+		json_object_get_int_member(memory, "paused-ms"), compared, MAX(a_first, m_first),
+		a_last);
 	/* the goal is < 1 s; TCG on a shared machine gets a margin */
 	assert_true(seconds < 5.0);
 	assert_guest_running();
@@ -249,9 +260,11 @@ test_vm_memdmesg_no_pause_and_tail(void **state)
 	reply = read_memory(&opts, NULL);
 	records = json_object_get_array_member(reply, "records");
 	assert_int_equal(json_array_get_length(records), 1);
-	assert_string_equal(json_object_get_string_member(json_array_get_object_element(records, 0), "message"),
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(records, 0),
+							  "message"),
 			    "qgatrace-mem-tail");
-	assert_false(json_object_get_boolean_member(json_object_get_object_member(reply, "memory"), "paused"));
+	assert_false(json_object_get_boolean_member(json_object_get_object_member(reply, "memory"),
+						    "paused"));
 	assert_guest_running();
 }
 
@@ -260,8 +273,10 @@ test_vm_memdmesg_no_pause_and_tail(void **state)
 static void
 test_vm_memdmesg_from_dump_file(void **state)
 {
-	g_autofree gchar *path = g_build_filename(vm_guest_run_dir(vm_test_guest()), "memory.elf", NULL);
-	g_autofree gchar *args = g_strdup_printf("{\"paging\":false,\"protocol\":\"file:%s\"}", path);
+	g_autofree gchar *path =
+		g_build_filename(vm_guest_run_dir(vm_test_guest()), "memory.elf", NULL);
+	g_autofree gchar *args =
+		g_strdup_printf("{\"paging\":false,\"protocol\":\"file:%s\"}", path);
 	g_autoptr(JsonObject) live = NULL;
 	g_autoptr(JsonObject) dumped = NULL;
 	g_autoptr(GError) error = NULL;
@@ -291,14 +306,16 @@ test_vm_memdmesg_from_dump_file(void **state)
 	for (guint i = 0, j = 0; i < nd; i++) {
 		JsonObject *d = json_array_get_object_element(rd, i);
 
-		while (j < nl && json_object_get_int_member(json_array_get_object_element(rl, j), "seq") <
-				     json_object_get_int_member(d, "seq"))
+		while (j < nl &&
+		       json_object_get_int_member(json_array_get_object_element(rl, j), "seq") <
+			       json_object_get_int_member(d, "seq"))
 			j++;
 		if (j < nl)
 			assert_same_record(d, json_array_get_object_element(rl, j));
 	}
-	print_message("# from an ELF dump of all RAM: %u records; the dump took %.2f s, decoding it %.3f s\n", nd,
-		      dump_s, decode_s);
+	print_message(
+		"# from an ELF dump of all RAM: %u records; the dump took %.2f s, decoding it %.3f s\n",
+		nd, dump_s, decode_s);
 	assert_guest_running();
 }
 
@@ -377,7 +394,8 @@ test_vm_memdmesg_scan_finds_note(void **state)
 	assert_string_equal(json_object_get_string_member(memory, "vmcoreinfo"), "scan");
 	find_message(json_object_get_array_member(reply, "records"), "qgatrace-mem-scan");
 	assert_true(calls > 0);
-	print_message("# RAM scan: VMCOREINFO found, %u progress reports, %.3f s in all\n", calls, seconds);
+	print_message("# RAM scan: VMCOREINFO found, %u progress reports, %.3f s in all\n", calls,
+		      seconds);
 	assert_guest_running();
 }
 
@@ -395,16 +413,20 @@ test_vm_memdmesg_xp_matches_pmemsave(void **state)
 	a = read_memory(&opts, NULL);
 	opts.use_xp = TRUE;
 	b = read_memory(&opts, &seconds);
-	assert_string_equal(json_object_get_string_member(json_object_get_object_member(b, "memory"), "reads"),
-			    "xp");
+	assert_string_equal(
+		json_object_get_string_member(json_object_get_object_member(b, "memory"), "reads"),
+		"xp");
 	ra = json_object_get_array_member(a, "records");
 	rb = json_object_get_array_member(b, "records");
 	assert_int_equal(json_array_get_length(ra), json_array_get_length(rb));
 	for (guint i = 0; i < json_array_get_length(ra); i++)
-		assert_same_record(json_array_get_object_element(ra, i), json_array_get_object_element(rb, i));
-	print_message("# xp instead of pmemsave: %u records, %" G_GINT64_FORMAT " bytes read in %.3f s\n",
+		assert_same_record(json_array_get_object_element(ra, i),
+				   json_array_get_object_element(rb, i));
+	print_message("# xp instead of pmemsave: %u records, %" G_GINT64_FORMAT
+		      " bytes read in %.3f s\n",
 		      json_array_get_length(rb),
-		      json_object_get_int_member(json_object_get_object_member(b, "memory"), "read-bytes"),
+		      json_object_get_int_member(json_object_get_object_member(b, "memory"),
+						 "read-bytes"),
 		      seconds);
 	assert_guest_running();
 }
@@ -430,17 +452,21 @@ test_vm_memdmesg_five_level(void **state)
 	}
 	flood("qgatrace-mem5", 9000);
 	g_free(vm_test_sh("echo '<1>qgatrace-mem-5level' > /dev/kmsg"));
-	tail = vm_test_execute_ok(vm_test_connect("qgatrace", TRUE), "guest-dmesg", "{\"tail\":200}");
+	tail = vm_test_execute_ok(vm_test_connect("qgatrace", TRUE), "guest-dmesg",
+				  "{\"tail\":200}");
 	gmem_dmesg_options_init(&opts);
 	reply = read_memory(&opts, &seconds);
 	memory = json_object_get_object_member(reply, "memory");
 	records = json_object_get_array_member(reply, "records");
 	assert_int_equal(json_object_get_int_member(memory, "paging-levels"), 5);
 	/* the randomized direct map, at an address only 5-level paging has */
-	address = g_ascii_strtoull(json_object_get_string_member(memory, "buffer-address"), NULL, 16);
+	address =
+		g_ascii_strtoull(json_object_get_string_member(memory, "buffer-address"), NULL, 16);
 	assert_true(address >= G_GUINT64_CONSTANT(0xff00000000000000) &&
 		    address < G_GUINT64_CONSTANT(0xffff800000000000));
-	assert_int_equal(json_object_get_int_member(find_message(records, "qgatrace-mem-5level"), "level"), 1);
+	assert_int_equal(json_object_get_int_member(find_message(records, "qgatrace-mem-5level"),
+						    "level"),
+			 1);
 	/* the agent's last 200 are memory's last 200 */
 	agent = json_object_get_array_member(json_node_get_object(tail), "records");
 	an = json_array_get_length(agent);
@@ -449,8 +475,9 @@ test_vm_memdmesg_five_level(void **state)
 	for (guint i = 0; i < an; i++)
 		assert_same_record(json_array_get_object_element(agent, i),
 				   json_array_get_object_element(records, n - an + i));
-	print_message("# 5-level paging: %u records, ring at %s, %.3f s, paused %" G_GINT64_FORMAT " ms\n", n,
-		      json_object_get_string_member(memory, "buffer-address"), seconds,
+	print_message("# 5-level paging: %u records, ring at %s, %.3f s, paused %" G_GINT64_FORMAT
+		      " ms\n",
+		      n, json_object_get_string_member(memory, "buffer-address"), seconds,
 		      json_object_get_int_member(memory, "paused-ms"));
 	assert_guest_running();
 }

@@ -9,7 +9,7 @@
 #include "protocol-suite.h"
 #include "vm-guest.h"
 
-#define VM_PROTOCOL_EXIT_SKIP 77
+#define VM_PROTOCOL_EXIT_SKIP  77
 #define VM_PROTOCOL_TIMEOUT_MS 20000
 
 typedef struct {
@@ -24,7 +24,8 @@ vm_protocol_agent_alive(gpointer user_data)
 	g_autofree gchar *cmd = g_strdup_printf("pidof %s", t->process);
 	gint status = -1;
 
-	return vm_guest_shell(t->vm, cmd, NULL, &status, VM_PROTOCOL_TIMEOUT_MS, NULL) && status == 0;
+	return vm_guest_shell(t->vm, cmd, NULL, &status, VM_PROTOCOL_TIMEOUT_MS, NULL) &&
+	       status == 0;
 }
 
 static gint
@@ -60,10 +61,14 @@ main(void)
 	vm = vm_guest_start(NULL, &error);
 	if (vm == NULL) {
 		g_printerr("%s\n", error->message);
-		return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ? VM_PROTOCOL_EXIT_SKIP : 1;
+		return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)
+			       ? VM_PROTOCOL_EXIT_SKIP
+			       : 1;
 	}
-	failed = vm_protocol_run(suite, vm, "protocol-vm-qgatrace", "qgatrace", "qgatrace", "qgatrace-agent");
+	failed = vm_protocol_run(suite, vm, "protocol-vm-qgatrace", "qgatrace", "qgatrace",
+				 "qgatrace-agent");
 	if (stock_kind != NULL)
-		failed += vm_protocol_run(suite, vm, "protocol-vm-qemu-ga", stock_kind, "qga", "qemu-ga");
+		failed += vm_protocol_run(suite, vm, "protocol-vm-qemu-ga", stock_kind, "qga",
+					  "qemu-ga");
 	return failed == 0 ? 0 : 1;
 }

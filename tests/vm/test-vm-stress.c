@@ -14,11 +14,11 @@
 #include "qga-error.h"
 #include "vm-test.h"
 
-#define DATA           "/mnt/data"
-#define N_REQUESTS     10000
-#define SYNC_ID_BASE   G_GINT64_CONSTANT(1000000000000)
+#define DATA	     "/mnt/data"
+#define N_REQUESTS   10000
+#define SYNC_ID_BASE G_GINT64_CONSTANT(1000000000000)
 /* a small limit keeps oversized messages cheap to send */
-#define MAX_MESSAGE    65536
+#define MAX_MESSAGE 65536
 /* RSS is sampled every RSS_EVERY requests. Growth over the second half is
  * the lowest of the last RSS_WINDOW samples minus the highest of the
  * RSS_WINDOW up to the half: ASan's allocator moves RSS by some MiB either
@@ -32,10 +32,10 @@
 
 /* what a request may be answered with */
 typedef enum {
-	EXPECT_ONE,	 /* exactly one reply, ours by id */
+	EXPECT_ONE,	  /* exactly one reply, ours by id */
 	EXPECT_ONE_ERROR, /* exactly one error reply */
-	EXPECT_ERRORS,	 /* at least one reply, errors only */
-	EXPECT_NONE,	 /* nothing at all */
+	EXPECT_ERRORS,	  /* at least one reply, errors only */
+	EXPECT_NONE,	  /* nothing at all */
 } Expect;
 
 typedef struct {
@@ -48,20 +48,22 @@ typedef struct {
 
 /* the commands random arguments go to: freezing is done in pairs apart */
 static const gchar *const commands[] = {
-	"guest-sync",	 "guest-ping",	       "guest-info",	      "guest-fsfreeze-status",
-	"guest-fsfreeze-thaw", "guest-get-fsinfo", "guest-get-time", "guest-get-host-name",
-	"guest-get-osinfo",	"guest-trace-status", "guest-trace-fetch", "guest-dmesg",
+	"guest-sync",	       "guest-ping",	     "guest-info",	  "guest-fsfreeze-status",
+	"guest-fsfreeze-thaw", "guest-get-fsinfo",   "guest-get-time",	  "guest-get-host-name",
+	"guest-get-osinfo",    "guest-trace-status", "guest-trace-fetch", "guest-dmesg",
 };
 
 static const gchar *const arg_names[] = {
-	"id", "session", "since-seq", "level", "max-bytes", "max-records", "tail", "mountpoints", "x",
+	"id",	       "session", "since-seq",	 "level", "max-bytes",
+	"max-records", "tail",	  "mountpoints", "x",
 };
 
 static void
 append_random_string(GRand *rand, GString *out, guint max_len)
 {
-	static const gchar *const pieces[] = {"a", "Z", "0", " ", "\\\"", "\\\\", "\\n", "\\u00e9",
-					      "\\ud800", "\\u0000", "/", ".", "..", "-", "\xc3\xa9"};
+	static const gchar *const pieces[] = {"a",    "Z",   "0",	" ",	   "\\\"",
+					      "\\\\", "\\n", "\\u00e9", "\\ud800", "\\u0000",
+					      "/",    ".",   "..",	"-",	   "\xc3\xa9"};
 	guint len = g_rand_int_range(rand, 0, max_len + 1);
 
 	g_string_append_c(out, '"');
@@ -75,7 +77,8 @@ append_random_value(GRand *rand, GString *out, guint depth)
 {
 	switch (g_rand_int_range(rand, 0, depth < 3 ? 8 : 6)) {
 	case 0:
-		g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)g_rand_int(rand) - G_MAXINT32);
+		g_string_append_printf(out, "%" G_GINT64_FORMAT,
+				       (gint64)g_rand_int(rand) - G_MAXINT32);
 		break;
 	case 1:
 		g_string_append(out, g_rand_boolean(rand) ? "9223372036854775807" : "-1e308");
@@ -123,8 +126,9 @@ append_request(GRand *rand, GString *out, const gchar *name, const gchar *id)
 
 		g_string_append(out, ",\"arguments\":{");
 		for (guint i = 0; i < n; i++) {
-			g_string_append_printf(out, "%s\"%s\":", i > 0 ? "," : "",
-					       arg_names[g_rand_int_range(rand, 0, G_N_ELEMENTS(arg_names))]);
+			g_string_append_printf(
+				out, "%s\"%s\":", i > 0 ? "," : "",
+				arg_names[g_rand_int_range(rand, 0, G_N_ELEMENTS(arg_names))]);
 			append_random_value(rand, out, 0);
 		}
 		g_string_append_c(out, '}');
@@ -149,19 +153,20 @@ request_random(GRand *rand, guint n)
 
 	if (kind < 55) {
 		/* a known command, random arguments */
-		append_request(rand, req.bytes, commands[g_rand_int_range(rand, 0, G_N_ELEMENTS(commands))],
-			       req.id);
+		append_request(rand, req.bytes,
+			       commands[g_rand_int_range(rand, 0, G_N_ELEMENTS(commands))], req.id);
 	} else if (kind < 63) {
-		append_request(rand, req.bytes, g_rand_boolean(rand) ? "guest-nonexistent" : "guest-exec",
-			       req.id);
+		append_request(rand, req.bytes,
+			       g_rand_boolean(rand) ? "guest-nonexistent" : "guest-exec", req.id);
 		req.expect = EXPECT_ONE_ERROR;
 	} else if (kind < 73) {
 		/* a request cut short, then 0xff */
 		g_autoptr(GString) whole = g_string_new(NULL);
 
-		append_request(rand, whole, commands[g_rand_int_range(rand, 0, G_N_ELEMENTS(commands))],
-			       req.id);
-		g_string_append_len(req.bytes, whole->str, g_rand_int_range(rand, 1, whole->len - 1));
+		append_request(rand, whole,
+			       commands[g_rand_int_range(rand, 0, G_N_ELEMENTS(commands))], req.id);
+		g_string_append_len(req.bytes, whole->str,
+				    g_rand_int_range(rand, 1, whole->len - 1));
 		req.expect = EXPECT_ERRORS;
 		req.resync = TRUE;
 	} else if (kind < 80) {
@@ -183,13 +188,15 @@ request_random(GRand *rand, guint n)
 		req.expect = EXPECT_NONE;
 	} else if (kind < 92) {
 		req.sync_back = g_rand_int_range(rand, 0, G_MAXINT32);
-		g_string_append_printf(req.bytes,
-				       "{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":%" G_GINT64_FORMAT
-				       "},\"id\":\"%s\"}",
-				       req.sync_back, req.id);
+		g_string_append_printf(
+			req.bytes,
+			"{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":%" G_GINT64_FORMAT
+			"},\"id\":\"%s\"}",
+			req.sync_back, req.id);
 	} else if (kind < 94) {
 		/* one byte over the limit at least */
-		g_string_append_printf(req.bytes, "{\"execute\":\"guest-ping\",\"id\":\"%s\",\"x\":\"", req.id);
+		g_string_append_printf(
+			req.bytes, "{\"execute\":\"guest-ping\",\"id\":\"%s\",\"x\":\"", req.id);
 		for (guint i = 0; i < MAX_MESSAGE; i++)
 			g_string_append_c(req.bytes, 'o');
 		g_string_append(req.bytes, "\"}");
@@ -237,12 +244,14 @@ exchange(QgaClient *client, const gchar *data, gsize len, gboolean resync, gint6
 			continue;
 		}
 		if (reply == NULL)
-			fail_msg("waiting for the reply to sync %" G_GINT64_FORMAT ": %s", sync_id, error->message);
+			fail_msg("waiting for the reply to sync %" G_GINT64_FORMAT ": %s", sync_id,
+				 error->message);
 		if (!JSON_NODE_HOLDS_OBJECT(reply))
 			fail_msg("a reply that is not an object");
 		obj = json_node_get_object(reply);
 		ret = json_object_get_member(obj, "return");
-		if (ret != NULL && JSON_NODE_HOLDS_VALUE(ret) && json_node_get_value_type(ret) == G_TYPE_INT64 &&
+		if (ret != NULL && JSON_NODE_HOLDS_VALUE(ret) &&
+		    json_node_get_value_type(ret) == G_TYPE_INT64 &&
 		    json_node_get_int(ret) == sync_id) {
 			json_node_unref(reply);
 			return replies;
@@ -260,19 +269,23 @@ is_error(JsonNode *reply)
 static void
 check_replies(const Request *req, GPtrArray *replies, guint n_delimiters, guint n)
 {
-	JsonObject *obj = replies->len > 0 ? json_node_get_object(g_ptr_array_index(replies, 0)) : NULL;
+	JsonObject *obj =
+		replies->len > 0 ? json_node_get_object(g_ptr_array_index(replies, 0)) : NULL;
 	gboolean ok;
 
 	switch (req->expect) {
 	case EXPECT_ONE:
 		/* ours by id; a request the parser refused (a duplicate key) has none */
 		ok = replies->len == 1 &&
-		     (g_strcmp0(json_object_get_string_member_with_default(obj, "id", NULL), req->id) == 0 ||
-		      (is_error(g_ptr_array_index(replies, 0)) && !json_object_has_member(obj, "id")));
+		     (g_strcmp0(json_object_get_string_member_with_default(obj, "id", NULL),
+				req->id) == 0 ||
+		      (is_error(g_ptr_array_index(replies, 0)) &&
+		       !json_object_has_member(obj, "id")));
 		/* guest-sync-delimited's reply, and only it, comes after a 0xff */
 		ok = ok && n_delimiters == (req->sync_back >= 0 ? 1 : 0);
 		if (ok && req->sync_back >= 0)
-			ok = json_object_get_int_member_with_default(obj, "return", -1) == req->sync_back;
+			ok = json_object_get_int_member_with_default(obj, "return", -1) ==
+			     req->sync_back;
 		break;
 	case EXPECT_ONE_ERROR:
 		ok = replies->len == 1 && is_error(g_ptr_array_index(replies, 0));
@@ -288,17 +301,20 @@ check_replies(const Request *req, GPtrArray *replies, guint n_delimiters, guint 
 	}
 	ok = ok && (req->expect == EXPECT_ONE || n_delimiters == 0);
 	if (!ok) {
-		g_autofree gchar *first = obj != NULL ? json_to_string(g_ptr_array_index(replies, 0), FALSE) : NULL;
+		g_autofree gchar *first =
+			obj != NULL ? json_to_string(g_ptr_array_index(replies, 0), FALSE) : NULL;
 
-		fail_msg("request %u (%.200s): %u replies and %u 0xff, first %s", n, req->bytes->str,
-			 replies->len, n_delimiters, first != NULL ? first : "(none)");
+		fail_msg("request %u (%.200s): %u replies and %u 0xff, first %s", n,
+			 req->bytes->str, replies->len, n_delimiters,
+			 first != NULL ? first : "(none)");
 	}
 }
 
 static guint64
 agent_rss_kb(void)
 {
-	g_autofree gchar *out = vm_test_sh("awk '/^VmRSS/ {print $2}' /proc/$(pidof qgatrace-agent)/status");
+	g_autofree gchar *out =
+		vm_test_sh("awk '/^VmRSS/ {print $2}' /proc/$(pidof qgatrace-agent)/status");
 
 	return g_ascii_strtoull(out, NULL, 10);
 }
@@ -317,7 +333,8 @@ static void
 test_vm_stress_random_requests(void **state)
 {
 	const gchar *seed_env = g_getenv("QGATRACE_STRESS_SEED");
-	guint32 seed = seed_env != NULL ? (guint32)g_ascii_strtoull(seed_env, NULL, 10) : g_random_int();
+	guint32 seed =
+		seed_env != NULL ? (guint32)g_ascii_strtoull(seed_env, NULL, 10) : g_random_int();
 	g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
 	g_autofree gchar *pid = NULL;
 	g_autofree gchar *pid_end = NULL;
@@ -330,24 +347,26 @@ test_vm_stress_random_requests(void **state)
 	QgaClient *client;
 
 	print_message("seed %u (QGATRACE_STRESS_SEED=%u replays it)\n", seed, seed);
-	g_free(vm_test_sh("printf '[general]\\nmax-message-size=" G_STRINGIFY(MAX_MESSAGE)
-			  "\\n' > /run/stress.conf; rm -f /run/stress-*san*"));
+	g_free(vm_test_sh("printf '[general]\\nmax-message-size=" G_STRINGIFY(MAX_MESSAGE) "\\n' > /run/stress.conf; rm -f /run/stress-*san*"));
 	/* sanitizer reports go to files, and the first one stops the agent */
-	vm_test_restart_agent_env("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 "
-				  "ASAN_OPTIONS=log_path=/run/stress-asan:halt_on_error=1:detect_leaks=1:"
-				  "quarantine_size_mb=2 "
-				  "UBSAN_OPTIONS=log_path=/run/stress-ubsan:halt_on_error=1:print_stacktrace=1",
-				  "-c /run/stress.conf");
+	vm_test_restart_agent_env(
+		"GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 "
+		"ASAN_OPTIONS=log_path=/run/stress-asan:halt_on_error=1:detect_leaks=1:"
+		"quarantine_size_mb=2 "
+		"UBSAN_OPTIONS=log_path=/run/stress-ubsan:halt_on_error=1:print_stacktrace=1",
+		"-c /run/stress.conf");
 	pid = vm_test_sh("pidof qgatrace-agent");
-	sanitized = vm_test_sh("grep -q libasan /proc/$(pidof qgatrace-agent)/maps && echo ASan+UBSan || echo none");
+	sanitized = vm_test_sh(
+		"grep -q libasan /proc/$(pidof qgatrace-agent)/maps && echo ASan+UBSan || echo none");
 	print_message("agent %s, sanitizers: %s\n", pid, sanitized);
 
 	client = vm_test_connect("qgatrace", TRUE);
 	for (guint n = 0; n < N_REQUESTS; n++) {
 		Request req = request_random(rand, n);
 		guint n_delimiters;
-		g_autoptr(GPtrArray) replies = exchange(client, req.bytes->str, req.bytes->len, req.resync,
-							SYNC_ID_BASE + n, &n_delimiters);
+		g_autoptr(GPtrArray) replies =
+			exchange(client, req.bytes->str, req.bytes->len, req.resync,
+				 SYNC_ID_BASE + n, &n_delimiters);
 
 		check_replies(&req, replies, n_delimiters, n);
 		request_clear(&req);
@@ -361,14 +380,16 @@ test_vm_stress_random_requests(void **state)
 
 			g_string_append_printf(rss, " %" G_GUINT64_FORMAT, kb);
 			/* the window up to the half, and the last one */
-			if (n + 1 > N_REQUESTS / 2 - RSS_WINDOW * RSS_EVERY && n + 1 <= N_REQUESTS / 2)
+			if (n + 1 > N_REQUESTS / 2 - RSS_WINDOW * RSS_EVERY &&
+			    n + 1 <= N_REQUESTS / 2)
 				rss_half = MAX(rss_half, kb);
 			if (n + 1 > N_REQUESTS - RSS_WINDOW * RSS_EVERY)
 				rss_end = MIN(rss_end, kb);
 		}
 	}
 	print_message("%u requests, %u freeze/thaw pairs; agent RSS (KiB) every %u requests:%s; "
-		      "highest before the half %" G_GUINT64_FORMAT ", lowest at the end %" G_GUINT64_FORMAT "\n",
+		      "highest before the half %" G_GUINT64_FORMAT
+		      ", lowest at the end %" G_GUINT64_FORMAT "\n",
 		      N_REQUESTS, n_pairs, RSS_EVERY, rss->str, rss_half, rss_end);
 	assert_true(rss_end <= rss_half + RSS_GROWTH_MAX);
 
@@ -381,11 +402,13 @@ test_vm_stress_random_requests(void **state)
 	vm_test_close(client);
 
 	/* LeakSanitizer reports at exit */
-	g_free(vm_test_sh("kill -TERM $(pidof qgatrace-agent); "
-			  "i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
-			  "! pidof qgatrace-agent"));
-	reports = vm_test_sh("for f in /run/stress-*san.*; do [ -e $f ] && echo \"== $f\" && head -c 20000 $f; "
-			     "done; true");
+	g_free(vm_test_sh(
+		"kill -TERM $(pidof qgatrace-agent); "
+		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+		"! pidof qgatrace-agent"));
+	reports = vm_test_sh(
+		"for f in /run/stress-*san.*; do [ -e $f ] && echo \"== $f\" && head -c 20000 $f; "
+		"done; true");
 	if (reports[0] != '\0')
 		fail_msg("sanitizer reports in the guest:\n%s", reports);
 	vm_test_restart_agent(NULL);

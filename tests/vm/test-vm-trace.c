@@ -8,9 +8,9 @@
 #include "qga-error.h"
 #include "vm-test.h"
 
-#define DATA        "/mnt/data"
-#define TRACING     "/sys/kernel/tracing"
-#define PLUGIN      "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
+#define DATA	    "/mnt/data"
+#define TRACING	    "/sys/kernel/tracing"
+#define PLUGIN	    "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
 #define DISPATCHER  "/etc/qemu/fsfreeze-hook"
 #define HOOK_LOG    "/var/log/qga-fsfreeze-hook.log"
 #define FREEZE_DATA "{\"mountpoints\":[\"" DATA "\"]}"
@@ -167,8 +167,8 @@ assert_paused(gint pid)
 	assert_sh("cat " TRACING "/instances/qgatrace/tracing_on", TRUE, "1");
 	assert_sh("cat " TRACING "/instances/qgatrace/set_ftrace_pid", TRUE, pid_text);
 	/* drained by the collection */
-	assert_sh("grep -h '^entries:' " TRACING "/instances/qgatrace/per_cpu/cpu*/stats | sort -u", TRUE,
-		  "entries: 0");
+	assert_sh("grep -h '^entries:' " TRACING "/instances/qgatrace/per_cpu/cpu*/stats | sort -u",
+		  TRUE, "entries: 0");
 }
 
 /* ---- qgatrace-agent's own sessions ---- */
@@ -285,7 +285,8 @@ test_vm_trace_paused_session_resumes(void **state)
 {
 	QgaClient *agent;
 	gint pid;
-	const gchar *resumed_lines = "grep -c 'function tracer resumed for' " VM_TEST_AGENT_LOG " || true";
+	const gchar *resumed_lines =
+		"grep -c 'function tracer resumed for' " VM_TEST_AGENT_LOG " || true";
 	g_autofree gchar *before = NULL;
 	g_autofree gchar *after = NULL;
 	g_autofree gchar *after_reset = NULL;
@@ -310,7 +311,9 @@ test_vm_trace_paused_session_resumes(void **state)
 	resumed = fetch(agent, NULL);
 	assert_verified_data(json_node_get_object(resumed));
 	/* the buffer was cleared: this freeze's records only */
-	assert_int_equal(count_events(json_node_get_object(resumed), "freeze_super", pid, "qgatrace-agent"), 1);
+	assert_int_equal(count_events(json_node_get_object(resumed), "freeze_super", pid,
+				      "qgatrace-agent"),
+			 1);
 	after = vm_test_sh(resumed_lines);
 	assert_int_equal(g_ascii_strtoll(after, NULL, 10), g_ascii_strtoll(before, NULL, 10) + 1);
 
@@ -449,7 +452,8 @@ test_vm_trace_filter_skips_unknown_function(void **state)
 
 	need_guest();
 
-	vm_test_restart_agent("--trace-functions=freeze_super,qgatrace_no_such_function,thaw_super");
+	vm_test_restart_agent(
+		"--trace-functions=freeze_super,qgatrace_no_such_function,thaw_super");
 	agent = vm_test_connect("qgatrace", TRUE);
 	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", FREEZE_DATA), 1);
 	assert_sh("sort " TRACING "/instances/qgatrace/set_ftrace_filter | tr '\\n' ' '", TRUE,
@@ -458,8 +462,8 @@ test_vm_trace_filter_skips_unknown_function(void **state)
 	session = fetch(agent, NULL);
 	assert_string_equal(json_object_get_string_member(json_node_get_object(session), "method"),
 			    "function");
-	assert_int_equal(count_events(json_node_get_object(session), "freeze_super", guest_pid("qgatrace-agent"),
-				      "qgatrace-agent"),
+	assert_int_equal(count_events(json_node_get_object(session), "freeze_super",
+				      guest_pid("qgatrace-agent"), "qgatrace-agent"),
 			 1);
 	assert_paused(guest_pid("qgatrace-agent"));
 	/* changed behind the agent's back: written again */

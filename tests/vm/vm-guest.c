@@ -24,8 +24,8 @@ struct _VmGuest {
 	gboolean attached; /* vm_guest_attach: the run dir is not ours to remove */
 };
 
-static const gchar *const vm_guest_socket_names[] = {"qga", "qgatrace", "shell", "spare", "qmp", "isa",
-						     NULL};
+static const gchar *const vm_guest_socket_names[] = {"qga", "qgatrace", "shell", "spare",
+						     "qmp", "isa",	NULL};
 
 static gboolean vm_guest_built = FALSE;
 
@@ -50,8 +50,8 @@ vm_guest_run_script(const gchar *const *argv, GError **error)
 	g_autofree gchar *output = NULL;
 	gint status;
 
-	proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-				 error);
+	proc = g_subprocess_newv(
+		argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, error);
 	if (proc == NULL)
 		return FALSE;
 	if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &output, NULL, error))
@@ -118,7 +118,8 @@ vm_guest_build(GError **error)
 		g_ptr_array_add(argv, plugin_extra);
 		if (g_file_test(VM_GUEST_HOOK_DISPATCHER, G_FILE_TEST_IS_REGULAR)) {
 			g_ptr_array_add(argv, (gpointer) "--extra");
-			g_ptr_array_add(argv, (gpointer)VM_GUEST_HOOK_DISPATCHER ":" VM_GUEST_HOOK_DISPATCHER);
+			g_ptr_array_add(argv, (gpointer)VM_GUEST_HOOK_DISPATCHER
+					":" VM_GUEST_HOOK_DISPATCHER);
 		}
 	}
 	g_ptr_array_add(argv, NULL);
@@ -339,8 +340,8 @@ vm_guest_shell_send(VmGuest *self, const gchar *data, gsize len, gint64 deadline
 		g_autoptr(GError) error_local = NULL;
 		gssize n;
 
-		if (!g_socket_condition_timed_wait(self->shell, G_IO_OUT, vm_guest_remaining_us(deadline),
-						   NULL, error))
+		if (!g_socket_condition_timed_wait(self->shell, G_IO_OUT,
+						   vm_guest_remaining_us(deadline), NULL, error))
 			return FALSE;
 		n = g_socket_send(self->shell, data, len, NULL, &error_local);
 		if (n < 0) {
@@ -396,8 +397,8 @@ vm_guest_shell_reply(VmGuest *self, gint64 deadline, gchar **output, gint *statu
 		gchar chunk[4096];
 		gssize n;
 
-		if (!g_socket_condition_timed_wait(self->shell, G_IO_IN, vm_guest_remaining_us(deadline),
-						   NULL, error))
+		if (!g_socket_condition_timed_wait(self->shell, G_IO_IN,
+						   vm_guest_remaining_us(deadline), NULL, error))
 			return FALSE;
 		n = g_socket_receive(self->shell, chunk, sizeof(chunk), NULL, &error_local);
 		if (n < 0) {
@@ -421,8 +422,8 @@ vm_guest_shell_reply(VmGuest *self, gint64 deadline, gchar **output, gint *statu
 static gboolean
 vm_guest_shell_sync(VmGuest *self, gint64 deadline, GError **error)
 {
-	g_autofree gchar *nonce = g_strdup_printf("@@QGATRACE-SYNC-%08x%08x@@", g_random_int(),
-						  g_random_int());
+	g_autofree gchar *nonce =
+		g_strdup_printf("@@QGATRACE-SYNC-%08x%08x@@", g_random_int(), g_random_int());
 	g_autofree gchar *request = g_strdup_printf("echo %s\n", nonce);
 	g_autofree gchar *expected = g_strdup_printf("%s\n", nonce);
 

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  *   QGATRACE_VM_KEEP=1     optional: keep the run dir (console.log, qemu.log) after the test */
 typedef struct _VmGuest VmGuest;
 
-#define VM_GUEST_PLUGIN_PATH	  "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
+#define VM_GUEST_PLUGIN_PATH	 "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
 #define VM_GUEST_HOOK_DISPATCHER "/etc/qemu/fsfreeze-hook"
 
 /* TCG is slow: a generous default for one shell command */

@@ -105,9 +105,9 @@ vm_libvirt_prepare_users(void)
 	if (!vm_libvirt_run_ok((const gchar *[]){"getent", "group", "libvirt-qemu", NULL}))
 		vm_libvirt_run_ok((const gchar *[]){"groupadd", "-r", "libvirt-qemu", NULL});
 	if (!vm_libvirt_run_ok((const gchar *[]){"getent", "passwd", "libvirt-qemu", NULL}))
-		vm_libvirt_run_ok((const gchar *[]){"useradd", "-r", "-g", "libvirt-qemu", "-G", "kvm",
-						    "-d", "/var/lib/libvirt", "-s", "/usr/sbin/nologin",
-						    "libvirt-qemu", NULL});
+		vm_libvirt_run_ok((const gchar *[]){"useradd", "-r", "-g", "libvirt-qemu", "-G",
+						    "kvm", "-d", "/var/lib/libvirt", "-s",
+						    "/usr/sbin/nologin", "libvirt-qemu", NULL});
 	g_mkdir_with_parents("/var/log/libvirt", 0755);
 	g_mkdir_with_parents("/var/run/libvirt", 0755);
 }
@@ -149,7 +149,8 @@ vm_libvirt_restore_kvm(VmLibvirt *self)
 {
 	if (!self->kvm_changed)
 		return;
-	if (chown("/dev/kvm", (uid_t)-1, self->kvm_gid) < 0 || chmod("/dev/kvm", self->kvm_mode) < 0)
+	if (chown("/dev/kvm", (uid_t)-1, self->kvm_gid) < 0 ||
+	    chmod("/dev/kvm", self->kvm_mode) < 0)
 		g_printerr("# cannot restore /dev/kvm: %s\n", g_strerror(errno));
 	self->kvm_changed = FALSE;
 }
@@ -165,7 +166,8 @@ static GPid
 vm_libvirt_spawn_daemon(const gchar *program, const gchar *log, GError **error)
 {
 	g_autofree gchar *quoted_log = g_shell_quote(log);
-	g_autofree gchar *cmd = g_strdup_printf("exec %s </dev/null >>%s 2>&1", program, quoted_log);
+	g_autofree gchar *cmd =
+		g_strdup_printf("exec %s </dev/null >>%s 2>&1", program, quoted_log);
 	const gchar *sh[] = {"/bin/sh", "-c", cmd, NULL};
 	GPid pid = 0;
 
@@ -208,8 +210,9 @@ vm_libvirt_start_daemons(VmLibvirt *self, GError **error)
 	}
 	if (g_find_program_in_path("libvirtd") == NULL) {
 		/* the packages are in tests/install-deps */
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-				    "libvirtd is not installed (libvirt-daemon, libvirt-daemon-driver-qemu)");
+		g_set_error_literal(
+			error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			"libvirtd is not installed (libvirt-daemon, libvirt-daemon-driver-qemu)");
 		return FALSE;
 	}
 	vm_libvirt_prepare_users();
@@ -309,10 +312,12 @@ vm_libvirt_domain_start(VmLibvirt *self, const gchar *image_dir, const gchar *ap
 	g_autofree gchar *err = NULL;
 
 	if (!vm_libvirt_run_ok((const gchar *[]){"truncate", "-s", "64M", img, NULL})) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create the data disk");
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cannot create the data disk");
 		return FALSE;
 	}
-	if (vm_libvirt_run((const gchar *[]){"mkfs.ext4", "-q", "-F", "-L", "qgatrace-data", img, NULL},
+	if (vm_libvirt_run((const gchar *[]){"mkfs.ext4", "-q", "-F", "-L", "qgatrace-data", img,
+					     NULL},
 			   NULL, &err) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "mkfs.ext4: %s", err);
 		return FALSE;
@@ -320,7 +325,8 @@ vm_libvirt_domain_start(VmLibvirt *self, const gchar *image_dir, const gchar *ap
 	if (!g_file_set_contents(xml_path, xml, -1, error))
 		return FALSE;
 	g_clear_pointer(&err, g_free);
-	if (vm_libvirt_run((const gchar *[]){"virsh", "-c", VM_LIBVIRT_URI, "create", xml_path, NULL},
+	if (vm_libvirt_run((const gchar *[]){"virsh", "-c", VM_LIBVIRT_URI, "create", xml_path,
+					     NULL},
 			   NULL, &err) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "virsh create: %s", err);
 		return FALSE;
@@ -335,7 +341,8 @@ vm_libvirt_domain_start(VmLibvirt *self, const gchar *image_dir, const gchar *ap
 		g_usleep(100 * 1000);
 	}
 	{
-		g_autofree gchar *log_path = g_strdup_printf("/var/log/libvirt/qemu/%s.log", self->domain);
+		g_autofree gchar *log_path =
+			g_strdup_printf("/var/log/libvirt/qemu/%s.log", self->domain);
 		g_autofree gchar *log = NULL;
 
 		g_file_get_contents(log_path, &log, NULL, NULL);
@@ -384,8 +391,8 @@ vm_libvirt_free(VmLibvirt *self)
 		return;
 	g_clear_pointer(&self->guest, vm_guest_free);
 	if (self->domain_started)
-		vm_libvirt_run_ok(
-			(const gchar *[]){"virsh", "-c", VM_LIBVIRT_URI, "destroy", self->domain, NULL});
+		vm_libvirt_run_ok((const gchar *[]){"virsh", "-c", VM_LIBVIRT_URI, "destroy",
+						    self->domain, NULL});
 	vm_libvirt_stop_pid(&self->libvirtd, "libvirtd");
 	vm_libvirt_stop_pid(&self->virtlogd, "virtlogd");
 	vm_libvirt_stop_pid(&self->watcher, "the watcher");

@@ -26,8 +26,8 @@ vm_run_client_path(void)
 GSubprocess *
 vm_run_spawn(const gchar *const *argv, GError **error)
 {
-	g_autoptr(GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+		G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
 
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
 	return g_subprocess_launcher_spawnv(launcher, argv, error);

@@ -10,7 +10,7 @@
 
 static VmGuest *vm_test_vm;
 static gboolean vm_test_unsupported;
-static GPtrArray *vm_test_clients; /* of QgaClient, open in the current test */
+static GPtrArray *vm_test_clients;  /* of QgaClient, open in the current test */
 static GPtrArray *vm_test_monitors; /* of QmpClient, the same */
 static const gchar *vm_test_append; /* kernel parameters of the group's guest */
 
@@ -39,8 +39,8 @@ vm_test_group_teardown(void **state)
 	g_autofree gchar *log = NULL;
 
 	/* the agent's own account, for whoever reads a failed run */
-	if (vm_test_vm != NULL &&
-	    vm_guest_shell(vm_test_vm, "cat " VM_TEST_AGENT_LOG, &log, NULL, VM_TEST_SHELL_TIMEOUT_MS, NULL))
+	if (vm_test_vm != NULL && vm_guest_shell(vm_test_vm, "cat " VM_TEST_AGENT_LOG, &log, NULL,
+						 VM_TEST_SHELL_TIMEOUT_MS, NULL))
 		g_printerr("---- guest %s ----\n%s", VM_TEST_AGENT_LOG, log);
 	g_clear_pointer(&vm_test_clients, g_ptr_array_unref);
 	g_clear_pointer(&vm_test_monitors, g_ptr_array_unref);
@@ -91,7 +91,8 @@ void
 vm_test_wait(const gchar *condition)
 {
 	g_autofree gchar *cmd = g_strdup_printf(
-		"i=0; until %s; do [ $i -ge 100 ] && exit 1; sleep 0.1; i=$((i+1)); done", condition);
+		"i=0; until %s; do [ $i -ge 100 ] && exit 1; sleep 0.1; i=$((i+1)); done",
+		condition);
 
 	g_free(vm_test_sh(cmd));
 }
@@ -139,7 +140,8 @@ vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args_json, GEr
 {
 	g_autoptr(JsonNode) args = vm_test_parse_args(cmd, args_json);
 
-	return qga_client_execute(client, cmd, args != NULL ? json_node_get_object(args) : NULL, error);
+	return qga_client_execute(client, cmd, args != NULL ? json_node_get_object(args) : NULL,
+				  error);
 }
 
 JsonNode *
@@ -187,8 +189,8 @@ vm_test_qmp_execute_ok(QmpClient *qmp, const gchar *cmd, const gchar *args_json)
 {
 	g_autoptr(JsonNode) args = vm_test_parse_args(cmd, args_json);
 	g_autoptr(GError) error = NULL;
-	JsonNode *ret = qmp_client_execute(qmp, cmd, args != NULL ? json_node_get_object(args) : NULL,
-					   &error);
+	JsonNode *ret = qmp_client_execute(
+		qmp, cmd, args != NULL ? json_node_get_object(args) : NULL, &error);
 
 	if (ret == NULL)
 		fail_msg("QMP %s: %s", cmd, error->message);
@@ -207,7 +209,8 @@ vm_test_restart_agent_env(const gchar *env, const gchar *extra_args)
 	g_autofree gchar *cmd = g_strdup_printf(
 		"kill -TERM $(pidof qgatrace-agent) 2>/dev/null; "
 		"i=0; while pidof qgatrace-agent >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
-		"%s qgatrace-agent -m virtio-serial -p org.qgatrace.0 -t /run -v %s </dev/null >>" VM_TEST_AGENT_LOG " 2>&1 & "
+		"%s qgatrace-agent -m virtio-serial -p org.qgatrace.0 -t /run -v %s </dev/null >>" VM_TEST_AGENT_LOG
+		" 2>&1 & "
 		"sleep 0.5; pidof qgatrace-agent",
 		env != NULL ? env : "", extra_args != NULL ? extra_args : "");
 
@@ -217,13 +220,15 @@ vm_test_restart_agent_env(const gchar *env, const gchar *extra_args)
 int
 vm_test_run_group(const gchar *name, const struct CMUnitTest *tests, gsize n_tests)
 {
-	gint rc = _cmocka_run_group_tests(name, tests, n_tests, vm_test_group_setup, vm_test_group_teardown);
+	gint rc = _cmocka_run_group_tests(name, tests, n_tests, vm_test_group_setup,
+					  vm_test_group_teardown);
 
 	return vm_test_unsupported ? VM_TEST_EXIT_SKIP : rc;
 }
 
 int
-vm_test_run_group_append(const gchar *name, const struct CMUnitTest *tests, gsize n_tests, const gchar *append)
+vm_test_run_group_append(const gchar *name, const struct CMUnitTest *tests, gsize n_tests,
+			 const gchar *append)
 {
 	gint rc;
 

@@ -30,7 +30,7 @@ int vm_test_teardown(void **state);
 #define vm_test_run(tests) vm_test_run_group(#tests, tests, G_N_ELEMENTS(tests))
 int vm_test_run_group(const gchar *name, const struct CMUnitTest *tests, gsize n_tests);
 /* the same on a guest booted with more kernel parameters, e.g. "log_buf_len=1M" */
-#define vm_test_run_append(tests, append) \
+#define vm_test_run_append(tests, append)                                                          \
 	vm_test_run_group_append(#tests, tests, G_N_ELEMENTS(tests), append)
 int vm_test_run_group_append(const gchar *name, const struct CMUnitTest *tests, gsize n_tests,
 			     const gchar *append);
@@ -55,7 +55,8 @@ QgaClient *vm_test_connect_path(const gchar *path, gboolean sync);
 void vm_test_close(QgaClient *client);
 
 /* @args_json: (nullable): the arguments object as JSON text */
-JsonNode *vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args_json, GError **error);
+JsonNode *vm_test_execute(QgaClient *client, const gchar *cmd, const gchar *args_json,
+			  GError **error);
 /* as vm_test_execute, failing the test on an error reply */
 JsonNode *vm_test_execute_ok(QgaClient *client, const gchar *cmd, const gchar *args_json);
 gint64 vm_test_execute_int(QgaClient *client, const gchar *cmd, const gchar *args_json);
