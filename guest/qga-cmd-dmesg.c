@@ -3,10 +3,13 @@
 
 #include <gio/gio.h>
 
-#include "qga-registry.h"
+#include "qga-cmd-dmesg.h"
+#include "qga-codec.h"
 #include "qga-context.h"
+#include "qga-dispatch.h"
 #include "qga-error.h"
 #include "qga-kmsg.h"
+#include "qga-registry.h"
 
 /* an integer argument within [min, max], with qemu's
  * QERR_INVALID_PARAMETER_VALUE text otherwise */
@@ -131,3 +134,34 @@ const QgaCommand qga_cmd_dmesg_commands[] = {
 	{"guest-dmesg", cmd_guest_dmesg, dmesg_args, QGA_CMD_FROZEN_OK | QGA_CMD_RETURNS_TEXT},
 	{NULL},
 };
+
+gchar *
+qga_cmd_dmesg_once(QgaPaths *paths, const gchar *args_text, GError **error)
+{
+	const QgaCommand *cmd = &qga_cmd_dmesg_commands[0];
+	QgaContext ctx = {.paths = paths};
+	g_autoptr(JsonNode) args = NULL;
+	g_autoptr(JsonNode) ret = NULL;
+	JsonObject *object = NULL;
+
+	if (args_text != NULL && *args_text != '\0') {
+		/* the same size and nesting limits as a request on the channel */
+		args = qga_decoder_parse_one(args_text, strlen(args_text), QGA_KMSG_MAX_BYTES_MIN,
+					     error);
+		if (args == NULL)
+			return NULL;
+		if (!JSON_NODE_HOLDS_OBJECT(args)) {
+			g_set_error_literal(error, QGA_ERROR, QGA_ERROR_GENERIC,
+					    "guest-dmesg's arguments must be a JSON object");
+			return NULL;
+		}
+		object = json_node_get_object(args);
+	}
+	if (!qga_dispatch_check_args(cmd->args, object, error))
+		return NULL;
+	ret = cmd->func(&ctx, object, error);
+	qga_kmsg_reader_free(ctx.kmsg_reader);
+	if (ret == NULL)
+		return NULL;
+	return g_strdup(json_node_get_string(ret));
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "qga-agent.h"
+#include "qga-cmd-dmesg.h"
 #include "qga-registry.h"
 #include "qga-config.h"
 #include "qga-log.h"
@@ -32,6 +33,8 @@ typedef struct {
 	gboolean verbose;
 	gboolean dump_conf;
 	gboolean version;
+	gchar *dmesg;
+	gchar *root;
 	GPtrArray *rewritten; /* argv entries we replaced */
 } AgentOptions;
 
@@ -99,6 +102,12 @@ static const GOptionEntry agent_options[] = {
 	{"dump-conf", 'D', 0, G_OPTION_ARG_NONE, &opts.dump_conf,
 	 "print the effective configuration and exit", NULL},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opts.version, "print the version and exit", NULL},
+	{"dmesg", 0, 0, G_OPTION_ARG_STRING, &opts.dmesg,
+	 "print guest-dmesg's reply to the arguments ARGS (JSON, '{}' for none) and exit, "
+	 "with no channel (for stock qemu-ga's guest-exec)",
+	 "ARGS"},
+	/* tests: where /dev/kmsg and /proc are read */
+	{"root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opts.root, NULL, "DIR"},
 	{NULL},
 };
 
@@ -114,6 +123,8 @@ agent_options_clear(void)
 	g_free(opts.hook);
 	g_free(opts.trace_functions);
 	g_free(opts.trace_plugin_dir);
+	g_free(opts.dmesg);
+	g_free(opts.root);
 	g_strfreev(opts.block_rpcs);
 	g_strfreev(opts.allow_rpcs);
 	g_ptr_array_unref(opts.rewritten);
@@ -223,6 +234,23 @@ agent_write_pidfile(const gchar *path, GError **error)
 	return TRUE;
 }
 
+/* --dmesg: no config, channel, log or pidfile; the reply on stdout, an
+ * error as its desc on stderr */
+static gint
+agent_dmesg_once(void)
+{
+	g_autoptr(QgaPaths) paths = qga_paths_new(opts.root != NULL ? opts.root : "/");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *reply = qga_cmd_dmesg_once(paths, opts.dmesg, &error);
+
+	if (reply == NULL) {
+		g_printerr("qgatrace-agent: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+	g_print("%s\n", reply);
+	return EXIT_SUCCESS;
+}
+
 static gint
 agent_run(QgaConfig *config)
 {
@@ -296,6 +324,11 @@ main(int argc, char **argv)
 		g_print("qgatrace-agent %s (QEMU Guest Agent protocol)\n", PACKAGE_VERSION);
 		agent_options_clear();
 		return EXIT_SUCCESS;
+	}
+	if (opts.dmesg != NULL) {
+		status = agent_dmesg_once();
+		agent_options_clear();
+		return status;
 	}
 	if (agent_wants_rpc_help(opts.block_rpcs) || agent_wants_rpc_help(opts.allow_rpcs)) {
 		qga_registry_foreach(agent_print_command, NULL);
