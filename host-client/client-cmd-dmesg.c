@@ -8,7 +8,10 @@
 
 #include "client-commands.h"
 #include "client-output.h"
+#include "client-terminal.h"
 #include "gmem-dmesg.h"
+#include "qga-codec.h"
+#include "qga-error.h"
 
 static const gchar dmesg_summary[] =
 	"Prints the guest kernel's log through the agent's guest-dmesg (qgatrace-agent reads\n"
@@ -56,6 +59,14 @@ static const gchar dmesg_description[] =
 /* a kernel with the largest CONFIG_LOG_BUF_SHIFT (25) has 2^20 record
  * descriptors: one read of its log never brings more */
 #define DMESG_MAX_RECORDS (1u << 20)
+/* under stock qemu-ga: the guest-exec'd agent's one-shot mode */
+#define DMESG_EXEC_PROGRAM "qgatrace-agent"
+/* the one-shot reply is bounded like guest-dmesg's (8 MiB max-bytes at
+ * most, the default 1 MiB here), and qemu-ga caps captured output at 16 MiB */
+#define DMESG_EXEC_MAX_OUTPUT (16 * 1024 * 1024)
+/* guest-exec-status polls: from 20 ms, doubling up to 500 ms */
+#define DMESG_EXEC_POLL_MIN_MS 20
+#define DMESG_EXEC_POLL_MAX_MS 500
 
 typedef struct {
 	gchar *level;
@@ -101,13 +112,23 @@ static const GOptionEntry dmesg_entries[] = {
 	{NULL},
 };
 
+/* where records come from, in the order they are tried */
+typedef enum {
+	DMESG_VIA_AGENT,  /* the agent's own guest-dmesg */
+	DMESG_VIA_EXEC,	  /* stock qemu-ga: guest-exec of qgatrace-agent --dmesg */
+	DMESG_VIA_MEMORY, /* guest memory through QMP or libvirt */
+} DmesgVia;
+
 typedef struct {
 	ClientContext *ctx;
 	ClientTarget *target;
 	const DmesgOptions *opts;
-	gint level;    /* -1: all */
-	gint64 tail;   /* -1: none */
-	gint64 cursor; /* since-seq for the next call; -1: from the start */
+	DmesgVia via;
+	gboolean fallback; /* via is a fallback: --json records say so in "via" */
+	gboolean answered; /* a reply came: another source would repeat its records */
+	gint level;	   /* -1: all */
+	gint64 tail;	   /* -1: none */
+	gint64 cursor;	   /* since-seq for the next call; -1: from the start */
 	gboolean have_cursor;
 	gint64 high_seq;    /* the highest next-seq of this boot; -1: none */
 	guint stalled;	    /* truncated replies in a row that did not pass high_seq */
@@ -126,9 +147,24 @@ dmesg_state_clear(DmesgState *st)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DmesgState, dmesg_state_clear)
 
+static const gchar *
+dmesg_via_name(DmesgVia via)
+{
+	switch (via) {
+	case DMESG_VIA_EXEC:
+		return "guest-exec";
+	case DMESG_VIA_MEMORY:
+		return "guest-memory";
+	default:
+		return "guest-dmesg";
+	}
+}
+
 static void
 dmesg_print_record(DmesgState *st, JsonObject *record)
 {
+	if (st->ctx->json && st->fallback)
+		json_object_set_string_member(record, "via", dmesg_via_name(st->via));
 	if (st->ctx->json && st->collected != NULL) {
 		json_array_add_object_element(st->collected, json_object_ref(record));
 	} else if (st->ctx->json) {
@@ -138,6 +174,136 @@ dmesg_print_record(DmesgState *st, JsonObject *record)
 
 		fputs(line, stdout);
 	}
+}
+
+/* guest-exec-status of @pid until it exited, within @deadline_ms (monotonic) */
+static JsonObject *
+dmesg_exec_wait(DmesgState *st, ClientConn *conn, gint64 pid, gdouble deadline_ms, GError **error)
+{
+	guint poll_ms = DMESG_EXEC_POLL_MIN_MS;
+
+	for (;;) {
+		g_autoptr(JsonObject) args = json_object_new();
+		g_autoptr(JsonNode) ret = NULL;
+		JsonObject *status;
+
+		json_object_set_int_member(args, "pid", pid);
+		ret = client_conn_execute(
+			conn, "guest-exec-status", args,
+			client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
+		if (ret == NULL)
+			return NULL;
+		if (!JSON_NODE_HOLDS_OBJECT(ret)) {
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    "guest-exec-status did not return an object");
+			return NULL;
+		}
+		status = json_node_get_object(ret);
+		if (client_json_bool(status, "exited", FALSE))
+			return json_object_ref(status);
+		if (client_now_ms() + poll_ms > deadline_ms) {
+			/* not TIMED_OUT: the agent answers, the program hangs */
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    DMESG_EXEC_PROGRAM " (pid %" G_GINT64_FORMAT
+						       ") did not exit in time",
+				    pid);
+			return NULL;
+		}
+		if (client_context_interrupted(st->ctx)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted by %s",
+				    client_context_signal_name(st->ctx));
+			return NULL;
+		}
+		g_usleep(poll_ms * 1000);
+		poll_ms = MIN(poll_ms * 2, DMESG_EXEC_POLL_MAX_MS);
+	}
+}
+
+/* the base64 "@member" of a guest-exec-status reply, bounded, as a C string
+ * (the parser and messages stop at a NUL); *@text NULL: absent */
+static gboolean
+dmesg_exec_output(JsonObject *status, const gchar *member, gchar **text, GError **error)
+{
+	const gchar *b64 = client_json_string(status, member);
+	gsize len = 0;
+	guchar *data;
+
+	*text = NULL;
+	if (b64 == NULL)
+		return TRUE;
+	if (strlen(b64) / 4 * 3 > DMESG_EXEC_MAX_OUTPUT) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "guest-exec's %s is larger than %d MiB", member,
+			    DMESG_EXEC_MAX_OUTPUT >> 20);
+		return FALSE;
+	}
+	data = g_base64_decode(b64, &len);
+	data = g_realloc(data, len + 1);
+	data[len] = '\0';
+	*text = (gchar *)data;
+	return TRUE;
+}
+
+/* guest-dmesg with @args under stock qemu-ga: guest-exec of the installed
+ * qgatrace-agent in its one-shot mode, whose stdout is guest-dmesg's reply */
+static JsonNode *
+dmesg_exec(DmesgState *st, ClientConn *conn, JsonObject *args, GError **error)
+{
+	guint timeout_ms = client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS);
+	gdouble deadline_ms = client_now_ms() + timeout_ms;
+	g_autoptr(JsonObject) exec_args = json_object_new();
+	g_autoptr(JsonArray) argv = json_array_new();
+	g_autoptr(JsonNode) args_node = json_node_init_object(json_node_alloc(), args);
+	g_autofree gchar *args_text = json_to_string(args_node, FALSE);
+	g_autoptr(JsonNode) ret = NULL;
+	g_autoptr(JsonObject) status = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	gint64 pid;
+
+	json_array_add_string_element(argv, "--dmesg");
+	json_array_add_string_element(argv, args_text);
+	json_object_set_string_member(exec_args, "path", DMESG_EXEC_PROGRAM);
+	json_object_set_array_member(exec_args, "arg", json_array_ref(argv));
+	json_object_set_boolean_member(exec_args, "capture-output", TRUE);
+	ret = client_conn_execute(conn, "guest-exec", exec_args, timeout_ms, error);
+	if (ret == NULL)
+		return NULL;
+	pid = JSON_NODE_HOLDS_OBJECT(ret) ? client_json_int(json_node_get_object(ret), "pid", -1)
+					  : -1;
+	if (pid < 0) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "guest-exec did not return a pid");
+		return NULL;
+	}
+	status = dmesg_exec_wait(st, conn, pid, deadline_ms, error);
+	if (status == NULL)
+		return NULL;
+	if (!dmesg_exec_output(status, "out-data", &out, error) ||
+	    !dmesg_exec_output(status, "err-data", &err, error))
+		return NULL;
+	if (client_json_int(status, "exitcode", -1) != 0) {
+		/* its first line says why (not installed: the shell's or qemu-ga's text) */
+		g_autofree gchar *why = err != NULL ? g_strndup(g_strstrip(err), 200) : NULL;
+		g_autofree gchar *safe = client_terminal_escape(why);
+
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    DMESG_EXEC_PROGRAM " --dmesg failed (exit code %" G_GINT64_FORMAT
+					       ")%s%s",
+			    client_json_int(status, "exitcode", -1), safe != NULL ? ": " : "",
+			    safe != NULL ? safe : "");
+		return NULL;
+	}
+	if (out == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    DMESG_EXEC_PROGRAM " --dmesg printed nothing");
+		return NULL;
+	}
+	/* hostile text: the codec's size and nesting limits */
+	ret = qga_decoder_parse_one(out, strlen(out), DMESG_EXEC_MAX_OUTPUT, error);
+	if (ret == NULL)
+		g_prefix_error(error, "the output of " DMESG_EXEC_PROGRAM " --dmesg: ");
+	return g_steal_pointer(&ret);
 }
 
 /* one guest-dmesg call from the cursor; @more: the reply was truncated */
@@ -156,9 +322,12 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 		json_object_set_int_member(args, "level", st->level);
 	if (use_tail)
 		json_object_set_int_member(args, "tail", st->tail);
-	ret = client_conn_execute(conn, "guest-dmesg", args,
-				  client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
-				  error);
+	if (st->via == DMESG_VIA_EXEC)
+		ret = dmesg_exec(st, conn, args, error);
+	else
+		ret = client_conn_execute(
+			conn, "guest-dmesg", args,
+			client_context_timeout_ms(st->ctx, CLIENT_TIMEOUT_DEFAULT_MS), error);
 	if (ret == NULL)
 		return FALSE;
 	if (!JSON_NODE_HOLDS_OBJECT(ret)) {
@@ -166,6 +335,7 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 				    "guest-dmesg did not return an object");
 		return FALSE;
 	}
+	st->answered = TRUE;
 	reply = json_node_get_object(ret);
 	boot_id = client_json_string(reply, "boot-id");
 	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
@@ -466,6 +636,79 @@ dmesg_follow(DmesgState *st, ClientConn *conn, GError **error)
 	return TRUE;
 }
 
+/* the records through @via, then with --follow new ones until a signal */
+static gboolean
+dmesg_read(DmesgState *st, ClientConn *conn, GError **error)
+{
+	if (!dmesg_drain(st, conn, st->tail > 0, error))
+		return FALSE;
+	if (st->opts->follow)
+		return dmesg_follow(st, conn, error);
+	if (st->collected != NULL) {
+		g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), st->collected);
+
+		client_print_json(node, TRUE);
+	}
+	return TRUE;
+}
+
+/* a fallback source: said on stderr (--json records carry "via" instead) */
+static void
+dmesg_use_fallback(DmesgState *st, DmesgVia via, const gchar *what)
+{
+	st->via = via;
+	st->fallback = TRUE;
+	if (!st->ctx->json)
+		client_print_warning(
+			st->ctx, "the agent has no guest-dmesg: reading the kernel log %s", what);
+}
+
+/* 2., under stock qemu-ga: its guest-exec runs qgatrace-agent --dmesg;
+ * FALSE with @error set, or else with @why extended when the chain goes on */
+static gboolean
+dmesg_try_exec(DmesgState *st, ClientConn *conn, GString *why, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	dmesg_use_fallback(st, DMESG_VIA_EXEC,
+			   "through guest-exec of " DMESG_EXEC_PROGRAM " --dmesg");
+	if (dmesg_read(st, conn, &error_local))
+		return TRUE;
+	/* records printed, or Ctrl-C: another source would repeat them */
+	if (st->answered || g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
+	}
+	if (client_error_is_command_not_found(error_local))
+		g_string_append_printf(why, "; guest-exec: refused by the agent (%s)",
+				       error_local->message);
+	else
+		g_string_append_printf(why, "; guest-exec: %s", error_local->message);
+	return FALSE;
+}
+
+/* 3. guest memory, where QMP or libvirt can read it; else the error
+ * naming every source tried */
+static gboolean
+dmesg_try_memory(DmesgState *st, GString *why, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	if (st->ctx->qmp_path == NULL && st->ctx->domain == NULL) {
+		g_string_append(why, "; guest memory: no --qmp or --domain");
+	} else if (st->opts->follow) {
+		g_string_append(why, "; guest memory: not with --follow");
+	} else {
+		dmesg_use_fallback(st, DMESG_VIA_MEMORY, "from guest memory");
+		if (dmesg_from_memory(st, &error_local))
+			return TRUE;
+		g_string_append_printf(why, "; guest memory: %s", error_local->message);
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		    "cannot read the guest's kernel log: %s", why->str);
+	return FALSE;
+}
+
 /* not CLIENT_COMMAND_AGENT: from memory it needs none, and without an
  * answer it falls back to reading memory through QMP */
 static gboolean
@@ -475,6 +718,7 @@ dmesg_run(ClientInvocation *inv, GError **error)
 	const DmesgOptions *opts = inv->options;
 	g_auto(DmesgState) st = {ctx, inv->target, opts};
 	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GString) why = g_string_new(NULL);
 	ClientConn *conn;
 
 	st.level = opts->level != NULL ? client_parse_level(opts->level, NULL) : -1;
@@ -504,16 +748,25 @@ dmesg_run(ClientInvocation *inv, GError **error)
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
 	}
-	if (!dmesg_drain(&st, conn, st.tail > 0, error))
+	/* 1. guest-dmesg through the qgatrace port: qgatrace-agent's own
+	 * command, on the connection that serves it (here the agent's) */
+	if (dmesg_read(&st, conn, &error_local))
+		return TRUE;
+	if (!client_error_is_command_not_found(error_local) || st.answered) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
-	if (opts->follow)
-		return dmesg_follow(&st, conn, error);
-	if (st.collected != NULL) {
-		g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), st.collected);
-
-		client_print_json(node, TRUE);
 	}
-	return TRUE;
+	g_clear_error(&error_local);
+	g_string_append(why, "qgatrace port: none");
+	/* 2. stock qemu-ga on the same connection: guest-exec */
+	if (dmesg_try_exec(&st, conn, why, &error_local))
+		return TRUE;
+	if (error_local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
+	}
+	/* 3. guest memory, 4. the error naming each */
+	return dmesg_try_memory(&st, why, error);
 }
 
 const ClientCommand client_cmd_dmesg = {

@@ -107,6 +107,10 @@ typedef struct {
 	/* guest-dmesg lies: "truncated" without moving next-seq, or a new boot id every time */
 	enum { FAKE_DMESG_OK, FAKE_DMESG_STALL, FAKE_DMESG_CHURN } dmesg;
 	guint dmesg_calls;
+	/* stock qemu-ga: no guest-dmesg; guest-exec runs the one-shot agent, or is blocked */
+	enum { FAKE_EXEC_NONE, FAKE_EXEC_OK, FAKE_EXEC_BLOCKED } exec;
+	gchar *exec_out;   /* the last guest-exec's stdout */
+	guint exec_polls;  /* guest-exec-status calls for it */
 	gboolean tracing;  /* lists and answers guest-trace-* */
 	gboolean hostile;  /* FAKE_POISON in every string, FAKE_NUMBER in every object */
 	gchar *garbage;	   /* written to every new connection first */
@@ -198,6 +202,37 @@ fake_info(Fake *fake)
 	return qga_json_object_new_node(info);
 }
 
+/* guest-dmesg's return text for @args (the cursor: no new records) */
+static gchar *
+fake_dmesg_reply(JsonObject *args)
+{
+	g_autofree gchar *records = fake_fixture("dmesg-tail.json");
+
+	return g_strdup_printf(
+		"{\"source\":\"kmsg\",\"first-seq\":0,\"next-seq\":347,\"missed\":0,\"truncated\":false,"
+		"\"boot-id\":\"b\",\"records\":%s}",
+		args != NULL && json_object_has_member(args, "since-seq") ? "[]" : records);
+}
+
+/* guest-exec of "qgatrace-agent --dmesg ARGS": its stdout is guest-dmesg's reply */
+static JsonNode *
+fake_exec(Fake *fake, JsonObject *args)
+{
+	JsonArray *argv = json_object_get_array_member(args, "arg");
+	g_autoptr(JsonNode) dmesg_args = NULL;
+
+	assert_string_equal(json_object_get_string_member(args, "path"), "qgatrace-agent");
+	assert_true(json_object_get_boolean_member(args, "capture-output"));
+	assert_int_equal(json_array_get_length(argv), 2);
+	assert_string_equal(json_array_get_string_element(argv, 0), "--dmesg");
+	dmesg_args = fake_parse(json_array_get_string_element(argv, 1));
+	assert_true(JSON_NODE_HOLDS_OBJECT(dmesg_args));
+	g_free(fake->exec_out);
+	fake->exec_out = fake_dmesg_reply(json_node_get_object(dmesg_args));
+	fake->exec_polls = 0;
+	return fake_parse("{\"pid\":4242}");
+}
+
 /* the reply value for @cmd, or NULL with *@klass/@desc for an error reply */
 static JsonNode *
 fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
@@ -249,13 +284,28 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 		fake->dmesg_calls++;
 		return fake_parse(reply);
 	}
-	if (g_strcmp0(cmd, "guest-dmesg") == 0) {
-		g_autofree gchar *records = fake_fixture("dmesg-tail.json");
-		g_autofree gchar *reply = g_strdup_printf(
-			"{\"source\":\"kmsg\",\"first-seq\":0,\"next-seq\":347,\"missed\":0,\"truncated\":false,"
-			"\"boot-id\":\"b\",\"records\":%s}",
-			args != NULL && json_object_has_member(args, "since-seq") ? "[]" : records);
+	if (g_strcmp0(cmd, "guest-dmesg") == 0 && fake->exec == FAKE_EXEC_NONE) {
+		g_autofree gchar *reply = fake_dmesg_reply(args);
 
+		return fake_parse(reply);
+	}
+	if (g_strcmp0(cmd, "guest-exec") == 0 && fake->exec == FAKE_EXEC_BLOCKED) {
+		*klass = "GenericError";
+		*desc = g_strdup("The command guest-exec has been disabled for this instance");
+		return NULL;
+	}
+	if (g_strcmp0(cmd, "guest-exec") == 0 && fake->exec == FAKE_EXEC_OK)
+		return fake_exec(fake, args);
+	if (g_strcmp0(cmd, "guest-exec-status") == 0 && fake->exec == FAKE_EXEC_OK &&
+	    fake->exec_out != NULL) {
+		g_autofree gchar *b64 =
+			g_base64_encode((const guchar *)fake->exec_out, strlen(fake->exec_out));
+		g_autofree gchar *reply = g_strdup_printf(
+			"{\"exited\":true,\"exitcode\":0,\"out-data\":\"%s\"}", b64);
+
+		/* the first poll finds it running */
+		if (fake->exec_polls++ == 0)
+			return fake_parse("{\"exited\":false}");
 		return fake_parse(reply);
 	}
 	if (fake->tracing && g_strcmp0(cmd, "guest-trace-status") == 0) {
@@ -444,6 +494,7 @@ fake_free(Fake *fake)
 {
 	fake_listener_close(&fake->sock);
 	g_free(fake->garbage);
+	g_free(fake->exec_out);
 	if (fake->session != NULL)
 		json_node_unref(fake->session);
 	g_ptr_array_unref(fake->calls);
@@ -819,6 +870,74 @@ test_client_commands_dmesg_boot_churn(void **state)
 	fake_free(fake);
 }
 
+/* stock qemu-ga: no guest-dmesg, so the one-shot agent through guest-exec,
+ * with the same tail, cursor and --json as guest-dmesg */
+static void
+test_client_commands_dmesg_via_exec(void **state)
+{
+	Fake *fake = fake_new(FALSE);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonNode) records = NULL;
+	JsonObject *first;
+
+	fake->exec = FAKE_EXEC_OK;
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "dmesg", "--tail", "3",
+				    NULL),
+			 0);
+	records = json_from_string(json, NULL);
+	assert_non_null(records);
+	assert_true(JSON_NODE_HOLDS_ARRAY(records));
+	assert_int_equal(json_array_get_length(json_node_get_array(records)), 3);
+	first = json_array_get_object_element(json_node_get_array(records), 0);
+	assert_string_equal(json_object_get_string_member(first, "via"), "guest-exec");
+	assert_true(fake_called(fake, "guest-dmesg"));
+	assert_true(fake_called(fake, "guest-exec-status"));
+	assert_int_equal(run_client_err(&out, &err, "--agent", fake->path, "dmesg", "--level",
+					"info", NULL),
+			 0);
+	assert_true(g_str_has_prefix(out, "[    2."));
+	assert_non_null(strstr(err, "guest-exec"));
+	fake_free(fake);
+}
+
+/* guest-exec blocked: the chain goes on to guest memory, and without
+ * --qmp or --domain ends in one error naming every source */
+static void
+test_client_commands_dmesg_exec_blocked(void **state)
+{
+	Fake *fake = fake_new(FALSE);
+	g_autofree gchar *dir = g_dir_make_tmp("dmesg-qmp-XXXXXX", NULL);
+	g_autofree gchar *qmp = g_build_filename(dir, "none.sock", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	fake->exec = FAKE_EXEC_BLOCKED;
+	fake_start(fake);
+	assert_int_equal(run_client_err(&out, &err, "--agent", fake->path, "dmesg", NULL), 1);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "qgatrace port: none; guest-exec: refused by the agent "
+				    "(The command guest-exec has been disabled for this instance); "
+				    "guest memory: no --qmp or --domain"));
+	g_clear_pointer(&err, g_free);
+	g_clear_pointer(&out, g_free);
+	/* with --qmp, memory is tried: here its socket is missing */
+	assert_int_equal(
+		run_client_err(&out, &err, "--agent", fake->path, "--qmp", qmp, "dmesg", NULL), 1);
+	assert_non_null(strstr(err, "; guest memory: "));
+	assert_null(strstr(err, "guest memory: no --qmp"));
+	/* --follow cannot poll memory */
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(run_client_err(NULL, &err, "--agent", fake->path, "--qmp", qmp, "dmesg",
+					"--follow", NULL),
+			 1);
+	assert_non_null(strstr(err, "guest memory: not with --follow"));
+	g_rmdir(dir);
+	fake_free(fake);
+}
+
 static void
 test_client_commands_raw(void **state)
 {
@@ -1183,6 +1302,8 @@ main(void)
 		cmocka_unit_test(test_client_commands_dmesg),
 		cmocka_unit_test(test_client_commands_dmesg_boot_churn),
 		cmocka_unit_test(test_client_commands_dmesg_no_progress),
+		cmocka_unit_test(test_client_commands_dmesg_via_exec),
+		cmocka_unit_test(test_client_commands_dmesg_exec_blocked),
 		cmocka_unit_test(test_client_commands_raw),
 		cmocka_unit_test(test_client_commands_snapshot_verified),
 		cmocka_unit_test(test_client_commands_snapshot_failed_exec_thaws),
