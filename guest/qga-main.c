@@ -106,7 +106,7 @@ static const GOptionEntry agent_options[] = {
 	 "print guest-dmesg's reply to the arguments ARGS (JSON, '{}' for none) and exit, "
 	 "with no channel (for stock qemu-ga's guest-exec)",
 	 "ARGS"},
-	/* tests: where /dev/kmsg and /proc are read */
+	/* tests: the root /dev, /proc and /sys are read under */
 	{"root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opts.root, NULL, "DIR"},
 	{NULL},
 };
@@ -252,10 +252,10 @@ agent_dmesg_once(void)
 }
 
 static gint
-agent_run(QgaConfig *config)
+agent_run(QgaConfig *config, const gchar *root)
 {
 	g_autoptr(QgaState) state = qga_state_new(config->statedir);
-	g_autoptr(QgaPaths) paths = qga_paths_new("/");
+	g_autoptr(QgaPaths) paths = qga_paths_new(root != NULL ? root : "/");
 	g_autoptr(QgaLog) log = NULL;
 	g_autoptr(QgaAgent) agent = NULL;
 	g_autoptr(GError) error = NULL;
@@ -294,6 +294,7 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = g_option_context_new("- qgatrace guest agent");
 	g_autoptr(QgaConfig) config = qga_config_new();
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *root = NULL;
 	sigset_t sigio;
 	gint status;
 
@@ -340,12 +341,13 @@ main(int argc, char **argv)
 		agent_options_clear();
 		return 2;
 	}
+	root = g_steal_pointer(&opts.root);
 	agent_options_clear();
 	if (opts.dump_conf) {
 		g_autofree gchar *data = qga_config_to_data(config);
 		g_print("%s", data);
 		return EXIT_SUCCESS;
 	}
-	status = agent_run(config);
+	status = agent_run(config, root);
 	return status;
 }
