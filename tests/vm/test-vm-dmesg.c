@@ -11,6 +11,7 @@
 
 #include "qga-error.h"
 #include "qga-json.h"
+#include "vm-run.h"
 #include "vm-test.h"
 
 #define DATA "/mnt/data"
@@ -599,6 +600,80 @@ test_vm_dmesg_klogctl_full_buffer(void **state)
 	assert_int_equal(klog.fill_next, kmsg.fill_next);
 }
 
+/* restarts stock qemu-ga on its port with @extra_args, as the image's /init does */
+static void
+restart_qemu_ga(const gchar *extra_args)
+{
+	g_autofree gchar *cmd = g_strdup_printf(
+		"qgatrace-vm-agent stop qemu-ga; mkdir -p /run/qemu-ga; "
+		"/usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 "
+		"-t /run/qemu-ga %s </dev/null >>/run/qemu-ga.log 2>&1 & "
+		"echo $! >/run/qemu-ga.vm-pid; sleep 0.5; kill -0 $(cat /run/qemu-ga.vm-pid)",
+		extra_args);
+
+	g_free(vm_test_sh(cmd));
+}
+
+/* `qgatrace dmesg` with stock qemu-ga on the channel: no guest-dmesg, so
+ * its guest-exec runs the installed qgatrace-agent --dmesg */
+static void
+test_vm_dmesg_stock_via_guest_exec(void **state)
+{
+	g_autoptr(VmRun) tail = NULL;
+	g_autoptr(VmRun) json = NULL;
+	g_autoptr(JsonNode) records = NULL;
+	g_auto(GStrv) lines = NULL;
+	JsonArray *array;
+
+	if (vm_test_sh_status("test -x /usr/sbin/qemu-ga") != 0)
+		skip();
+	g_free(vm_test_sh("echo '<4>qgatrace-exec-marker' > /dev/kmsg"));
+	tail = vm_run_client("--agent", vm_guest_socket(vm_test_guest(), "qga"), "dmesg", "--tail",
+			     "5", NULL);
+	assert_int_equal(tail->status, 0);
+	assert_non_null(strstr(tail->out, "qgatrace-exec-marker"));
+	assert_non_null(strstr(tail->err, "guest-exec"));
+	/* five records: five lines */
+	lines = g_strsplit(tail->out, "\n", -1);
+	assert_int_equal(g_strv_length(lines) - 1, 5);
+	json = vm_run_client("--agent", vm_guest_socket(vm_test_guest(), "qga"), "--json", "dmesg",
+			     "--tail", "2", NULL);
+	assert_int_equal(json->status, 0);
+	records = json_from_string(json->out, NULL);
+	assert_non_null(records);
+	array = json_node_get_array(records);
+	assert_int_equal(json_array_get_length(array), 2);
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(array, 0),
+							  "via"),
+			    "guest-exec");
+}
+
+/* qemu-ga -b guest-exec: with --qmp the log comes from guest memory, and
+ * without it one error names every source */
+static void
+test_vm_dmesg_stock_exec_blocked(void **state)
+{
+	g_autoptr(VmRun) memory = NULL;
+	g_autoptr(VmRun) none = NULL;
+
+	if (vm_test_sh_status("test -x /usr/sbin/qemu-ga") != 0)
+		skip();
+	restart_qemu_ga("-b guest-exec");
+	g_free(vm_test_sh("echo '<4>qgatrace-memory-marker' > /dev/kmsg"));
+	memory = vm_run_client("--agent", vm_guest_socket(vm_test_guest(), "qga"), "--qmp",
+			       vm_guest_socket(vm_test_guest(), "qmp"), "dmesg", "--tail", "5",
+			       NULL);
+	none = vm_run_client("--agent", vm_guest_socket(vm_test_guest(), "qga"), "dmesg", "--tail",
+			     "5", NULL);
+	restart_qemu_ga("");
+	assert_int_equal(memory->status, 0);
+	assert_non_null(strstr(memory->out, "qgatrace-memory-marker"));
+	assert_non_null(strstr(memory->err, "from guest memory"));
+	assert_int_equal(none->status, 1);
+	assert_non_null(strstr(none->err, "qgatrace port: none; guest-exec: refused by the agent"));
+	assert_non_null(strstr(none->err, "guest memory: no --qmp or --domain"));
+}
+
 int
 main(void)
 {
@@ -611,6 +686,8 @@ main(void)
 		vm_test(test_vm_dmesg_overrun_while_reading),
 		vm_test(test_vm_dmesg_while_frozen),
 		vm_test(test_vm_dmesg_disabled_by_config),
+		vm_test(test_vm_dmesg_stock_via_guest_exec),
+		vm_test(test_vm_dmesg_stock_exec_blocked),
 		/* last: a failure halfway leaves /dev/kmsg renamed */
 		vm_test(test_vm_dmesg_klogctl_fallback),
 	};

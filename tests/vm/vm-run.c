@@ -49,6 +49,27 @@ vm_run_wait(GSubprocess *proc, gint64 started)
 	return run;
 }
 
+VmRun *
+vm_run_client(const gchar *first, ...)
+{
+	g_autoptr(GPtrArray) args = g_ptr_array_new();
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 started = g_get_monotonic_time();
+	va_list ap;
+
+	g_ptr_array_add(args, (gpointer)vm_run_client_path());
+	va_start(ap, first);
+	for (const gchar *arg = first; arg != NULL; arg = va_arg(ap, const gchar *))
+		g_ptr_array_add(args, (gpointer)arg);
+	va_end(ap);
+	g_ptr_array_add(args, NULL);
+	proc = vm_run_spawn((const gchar *const *)args->pdata, &error);
+	if (proc == NULL)
+		fail_msg("spawning %s: %s", vm_run_client_path(), error->message);
+	return vm_run_wait(proc, started);
+}
+
 JsonObject *
 vm_run_json(VmRun *run)
 {

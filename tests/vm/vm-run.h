@@ -32,5 +32,8 @@ GSubprocess *vm_run_spawn(const gchar *const *argv, GError **error);
  * ended; fails the test when it cannot be waited for */
 VmRun *vm_run_wait(GSubprocess *proc, gint64 started);
 
+/* runs the client with ARGS... (NULL-terminated) to the end */
+VmRun *vm_run_client(const gchar *first, ...) G_GNUC_NULL_TERMINATED;
+
 /* Returns: (transfer full): @run's stdout as a JSON object; fails the test otherwise */
 JsonObject *vm_run_json(VmRun *run);
