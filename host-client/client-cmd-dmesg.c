@@ -128,11 +128,12 @@ typedef struct {
 	ClientTarget *target;
 	const DmesgOptions *opts;
 	DmesgVia via;
-	gboolean fallback; /* via is a fallback: --json records say so in "via" */
-	gboolean answered; /* a reply came: another source would repeat its records */
-	gint level;	   /* -1: all */
-	gint64 tail;	   /* -1: none */
-	gint64 cursor;	   /* since-seq for the next call; -1: from the start */
+	gboolean fallback;     /* via is a fallback: --json records say so in "via" */
+	gboolean answered;     /* a reply came: another source would repeat its records */
+	const gchar *announce; /* (nullable): the fallback to name once it answers */
+	gint level;	       /* -1: all */
+	gint64 tail;	       /* -1: none */
+	gint64 cursor;	       /* since-seq for the next call; -1: from the start */
 	gboolean have_cursor;
 	gint64 high_seq;    /* the highest next-seq of this boot; -1: none */
 	guint stalled;	    /* truncated replies in a row that did not pass high_seq */
@@ -162,6 +163,16 @@ dmesg_via_name(DmesgVia via)
 	default:
 		return "guest-dmesg";
 	}
+}
+
+static void
+dmesg_announce(DmesgState *st)
+{
+	if (st->announce != NULL && !st->ctx->json)
+		client_print_warning(st->ctx,
+				     "the agent has no guest-dmesg: reading the kernel log %s",
+				     st->announce);
+	st->announce = NULL;
 }
 
 static void
@@ -340,6 +351,7 @@ dmesg_fetch(DmesgState *st, ClientConn *conn, gboolean use_tail, gboolean *more,
 		return FALSE;
 	}
 	st->answered = TRUE;
+	dmesg_announce(st);
 	reply = json_node_get_object(ret);
 	boot_id = client_json_string(reply, "boot-id");
 	if (boot_id != NULL && st->boot_id != NULL && g_strcmp0(boot_id, st->boot_id) != 0) {
@@ -520,6 +532,7 @@ dmesg_from_memory(DmesgState *st, GError **error)
 		reply = gmem_dmesg_read(ctx->qmp_path, &opts, error);
 	if (reply == NULL)
 		return FALSE;
+	dmesg_announce(st);
 	records = client_json_array(reply, "records");
 	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
 		JsonObject *record = json_array_get_object_element(records, i);
@@ -656,15 +669,14 @@ dmesg_read(DmesgState *st, ClientConn *conn, GError **error)
 	return TRUE;
 }
 
-/* a fallback source: said on stderr (--json records carry "via" instead) */
+/* a fallback source, named on stderr once it answers (--json records
+ * carry "via" instead) */
 static void
 dmesg_use_fallback(DmesgState *st, DmesgVia via, const gchar *what)
 {
 	st->via = via;
 	st->fallback = TRUE;
-	if (!st->ctx->json)
-		client_print_warning(
-			st->ctx, "the agent has no guest-dmesg: reading the kernel log %s", what);
+	st->announce = what;
 }
 
 /* 2., under stock qemu-ga: its guest-exec runs qgatrace-agent --dmesg;

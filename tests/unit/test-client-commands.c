@@ -921,6 +921,8 @@ test_client_commands_dmesg_exec_blocked(void **state)
 	assert_non_null(strstr(err, "qgatrace port: none; guest-exec: refused by the agent "
 				    "(The command guest-exec has been disabled for this instance); "
 				    "guest memory: no --qmp or --domain"));
+	/* a source is named on stderr only once it answers */
+	assert_null(strstr(err, "reading the kernel log through guest-exec"));
 	g_clear_pointer(&err, g_free);
 	g_clear_pointer(&out, g_free);
 	/* with --qmp, memory is tried: here its socket is missing */
