@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "client-commands.h"
+#include "client-diskmap.h"
 #include "client-output.h"
 #include "client-terminal.h"
 
@@ -12,12 +13,15 @@ static const gchar df_summary[] =
 	"(query-block actual-size, or libvirt's), and the highest offset the guest ever wrote\n"
 	"(wr_highest_offset). A raw file's size or allocation says little about how full the guest\n"
 	"is (virsh domblkinfo reports those): the guest's own numbers do. Disks are matched by\n"
-	"serial.";
+	"serial, else by the PCI address (and SCSI target and unit) the guest reports against\n"
+	"the host's (QMP query-pci, or the domain XML); a filesystem whose disk the host cannot\n"
+	"tell is shown as unmapped, with the reason.";
 
 static const gchar df_description[] =
 	"Output:\n"
 	"  --json: {\"filesystems\": [{\"mountpoint\", \"type\", \"name\", \"used-bytes\", \"total-bytes\",\n"
-	"  \"serials\": [...], \"host-disk\": ID|null}], \"host\": {\"source\": \"qmp\"|\"libvirt\",\n"
+	"  \"serials\": [...], \"host-disk\": ID|null, \"host-disk-match\": \"serial\"|\"pci\"|\"scsi\"|null,\n"
+	"  \"unmapped-reason\": TEXT|null}], \"host\": {\"source\": \"qmp\"|\"libvirt\",\n"
 	"  \"disks\": [{\"id\", \"serial\", \"file\", \"format\", \"capacity\", \"allocation\", \"physical\",\n"
 	"  \"wr-highest-offset\", \"guest-used-bytes\", \"mountpoints\"}]}|null}\n\n" CLIENT_HELP_EXIT_STATUS
 	"\nExamples:\n"
@@ -70,7 +74,7 @@ df_read_host(ClientInvocation *inv, GPtrArray **disks, const gchar **source, GEr
 
 /* guest-get-fsinfo's filesystems, each with the host disk it is on */
 static JsonArray *
-df_filesystems(JsonArray *fsinfo, GPtrArray *host_disks)
+df_filesystems(JsonArray *fsinfo, const ClientDiskMap *map, gboolean have_host)
 {
 	JsonArray *filesystems = json_array_new();
 
@@ -78,16 +82,13 @@ df_filesystems(JsonArray *fsinfo, GPtrArray *host_disks)
 		JsonObject *fs = client_json_array_object(fsinfo, i);
 		JsonObject *entry;
 		JsonArray *serials;
-		ClientHostDisk *disk = NULL;
+		const ClientDiskMapEntry *m;
 
 		if (fs == NULL) /* not an object: a broken or hostile agent */
 			continue;
 		entry = json_object_new();
 		serials = df_serials(fs);
-
-		for (guint s = 0; s < json_array_get_length(serials) && disk == NULL; s++)
-			disk = client_host_disks_find_serial(
-				host_disks, json_array_get_string_element(serials, s));
+		m = client_disk_map_lookup(map, client_json_string(fs, "mountpoint"));
 		json_object_set_string_member(entry, "mountpoint",
 					      client_json_string(fs, "mountpoint"));
 		json_object_set_string_member(entry, "type", client_json_string(fs, "type"));
@@ -103,10 +104,13 @@ df_filesystems(JsonArray *fsinfo, GPtrArray *host_disks)
 		else
 			json_object_set_null_member(entry, "total-bytes");
 		json_object_set_array_member(entry, "serials", serials);
-		if (disk != NULL)
-			json_object_set_string_member(entry, "host-disk", disk->id);
-		else
-			json_object_set_null_member(entry, "host-disk");
+		json_object_set_string_member(entry, "host-disk",
+					      m != NULL && m->host != NULL ? m->host->id : NULL);
+		json_object_set_string_member(entry, "host-disk-match",
+					      m != NULL ? m->method : NULL);
+		/* without a host view nothing was matched: no reason to give */
+		json_object_set_string_member(entry, "unmapped-reason",
+					      have_host && m != NULL ? m->unmapped_reason : NULL);
 		json_array_add_object_element(filesystems, entry);
 	}
 	return filesystems;
@@ -195,10 +199,18 @@ df_print_filesystems(JsonArray *filesystems)
 		g_autofree gchar *mountpoint = client_json_text(fs, "mountpoint", "?");
 		g_autofree gchar *type = client_json_text(fs, "type", "?");
 		g_autofree gchar *name = client_json_text(fs, "name", "?");
+		g_autofree gchar *host_disk = client_json_text(fs, "host-disk", NULL);
+		g_autofree gchar *unmapped = client_json_text(fs, "unmapped-reason", NULL);
+		g_autofree gchar *where = NULL;
 
-		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s\n", mountpoint, type, u, t, pct,
+		if (host_disk != NULL)
+			where = g_strdup_printf(", host disk '%s' by %s", host_disk,
+						client_json_string(fs, "host-disk-match"));
+		else if (unmapped != NULL)
+			where = g_strdup_printf(", unmapped: %s", unmapped);
+		client_print("%-20s %-6s %10s %10s %5s  %s%s%s%s%s\n", mountpoint, type, u, t, pct,
 			     name, serial != NULL ? " (serial " : "", serial != NULL ? serial : "",
-			     serial != NULL ? ")" : "");
+			     serial != NULL ? ")" : "", where != NULL ? where : "");
 	}
 }
 
@@ -237,6 +249,7 @@ df_run(ClientInvocation *inv, GError **error)
 {
 	g_autoptr(JsonNode) fsinfo = NULL;
 	g_autoptr(GPtrArray) host_disks = NULL;
+	g_autoptr(ClientDiskMap) map = NULL;
 	g_autoptr(JsonObject) out = json_object_new();
 	JsonArray *filesystems;
 	JsonObject *host = NULL;
@@ -254,7 +267,8 @@ df_run(ClientInvocation *inv, GError **error)
 	}
 	if (!df_read_host(inv, &host_disks, &source, error))
 		return FALSE;
-	filesystems = df_filesystems(json_node_get_array(fsinfo), host_disks);
+	map = client_disk_map_new(fsinfo, host_disks);
+	filesystems = df_filesystems(json_node_get_array(fsinfo), map, host_disks != NULL);
 	json_object_set_array_member(out, "filesystems", filesystems);
 	if (host_disks != NULL) {
 		host = df_host(host_disks, source, filesystems);

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "client-commands.h"
+#include "client-diskmap.h"
 #include "client-output.h"
 #include "client-terminal.h"
 #include "client-trace.h"
@@ -34,7 +35,11 @@ static const gchar snapshot_summary[] =
 	"With --qmp (or --domain, through libvirt's block statistics) the disks' write counters are\n"
 	"read after the freeze and before the thaw: they must not move inside the frozen window.\n"
 	"Writes the host saw to a disk whose filesystems were all frozen make its mountpoints NOT\n"
-	"verified, and writes to a disk the guest tied to no mountpoint (by serial, guest-get-fsinfo)\n"
+	"verified, and writes to a disk the guest tied to no mountpoint make every mountpoint NOT\n"
+	"verified. Disks are matched by serial, else by the PCI address (and SCSI target and unit)\n"
+	"guest-get-fsinfo reports against the host's (QMP query-pci and qom-get, or the domain\n"
+	"XML); a filesystem whose disk cannot be matched is listed as unmapped, with the reason:\n"
+	"writes to its disk then count as writes to a disk of unknown filesystems, which\n"
 	"make every mountpoint NOT verified: its filesystems are unknown to the host, and unknown is\n"
 	"not verified. The guest must still be frozen when the host step ends (the agent's own freeze\n"
 	"timeout may have thawed it): otherwise nothing is verified.\n\n"
@@ -50,11 +55,13 @@ static const gchar snapshot_description[] =
 	"  'snapshot VERIFIED: ...' or 'snapshot NOT VERIFIED: ...'.\n"
 	"  --json: {\"verified\": BOOL, \"mountpoints\": [{\"mountpoint\", \"verified\",\n"
 	"  \"frozen-at-ns\", \"thawed-at-ns\", \"frozen-ns\", \"functions\", \"fs-ops\", \"attribution\",\n"
-	"  \"reason\", \"host-disk\", \"host-writes-in-window\", \"host-unknown-disks\": [{\"id\",\n"
+	"  \"reason\", \"host-disk\", \"unmapped-reason\", \"host-writes-in-window\",\n"
+	"  \"host-unknown-disks\": [{\"id\",\n"
 	"  \"writes-in-window\"}]}], \"trace\": {the guest-trace-fetch\n"
 	"  session}|null, \"host-evidence\": {\"source\": \"qmp\"|\"libvirt\", \"quiet\": BOOL, \"disks\":\n"
 	"  [{\"id\", \"serial\", \"mountpoints\", \"conclusive\", \"before-freeze\", \"frozen\",\n"
-	"  \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}]}|null, \"freeze\",\n"
+	"  \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}], \"unmapped\":\n"
+	"  [{\"mountpoint\", \"dev\", \"host-disk\": null, \"unmapped-reason\"}]}|null, \"freeze\",\n"
 	"  \"host-step\", \"thaw\", \"interrupted\": SIGNAL|null, \"evidence\": [{\"name\", \"source\":\n"
 	"  \"host\"|\"guest\", \"summary\", ...}], \"ok\": BOOL}\n"
 	"  Timestamps (-ns) are the guest's CLOCK_MONOTONIC, as the kernel's trace recorded them.\n\n"
@@ -100,9 +107,9 @@ typedef struct {
 	const SnapshotOptions *opts;
 	gboolean tracing;
 
-	/* mountpoint -> serials of its disks, from guest-get-fsinfo */
-	GHashTable *fs_serials;
-	GPtrArray *fs_mounts; /* every freezable mountpoint, in fsinfo's order */
+	JsonNode *fsinfo;      /* guest-get-fsinfo's list */
+	GPtrArray *fs_mounts;  /* every freezable mountpoint, in fsinfo's order */
+	ClientDiskMap *fs_map; /* which host disk holds which of them */
 
 	GPtrArray *host_disks; /* of ClientHostDisk */
 	const gchar *host_source;
@@ -137,7 +144,8 @@ typedef struct {
 static void
 snapshot_clear(Snapshot *s)
 {
-	g_clear_pointer(&s->fs_serials, g_hash_table_unref);
+	g_clear_pointer(&s->fs_map, client_disk_map_free);
+	g_clear_pointer(&s->fsinfo, json_node_unref);
 	g_clear_pointer(&s->fs_mounts, g_ptr_array_unref);
 	g_clear_pointer(&s->host_disks, g_ptr_array_unref);
 	g_free(s->host_error);
@@ -165,7 +173,7 @@ snapshot_timeout(Snapshot *s)
 
 /* ---- before the freeze ---- */
 
-/* which disks (serials) hold which guest filesystem: the host evidence's map */
+/* the guest's filesystems and their disks: the host evidence's map (client_disk_map_new) */
 static void
 snapshot_read_fsinfo(Snapshot *s)
 {
@@ -183,29 +191,15 @@ snapshot_read_fsinfo(Snapshot *s)
 			error_local != NULL ? error_local->message : "not a list");
 		return;
 	}
-	s->fs_serials =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
+	s->fsinfo = json_node_ref(ret);
 	s->fs_mounts = g_ptr_array_new_with_free_func(g_free);
 	list = json_node_get_array(ret);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonObject *fs = client_json_array_object(list, i);
-		JsonArray *disks = client_json_array(fs, "disk");
-		const gchar *mp = client_json_string(fs, "mountpoint");
-		g_autoptr(GPtrArray) serials = g_ptr_array_new();
+		const gchar *mp =
+			client_json_string(client_json_array_object(list, i), "mountpoint");
 
-		if (mp == NULL)
-			continue;
-		for (guint d = 0; disks != NULL && d < json_array_get_length(disks); d++) {
-			const gchar *serial =
-				client_json_string(client_json_array_object(disks, d), "serial");
-
-			if (serial != NULL)
-				g_ptr_array_add(serials, g_strdup(serial));
-		}
-		g_ptr_array_add(serials, NULL);
-		g_ptr_array_add(s->fs_mounts, g_strdup(mp));
-		g_hash_table_replace(s->fs_serials, g_strdup(mp),
-				     g_ptr_array_free(g_steal_pointer(&serials), FALSE));
+		if (mp != NULL)
+			g_ptr_array_add(s->fs_mounts, g_strdup(mp));
 	}
 }
 
@@ -698,10 +692,8 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 	/* the guest filesystems on this disk: conclusive only when all were frozen */
 	for (guint m = 0; s->fs_mounts != NULL && m < s->fs_mounts->len; m++) {
 		const gchar *mp = g_ptr_array_index(s->fs_mounts, m);
-		gchar **serials = g_hash_table_lookup(s->fs_serials, mp);
 
-		if (disk->serial == NULL || serials == NULL ||
-		    !g_strv_contains((const gchar *const *)serials, disk->serial))
+		if (!client_disk_map_has(s->fs_map, mp, disk))
 			continue;
 		json_array_add_string_element(mounts, mp);
 		n_mounts++;
@@ -772,6 +764,7 @@ snapshot_host_evidence(Snapshot *s)
 		json_array_add_object_element(disks, snapshot_disk_evidence(s, i, &quiet));
 	json_object_set_boolean_member(out, "quiet", quiet);
 	json_object_set_array_member(out, "disks", disks);
+	json_object_set_array_member(out, "unmapped", client_disk_map_unmapped_to_json(s->fs_map));
 	return out;
 }
 
@@ -858,16 +851,16 @@ snapshot_guest_items(Snapshot *s, JsonArray *items)
 		client_verdict_evidence_add(items, "trace", CLIENT_VERDICT_GUEST, "none: %s",
 					    s->no_session_reason);
 	for (guint i = 0; s->fs_mounts != NULL && i < s->fs_mounts->len; i++) {
-		gchar **serials =
-			g_hash_table_lookup(s->fs_serials, g_ptr_array_index(s->fs_mounts, i));
+		const ClientDiskMapEntry *m =
+			client_disk_map_lookup(s->fs_map, g_ptr_array_index(s->fs_mounts, i));
 
-		n_tied += serials != NULL && serials[0] != NULL ? 1 : 0;
+		n_tied += m != NULL && m->host != NULL ? 1 : 0;
 	}
 	if (s->fs_mounts != NULL)
 		client_verdict_evidence_add(
 			items, "fsinfo", CLIENT_VERDICT_GUEST,
-			"%u filesystem(s), %u tied to a disk by serial (which disk holds which "
-			"filesystem)",
+			"%u filesystem(s), %u tied to a host disk by serial or address (which "
+			"disk holds which filesystem)",
 			s->fs_mounts->len, n_tied);
 	else
 		client_verdict_evidence_add(items, "fsinfo", CLIENT_VERDICT_GUEST,
@@ -1132,6 +1125,7 @@ snapshot_prepare(Snapshot *s, GError **error)
 			s->before = snapshot_counters(s);
 		}
 	}
+	s->fs_map = client_disk_map_new(s->fsinfo, s->host_disks);
 	if (client_context_interrupted(ctx)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
 			    "interrupted by %s before the freeze: nothing was frozen",

@@ -13,6 +13,7 @@ client_host_disk_free(ClientHostDisk *self)
 	g_free(self->serial);
 	g_free(self->file);
 	g_free(self->format);
+	g_free(self->address_error);
 	g_free(self);
 }
 

@@ -18,6 +18,20 @@ typedef struct {
 	gboolean has_highest_offset;
 } ClientWriteCounters;
 
+/* where the guest finds a disk: the PCI function of the disk itself
+ * (virtio-blk) or of its SCSI controller, plus the SCSI target and lun
+ * (scsi-hd on virtio-scsi); the numbers are the guest's PCI numbering */
+typedef struct {
+	gboolean has_pci;
+	guint domain;
+	guint bus;
+	guint slot;
+	guint function;
+	gboolean is_scsi;
+	guint scsi_target; /* QEMU's scsi-id, libvirt's target */
+	guint scsi_lun;	   /* QEMU's lun, libvirt's unit */
+} ClientDiskAddress;
+
 typedef struct {
 	gchar *id;	    /* QMP: the device (or node) name; libvirt: the target, vda */
 	gchar *node;	    /* (nullable): QMP's node-name, for blockdev-snapshot-sync */
@@ -29,6 +43,8 @@ typedef struct {
 	gboolean has_allocation;
 	guint64 physical; /* the host file's size; 0: unknown */
 	ClientWriteCounters stats;
+	ClientDiskAddress address; /* has_pci FALSE: unknown */
+	gchar *address_error;	   /* (nullable): why the address is unknown */
 } ClientHostDisk;
 
 void client_host_disk_free(ClientHostDisk *self);

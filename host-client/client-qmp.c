@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "client-diskmap.h"
 #include "client-host.h"
 #include "client-qmp.h"
 #include "qmp-client.h"
@@ -105,6 +106,49 @@ client_qmp_serial(ClientQmp *self, const gchar *qdev)
 	return g_strdup(json_node_get_string(ret));
 }
 
+/* a ClientQomGetFunc over the monitor */
+static JsonNode *
+client_qmp_qom_get(const gchar *path, const gchar *property, gpointer user_data)
+{
+	ClientQmp *self = user_data;
+	g_autoptr(JsonObject) args = json_object_new();
+	g_autoptr(GError) error_local = NULL;
+	JsonNode *ret;
+
+	json_object_set_string_member(args, "path", path);
+	json_object_set_string_member(args, "property", property);
+	ret = qmp_client_execute(self->qmp, "qom-get", args, &error_local);
+	if (ret == NULL)
+		g_debug("qom-get %s %s: %s, ignoring", path, property, error_local->message);
+	return ret;
+}
+
+/* where the guest finds each disk (client-diskmap.h); a disk QEMU cannot
+ * place keeps has_pci FALSE and says why */
+static void
+client_qmp_read_addresses(ClientQmp *self, GPtrArray *disks, GPtrArray *qdevs)
+{
+	g_autoptr(GError) error_pci = NULL;
+	g_autoptr(JsonNode) pci = qmp_client_execute(self->qmp, "query-pci", NULL, &error_pci);
+
+	for (guint i = 0; i < disks->len; i++) {
+		ClientHostDisk *disk = g_ptr_array_index(disks, i);
+		const gchar *qdev = g_ptr_array_index(qdevs, i);
+		g_autoptr(GError) error_local = NULL;
+
+		if (qdev == NULL)
+			disk->address_error = g_strdup("QEMU names no guest device for it");
+		else if (pci == NULL || !JSON_NODE_HOLDS_ARRAY(pci))
+			disk->address_error = g_strdup_printf("query-pci: %s",
+							      error_pci != NULL ? error_pci->message
+										: "not a list");
+		else if (!client_disk_map_qmp_address(json_node_get_array(pci), qdev,
+						      client_qmp_qom_get, self, &disk->address,
+						      &error_local))
+			disk->address_error = g_strdup(error_local->message);
+	}
+}
+
 static void
 client_qmp_read_counters(JsonObject *stats, ClientWriteCounters *out)
 {
@@ -164,6 +208,7 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 	g_autoptr(JsonNode) ret = client_qmp_execute(self, "query-block", NULL, error);
 	g_autoptr(GPtrArray) disks =
 		g_ptr_array_new_with_free_func((GDestroyNotify)client_host_disk_free);
+	g_autoptr(GPtrArray) qdevs = NULL; /* query-block's "qdev" of each disk */
 	JsonArray *blocks;
 
 	if (ret == NULL)
@@ -174,6 +219,7 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 		return NULL;
 	}
 	blocks = json_node_get_array(ret);
+	qdevs = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < json_array_get_length(blocks); i++) {
 		JsonObject *block = json_array_get_object_element(blocks, i);
 		JsonObject *inserted = json_object_get_object_member(block, "inserted");
@@ -205,7 +251,9 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 		if (qdev != NULL)
 			disk->serial = client_qmp_serial(self, qdev);
 		g_ptr_array_add(disks, disk);
+		g_ptr_array_add(qdevs, g_strdup(qdev));
 	}
+	client_qmp_read_addresses(self, disks, qdevs);
 	if (!client_qmp_update_stats(self, disks, error))
 		return NULL;
 	return g_steal_pointer(&disks);

@@ -92,6 +92,21 @@ client_verdict_add_reason(gchar **reason, const gchar *more)
 	*reason = both;
 }
 
+/* why the host could not tell @mountpoint's disk (client_disk_map), or NULL */
+static const gchar *
+client_verdict_unmapped_reason(JsonObject *host_evidence, const gchar *mountpoint)
+{
+	JsonArray *unmapped = client_json_array(host_evidence, "unmapped");
+
+	for (guint i = 0; unmapped != NULL && i < json_array_get_length(unmapped); i++) {
+		JsonObject *u = client_json_array_object(unmapped, i);
+
+		if (g_strcmp0(client_json_string(u, "mountpoint"), mountpoint) == 0)
+			return client_json_string(u, "unmapped-reason");
+	}
+	return NULL;
+}
+
 /* a disk the guest tied to no mountpoint: any write the host saw on it
  * inside the window may be a frozen filesystem's, so it counts against
  * every verdict (unknown is not verified) */
@@ -194,6 +209,9 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 		json_object_set_null_member(out, "host-disk");
 		json_object_set_null_member(out, "host-writes-in-window");
 	}
+	json_object_set_string_member(
+		out, "unmapped-reason",
+		disk == NULL ? client_verdict_unmapped_reason(host_evidence, mountpoint) : NULL);
 	json_object_set_array_member(out, "host-unknown-disks", unknown);
 	return out;
 }
@@ -252,6 +270,7 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 	ClientStyle style = verified ? CLIENT_STYLE_GREEN : CLIENT_STYLE_BOLD_RED;
 	g_autofree gchar *mountpoint = client_json_text(mp, "mountpoint", "?");
 	g_autofree gchar *host_disk = client_json_text(mp, "host-disk", NULL);
+	g_autofree gchar *unmapped = client_json_text(mp, "unmapped-reason", NULL);
 	g_autofree gchar *reason = client_json_text(mp, "reason", NULL);
 
 	g_string_append_printf(out, "%s  %s%s%s\n", mountpoint, client_style_on(ctx, style),
@@ -298,6 +317,8 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 				"was not frozen)\n",
 				host_disk);
 	}
+	if (unmapped != NULL)
+		g_string_append_printf(out, "  host         no host disk matched: %s\n", unmapped);
 	for (guint i = 0; unknown != NULL && i < json_array_get_length(unknown); i++) {
 		JsonObject *d = client_json_array_object(unknown, i);
 		g_autofree gchar *id = client_json_text(d, "id", "?");

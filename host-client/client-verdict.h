@@ -34,10 +34,11 @@ JsonObject *client_verdict_find(JsonObject *session, const gchar *mountpoint);
  * @session: (nullable): the session recorded for this freeze
  * @no_session_reason: (nullable): why there is none (it then applies to every mount)
  * @host_evidence: (nullable): {"disks": [{"id", "mountpoints": [...],
- *   "conclusive": BOOL, "writes-in-window": N}]}
+ *   "conclusive": BOOL, "writes-in-window": N}], "unmapped": [{"mountpoint",
+ *   "unmapped-reason"}]}
  * Returns: (transfer full): [{"mountpoint", "verified", "frozen-at-ns",
  *   "thawed-at-ns", "frozen-ns", "functions", "fs-ops", "attribution",
- *   "reason", "host-disk", "host-writes-in-window", "host-unknown-disks":
+ *   "reason", "host-disk", "unmapped-reason", "host-writes-in-window", "host-unknown-disks":
  *   [{"id", "writes-in-window"}]}]
  */
 JsonArray *client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
