@@ -53,12 +53,22 @@ client_domain_xml_free(ClientDomainXml *self)
 	g_free(self);
 }
 
+/* a <controller type='scsi'>: its index and PCI address */
+typedef struct {
+	guint index;
+	ClientDiskAddress pci;
+} ClientXmlController;
+
 typedef struct {
 	ClientDomainXml *xml;
 	GPtrArray *stack; /* element names, outermost first */
 	ClientDomainChannel *channel;
 	ClientDomainDisk *disk;
 	GString *text;
+	GArray *controllers;		 /* of ClientXmlController */
+	ClientXmlController *controller; /* (nullable): the one being read */
+	GArray *drive_controllers;	 /* per disk of xml->disks: controller index, -1 for none */
+	gint drive_controller;		 /* the current disk's */
 } ClientXmlParser;
 
 static const gchar *
@@ -69,6 +79,54 @@ client_xml_attr(const gchar **names, const gchar **values, const gchar *name)
 			return values[i];
 	}
 	return NULL;
+}
+
+/* an address attribute ("0x1f", "3") in [0, @max] */
+static gboolean
+client_xml_uint(const gchar **names, const gchar **values, const gchar *name, guint max, guint *out)
+{
+	const gchar *text = client_xml_attr(names, values, name);
+	guint64 v;
+
+	if (text == NULL ||
+	    !g_ascii_string_to_unsigned(g_str_has_prefix(text, "0x") ? text + 2 : text,
+					g_str_has_prefix(text, "0x") ? 16 : 10, 0, max, &v, NULL))
+		return FALSE;
+	*out = (guint)v;
+	return TRUE;
+}
+
+/* <address type='pci' domain= bus= slot= function=/> */
+static gboolean
+client_xml_pci_address(const gchar **names, const gchar **values, ClientDiskAddress *out)
+{
+	ClientDiskAddress addr = {.has_pci = TRUE};
+
+	if (g_strcmp0(client_xml_attr(names, values, "type"), "pci") != 0 ||
+	    !client_xml_uint(names, values, "domain", 0xffff, &addr.domain) ||
+	    !client_xml_uint(names, values, "bus", 0xff, &addr.bus) ||
+	    !client_xml_uint(names, values, "slot", 0x1f, &addr.slot) ||
+	    !client_xml_uint(names, values, "function", 0x7, &addr.function))
+		return FALSE;
+	*out = addr;
+	return TRUE;
+}
+
+/* <address type='drive' controller= bus='0' target= unit=/>: the disk's
+ * SCSI target and unit, and which controller holds it */
+static void
+client_xml_drive_address(ClientXmlParser *p, const gchar **names, const gchar **values)
+{
+	guint controller = 0, bus = 0;
+
+	if (g_strcmp0(client_xml_attr(names, values, "type"), "drive") != 0 ||
+	    !client_xml_uint(names, values, "controller", G_MAXINT16, &controller) ||
+	    !client_xml_uint(names, values, "bus", 0, &bus) ||
+	    !client_xml_uint(names, values, "target", 0xff, &p->disk->address.scsi_target) ||
+	    !client_xml_uint(names, values, "unit", 0x3fff, &p->disk->address.scsi_lun))
+		return;
+	p->disk->address.is_scsi = TRUE;
+	p->drive_controller = (gint)controller;
 }
 
 /* the element @depth levels up from the current one ("" above the root) */
@@ -96,6 +154,19 @@ client_xml_start(GMarkupParseContext *context, const gchar *element, const gchar
 
 		if (device == NULL || g_strcmp0(device, "disk") == 0)
 			p->disk = g_new0(ClientDomainDisk, 1);
+		p->drive_controller = -1;
+	} else if (depth == 2 && g_strcmp0(parent, "devices") == 0 &&
+		   g_strcmp0(element, "controller") == 0 &&
+		   g_strcmp0(client_xml_attr(names, values, "type"), "scsi") == 0) {
+		ClientXmlController c = {0};
+
+		if (client_xml_uint(names, values, "index", G_MAXINT16, &c.index)) {
+			g_array_append_val(p->controllers, c);
+			p->controller = &g_array_index(p->controllers, ClientXmlController,
+						       p->controllers->len - 1);
+		}
+	} else if (depth == 3 && p->controller != NULL && g_strcmp0(element, "address") == 0) {
+		client_xml_pci_address(names, values, &p->controller->pci);
 	} else if (depth == 3 && p->channel != NULL) {
 		if (g_strcmp0(element, "source") == 0) {
 			g_free(p->channel->path);
@@ -126,6 +197,9 @@ client_xml_start(GMarkupParseContext *context, const gchar *element, const gchar
 		} else if (g_strcmp0(element, "alias") == 0) {
 			g_free(p->disk->alias);
 			p->disk->alias = g_strdup(client_xml_attr(names, values, "name"));
+		} else if (g_strcmp0(element, "address") == 0) {
+			if (!client_xml_pci_address(names, values, &p->disk->address))
+				client_xml_drive_address(p, names, values);
 		}
 	}
 	g_ptr_array_add(p->stack, g_strdup(element));
@@ -151,11 +225,15 @@ client_xml_end(GMarkupParseContext *context, const gchar *element, gpointer user
 		else
 			client_domain_channel_free(p->channel);
 		p->channel = NULL;
+	} else if (depth == 2 && g_strcmp0(element, "controller") == 0) {
+		p->controller = NULL;
 	} else if (depth == 2 && p->disk != NULL && g_strcmp0(element, "disk") == 0) {
-		if (p->disk->target != NULL)
+		if (p->disk->target != NULL) {
 			g_ptr_array_add(p->xml->disks, p->disk);
-		else
+			g_array_append_val(p->drive_controllers, p->drive_controller);
+		} else {
 			client_domain_disk_free(p->disk);
+		}
 		p->disk = NULL;
 	}
 	g_string_truncate(p->text, 0);
@@ -170,6 +248,29 @@ client_xml_text(GMarkupParseContext *context, const gchar *text, gsize len, gpoi
 	g_string_append_len(p->text, text, (gssize)len);
 }
 
+/* a drive address's PCI part is its SCSI controller's */
+static void
+client_xml_resolve_drives(ClientDomainXml *self, GArray *controllers, GArray *drive_controllers)
+{
+	for (guint i = 0; i < self->disks->len; i++) {
+		ClientDomainDisk *disk = g_ptr_array_index(self->disks, i);
+		gint index = g_array_index(drive_controllers, gint, i);
+
+		for (guint c = 0; index >= 0 && c < controllers->len; c++) {
+			const ClientXmlController *ctl =
+				&g_array_index(controllers, ClientXmlController, c);
+
+			if (ctl->index != (guint)index || !ctl->pci.has_pci)
+				continue;
+			disk->address.has_pci = TRUE;
+			disk->address.domain = ctl->pci.domain;
+			disk->address.bus = ctl->pci.bus;
+			disk->address.slot = ctl->pci.slot;
+			disk->address.function = ctl->pci.function;
+		}
+	}
+}
+
 ClientDomainXml *
 client_domain_xml_parse(const gchar *xml, GError **error)
 {
@@ -179,7 +280,10 @@ client_domain_xml_parse(const gchar *xml, GError **error)
 	g_autoptr(GMarkupParseContext) context = NULL;
 	g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GString) text = g_string_new(NULL);
-	ClientXmlParser p = {self, stack, NULL, NULL, text};
+	g_autoptr(GArray) controllers = g_array_new(FALSE, TRUE, sizeof(ClientXmlController));
+	g_autoptr(GArray) drive_controllers = g_array_new(FALSE, TRUE, sizeof(gint));
+	ClientXmlParser p = {self, stack, NULL, NULL, text, controllers, NULL, drive_controllers,
+			     -1};
 	gboolean ok;
 
 	self->channels = g_ptr_array_new_with_free_func((GDestroyNotify)client_domain_channel_free);
@@ -199,6 +303,7 @@ client_domain_xml_parse(const gchar *xml, GError **error)
 		}
 		return NULL;
 	}
+	client_xml_resolve_drives(self, controllers, drive_controllers);
 	return g_steal_pointer(&self);
 }
 
@@ -500,6 +605,10 @@ client_libvirt_host_disks(ClientLibvirt *self, GError **error)
 		disk->serial = g_strdup(d->serial);
 		disk->file = g_strdup(d->source);
 		disk->format = g_strdup(d->format);
+		disk->address = d->address;
+		if (!disk->address.has_pci)
+			disk->address_error =
+				g_strdup("the domain XML gives no PCI address for it");
 		/* the host's allocation of the file, which virsh domblkinfo shows */
 		if (virDomainGetBlockInfo(self->dom, d->target, &info, 0) == 0) {
 			disk->capacity = info.capacity;

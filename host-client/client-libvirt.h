@@ -29,6 +29,9 @@ typedef struct {
 	gchar *source; /* (nullable): file, dev or volume name */
 	gchar *format; /* (nullable): driver type, raw/qcow2 */
 	gchar *alias;  /* (nullable): virtio-disk0 */
+	/* from <address type='pci'> (virtio-blk) or <address type='drive'>
+	 * plus its SCSI controller's <address type='pci'>; has_pci FALSE: none */
+	ClientDiskAddress address;
 } ClientDomainDisk;
 
 typedef struct {
@@ -40,7 +43,9 @@ typedef struct {
 /**
  * client_domain_xml_parse:
  * Reads <name>, <devices><channel> and <devices><disk device='disk'> from a
- * domain's XML (virsh dumpxml).
+ * domain's XML (virsh dumpxml), with the disks' addresses (through their
+ * <controller type='scsi'> for a drive address); an address out of range
+ * is left out.
  * Returns: (transfer full): or NULL with G_IO_ERROR_INVALID_DATA
  */
 ClientDomainXml *client_domain_xml_parse(const gchar *xml, GError **error);
