@@ -6,13 +6,6 @@
 #include "client-diskmap.h"
 #include "client-output.h"
 
-/* what PCI and virtio-scsi allow: a guest claiming more is lying */
-#define DISKMAP_MAX_DOMAIN   0xffff
-#define DISKMAP_MAX_BUS	     0xff
-#define DISKMAP_MAX_SLOT     0x1f
-#define DISKMAP_MAX_FUNCTION 0x7
-#define DISKMAP_MAX_TARGET   0xff   /* virtio-scsi's max_target */
-#define DISKMAP_MAX_LUN	     0x3fff /* virtio-scsi's max_lun */
 /* query-pci nests a bridge's devices; real machines have a few levels */
 #define DISKMAP_MAX_BRIDGE_DEPTH 8
 
@@ -79,10 +72,10 @@ client_disk_map_guest_address(JsonObject *guest_disk, ClientDiskAddress *out, gc
 		*reason = g_strdup("the guest reported no PCI address");
 		return FALSE;
 	}
-	if (!client_disk_map_uint(pci, "domain", DISKMAP_MAX_DOMAIN, &out->domain) ||
-	    !client_disk_map_uint(pci, "bus", DISKMAP_MAX_BUS, &out->bus) ||
-	    !client_disk_map_uint(pci, "slot", DISKMAP_MAX_SLOT, &out->slot) ||
-	    !client_disk_map_uint(pci, "function", DISKMAP_MAX_FUNCTION, &out->function)) {
+	if (!client_disk_map_uint(pci, "domain", CLIENT_PCI_MAX_DOMAIN, &out->domain) ||
+	    !client_disk_map_uint(pci, "bus", CLIENT_PCI_MAX_BUS, &out->bus) ||
+	    !client_disk_map_uint(pci, "slot", CLIENT_PCI_MAX_SLOT, &out->slot) ||
+	    !client_disk_map_uint(pci, "function", CLIENT_PCI_MAX_FUNCTION, &out->function)) {
 		*reason = g_strdup("the guest reported an invalid PCI address");
 		return FALSE;
 	}
@@ -95,9 +88,10 @@ client_disk_map_guest_address(JsonObject *guest_disk, ClientDiskAddress *out, gc
 		*reason = g_strdup_printf("bus type '%s' is matched by serial only", text);
 		return FALSE;
 	}
-	if (!client_disk_map_uint(guest_disk, "bus", DISKMAP_MAX_BUS, &channel) ||
-	    !client_disk_map_uint(guest_disk, "target", DISKMAP_MAX_TARGET, &out->scsi_target) ||
-	    !client_disk_map_uint(guest_disk, "unit", DISKMAP_MAX_LUN, &out->scsi_lun)) {
+	if (!client_disk_map_uint(guest_disk, "bus", CLIENT_PCI_MAX_BUS, &channel) ||
+	    !client_disk_map_uint(guest_disk, "target", CLIENT_SCSI_MAX_TARGET,
+				  &out->scsi_target) ||
+	    !client_disk_map_uint(guest_disk, "unit", CLIENT_SCSI_MAX_LUN, &out->scsi_lun)) {
 		*reason = g_strdup("the guest reported an invalid SCSI address");
 		return FALSE;
 	}
@@ -376,9 +370,10 @@ client_disk_map_pci_walk(JsonArray *devices, const gchar *qdev_id, guint devfn, 
 
 		if (dev == NULL)
 			continue;
-		if (client_disk_map_uint(dev, "bus", DISKMAP_MAX_BUS, &addr.bus) &&
-		    client_disk_map_uint(dev, "slot", DISKMAP_MAX_SLOT, &addr.slot) &&
-		    client_disk_map_uint(dev, "function", DISKMAP_MAX_FUNCTION, &addr.function) &&
+		if (client_disk_map_uint(dev, "bus", CLIENT_PCI_MAX_BUS, &addr.bus) &&
+		    client_disk_map_uint(dev, "slot", CLIENT_PCI_MAX_SLOT, &addr.slot) &&
+		    client_disk_map_uint(dev, "function", CLIENT_PCI_MAX_FUNCTION,
+					 &addr.function) &&
 		    (qdev_id != NULL ? g_strcmp0(client_json_string(dev, "qdev_id"), qdev_id) == 0
 				     : (addr.slot << 3 | addr.function) == devfn)) {
 			*found = addr;
@@ -444,9 +439,9 @@ client_disk_map_qmp_address(JsonArray *query_pci, const gchar *qdev, ClientQomGe
 		return TRUE;
 	}
 	if (!client_disk_map_qom_uint(qom_get, user_data, path, "channel", 0, &channel, error) ||
-	    !client_disk_map_qom_uint(qom_get, user_data, path, "scsi-id", DISKMAP_MAX_TARGET,
+	    !client_disk_map_qom_uint(qom_get, user_data, path, "scsi-id", CLIENT_SCSI_MAX_TARGET,
 				      &addr.scsi_target, error) ||
-	    !client_disk_map_qom_uint(qom_get, user_data, path, "lun", DISKMAP_MAX_LUN,
+	    !client_disk_map_qom_uint(qom_get, user_data, path, "lun", CLIENT_SCSI_MAX_LUN,
 				      &addr.scsi_lun, error))
 		return FALSE;
 	/* "/machine/peripheral/scsi0/virtio-backend/scsi0.0": the bus of the HBA */

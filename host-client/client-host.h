@@ -21,6 +21,14 @@ typedef struct {
 /* where the guest finds a disk: the PCI function of the disk itself
  * (virtio-blk) or of its SCSI controller, plus the SCSI target and lun
  * (scsi-hd on virtio-scsi); the numbers are the guest's PCI numbering */
+/* the largest numbers PCI and virtio-scsi allow: a guest claiming more is lying */
+#define CLIENT_PCI_MAX_DOMAIN	0xffff
+#define CLIENT_PCI_MAX_BUS	0xff
+#define CLIENT_PCI_MAX_SLOT	0x1f
+#define CLIENT_PCI_MAX_FUNCTION 0x7
+#define CLIENT_SCSI_MAX_TARGET	0xff   /* virtio-scsi's max_target */
+#define CLIENT_SCSI_MAX_LUN	0x3fff /* virtio-scsi's max_lun */
+
 typedef struct {
 	gboolean has_pci;
 	guint domain;

@@ -103,10 +103,10 @@ client_xml_pci_address(const gchar **names, const gchar **values, ClientDiskAddr
 	ClientDiskAddress addr = {.has_pci = TRUE};
 
 	if (g_strcmp0(client_xml_attr(names, values, "type"), "pci") != 0 ||
-	    !client_xml_uint(names, values, "domain", 0xffff, &addr.domain) ||
-	    !client_xml_uint(names, values, "bus", 0xff, &addr.bus) ||
-	    !client_xml_uint(names, values, "slot", 0x1f, &addr.slot) ||
-	    !client_xml_uint(names, values, "function", 0x7, &addr.function))
+	    !client_xml_uint(names, values, "domain", CLIENT_PCI_MAX_DOMAIN, &addr.domain) ||
+	    !client_xml_uint(names, values, "bus", CLIENT_PCI_MAX_BUS, &addr.bus) ||
+	    !client_xml_uint(names, values, "slot", CLIENT_PCI_MAX_SLOT, &addr.slot) ||
+	    !client_xml_uint(names, values, "function", CLIENT_PCI_MAX_FUNCTION, &addr.function))
 		return FALSE;
 	*out = addr;
 	return TRUE;
@@ -122,8 +122,10 @@ client_xml_drive_address(ClientXmlParser *p, const gchar **names, const gchar **
 	if (g_strcmp0(client_xml_attr(names, values, "type"), "drive") != 0 ||
 	    !client_xml_uint(names, values, "controller", G_MAXINT16, &controller) ||
 	    !client_xml_uint(names, values, "bus", 0, &bus) ||
-	    !client_xml_uint(names, values, "target", 0xff, &p->disk->address.scsi_target) ||
-	    !client_xml_uint(names, values, "unit", 0x3fff, &p->disk->address.scsi_lun))
+	    !client_xml_uint(names, values, "target", CLIENT_SCSI_MAX_TARGET,
+			     &p->disk->address.scsi_target) ||
+	    !client_xml_uint(names, values, "unit", CLIENT_SCSI_MAX_LUN,
+			     &p->disk->address.scsi_lun))
 		return;
 	p->disk->address.is_scsi = TRUE;
 	p->drive_controller = (gint)controller;

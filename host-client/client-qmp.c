@@ -85,27 +85,6 @@ client_qmp_str(JsonObject *obj, const gchar *name)
 	return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-/* the serial of the virtio-blk/scsi-hd behind @qdev ("" for none) */
-static gchar *
-client_qmp_serial(ClientQmp *self, const gchar *qdev)
-{
-	g_autoptr(JsonObject) args = json_object_new();
-	g_autoptr(JsonNode) ret = NULL;
-	g_autoptr(GError) error_local = NULL;
-
-	json_object_set_string_member(args, "path", qdev);
-	json_object_set_string_member(args, "property", "serial");
-	ret = qmp_client_execute(self->qmp, "qom-get", args, &error_local);
-	if (ret == NULL) {
-		g_debug("qom-get %s serial: %s, ignoring", qdev, error_local->message);
-		return NULL;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(ret) || json_node_get_value_type(ret) != G_TYPE_STRING ||
-	    json_node_get_string(ret)[0] == '\0')
-		return NULL;
-	return g_strdup(json_node_get_string(ret));
-}
-
 /* a ClientQomGetFunc over the monitor */
 static JsonNode *
 client_qmp_qom_get(const gchar *path, const gchar *property, gpointer user_data)
@@ -121,6 +100,18 @@ client_qmp_qom_get(const gchar *path, const gchar *property, gpointer user_data)
 	if (ret == NULL)
 		g_debug("qom-get %s %s: %s, ignoring", path, property, error_local->message);
 	return ret;
+}
+
+/* the serial of the virtio-blk/scsi-hd behind @qdev ("" for none) */
+static gchar *
+client_qmp_serial(ClientQmp *self, const gchar *qdev)
+{
+	g_autoptr(JsonNode) ret = client_qmp_qom_get(qdev, "serial", self);
+
+	if (ret == NULL || !JSON_NODE_HOLDS_VALUE(ret) ||
+	    json_node_get_value_type(ret) != G_TYPE_STRING || json_node_get_string(ret)[0] == '\0')
+		return NULL;
+	return g_strdup(json_node_get_string(ret));
 }
 
 /* where the guest finds each disk (client-diskmap.h); a disk QEMU cannot
