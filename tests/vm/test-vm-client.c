@@ -4,7 +4,8 @@
  * beside it), a verified snapshot of the data disk, a failing --exec and
  * Ctrl-C inside the frozen window (the guest ends thawed), an agent that is
  * not running (exit 3 within the timeout, doctor names it), garbage left on
- * the channel, and stock qemu-ga (org.qemu.guest_agent.0). */
+ * the channel, stock qemu-ga (org.qemu.guest_agent.0), and a verified
+ * snapshot of a hot-plugged disk without a serial (matched by PCI address). */
 #include "config.h"
 
 #include <signal.h>
@@ -524,6 +525,103 @@ test_vm_client_stock_qemu_ga(void **state)
 	assert_false(kernel_says_frozen());
 }
 
+/* ---- a data disk without a serial ---- */
+
+/* a hot-plugged virtio-blk disk with no serial, mapped by its PCI address:
+ * the host's counters are conclusive for it all the same */
+static void
+test_vm_client_snapshot_no_serial(void **state)
+{
+	g_autofree gchar *image =
+		g_build_filename(vm_guest_run_dir(vm_test_guest()), "noserial.img", NULL);
+	g_autofree gchar *mkfs = g_strdup_printf(
+		"PATH=$PATH:/sbin:/usr/sbin; truncate -s 32M '%s' && mkfs.ext4 -q -F '%s'", image,
+		image);
+	g_autofree gchar *blockdev =
+		g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"noserial\","
+				"\"file\":{\"driver\":\"file\",\"filename\":\"%s\"}}",
+				image);
+	const gchar *argv[] = {"/bin/sh", "-c", mkfs, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VmRun) run = NULL;
+	g_autoptr(VmRun) df = NULL;
+	g_autoptr(JsonObject) doc = NULL;
+	g_autoptr(JsonObject) df_doc = NULL;
+	g_autofree gchar *dev = NULL;
+	g_autofree gchar *mount = NULL;
+	JsonArray *disks;
+	JsonObject *mp;
+	JsonObject *fs = NULL;
+	JsonObject *disk = NULL;
+	QmpClient *monitor;
+	gint status = -1;
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+			  &status, &error) ||
+	    !g_spawn_check_wait_status(status, &error))
+		fail_msg("making %s: %s", image, error->message);
+	monitor = vm_test_connect_qmp();
+	json_node_unref(vm_test_qmp_execute_ok(monitor, "blockdev-add", blockdev));
+	json_node_unref(vm_test_qmp_execute_ok(
+		monitor, "device_add",
+		"{\"driver\":\"virtio-blk-pci\",\"drive\":\"noserial\",\"id\":\"noserial-disk\"}"));
+	/* the QMP socket takes one client: the host client's, from here */
+	vm_test_close_qmp(monitor);
+	vm_test_wait("[ $(ls /sys/block | grep -c ^vd) -ge 2 ]");
+	/* the data disk has a serial; the new one has none */
+	dev = vm_test_sh("for d in /sys/block/vd*; do "
+			 "[ -n \"$(cat $d/serial 2>/dev/null)\" ] || echo /dev/${d##*/}; done");
+	assert_true(g_str_has_prefix(dev, "/dev/vd") && strchr(dev, '\n') == NULL);
+	mount = g_strdup_printf("mkdir -p /mnt/noserial && mount %s /mnt/noserial", dev);
+	g_free(vm_test_sh(mount));
+
+	run = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "snapshot", "-m",
+		     "/mnt/noserial", NULL);
+	g_free(vm_test_sh("umount /mnt/noserial"));
+	assert_int_equal(run->status, 0);
+	doc = vm_run_json(run);
+	assert_true(json_object_get_boolean_member(doc, "verified"));
+	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
+	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), "/mnt/noserial");
+	assert_true(json_object_get_null_member(mp, "unmapped-reason"));
+	assert_int_equal(json_object_get_int_member(mp, "host-writes-in-window"), 0);
+	disks = json_object_get_array_member(json_object_get_object_member(doc, "host-evidence"),
+					     "disks");
+	for (guint i = 0; i < json_array_get_length(disks); i++) {
+		JsonObject *d = json_array_get_object_element(disks, i);
+
+		if (strstr(json_object_get_string_member(d, "id"), "noserial-disk") != NULL)
+			disk = d;
+	}
+	assert_non_null(disk);
+	assert_string_equal(json_object_get_string_member(mp, "host-disk"),
+			    json_object_get_string_member(disk, "id"));
+	assert_true(json_object_get_null_member(disk, "serial"));
+	assert_true(json_object_get_boolean_member(disk, "conclusive"));
+	assert_string_equal(
+		json_array_get_string_element(json_object_get_array_member(disk, "mountpoints"), 0),
+		"/mnt/noserial");
+
+	/* df puts the guest's usage beside the host's allocation for it */
+	g_free(vm_test_sh(mount));
+	df = client("--agent", sock("qgatrace"), "--qmp", sock("qmp"), "--json", "df", NULL);
+	g_free(vm_test_sh("umount /mnt/noserial"));
+	assert_int_equal(df->status, 0);
+	df_doc = vm_run_json(df);
+	for (guint i = 0;
+	     i < json_array_get_length(json_object_get_array_member(df_doc, "filesystems")); i++) {
+		JsonObject *f = json_array_get_object_element(
+			json_object_get_array_member(df_doc, "filesystems"), i);
+
+		if (g_strcmp0(json_object_get_string_member(f, "mountpoint"), "/mnt/noserial") == 0)
+			fs = f;
+	}
+	assert_non_null(fs);
+	assert_string_equal(json_object_get_string_member(fs, "host-disk-match"), "pci");
+	assert_string_equal(json_object_get_string_member(fs, "host-disk"),
+			    json_object_get_string_member(disk, "id"));
+}
+
 int
 main(void)
 {
@@ -540,6 +638,7 @@ main(void)
 		vm_test(test_vm_client_agent_not_running),
 		vm_test(test_vm_client_garbage_before_connect),
 		vm_test(test_vm_client_stock_qemu_ga),
+		vm_test(test_vm_client_snapshot_no_serial),
 	};
 
 	return vm_test_run(tests);
