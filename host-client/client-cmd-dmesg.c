@@ -535,7 +535,7 @@ dmesg_from_memory(DmesgState *st, GError **error)
 	dmesg_announce(st);
 	records = client_json_array(reply, "records");
 	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
-		JsonObject *record = json_array_get_object_element(records, i);
+		JsonObject *record = client_json_array_object(records, i);
 
 		if (since >= 0 && client_json_int(record, "seq", 0) <= since)
 			continue;

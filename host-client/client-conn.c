@@ -7,6 +7,7 @@
 
 #include "client-conn.h"
 #include "client-libvirt.h"
+#include "client-output.h"
 #include "qga-client.h"
 #include "qga-codec.h"
 #include "qga-json.h"
@@ -248,21 +249,14 @@ client_conn_has_command(ClientConn *self, const gchar *command, gboolean *enable
 		*enabled = FALSE;
 	if (self->info == NULL)
 		return FALSE;
-	commands = json_object_get_array_member(json_node_get_object(self->info),
-						"supported_commands");
+	commands = client_json_array(json_node_get_object(self->info), "supported_commands");
 	for (guint i = 0; commands != NULL && i < json_array_get_length(commands); i++) {
-		JsonNode *node = json_array_get_element(commands, i);
-		JsonObject *cmd;
+		JsonObject *cmd = client_json_array_object(commands, i);
 
-		if (!JSON_NODE_HOLDS_OBJECT(node))
-			continue;
-		cmd = json_node_get_object(node);
-		if (g_strcmp0(json_object_get_string_member_with_default(cmd, "name", NULL),
-			      command) != 0)
+		if (cmd == NULL || g_strcmp0(client_json_string(cmd, "name"), command) != 0)
 			continue;
 		if (enabled != NULL)
-			*enabled =
-				json_object_get_boolean_member_with_default(cmd, "enabled", TRUE);
+			*enabled = client_json_bool(cmd, "enabled", TRUE);
 		return TRUE;
 	}
 	return FALSE;

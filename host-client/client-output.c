@@ -454,6 +454,19 @@ client_json_array_object(JsonArray *array, guint index)
 	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
 }
 
+const gchar *
+client_json_array_string(JsonArray *array, guint index)
+{
+	JsonNode *node = array != NULL && index < json_array_get_length(array)
+				 ? json_array_get_element(array, index)
+				 : NULL;
+
+	return node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
+			       json_node_get_value_type(node) == G_TYPE_STRING
+		       ? json_node_get_string(node)
+		       : NULL;
+}
+
 gboolean
 client_json_bool(JsonObject *object, const gchar *name, gboolean fallback)
 {

@@ -108,6 +108,8 @@ JsonArray *client_json_array(JsonObject *object, const gchar *name);
 /* element @index of @array as an object (transfer none), or NULL when it is
  * not one: the agent's arrays are as untrusted as its members */
 JsonObject *client_json_array_object(JsonArray *array, guint index);
+/* element @index of @array as a string (transfer none), or NULL */
+const gchar *client_json_array_string(JsonArray *array, guint index);
 /* the member as a boolean, or @fallback */
 gboolean client_json_bool(JsonObject *object, const gchar *name, gboolean fallback);
 

@@ -5,6 +5,7 @@
 
 #include "client-diskmap.h"
 #include "client-host.h"
+#include "client-output.h"
 #include "client-qmp.h"
 #include "qmp-client.h"
 
@@ -67,20 +68,19 @@ client_qmp_run_state(ClientQmp *self, gboolean *running, GError **error)
 	if (ret == NULL)
 		return NULL;
 	obj = JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
-	if (obj == NULL ||
-	    json_object_get_string_member_with_default(obj, "status", NULL) == NULL) {
+	if (client_json_string(obj, "status") == NULL) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "QMP query-status returned no 'status'");
 		return NULL;
 	}
-	*running = json_object_get_boolean_member_with_default(obj, "running", FALSE);
-	return g_strdup(json_object_get_string_member(obj, "status"));
+	*running = client_json_bool(obj, "running", FALSE);
+	return g_strdup(client_json_string(obj, "status"));
 }
 
 static const gchar *
 client_qmp_str(JsonObject *obj, const gchar *name)
 {
-	const gchar *value = json_object_get_string_member_with_default(obj, name, NULL);
+	const gchar *value = client_json_string(obj, name);
 
 	return value != NULL && value[0] != '\0' ? value : NULL;
 }
@@ -143,14 +143,11 @@ client_qmp_read_addresses(ClientQmp *self, GPtrArray *disks, GPtrArray *qdevs)
 static void
 client_qmp_read_counters(JsonObject *stats, ClientWriteCounters *out)
 {
-	out->wr_operations =
-		(guint64)json_object_get_int_member_with_default(stats, "wr_operations", 0);
-	out->wr_bytes = (guint64)json_object_get_int_member_with_default(stats, "wr_bytes", 0);
-	out->flush_operations =
-		(guint64)json_object_get_int_member_with_default(stats, "flush_operations", 0);
-	out->has_highest_offset = json_object_has_member(stats, "wr_highest_offset");
-	out->wr_highest_offset =
-		(guint64)json_object_get_int_member_with_default(stats, "wr_highest_offset", 0);
+	out->wr_operations = (guint64)MAX(client_json_int(stats, "wr_operations", 0), 0);
+	out->wr_bytes = (guint64)MAX(client_json_int(stats, "wr_bytes", 0), 0);
+	out->flush_operations = (guint64)MAX(client_json_int(stats, "flush_operations", 0), 0);
+	out->has_highest_offset = client_json_int(stats, "wr_highest_offset", -1) >= 0;
+	out->wr_highest_offset = (guint64)MAX(client_json_int(stats, "wr_highest_offset", 0), 0);
 }
 
 /* matches a query-blockstats entry to a disk: by device, else by node-name */
@@ -158,7 +155,7 @@ static JsonObject *
 client_qmp_find_stats(JsonArray *all, const ClientHostDisk *disk)
 {
 	for (guint i = 0; i < json_array_get_length(all); i++) {
-		JsonObject *entry = json_array_get_object_element(all, i);
+		JsonObject *entry = client_json_array_object(all, i);
 		const gchar *device = client_qmp_str(entry, "device");
 		const gchar *qdev = client_qmp_str(entry, "qdev");
 		const gchar *node = client_qmp_str(entry, "node-name");
@@ -166,7 +163,7 @@ client_qmp_find_stats(JsonArray *all, const ClientHostDisk *disk)
 		if ((device != NULL && g_strcmp0(device, disk->id) == 0) ||
 		    (qdev != NULL && g_strcmp0(qdev, disk->id) == 0) ||
 		    (node != NULL && g_strcmp0(node, disk->node) == 0))
-			return json_object_get_object_member(entry, "stats");
+			return client_json_object(entry, "stats");
 	}
 	return NULL;
 }
@@ -212,16 +209,15 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 	blocks = json_node_get_array(ret);
 	qdevs = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < json_array_get_length(blocks); i++) {
-		JsonObject *block = json_array_get_object_element(blocks, i);
-		JsonObject *inserted = json_object_get_object_member(block, "inserted");
+		JsonObject *block = client_json_array_object(blocks, i);
+		JsonObject *inserted = client_json_object(block, "inserted");
 		JsonObject *image;
 		const gchar *device = client_qmp_str(block, "device");
 		const gchar *qdev = client_qmp_str(block, "qdev");
 		ClientHostDisk *disk;
 
 		/* an empty CD-ROM or floppy drive is no disk */
-		if (inserted == NULL ||
-		    json_object_get_boolean_member_with_default(block, "removable", FALSE))
+		if (inserted == NULL || client_json_bool(block, "removable", FALSE))
 			continue;
 		disk = g_new0(ClientHostDisk, 1);
 		disk->id = g_strdup(
@@ -231,14 +227,10 @@ client_qmp_host_disks(ClientQmp *self, GError **error)
 		disk->node = g_strdup(client_qmp_str(inserted, "node-name"));
 		disk->file = g_strdup(client_qmp_str(inserted, "file"));
 		disk->format = g_strdup(client_qmp_str(inserted, "drv"));
-		image = json_object_get_object_member(inserted, "image");
-		if (image != NULL) {
-			disk->capacity = (guint64)json_object_get_int_member_with_default(
-				image, "virtual-size", 0);
-			disk->has_allocation = json_object_has_member(image, "actual-size");
-			disk->allocation = (guint64)json_object_get_int_member_with_default(
-				image, "actual-size", 0);
-		}
+		image = client_json_object(inserted, "image");
+		disk->capacity = (guint64)MAX(client_json_int(image, "virtual-size", 0), 0);
+		disk->has_allocation = client_json_int(image, "actual-size", -1) >= 0;
+		disk->allocation = (guint64)MAX(client_json_int(image, "actual-size", 0), 0);
 		if (qdev != NULL)
 			disk->serial = client_qmp_serial(self, qdev);
 		g_ptr_array_add(disks, disk);
@@ -267,11 +259,10 @@ client_qmp_find_chardev(ClientQmp *self, const gchar *socket_path, GError **erro
 	}
 	all = json_node_get_array(ret);
 	for (guint i = 0; i < json_array_get_length(all); i++) {
-		JsonObject *c = json_array_get_object_element(all, i);
-		const gchar *filename =
-			json_object_get_string_member_with_default(c, "filename", "");
+		JsonObject *c = client_json_array_object(all, i);
+		const gchar *filename = client_json_string(c, "filename");
 		g_autofree gchar *needle = g_strdup_printf("unix:%s", absolute);
-		const gchar *found = strstr(filename, needle);
+		const gchar *found = filename != NULL ? strstr(filename, needle) : NULL;
 		ClientChardev *dev;
 
 		/* "unix:/p,server=on": the path must end at a comma or the end */

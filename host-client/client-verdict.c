@@ -64,7 +64,7 @@ client_verdict_host_disk(JsonObject *host_evidence, const gchar *mountpoint)
 		JsonArray *mounts = client_json_array(disk, "mountpoints");
 
 		for (guint m = 0; mounts != NULL && m < json_array_get_length(mounts); m++) {
-			if (g_strcmp0(json_array_get_string_element(mounts, m), mountpoint) == 0)
+			if (g_strcmp0(client_json_array_string(mounts, m), mountpoint) == 0)
 				return disk;
 		}
 	}
@@ -296,8 +296,7 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 		for (guint i = 0; i < json_array_get_length(functions); i++) {
 			if (i > 0)
 				g_string_append(out, ", ");
-			client_terminal_append(out, json_array_get_string_element(functions, i),
-					       -1);
+			client_terminal_append(out, client_json_array_string(functions, i), -1);
 		}
 		g_string_append_c(out, '\n');
 	}

@@ -529,9 +529,11 @@ fake_qmp_answer(FakeQmp *qmp, const gchar *cmd, gchar **owned)
 	if (g_strcmp0(cmd, "qmp_capabilities") == 0)
 		return "{}";
 	if (g_strcmp0(cmd, "query-block") == 0)
+		/* as QEMU: an empty CD-ROM drive has no "inserted", a raw disk's
+		 * "image" may be left out by an older one */
 		return "[{\"device\":\"vdb\",\"qdev\":\"/machine/peripheral/vdb/virtio-backend\","
 		       "\"removable\":false,\"inserted\":{\"node-name\":\"n0\",\"file\":\"/tmp/vdb.img\","
-		       "\"drv\":\"raw\"}}]";
+		       "\"drv\":\"raw\"}},{\"device\":\"ide1-cd0\",\"removable\":true,\"locked\":false}]";
 	if (g_strcmp0(cmd, "qom-get") == 0)
 		return "\"qgatrace-data\"";
 	if (g_strcmp0(cmd, "query-status") == 0)
@@ -1136,6 +1138,42 @@ test_client_commands_snapshot_host_evidence(void **state)
 	fake_free(fake);
 }
 
+/* no GLib critical or warning on a verdict path, whatever the guest leaves out */
+static void
+test_client_commands_no_criticals(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	FakeQmp *qmp = fake_qmp_new(3);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	/* by domain, not always-fatal: GLib's own critical about setting its
+	 * log writer after this process started the fakes' threads is the
+	 * in-process harness's, never the one-threaded command's */
+	static const gchar *const domains[] = {"Json", "GLib-GIO", "qgatrace-client",
+					       "qgatrace-common"};
+	const GLogLevelFlags fatal = G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING;
+	GLogLevelFlags saved[G_N_ELEMENTS(domains)];
+
+	for (guint i = 0; i < G_N_ELEMENTS(domains); i++)
+		saved[i] = g_log_set_fatal_mask(domains[i], fatal);
+
+	fake->session = fake_parse(session);
+	fake->no_serials = TRUE;
+	fake_start(fake);
+	assert_int_equal(
+		run_client(NULL, "--agent", fake->path, "--qmp", qmp->path, "snapshot", NULL), 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--qmp", qmp->path, "--json",
+				    "snapshot", NULL),
+			 1);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "--qmp", qmp->path, "df", NULL),
+			 0);
+	assert_int_equal(run_client(NULL, "--agent", fake->path, "doctor", NULL), 0);
+	for (guint i = 0; i < G_N_ELEMENTS(domains); i++)
+		g_log_set_fatal_mask(domains[i], saved[i]);
+	assert_false(fake->frozen);
+	fake_qmp_free(qmp);
+	fake_free(fake);
+}
+
 static void
 test_client_commands_snapshot_refuses_frozen_guest(void **state)
 {
@@ -1311,6 +1349,7 @@ main(void)
 		cmocka_unit_test(test_client_commands_snapshot_failed_exec_thaws),
 		cmocka_unit_test(test_client_commands_snapshot_not_verified),
 		cmocka_unit_test(test_client_commands_snapshot_host_evidence),
+		cmocka_unit_test(test_client_commands_no_criticals),
 		cmocka_unit_test(test_client_commands_snapshot_refuses_frozen_guest),
 		cmocka_unit_test(test_client_commands_handshake_through_garbage),
 		cmocka_unit_test(test_client_commands_silent_agent_times_out),
