@@ -9,11 +9,8 @@
 #include <glib/gstdio.h>
 
 #include "qga-json.h"
+#include "qga-session-index.h"
 #include "qga-trace-session.h"
-
-#define QGA_TRACE_SESSION_ID_MAX 128
-/* a session file is a few KB: anything far larger is not one of ours */
-#define QGA_TRACE_SESSION_FILE_MAX (16 * 1024 * 1024)
 
 /* ---- one session ---- */
 
@@ -341,15 +338,8 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 gboolean
 qga_trace_session_id_is_valid(const gchar *id)
 {
-	gsize len = id != NULL ? strlen(id) : 0;
-
-	if (len == 0 || len > QGA_TRACE_SESSION_ID_MAX || id[0] == '.')
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(id[i]) && id[i] != '.' && id[i] != '_' && id[i] != '-')
-			return FALSE;
-	}
-	return TRUE;
+	/* the host checks the index's ids with the same rule */
+	return qga_session_id_is_valid(id);
 }
 
 /* ---- storage: DIR/<id>.json ---- */
@@ -389,17 +379,17 @@ qga_trace_session_file_newest_first(gconstpointer a, gconstpointer b)
 	return -g_strcmp0(x->path, y->path);
 }
 
-/* the session files of @dir beyond the @keep newest go */
-static void
-qga_trace_session_prune(const gchar *dir, guint keep)
+/* Returns: (element-type QgaTraceSessionFile): the session files of @dir, newest first */
+static GPtrArray *
+qga_trace_session_list_files(const gchar *dir)
 {
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) files =
+	GPtrArray *files =
 		g_ptr_array_new_with_free_func((GDestroyNotify)qga_trace_session_file_free);
 	const gchar *name;
 
 	if (d == NULL)
-		return;
+		return files;
 	while ((name = g_dir_read_name(d)) != NULL) {
 		g_autofree gchar *id = qga_trace_session_file_id(name);
 		QgaTraceSessionFile *file;
@@ -418,6 +408,15 @@ qga_trace_session_prune(const gchar *dir, guint keep)
 		g_ptr_array_add(files, file);
 	}
 	g_ptr_array_sort(files, qga_trace_session_file_newest_first);
+	return files;
+}
+
+/* the session files of @dir beyond the @keep newest go */
+static void
+qga_trace_session_prune(const gchar *dir, guint keep)
+{
+	g_autoptr(GPtrArray) files = qga_trace_session_list_files(dir);
+
 	for (guint i = keep; i < files->len; i++) {
 		const QgaTraceSessionFile *file = g_ptr_array_index(files, i);
 
@@ -457,6 +456,30 @@ qga_trace_session_store(const QgaTraceSession *self, const gchar *dir, guint kee
 	return TRUE;
 }
 
+gboolean
+qga_trace_session_write_index(const gchar *dir, GError **error)
+{
+	g_autoptr(GPtrArray) files = qga_trace_session_list_files(dir);
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *path = g_build_filename(dir, QGA_SESSION_INDEX_NAME, NULL);
+	g_autofree gchar *text = NULL;
+
+	for (guint i = 0; i < files->len; i++) {
+		const QgaTraceSessionFile *file = g_ptr_array_index(files, i);
+		g_autofree gchar *name = g_path_get_basename(file->path);
+
+		g_ptr_array_add(ids, qga_trace_session_file_id(name));
+	}
+	text = qga_session_index_to_text((const gchar *const *)ids->pdata, ids->len);
+	/* renamed over, like the sessions: a reader sees one index or the other */
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+				      error)) {
+		g_prefix_error(error, "writing the trace session index: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* ---- loading, for the agent that serves them ---- */
 
 JsonNode *
@@ -475,7 +498,7 @@ qga_trace_session_load(const gchar *dir, const gchar *id, GError **error)
 			    g_strerror(errsv));
 		return NULL;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > QGA_TRACE_SESSION_FILE_MAX) {
+	if (!S_ISREG(st.st_mode) || st.st_size > QGA_SESSION_FILE_MAX) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "'%s' is not a trace session file", path);
 		return NULL;

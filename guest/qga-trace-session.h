@@ -95,18 +95,30 @@ gboolean qga_trace_session_is_verified(const QgaTraceSession *self);
  */
 JsonNode *qga_trace_session_to_json(const QgaTraceSession *self);
 
-/* letters, digits, '.', '_' and '-', not starting with '.', at most 128: safe as a file name */
+/* letters, digits, '.', '_' and '-', not starting with '.', at most 128, not
+ * "index": safe as a file name (qga_session_id_is_valid(), which the host uses) */
 gboolean qga_trace_session_id_is_valid(const gchar *id);
 
 /**
  * qga_trace_session_store:
  * Writes @self as DIR/<id>.json (a temporary file renamed over it, so a
  * reader never sees half of one), creating @dir, then removes the oldest
- * files beyond @keep. @dir must be on a filesystem that is not frozen.
+ * files beyond @keep and rewrites DIR/index.json, the list of those kept
+ * (common/qga-session-index.h). @dir must be on a filesystem that is not frozen.
  * Returns: FALSE with @error
  */
 gboolean qga_trace_session_store(const QgaTraceSession *self, const gchar *dir, guint keep,
 				 GError **error);
+
+/**
+ * qga_trace_session_write_index:
+ * Writes DIR/index.json (common/qga-session-index.h), the ids of the
+ * sessions stored in @dir, newest first, replacing the old one at once: what
+ * a host reads through stock qemu-ga's guest-file-*, which lists no
+ * directory.
+ * Returns: FALSE with @error
+ */
+gboolean qga_trace_session_write_index(const gchar *dir, GError **error);
 
 /* ---------------------------------------------------------------------------------------- */
 /* loading, for the agent that serves them */

@@ -13,8 +13,10 @@
  *   outlive this process: the tracer's state is needed at collection time.
  * thaw: asks the daemon, over an abstract UNIX socket (no file, so nothing
  *   on a filesystem), to collect, verify, store the session as JSON in
- *   the plugin dir (/run/qgatrace/sessions: tmpfs), disarm and exit;
- *   qgatrace-agent serves those sessions with guest-trace-fetch.
+ *   the plugin dir (/run/qgatrace/sessions: tmpfs) with index.json, the
+ *   list of those kept, disarm and exit; qgatrace-agent serves those
+ *   sessions with guest-trace-fetch, and a host with only qemu-ga reads
+ *   the index and a session through qemu-ga's guest-file-*.
  *
  * It always exits 0: a hook that fails aborts the user's snapshot, and
  * tracing must never do that. It never waits without a bound. The daemon
@@ -355,6 +357,9 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 	if (!qga_trace_session_store(session, self->config->trace_plugin_dir,
 				     self->config->trace_sessions, &error))
 		return g_strdup_printf("not stored: %s", error->message);
+	/* for a host that reads it through qemu-ga's guest-file-* */
+	if (!qga_trace_session_write_index(self->config->trace_plugin_dir, &error))
+		return g_strdup_printf("stored %s, no index: %s", self->id, error->message);
 	return g_strdup_printf("stored %s (%s)", self->id,
 			       qga_trace_session_is_verified(session) ? "verified"
 								      : "not verified");

@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "qga-session-index.h"
 #include "qga-trace-session.h"
 #include "trace-fixture.h"
 
@@ -321,6 +322,74 @@ test_qga_trace_session_store_keeps_the_newest(void **state)
 	trace_fixture_remove_tree(tmp);
 }
 
+/* the index a host reads through qemu-ga: the kept sessions, newest first */
+static void
+test_qga_trace_session_write_index(void **state)
+{
+	g_autofree gchar *tmp = trace_fixture_make_tmp_dir();
+	g_autofree gchar *dir = g_build_filename(tmp, "sessions", NULL);
+	g_autofree gchar *index = g_build_filename(dir, QGA_SESSION_INDEX_NAME, NULL);
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) ids = NULL;
+	g_autoptr(GPtrArray) loaded = NULL;
+	gsize len = 0;
+
+	for (guint i = 1; i <= 4; i++) {
+		g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
+		g_autoptr(QgaTraceSession) session = trace_fixture_finished_session(
+			id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, i * 1000);
+		g_autofree gchar *name = g_strdup_printf("%s.json", id);
+		g_autofree gchar *path = g_build_filename(dir, name, NULL);
+		struct utimbuf times = {(time_t)i, (time_t)i};
+
+		assert_true(qga_trace_session_store(session, dir, 3, &error));
+		assert_int_equal(g_utime(path, &times), 0);
+		assert_true(qga_trace_session_write_index(dir, &error));
+	}
+	assert_true(g_file_get_contents(index, &text, &len, NULL));
+	ids = qga_session_index_parse(text, len, &error);
+	assert_non_null(ids);
+	assert_int_equal(g_strv_length(ids), 3);
+	assert_string_equal(ids[0], "qemu-ga-9-4");
+	assert_string_equal(ids[2], "qemu-ga-9-2");
+	/* the index is no session, and the next store does not count it */
+	assert_false(qga_trace_session_id_is_valid("index"));
+	loaded = qga_trace_session_load_dir(dir);
+	assert_int_equal(loaded->len, 3);
+	trace_fixture_remove_tree(tmp);
+}
+
+/* a guest's index is hostile: a name that is not its id's file refuses it all */
+static void
+test_qga_trace_session_index_parse_rejects(void **state)
+{
+	const gchar *bad[] = {
+		"{\"sessions\":[{\"session\":\"a\",\"file\":\"../../etc/shadow\"}]}",
+		"{\"sessions\":[{\"session\":\"../a\",\"file\":\"../a.json\"}]}",
+		"{\"sessions\":[{\"session\":\"a\",\"file\":\"b.json\"}]}",
+		"{\"sessions\":[{\"session\":{},\"file\":\"a.json\"}]}",
+		"{\"sessions\":[1]}",
+		"{\"sessions\":{}}",
+		"[]",
+		"{\"sessions\":[",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+	};
+	const gchar *none = "{\"version\":1,\"sessions\":[]}";
+	g_auto(GStrv) empty = NULL;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_auto(GStrv) ids = qga_session_index_parse(bad[i], strlen(bad[i]), &error);
+
+		assert_null(ids);
+		assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+	}
+	empty = qga_session_index_parse(none, strlen(none), NULL);
+	assert_non_null(empty);
+	assert_null(empty[0]);
+}
+
 int
 main(void)
 {
@@ -331,6 +400,8 @@ main(void)
 		cmocka_unit_test(test_qga_trace_session_armed_json),
 		cmocka_unit_test(test_qga_trace_session_id_is_valid),
 		cmocka_unit_test(test_qga_trace_session_store_keeps_the_newest),
+		cmocka_unit_test(test_qga_trace_session_write_index),
+		cmocka_unit_test(test_qga_trace_session_index_parse_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
