@@ -55,6 +55,8 @@ client_cli_global_cb(const gchar *name, const gchar *value, gpointer data, GErro
 		return FALSE;
 	if (g_strcmp0(name, "--agent") == 0 || g_strcmp0(name, "-a") == 0)
 		client_cli_replace(&ctx->agent_path, value);
+	else if (g_strcmp0(name, "--trace-agent") == 0)
+		client_cli_replace(&ctx->trace_agent_path, value);
 	else if (g_strcmp0(name, "--qmp") == 0 || g_strcmp0(name, "-q") == 0)
 		client_cli_replace(&ctx->qmp_path, value);
 	else if (g_strcmp0(name, "--domain") == 0 || g_strcmp0(name, "-d") == 0)
@@ -84,6 +86,10 @@ static const GOptionEntry client_cli_global_entries[] = {
 	{"agent", 'a', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "the host end of the agent's virtio-serial channel: a UNIX socket (QEMU "
 	 "-chardev socket,server=on)",
+	 "PATH"},
+	{"trace-agent", 0, 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
+	 "with --agent: qgatrace-agent's socket (port org.qgatrace.0) for the trace sessions "
+	 "and the kernel log, while the freeze goes through --agent",
 	 "PATH"},
 	{"qmp", 'q', 0, G_OPTION_ARG_CALLBACK, client_cli_global_cb,
 	 "QEMU's QMP monitor socket: host-side evidence (snapshot), disk usage (df), "

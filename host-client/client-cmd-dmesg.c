@@ -750,7 +750,7 @@ dmesg_run(ClientInvocation *inv, GError **error)
 		return dmesg_from_memory(&st, error);
 	if (opts->follow)
 		client_context_catch_signals(ctx);
-	conn = client_target_get_conn(inv->target, &error_local);
+	conn = client_target_get_trace_conn(inv->target, &error_local);
 	/* no agent answers, or none was given besides --qmp */
 	if (conn == NULL && ctx->qmp_path != NULL && !opts->follow &&
 	    (client_error_is_unreachable(error_local) ||

@@ -257,6 +257,34 @@ doctor_socket(Doctor *d, const gchar *path)
 	return !d->unreachable;
 }
 
+/* the agent that serves the trace sessions, and where they come from:
+ * Returns: (transfer none): @conn or the second port, NULL when that failed */
+static ClientConn *
+doctor_trace_agent(Doctor *d, ClientConn *conn)
+{
+	g_autoptr(GError) error_local = NULL;
+	ClientConn *port = client_target_get_trace_port(d->target, &error_local);
+	ClientConn *trace_conn = port != NULL ? port : conn;
+	guint timeout_ms = client_context_timeout_ms(d->ctx, CLIENT_TIMEOUT_DEFAULT_MS);
+
+	if (port == NULL && error_local != NULL) {
+		doctor_check(d, "trace agent", 0,
+			     "start qgatrace-agent on that port, or leave the port out", "%s",
+			     error_local->message);
+		return NULL;
+	}
+	doctor_check(d, "trace agent", 1, NULL, "%s",
+		     port != NULL ? client_conn_describe(port)
+				  : "the same agent (no second port: --trace-agent, or "
+				    "org.qgatrace.0 in the domain)");
+	client_conn_get_info(trace_conn, timeout_ms, NULL);
+	doctor_check(d, "session source", 1, NULL, "%s",
+		     client_conn_has_command(trace_conn, "guest-trace-fetch", NULL)
+			     ? "guest-trace-fetch (qgatrace-agent)"
+			     : CLIENT_TRACE_SOURCE_HOOK);
+	return trace_conn;
+}
+
 static void
 doctor_agent(Doctor *d, ClientConn *conn)
 {
@@ -267,6 +295,7 @@ doctor_agent(Doctor *d, ClientConn *conn)
 	g_autoptr(GString) disabled = g_string_new(NULL);
 	JsonObject *info;
 	JsonArray *supported;
+	ClientConn *trace_conn;
 	guint n = 0;
 	gboolean enabled = FALSE;
 	static const gchar *const freeze_cmds[] = {"guest-fsfreeze-freeze",
@@ -320,14 +349,15 @@ doctor_agent(Doctor *d, ClientConn *conn)
 	else if (frozen != NULL)
 		doctor_check(d, "filesystems", 1, NULL, "thawed");
 	g_clear_error(&error_local);
-	trace = client_trace_status(conn, timeout_ms, &error_local);
+	trace_conn = doctor_trace_agent(d, conn);
+	if (trace_conn == NULL)
+		return;
+	trace = client_trace_status(trace_conn, timeout_ms, &error_local);
 	if (trace == NULL && g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
-		doctor_check(
-			d, "tracing", 0,
-			"install qgatrace-agent in the guest (or qemu-ga's qgatrace fsfreeze hook with "
-			"qgatrace-agent on a second port)",
-			"the agent has no guest-trace-status: it cannot show what the guest kernel did "
-			"(stock qemu-ga?)");
+		doctor_check(d, "tracing", 0,
+			     "install qgatrace-agent in the guest (or qemu-ga's qgatrace fsfreeze "
+			     "hook, with guest-file-* allowed or qgatrace-agent on a second port)",
+			     "%s", error_local->message);
 	} else if (trace == NULL) {
 		doctor_check(d, "tracing", 0, NULL, "%s", error_local->message);
 	} else if (!client_json_bool(trace, "available", FALSE)) {

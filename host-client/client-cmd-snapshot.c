@@ -105,7 +105,7 @@ typedef struct {
 	ClientTarget *target;
 	ClientConn *conn;
 	const SnapshotOptions *opts;
-	gboolean tracing;
+	ClientConn *trace_conn; /* the sessions' agent: conn, or a second port */
 
 	JsonNode *fsinfo;      /* guest-get-fsinfo's list */
 	GPtrArray *fs_mounts;  /* every freezable mountpoint, in fsinfo's order */
@@ -633,16 +633,12 @@ snapshot_fetch_session(Snapshot *s)
 	JsonObject *last;
 	const gchar *id;
 
-	if (!s->tracing) {
-		s->no_session_reason = g_strdup(CLIENT_TRACE_LACKING);
-		return;
-	}
 	if (!s->thaw_ok) {
 		s->no_session_reason = g_strdup(
 			"the guest was not thawed: the trace is collected only after the thaw");
 		return;
 	}
-	status = client_trace_status(s->conn, snapshot_timeout(s), &error_local);
+	status = client_trace_status(s->trace_conn, snapshot_timeout(s), &error_local);
 	if (status == NULL) {
 		s->no_session_reason =
 			g_strdup_printf("cannot read the trace status: %s", error_local->message);
@@ -660,7 +656,7 @@ snapshot_fetch_session(Snapshot *s)
 		return;
 	}
 	client_context_progress(s->ctx, "fetching trace session %s...", id);
-	s->session = client_trace_fetch(s->conn, id, snapshot_timeout(s), &error_local);
+	s->session = client_trace_fetch(s->trace_conn, id, snapshot_timeout(s), &error_local);
 	if (s->session == NULL)
 		s->no_session_reason = g_strdup_printf("cannot fetch trace session '%s': %s", id,
 						       error_local->message);
@@ -1088,7 +1084,6 @@ snapshot_prepare(Snapshot *s, GError **error)
 
 	if (client_conn_get_info(s->conn, snapshot_timeout(s), error) == NULL)
 		return FALSE;
-	s->tracing = client_conn_has_command(s->conn, "guest-trace-fetch", NULL);
 	/* someone else's freeze is not ours to thaw */
 	status = client_conn_execute(s->conn, "guest-fsfreeze-status", NULL, snapshot_timeout(s),
 				     error);
@@ -1102,15 +1097,16 @@ snapshot_prepare(Snapshot *s, GError **error)
 			"'qgatrace thaw' thaws it");
 		return FALSE;
 	}
-	if (s->tracing) {
-		trace_status = client_trace_status(s->conn, snapshot_timeout(s), &error_local);
-		if (trace_status != NULL)
-			s->prev_session = g_strdup(client_json_string(
-				client_json_object(trace_status, "last-session"), "session"));
-		else
-			g_debug("guest-trace-status: %s, ignoring", error_local->message);
-		g_clear_error(&error_local);
-	}
+	s->trace_conn = client_target_get_trace_conn(s->target, error);
+	if (s->trace_conn == NULL)
+		return FALSE;
+	trace_status = client_trace_status(s->trace_conn, snapshot_timeout(s), &error_local);
+	if (trace_status != NULL)
+		s->prev_session = g_strdup(client_json_string(
+			client_json_object(trace_status, "last-session"), "session"));
+	else
+		g_debug("trace status: %s, ignoring", error_local->message);
+	g_clear_error(&error_local);
 	snapshot_read_fsinfo(s);
 	if (ctx->qmp_path != NULL || ctx->domain != NULL) {
 		s->host_disks = client_target_host_disks(s->target, &s->host_source, &error_local);

@@ -4,6 +4,8 @@
 #include "client-commands.h"
 #include "client-conn.h"
 #include "client-output.h"
+#include "client-target.h"
+#include "client-trace.h"
 #include "client-terminal.h"
 
 static const gchar status_summary[] =
@@ -22,8 +24,9 @@ status_run(ClientInvocation *inv, GError **error)
 {
 	ClientContext *ctx = inv->ctx;
 	ClientConn *conn = inv->conn;
+	ClientConn *trace_conn;
 	g_autoptr(JsonNode) fsfreeze = NULL;
-	g_autoptr(JsonNode) trace = NULL;
+	g_autoptr(JsonObject) trace = NULL;
 	g_autoptr(GError) error_trace = NULL;
 	g_autofree gchar *safe_state = NULL;
 	guint timeout_ms = client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS);
@@ -40,11 +43,13 @@ status_run(ClientInvocation *inv, GError **error)
 		return FALSE;
 	}
 	state = json_node_get_string(fsfreeze);
-	/* allowed while frozen: it answers from memory */
-	trace = client_conn_execute(conn, "guest-trace-status", NULL, timeout_ms, &error_trace);
-	if (trace == NULL && !client_error_is_command_not_found(error_trace)) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&error_trace),
-					   "guest-trace-status: ");
+	/* guest-trace-status is allowed while frozen: it answers from memory */
+	trace_conn = client_target_get_trace_conn(inv->target, error);
+	if (trace_conn == NULL)
+		return FALSE;
+	trace = client_trace_status(trace_conn, timeout_ms, &error_trace);
+	if (trace == NULL && !g_error_matches(error_trace, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+		g_propagate_error(error, g_steal_pointer(&error_trace));
 		return FALSE;
 	}
 	if (ctx->json) {
@@ -52,7 +57,7 @@ status_run(ClientInvocation *inv, GError **error)
 
 		json_object_set_string_member(out, "fsfreeze", state);
 		if (trace != NULL)
-			json_object_set_member(out, "trace", json_node_ref(trace));
+			json_object_set_object_member(out, "trace", json_object_ref(trace));
 		else
 			json_object_set_null_member(out, "trace");
 		client_print_json_object(out, TRUE);
@@ -63,10 +68,11 @@ status_run(ClientInvocation *inv, GError **error)
 	client_print("filesystems  %s%s%s\n", client_style_on(ctx, style), safe_state,
 		     client_style_off(ctx, style));
 	if (trace == NULL) {
-		client_print("tracing      not available: the agent has no guest-trace-status "
-			     "(stock qemu-ga?)\n");
-	} else if (JSON_NODE_HOLDS_OBJECT(trace)) {
-		JsonObject *t = json_node_get_object(trace);
+		g_autofree gchar *why = client_terminal_escape(error_trace->message);
+
+		client_print("tracing      not available: %s\n", why);
+	} else {
+		JsonObject *t = trace;
 		JsonObject *last = client_json_object(t, "last-session");
 
 		if (client_json_bool(t, "available", FALSE)) {

@@ -108,10 +108,13 @@ trace_run(ClientInvocation *inv, GError **error)
 	g_autoptr(JsonArray) mountpoints = NULL;
 	g_autofree gchar *summary = NULL;
 	g_autofree gchar *events = NULL;
+	ClientConn *conn = client_target_get_trace_conn(inv->target, error);
 
+	if (conn == NULL)
+		return FALSE;
 	if (opts->list)
-		return trace_list(ctx, inv->conn, error);
-	session = client_trace_fetch(inv->conn, opts->session_id,
+		return trace_list(ctx, conn, error);
+	session = client_trace_fetch(conn, opts->session_id,
 				     client_context_timeout_ms(ctx, CLIENT_TIMEOUT_DEFAULT_MS),
 				     error);
 	if (session == NULL)

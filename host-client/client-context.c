@@ -44,6 +44,7 @@ client_context_free(ClientContext *self)
 			g_source_remove(self->signal_ids[i]);
 	}
 	g_free(self->agent_path);
+	g_free(self->trace_agent_path);
 	g_free(self->qmp_path);
 	g_free(self->domain);
 	g_free(self->uri);

@@ -29,14 +29,15 @@ typedef enum {
 
 typedef struct {
 	/* global options */
-	gchar *agent_path; /* --agent */
-	gchar *qmp_path;   /* --qmp */
-	gchar *domain;	   /* --domain */
-	gchar *uri;	   /* --connect */
-	gchar *port;	   /* --port; NULL: org.qemu.guest_agent.0 under --domain */
-	guint timeout_ms;  /* --timeout; 0: not given */
-	gboolean json;	   /* --json */
-	gint verbose;	   /* -v, repeatable */
+	gchar *agent_path;	 /* --agent */
+	gchar *trace_agent_path; /* --trace-agent */
+	gchar *qmp_path;	 /* --qmp */
+	gchar *domain;		 /* --domain */
+	gchar *uri;		 /* --connect */
+	gchar *port;		 /* --port; NULL: org.qemu.guest_agent.0 under --domain */
+	guint timeout_ms;	 /* --timeout; 0: not given */
+	gboolean json;		 /* --json */
+	gint verbose;		 /* -v, repeatable */
 
 	/* the terminal */
 	gboolean stdout_tty;

@@ -6,6 +6,8 @@
 struct _ClientTarget {
 	ClientContext *ctx; /* borrowed: the options */
 	ClientConn *conn;
+	ClientConn *trace_conn; /* NULL: the same as conn */
+	gboolean trace_conn_looked;
 	ClientQmp *qmp;
 	ClientLibvirt *libvirt;
 };
@@ -28,6 +30,7 @@ client_target_free(ClientTarget *self)
 		return;
 	/* the agent connection may borrow the libvirt one */
 	client_conn_free(self->conn);
+	client_conn_free(self->trace_conn);
 	client_qmp_free(self->qmp);
 	client_libvirt_free(self->libvirt);
 	g_free(self);
@@ -99,17 +102,13 @@ client_target_open_conn(ClientTarget *self, GError **error)
 	return client_conn_new_socket(ctx->agent_path, NULL, error);
 }
 
-ClientConn *
-client_target_get_conn(ClientTarget *self, GError **error)
+/* the 0xff + guest-sync-delimited handshake, its failure said with where;
+ * takes @conn: Returns it, or frees it */
+static ClientConn *
+client_target_handshake(ClientTarget *self, ClientConn *conn, GError **error)
 {
-	g_autoptr(ClientConn) conn = NULL;
 	g_autoptr(GError) error_local = NULL;
 
-	if (self->conn != NULL)
-		return self->conn;
-	conn = client_target_open_conn(self, error);
-	if (conn == NULL)
-		return NULL;
 	if (!client_conn_handshake(conn,
 				   client_context_timeout_ms(self->ctx, CLIENT_TIMEOUT_DEFAULT_MS),
 				   &error_local)) {
@@ -125,10 +124,96 @@ client_target_get_conn(ClientTarget *self, GError **error)
 			g_free((*error)->message);
 			(*error)->message = g_steal_pointer(&message);
 		}
+		client_conn_free(conn);
 		return NULL;
 	}
-	self->conn = g_steal_pointer(&conn);
+	return conn;
+}
+
+ClientConn *
+client_target_get_conn(ClientTarget *self, GError **error)
+{
+	ClientConn *conn;
+
+	if (self->conn != NULL)
+		return self->conn;
+	conn = client_target_open_conn(self, error);
+	if (conn == NULL)
+		return NULL;
+	self->conn = client_target_handshake(self, conn, error);
 	return self->conn;
+}
+
+/* the second port: --trace-agent, or the domain's org.qgatrace.0; NULL
+ * without @error when there is none */
+static ClientConn *
+client_target_open_trace_conn(ClientTarget *self, GError **error)
+{
+	ClientContext *ctx = self->ctx;
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *description = NULL;
+	ClientLibvirt *lv;
+
+	if (ctx->trace_agent_path != NULL) {
+		if (ctx->agent_path == NULL) {
+			client_set_usage_error(error, "--trace-agent goes with --agent");
+			return NULL;
+		}
+		return client_conn_new_socket(ctx->trace_agent_path, NULL, error);
+	}
+	/* --port chose the one port to use */
+	if (ctx->domain == NULL ||
+	    (ctx->port != NULL && g_strcmp0(ctx->port, CLIENT_PORT_QEMU_GA) != 0))
+		return NULL;
+	lv = client_target_get_libvirt(self, error);
+	if (lv == NULL)
+		return NULL;
+	path = client_libvirt_channel_path(lv, CLIENT_PORT_QGATRACE, &error_local);
+	if (path == NULL) {
+		g_debug("no %s channel: %s", CLIENT_PORT_QGATRACE, error_local->message);
+		return NULL;
+	}
+	description = g_strdup_printf("domain '%s' port '%s' (socket '%s')", ctx->domain,
+				      CLIENT_PORT_QGATRACE, path);
+	return client_conn_new_socket(path, description, error);
+}
+
+ClientConn *
+client_target_get_trace_port(ClientTarget *self, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	ClientConn *conn;
+
+	if (self->trace_conn != NULL || self->trace_conn_looked)
+		return self->trace_conn;
+	conn = client_target_open_trace_conn(self, &error_local);
+	if (conn == NULL && error_local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
+	self->trace_conn_looked = TRUE;
+	if (conn != NULL) {
+		self->trace_conn = client_target_handshake(self, conn, &error_local);
+		if (self->trace_conn == NULL)
+			g_propagate_error(error, g_steal_pointer(&error_local));
+	}
+	return self->trace_conn;
+}
+
+ClientConn *
+client_target_get_trace_conn(ClientTarget *self, GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	ClientConn *conn = client_target_get_trace_port(self, &error_local);
+
+	if (conn != NULL)
+		return conn;
+	if (error_local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
+	}
+	return client_target_get_conn(self, error);
 }
 
 void

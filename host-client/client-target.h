@@ -35,6 +35,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientTarget, client_target_free)
  */
 ClientConn *client_target_get_conn(ClientTarget *self, GError **error);
 
+/**
+ * client_target_get_trace_conn:
+ * The connection for what only qgatrace-agent serves (trace sessions,
+ * guest-dmesg, trace status): --trace-agent PATH; under --domain with the
+ * default port, the domain's org.qgatrace.0 channel when its XML has one;
+ * else the agent connection itself. The freeze always goes through
+ * client_target_get_conn(): under --domain, libvirt's view of it stays right.
+ * Returns: (transfer none): or NULL with @error
+ */
+ClientConn *client_target_get_trace_conn(ClientTarget *self, GError **error);
+
+/* the second port of client_target_get_trace_conn() (transfer none), or
+ * NULL: with @error when it failed, without when there is none */
+ClientConn *client_target_get_trace_port(ClientTarget *self, GError **error);
+
 /* closes the agent connection: the next client_target_get_conn() reconnects */
 void client_target_close_conn(ClientTarget *self);
 

@@ -3,9 +3,134 @@
 
 #include <string.h>
 
+#include "client-guest-file.h"
 #include "client-output.h"
 #include "client-terminal.h"
 #include "client-trace.h"
+#include "qga-codec.h"
+#include "qga-session-index.h"
+
+/* an agent that serves sessions itself lists guest-trace-fetch, enabled or not */
+static gboolean
+client_trace_agent_serves(ClientConn *conn, guint timeout_ms)
+{
+	client_conn_get_info(conn, timeout_ms, NULL);
+	return client_conn_has_command(conn, "guest-trace-fetch", NULL);
+}
+
+/* a guest file the hook wrote, through qemu-ga; an agent that cannot
+ * give it is one without tracing, said with the way out */
+static GBytes *
+client_trace_hook_file(ClientConn *conn, const gchar *path, gsize max, guint timeout_ms,
+		       GError **error)
+{
+	g_autoptr(GError) error_local = NULL;
+	GBytes *bytes = client_guest_file_read(conn, path, max, timeout_ms, &error_local);
+
+	if (bytes != NULL)
+		return bytes;
+	if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    CLIENT_TRACE_HOOK_REFUSED_FMT, error_local->message);
+	else if (error_local->domain == QGA_ERROR)
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    CLIENT_TRACE_HOOK_MISSING_FMT, path, error_local->message);
+	else
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+					   "reading '%s' through qemu-ga: ", path);
+	return NULL;
+}
+
+/* the ids the hook's index lists, newest first */
+static GStrv
+client_trace_hook_ids(ClientConn *conn, guint timeout_ms, GError **error)
+{
+	g_autoptr(GBytes) bytes = client_trace_hook_file(conn, QGA_SESSION_INDEX_PATH,
+							 QGA_SESSION_INDEX_MAX, timeout_ms, error);
+	gsize len = 0;
+	const gchar *text;
+
+	if (bytes == NULL)
+		return NULL;
+	text = g_bytes_get_data(bytes, &len);
+	return qga_session_index_parse(text != NULL ? text : "", len, error);
+}
+
+static JsonObject *
+client_trace_hook_status(ClientConn *conn, guint timeout_ms, GError **error)
+{
+	g_auto(GStrv) ids = client_trace_hook_ids(conn, timeout_ms, error);
+	JsonObject *status;
+	JsonArray *sessions;
+
+	if (ids == NULL)
+		return NULL;
+	/* guest-trace-status's shape, with what an index tells */
+	status = json_object_new();
+	sessions = json_array_new();
+	json_object_set_boolean_member(status, "enabled", TRUE);
+	json_object_set_boolean_member(status, "available", TRUE);
+	json_object_set_string_member(status, "method", "fsfreeze-hook");
+	json_object_set_null_member(status, "reason");
+	json_object_set_string_member(status, "session-source", CLIENT_TRACE_SOURCE_HOOK);
+	for (guint i = 0; ids[i] != NULL; i++) {
+		JsonObject *entry = json_object_new();
+
+		json_object_set_string_member(entry, "session", ids[i]);
+		json_object_set_string_member(entry, "source", "qemu-ga");
+		if (i == 0)
+			json_object_set_object_member(status, "last-session",
+						      json_object_ref(entry));
+		json_array_add_object_element(sessions, entry);
+	}
+	json_object_set_array_member(status, "sessions", sessions);
+	return status;
+}
+
+static JsonObject *
+client_trace_hook_fetch(ClientConn *conn, const gchar *id, guint timeout_ms, GError **error)
+{
+	g_auto(GStrv) ids = client_trace_hook_ids(conn, timeout_ms, error);
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error_local = NULL;
+	JsonObject *session;
+	const gchar *text;
+	gsize len = 0;
+
+	if (ids == NULL)
+		return NULL;
+	if (id == NULL)
+		id = ids[0];
+	/* only what the hook listed: the host never guesses a guest path */
+	if (id == NULL || !g_strv_contains((const gchar *const *)ids, id)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "the hook's index (%s) lists no session%s%s%s", QGA_SESSION_INDEX_PATH,
+			    id != NULL ? " '" : "", id != NULL ? id : "", id != NULL ? "'" : "");
+		return NULL;
+	}
+	name = g_strdup_printf("%s.json", id);
+	path = g_build_filename(QGA_SESSION_DIR, name, NULL);
+	bytes = client_trace_hook_file(conn, path, QGA_SESSION_FILE_MAX, timeout_ms, error);
+	if (bytes == NULL)
+		return NULL;
+	text = g_bytes_get_data(bytes, &len);
+	/* the reply's limits: the file is the guest's as much as a reply is */
+	node = qga_decoder_parse_one(text != NULL ? text : "", len, QGA_SESSION_FILE_MAX,
+				     &error_local);
+	session = node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+	if (session == NULL || g_strcmp0(client_json_string(session, "session"), id) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "'%s' does not hold trace session '%s'%s%s", path, id,
+			    error_local != NULL ? ": " : "",
+			    error_local != NULL ? error_local->message : "");
+		return NULL;
+	}
+	json_object_set_string_member(session, "session-source", CLIENT_TRACE_SOURCE_HOOK);
+	return json_object_ref(session);
+}
 
 static JsonObject *
 client_trace_call(ClientConn *conn, const gchar *command, JsonObject *args, guint timeout_ms,
@@ -37,6 +162,8 @@ client_trace_call(ClientConn *conn, const gchar *command, JsonObject *args, guin
 JsonObject *
 client_trace_status(ClientConn *conn, guint timeout_ms, GError **error)
 {
+	if (!client_trace_agent_serves(conn, timeout_ms))
+		return client_trace_hook_status(conn, timeout_ms, error);
 	return client_trace_call(conn, "guest-trace-status", NULL, timeout_ms, error);
 }
 
@@ -45,6 +172,8 @@ client_trace_fetch(ClientConn *conn, const gchar *id, guint timeout_ms, GError *
 {
 	g_autoptr(JsonObject) args = NULL;
 
+	if (!client_trace_agent_serves(conn, timeout_ms))
+		return client_trace_hook_fetch(conn, id, timeout_ms, error);
 	if (id != NULL) {
 		args = json_object_new();
 		json_object_set_string_member(args, "session", id);

@@ -9,14 +9,33 @@
 G_BEGIN_DECLS
 
 /* The agent's trace sessions (guest-trace-status, guest-trace-fetch), for
- * the trace and snapshot commands. An agent without them (stock qemu-ga)
- * gets one clear error, G_IO_ERROR_NOT_SUPPORTED. */
+ * the trace, snapshot, status and doctor commands. From stock qemu-ga (no
+ * guest-trace-fetch in its guest-info) they are the qgatrace fsfreeze
+ * hook's: its index (common/qga-session-index.h) then a session file it
+ * lists, read through guest-file-*. An agent that can give neither gets
+ * one clear error, G_IO_ERROR_NOT_SUPPORTED, saying what was refused. */
 
 /* the error text for an agent without tracing */
 #define CLIENT_TRACE_LACKING                                                                       \
 	"the agent lacks tracing: it has no guest-trace-fetch, so it cannot show what the guest "  \
 	"kernel did (stock qemu-ga?); use qgatrace-agent, or qemu-ga with the qgatrace fsfreeze "  \
 	"hook and qgatrace-agent on a second port"
+
+/* the "session-source" of a status or session read through stock qemu-ga */
+#define CLIENT_TRACE_SOURCE_HOOK "qemu-ga guest-file-* (the qgatrace fsfreeze hook's index)"
+
+/* qemu-ga refused one of guest-file-*: %s says which and how */
+#define CLIENT_TRACE_HOOK_REFUSED_FMT                                                              \
+	"the agent lacks tracing: it has no guest-trace-fetch, and %s, so the qgatrace hook's "    \
+	"sessions cannot be read through it; allow guest-file-open, guest-file-read and "          \
+	"guest-file-close in qemu-ga's config (take them out of block-rpcs, or -b), or add the "   \
+	"org.qgatrace.0 port with qgatrace-agent"
+
+/* qemu-ga could not open the hook's file: %s the path, %s its error */
+#define CLIENT_TRACE_HOOK_MISSING_FMT                                                               \
+	"the agent lacks tracing: it has no guest-trace-fetch, and qemu-ga cannot read '%s' (%s): " \
+	"install the qgatrace fsfreeze hook in qemu-ga's fsfreeze-hook.d, or add the "              \
+	"org.qgatrace.0 port with qgatrace-agent"
 
 /* Returns: (transfer full): guest-trace-status, or NULL with @error */
 JsonObject *client_trace_status(ClientConn *conn, guint timeout_ms, GError **error);
