@@ -87,6 +87,11 @@ client_target_open_conn(ClientTarget *self, GError **error)
 		client_set_usage_error(error, "give --agent or --domain, not both");
 		return NULL;
 	}
+	if (ctx->trace_agent_path != NULL && ctx->agent_path == NULL) {
+		client_set_usage_error(error, "--trace-agent goes with --agent (under --domain, "
+					      "the org.qgatrace.0 channel is found by itself)");
+		return NULL;
+	}
 	if (ctx->domain != NULL)
 		return client_target_open_domain(self, error);
 	if (ctx->agent_path == NULL) {
@@ -155,13 +160,9 @@ client_target_open_trace_conn(ClientTarget *self, GError **error)
 	g_autofree gchar *description = NULL;
 	ClientLibvirt *lv;
 
-	if (ctx->trace_agent_path != NULL) {
-		if (ctx->agent_path == NULL) {
-			client_set_usage_error(error, "--trace-agent goes with --agent");
-			return NULL;
-		}
+	/* client_target_open_conn() refused it without --agent */
+	if (ctx->trace_agent_path != NULL && ctx->agent_path != NULL)
 		return client_conn_new_socket(ctx->trace_agent_path, NULL, error);
-	}
 	/* --port chose the one port to use */
 	if (ctx->domain == NULL ||
 	    (ctx->port != NULL && g_strcmp0(ctx->port, CLIENT_PORT_QEMU_GA) != 0))

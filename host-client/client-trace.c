@@ -106,7 +106,7 @@ client_trace_hook_fetch(ClientConn *conn, const gchar *id, guint timeout_ms, GEr
 		id = ids[0];
 	/* only what the hook listed: the host never guesses a guest path */
 	if (id == NULL || !g_strv_contains((const gchar *const *)ids, id)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "the hook's index (%s) lists no session%s%s%s", QGA_SESSION_INDEX_PATH,
 			    id != NULL ? " '" : "", id != NULL ? id : "", id != NULL ? "'" : "");
 		return NULL;

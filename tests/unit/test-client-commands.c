@@ -26,6 +26,7 @@
 #include "client-commands.h"
 #include "qga-codec.h"
 #include "qga-json.h"
+#include "qga-session-index.h"
 
 /* ---- a UNIX socket served by a thread, one connection at a time ---- */
 
@@ -99,7 +100,7 @@ fake_listener_close(FakeListener *self)
 
 /* ---- the fake agent ---- */
 
-typedef struct {
+typedef struct _Fake {
 	FakeListener sock;
 	const gchar *path;   /* sock.path */
 	gboolean silent;     /* accept, read, never answer */
@@ -115,6 +116,12 @@ typedef struct {
 	gboolean hostile;  /* FAKE_POISON in every string, FAKE_NUMBER in every object */
 	gchar *garbage;	   /* written to every new connection first */
 	JsonNode *session; /* what guest-trace-fetch returns after a thaw */
+	/* stock qemu-ga with the hook: guest-file-* over the hook's index and
+	 * @session (listed once @freezer thawed); @files_blocked: qemu-ga -b */
+	gboolean hook_files;
+	gboolean files_blocked;
+	gint open_handles;
+	struct _Fake *freezer; /* whose thaw makes a new session; NULL: this one */
 	GMutex lock;
 	GPtrArray *calls; /* of gchar*, every command received */
 	gboolean frozen;
@@ -179,6 +186,18 @@ fake_info(Fake *fake)
 		json_object_set_boolean_member(c, "enabled", TRUE);
 		json_array_add_object_element(cmds, c);
 	}
+	if (fake->hook_files) {
+		static const gchar *const file_cmds[] = {"guest-file-open", "guest-file-read",
+							 "guest-file-close"};
+
+		for (guint i = 0; i < G_N_ELEMENTS(file_cmds); i++) {
+			JsonObject *c = json_object_new();
+
+			json_object_set_string_member(c, "name", file_cmds[i]);
+			json_object_set_boolean_member(c, "enabled", !fake->files_blocked);
+			json_array_add_object_element(cmds, c);
+		}
+	}
 	if (fake->tracing) {
 		for (guint i = 0; i < 2; i++) {
 			JsonObject *c = json_object_new();
@@ -233,6 +252,71 @@ fake_exec(Fake *fake, JsonObject *args)
 	return fake_parse("{\"pid\":4242}");
 }
 
+static gboolean
+fake_has_new_session(Fake *fake)
+{
+	Fake *freezer = fake->freezer != NULL ? fake->freezer : fake;
+
+	return freezer->thaws > 0 && fake->session != NULL;
+}
+
+/* the hook's files: handle 1 the index, 2 the session file it lists */
+static JsonNode *
+fake_answer_file(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass, gchar **desc)
+{
+	const gchar *id = fake->session != NULL
+				  ? json_object_get_string_member(
+					    json_node_get_object(fake->session), "session")
+				  : "none";
+	g_autofree gchar *session_path = g_strdup_printf("%s/%s.json", QGA_SESSION_DIR, id);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *b64 = NULL;
+	g_autofree gchar *reply = NULL;
+	gint64 handle =
+		args != NULL ? json_object_get_int_member_with_default(args, "handle", 0) : 0;
+
+	*klass = "GenericError";
+	if (fake->files_blocked) {
+		*klass = "CommandNotFound";
+		*desc = g_strdup_printf("Command %s has been disabled", cmd);
+		return NULL;
+	}
+	if (g_strcmp0(cmd, "guest-file-open") == 0) {
+		const gchar *path = json_object_get_string_member(args, "path");
+
+		/* read-only, and only what the index names */
+		assert_string_equal(json_object_get_string_member(args, "mode"), "r");
+		if (g_strcmp0(path, QGA_SESSION_INDEX_PATH) != 0 &&
+		    !(fake_has_new_session(fake) && g_strcmp0(path, session_path) == 0)) {
+			*desc = g_strdup_printf("failed to open file '%s' (mode: 'r'): No such "
+						"file or directory",
+						path);
+			return NULL;
+		}
+		fake->open_handles++;
+		return json_node_init_int(json_node_alloc(),
+					  g_strcmp0(path, QGA_SESSION_INDEX_PATH) == 0 ? 1 : 2);
+	}
+	if (g_strcmp0(cmd, "guest-file-close") == 0) {
+		fake->open_handles--;
+		return qga_json_object_new_node(json_object_new());
+	}
+	if (handle == 1 && fake_has_new_session(fake)) {
+		const gchar *ids[] = {id, "qemu-ga-1-1"};
+
+		text = qga_session_index_to_text(ids, 2);
+	} else if (handle == 1) {
+		text = qga_session_index_to_text(NULL, 0);
+	} else {
+		text = json_to_string(fake->session, FALSE);
+	}
+	/* all at once: the client asks for more than these few KB */
+	b64 = g_base64_encode((const guchar *)text, strlen(text));
+	reply = g_strdup_printf("{\"count\":%zu,\"buf-b64\":\"%s\",\"eof\":true}", strlen(text),
+				b64);
+	return fake_parse(reply);
+}
+
 /* the reply value for @cmd, or NULL with *@klass/@desc for an error reply */
 static JsonNode *
 fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar **klass,
@@ -242,6 +326,8 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 	g_ptr_array_add(fake->calls, g_strdup(cmd));
 	g_mutex_unlock(&fake->lock);
 	*klass = "CommandNotFound";
+	if (fake->hook_files && g_str_has_prefix(cmd, "guest-file-"))
+		return fake_answer_file(fake, cmd, args, klass, desc);
 	if (g_strcmp0(cmd, "guest-ping") == 0)
 		return qga_json_object_new_node(json_object_new());
 	if (g_strcmp0(cmd, "guest-info") == 0)
@@ -310,7 +396,7 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 	}
 	if (fake->tracing && g_strcmp0(cmd, "guest-trace-status") == 0) {
 		/* a new session appears with the first thaw */
-		const gchar *id = fake->thaws > 0 && fake->session != NULL
+		const gchar *id = fake_has_new_session(fake)
 					  ? json_object_get_string_member(
 						    json_node_get_object(fake->session), "session")
 					  : "old-session";
@@ -1138,6 +1224,115 @@ test_client_commands_snapshot_host_evidence(void **state)
 	fake_free(fake);
 }
 
+/* one stock qemu-ga channel: the hook's verdict read through guest-file-* */
+static void
+test_client_commands_stock_hook_sessions(void **state)
+{
+	Fake *stock = fake_new(FALSE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *doctor = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(JsonObject) status_obj = NULL;
+	JsonObject *trace;
+
+	stock->hook_files = TRUE;
+	stock->session = fake_parse(session);
+	fake_start(stock);
+	assert_int_equal(run_client(&json, "--agent", stock->path, "--json", "snapshot", "-m",
+				    "/mnt/data", NULL),
+			 0);
+	obj = parse_object(json);
+	assert_true(json_object_get_boolean_member(obj, "verified"));
+	assert_true(fake_called(stock, "guest-file-read"));
+	assert_false(fake_called(stock, "guest-trace-fetch"));
+	assert_int_equal(run_client(&out, "--agent", stock->path, "trace", NULL), 0);
+	assert_non_null(strstr(out, "/mnt/data  VERIFIED"));
+	/* a session the index does not list is not read, whatever its name */
+	assert_int_equal(run_client(NULL, "--agent", stock->path, "trace", "--session",
+				    "qemu-ga-2-2", NULL),
+			 1);
+	assert_int_equal(run_client(&status, "--agent", stock->path, "--json", "status", NULL), 0);
+	status_obj = parse_object(status);
+	trace = json_object_get_object_member(status_obj, "trace");
+	assert_string_equal(
+		json_object_get_string_member(json_object_get_object_member(trace, "last-session"),
+					      "session"),
+		"agent-689-1");
+	assert_int_equal(run_client(&doctor, "--agent", stock->path, "doctor", NULL), 0);
+	assert_non_null(strstr(doctor, "guest-file-*"));
+	/* every handle opened was closed */
+	assert_int_equal(stock->open_handles, 0);
+	assert_false(stock->frozen);
+	fake_free(stock);
+}
+
+/* qemu-ga -b guest-file-open,...: not verified, and it says what was refused and the ways out */
+static void
+test_client_commands_stock_files_refused(void **state)
+{
+	Fake *stock = fake_new(FALSE);
+	g_autofree gchar *json = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	const gchar *reason;
+
+	stock->hook_files = TRUE;
+	stock->files_blocked = TRUE;
+	fake_start(stock);
+	assert_int_equal(run_client(&json, "--agent", stock->path, "--json", "snapshot", "-m",
+				    "/mnt/data", NULL),
+			 1);
+	obj = parse_object(json);
+	assert_false(json_object_get_boolean_member(obj, "verified"));
+	reason = json_object_get_string_member(
+		json_array_get_object_element(json_object_get_array_member(obj, "mountpoints"), 0),
+		"reason");
+	assert_non_null(strstr(reason, "refused guest-file-open"));
+	assert_non_null(strstr(reason, "qemu-ga's config"));
+	assert_non_null(strstr(reason, "org.qgatrace.0"));
+	assert_false(fake_called(stock, "guest-file-open"));
+	assert_true(fake_called(stock, "guest-fsfreeze-thaw"));
+	assert_false(stock->frozen);
+	fake_free(stock);
+}
+
+/* --agent freezes, --trace-agent serves the sessions */
+static void
+test_client_commands_trace_agent(void **state)
+{
+	Fake *stock = fake_new(FALSE);
+	Fake *tracer = fake_new(TRUE);
+	g_autofree gchar *session = fake_fixture("session-function.json");
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *doctor = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	tracer->session = fake_parse(session);
+	tracer->freezer = stock;
+	fake_start(stock);
+	fake_start(tracer);
+	assert_int_equal(run_client(&json, "--agent", stock->path, "--trace-agent", tracer->path,
+				    "--json", "snapshot", "-m", "/mnt/data", NULL),
+			 0);
+	obj = parse_object(json);
+	assert_true(json_object_get_boolean_member(obj, "verified"));
+	assert_true(fake_called(stock, "guest-fsfreeze-freeze-list"));
+	assert_false(fake_called(tracer, "guest-fsfreeze-freeze-list"));
+	assert_true(fake_called(tracer, "guest-trace-fetch"));
+	assert_int_equal(run_client(&doctor, "--agent", stock->path, "--trace-agent", tracer->path,
+				    "doctor", NULL),
+			 0);
+	assert_non_null(strstr(doctor, tracer->path));
+	assert_non_null(strstr(doctor, "guest-trace-fetch (qgatrace-agent)"));
+	/* only as a second socket */
+	assert_int_equal(
+		run_client(NULL, "--domain", "x", "--trace-agent", tracer->path, "ping", NULL), 2);
+	fake_free(stock);
+	fake_free(tracer);
+}
+
 /* no GLib critical or warning on a verdict path, whatever the guest leaves out */
 static void
 test_client_commands_no_criticals(void **state)
@@ -1350,6 +1545,9 @@ main(void)
 		cmocka_unit_test(test_client_commands_snapshot_not_verified),
 		cmocka_unit_test(test_client_commands_snapshot_host_evidence),
 		cmocka_unit_test(test_client_commands_no_criticals),
+		cmocka_unit_test(test_client_commands_stock_hook_sessions),
+		cmocka_unit_test(test_client_commands_stock_files_refused),
+		cmocka_unit_test(test_client_commands_trace_agent),
 		cmocka_unit_test(test_client_commands_snapshot_refuses_frozen_guest),
 		cmocka_unit_test(test_client_commands_handshake_through_garbage),
 		cmocka_unit_test(test_client_commands_silent_agent_times_out),
