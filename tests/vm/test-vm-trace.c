@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "qga-error.h"
+#include "vm-run.h"
 #include "vm-test.h"
 
 #define DATA	    "/mnt/data"
@@ -527,19 +528,79 @@ test_vm_trace_killed_frozen_agent_is_cleaned_up(void **state)
 
 /* ---- stock qemu-ga with the plugin ---- */
 
-/* restarts stock qemu-ga with @hook as its fsfreeze hook (NULL: none), as
- * qgatrace-vm-agent starts it otherwise */
+/* restarts stock qemu-ga with @hook as its fsfreeze hook (NULL: none) and
+ * @blocked as its -b list (NULL: none), as qgatrace-vm-agent starts it otherwise */
 static void
-restart_qemu_ga(const gchar *hook)
+restart_qemu_ga_blocking(const gchar *hook, const gchar *blocked)
 {
 	g_autofree gchar *cmd = g_strdup_printf(
 		"qgatrace-vm-agent stop qemu-ga; "
 		"/usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 "
-		"-t /run/qemu-ga %s%s </dev/null >>/run/qemu-ga.log 2>&1 & "
+		"-t /run/qemu-ga %s%s %s%s </dev/null >>/run/qemu-ga.log 2>&1 & "
 		"echo $! >/run/qemu-ga.vm-pid; sleep 0.5; pidof qemu-ga",
-		hook != NULL ? "-F" : "", hook != NULL ? hook : "");
+		hook != NULL ? "-F" : "", hook != NULL ? hook : "", blocked != NULL ? "-b " : "",
+		blocked != NULL ? blocked : "");
 
 	g_free(vm_test_sh(cmd));
+}
+
+static void
+restart_qemu_ga(const gchar *hook)
+{
+	restart_qemu_ga_blocking(hook, NULL);
+}
+
+/* runs the host client, qgatrace ARGS... (NULL-terminated), to the end */
+static VmRun *
+run_client(const gchar *first, ...)
+{
+	g_autoptr(GPtrArray) args = g_ptr_array_new();
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 started = g_get_monotonic_time();
+	va_list ap;
+
+	g_ptr_array_add(args, (gpointer)vm_run_client_path());
+	va_start(ap, first);
+	for (const gchar *arg = first; arg != NULL; arg = va_arg(ap, const gchar *))
+		g_ptr_array_add(args, (gpointer)arg);
+	va_end(ap);
+	g_ptr_array_add(args, NULL);
+	proc = vm_run_spawn((const gchar *const *)args->pdata, &error);
+	if (proc == NULL)
+		fail_msg("spawning %s: %s", vm_run_client_path(), error->message);
+	return vm_run_wait(proc, started);
+}
+
+/* the one-channel setup (Proxmox, OpenStack): stock qemu-ga and the hook,
+ * the verdict read back through qemu-ga's guest-file-* */
+static void
+test_vm_trace_stock_qemu_ga_client(void **state)
+{
+	g_autoptr(VmRun) snap = NULL;
+	g_autoptr(VmRun) refused = NULL;
+	const gchar *qga;
+	const gchar *qmp;
+
+	need_guest();
+	qga = vm_guest_socket(vm_test_guest(), "qga");
+	qmp = vm_guest_socket(vm_test_guest(), "qmp");
+
+	restart_qemu_ga(PLUGIN);
+	snap = run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
+	assert_int_equal(snap->status, 0);
+	assert_non_null(strstr(snap->out, "snapshot VERIFIED"));
+	g_free(vm_test_sh("test -s /run/qgatrace/sessions/index.json"));
+
+	/* RHEL's way: guest-file-* blocked; thawed all the same, and it says why */
+	restart_qemu_ga_blocking(PLUGIN, "guest-file-open,guest-file-read,guest-file-close");
+	refused = run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
+	assert_int_equal(refused->status, 1);
+	assert_non_null(strstr(refused->out, "NOT VERIFIED"));
+	assert_non_null(strstr(refused->out, "guest-file-open"));
+	assert_non_null(strstr(refused->out, "org.qgatrace.0"));
+	/* the kernel's word: --unfreeze succeeds only on a frozen filesystem */
+	assert_int_not_equal(vm_test_sh_status("fsfreeze --unfreeze " DATA " 2>/dev/null"), 0);
 }
 
 static int
@@ -707,6 +768,7 @@ main(void)
 		trace_test(test_vm_trace_killed_frozen_agent_is_cleaned_up),
 		stock_test(test_vm_trace_stock_qemu_ga_dispatcher),
 		stock_test(test_vm_trace_stock_qemu_ga_direct),
+		stock_test(test_vm_trace_stock_qemu_ga_client),
 		trace_test(test_vm_trace_nothing_left_after_exit),
 	};
 	gint rc = vm_test_run(tests);
