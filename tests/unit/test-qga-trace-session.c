@@ -282,6 +282,23 @@ count_files(const gchar *path)
 	return n;
 }
 
+/* stores session qemu-ga-9-@i in @dir, keeping @keep, dated @i */
+static void
+store_numbered(const gchar *dir, guint i, guint keep)
+{
+	g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
+	g_autoptr(QgaTraceSession) session =
+		trace_fixture_finished_session(id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, i * 1000);
+	g_autofree gchar *name = g_strdup_printf("%s.json", id);
+	g_autofree gchar *path = g_build_filename(dir, name, NULL);
+	struct utimbuf times = {(time_t)i, (time_t)i};
+	g_autoptr(GError) error = NULL;
+
+	assert_true(qga_trace_session_store(session, dir, keep, &error));
+	/* the oldest go by modification time */
+	assert_int_equal(g_utime(path, &times), 0);
+}
+
 static void
 test_qga_trace_session_store_keeps_the_newest(void **state)
 {
@@ -289,18 +306,8 @@ test_qga_trace_session_store_keeps_the_newest(void **state)
 	g_autofree gchar *dir = g_build_filename(tmp, "run", "qgatrace", "sessions", NULL);
 	g_autoptr(GError) error = NULL;
 
-	for (guint i = 1; i <= 5; i++) {
-		g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
-		g_autoptr(QgaTraceSession) session = trace_fixture_finished_session(
-			id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, i * 1000);
-		g_autofree gchar *name = g_strdup_printf("%s.json", id);
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		struct utimbuf times = {(time_t)i, (time_t)i};
-
-		assert_true(qga_trace_session_store(session, dir, 3, &error));
-		/* the oldest go by modification time */
-		assert_int_equal(g_utime(path, &times), 0);
-	}
+	for (guint i = 1; i <= 5; i++)
+		store_numbered(dir, i, 3);
 	/* only the three newest, no temporary files left */
 	assert_int_equal(count_files(dir), 3);
 	for (guint i = 3; i <= 5; i++) {
@@ -336,15 +343,7 @@ test_qga_trace_session_write_index(void **state)
 	gsize len = 0;
 
 	for (guint i = 1; i <= 4; i++) {
-		g_autofree gchar *id = g_strdup_printf("qemu-ga-9-%u", i);
-		g_autoptr(QgaTraceSession) session = trace_fixture_finished_session(
-			id, QGA_TRACE_SESSION_SOURCE_QEMU_GA, i * 1000);
-		g_autofree gchar *name = g_strdup_printf("%s.json", id);
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		struct utimbuf times = {(time_t)i, (time_t)i};
-
-		assert_true(qga_trace_session_store(session, dir, 3, &error));
-		assert_int_equal(g_utime(path, &times), 0);
+		store_numbered(dir, i, 3);
 		assert_true(qga_trace_session_write_index(dir, &error));
 	}
 	assert_true(g_file_get_contents(index, &text, &len, NULL));
