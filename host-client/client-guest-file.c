@@ -126,9 +126,10 @@ client_guest_file_read(ClientConn *conn, const gchar *path, gsize max, guint tim
 	gboolean ok;
 
 	if (refused != NULL) {
-		client_guest_file_set_refused(error, refused,
-					      disabled ? "disabled: qemu-ga's -b/block-rpcs"
-						       : "not in its guest-info");
+		client_guest_file_set_refused(
+			error, refused,
+			disabled ? "disabled: qemu-ga's -b/block-rpcs, or while frozen"
+				 : "not in its guest-info");
 		return NULL;
 	}
 	json_object_set_string_member(args, "path", path);
