@@ -624,8 +624,9 @@ dmesg_follow(DmesgState *st, ClientConn *conn, GError **error)
 		if (client_context_interrupted(ctx))
 			break;
 		if (conn == NULL) {
-			/* reconnecting after the agent went away (a reboot, a restart) */
-			conn = client_target_get_conn(st->target, &error_local);
+			/* reconnecting after the agent went away (a reboot, a restart),
+			 * to the port that served guest-dmesg so far */
+			conn = client_target_get_trace_conn(st->target, &error_local);
 			if (conn == NULL) {
 				if (!client_error_is_unreachable(error_local)) {
 					g_propagate_error(error, g_steal_pointer(&error_local));

@@ -221,6 +221,8 @@ void
 client_target_close_conn(ClientTarget *self)
 {
 	g_clear_pointer(&self->conn, client_conn_free);
+	g_clear_pointer(&self->trace_conn, client_conn_free);
+	self->trace_conn_looked = FALSE;
 }
 
 ClientQmp *

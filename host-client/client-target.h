@@ -50,7 +50,7 @@ ClientConn *client_target_get_trace_conn(ClientTarget *self, GError **error);
  * NULL: with @error when it failed, without when there is none */
 ClientConn *client_target_get_trace_port(ClientTarget *self, GError **error);
 
-/* closes the agent connection: the next client_target_get_conn() reconnects */
+/* closes the agent connections, the trace port's too: the next get reconnects */
 void client_target_close_conn(ClientTarget *self);
 
 /* the --qmp connection (transfer none), or NULL with G_IO_ERROR_NOT_SUPPORTED
