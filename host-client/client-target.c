@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include "client-output.h"
 #include "client-target.h"
 
 struct _ClientTarget {
@@ -155,9 +156,9 @@ static ClientConn *
 client_target_open_trace_conn(ClientTarget *self, GError **error)
 {
 	ClientContext *ctx = self->ctx;
-	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *path = NULL;
+	g_autoptr(ClientDomainXml) xml = NULL;
 	g_autofree gchar *description = NULL;
+	const ClientDomainChannel *channel;
 	ClientLibvirt *lv;
 
 	/* client_target_open_conn() refused it without --agent */
@@ -170,14 +171,22 @@ client_target_open_trace_conn(ClientTarget *self, GError **error)
 	lv = client_target_get_libvirt(self, error);
 	if (lv == NULL)
 		return NULL;
-	path = client_libvirt_channel_path(lv, CLIENT_PORT_QGATRACE, &error_local);
-	if (path == NULL) {
-		g_debug("no %s channel: %s", CLIENT_PORT_QGATRACE, error_local->message);
+	xml = client_libvirt_get_xml(lv, error);
+	if (xml == NULL)
+		return NULL;
+	channel = client_domain_xml_find_channel(xml, CLIENT_PORT_QGATRACE);
+	if (channel == NULL || g_strcmp0(channel->type, "unix") != 0 || channel->path == NULL) {
+		g_debug("no unix %s channel", CLIENT_PORT_QGATRACE);
+		return NULL;
+	}
+	/* the guest has not opened the port: nothing there to wait a handshake for */
+	if (g_strcmp0(channel->state, "disconnected") == 0) {
+		g_debug("%s is disconnected in the guest", CLIENT_PORT_QGATRACE);
 		return NULL;
 	}
 	description = g_strdup_printf("domain '%s' port '%s' (socket '%s')", ctx->domain,
-				      CLIENT_PORT_QGATRACE, path);
-	return client_conn_new_socket(path, description, error);
+				      CLIENT_PORT_QGATRACE, channel->path);
+	return client_conn_new_socket(channel->path, description, error);
 }
 
 ClientConn *
@@ -194,12 +203,18 @@ client_target_get_trace_port(ClientTarget *self, GError **error)
 		return NULL;
 	}
 	self->trace_conn_looked = TRUE;
-	if (conn != NULL) {
-		self->trace_conn = client_target_handshake(self, conn, &error_local);
-		if (self->trace_conn == NULL)
-			g_propagate_error(error, g_steal_pointer(&error_local));
+	if (conn == NULL)
+		return NULL;
+	self->trace_conn = client_target_handshake(self, conn, &error_local);
+	if (self->trace_conn != NULL)
+		return self->trace_conn;
+	/* a port the user named must answer; a discovered one is a bonus */
+	if (self->ctx->trace_agent_path != NULL || !client_error_is_unreachable(error_local)) {
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return NULL;
 	}
-	return self->trace_conn;
+	client_print_warning(self->ctx, "%s; using the agent's own port", error_local->message);
+	return NULL;
 }
 
 ClientConn *
