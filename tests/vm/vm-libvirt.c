@@ -259,8 +259,17 @@ vm_libvirt_start_watcher(VmLibvirt *self)
 /* ---- the domain ---- */
 
 static gchar *
-vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *append)
+vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *append,
+		      VmLibvirtLayout layout)
 {
+	const gchar *serial = (layout & VM_LIBVIRT_NO_DATA_SERIAL) != 0
+				      ? ""
+				      : "      <serial>qgatrace-data</serial>\n";
+	const gchar *port =
+		(layout & VM_LIBVIRT_NO_QGATRACE_PORT) != 0
+			? ""
+			: "    <channel type='unix'><target type='virtio' name='org.qgatrace.0'/></channel>\n";
+
 	return g_strdup_printf(
 		"<domain type='qemu'>\n"
 		"  <name>%s</name>\n"
@@ -284,12 +293,12 @@ vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *appe
 		"      <driver name='qemu' type='raw' cache='writeback'/>\n"
 		"      <source file='%s/data.img'/>\n"
 		"      <target dev='vda' bus='virtio'/>\n"
-		"      <serial>qgatrace-data</serial>\n"
+		"%s"
 		"    </disk>\n"
 		"    <controller type='virtio-serial' index='0'/>\n"
 		"    <serial type='file'><source path='%s/console.log'/><target port='0'/></serial>\n"
 		"    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n"
-		"    <channel type='unix'><target type='virtio' name='org.qgatrace.0'/></channel>\n"
+		"%s"
 		"    <channel type='unix'><source mode='bind' path='%s/shell.sock'/>"
 		"<target type='virtio' name='org.qgatrace.test.0'/></channel>\n"
 		"    <memballoon model='none'/>\n"
@@ -298,14 +307,14 @@ vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *appe
 		"  <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>\n"
 		"</domain>\n",
 		self->domain, image_dir, image_dir, append != NULL ? append : "", self->run_dir,
-		self->run_dir, self->run_dir);
+		serial, self->run_dir, port, self->run_dir);
 }
 
 static gboolean
 vm_libvirt_domain_start(VmLibvirt *self, const gchar *image_dir, const gchar *append,
-			GError **error)
+			VmLibvirtLayout layout, GError **error)
 {
-	g_autofree gchar *xml = vm_libvirt_domain_xml(self, image_dir, append);
+	g_autofree gchar *xml = vm_libvirt_domain_xml(self, image_dir, append, layout);
 	g_autofree gchar *xml_path = g_build_filename(self->run_dir, "domain.xml", NULL);
 	g_autofree gchar *img = g_build_filename(self->run_dir, "data.img", NULL);
 	g_autofree gchar *console = g_build_filename(self->run_dir, "console.log", NULL);
@@ -358,6 +367,13 @@ vm_libvirt_domain_start(VmLibvirt *self, const gchar *image_dir, const gchar *ap
 VmLibvirt *
 vm_libvirt_start(const gchar *image_dir, const gchar *name, const gchar *append, GError **error)
 {
+	return vm_libvirt_start_layout(image_dir, name, append, VM_LIBVIRT_LAYOUT_FULL, error);
+}
+
+VmLibvirt *
+vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *append,
+			VmLibvirtLayout layout, GError **error)
+{
 	g_autoptr(VmLibvirt) self = g_new0(VmLibvirt, 1);
 
 	self->lock_fd = -1;
@@ -378,7 +394,7 @@ vm_libvirt_start(const gchar *image_dir, const gchar *name, const gchar *append,
 	if (!vm_libvirt_start_daemons(self, error))
 		return NULL;
 	vm_libvirt_start_watcher(self);
-	if (!vm_libvirt_domain_start(self, image_dir, append, error))
+	if (!vm_libvirt_domain_start(self, image_dir, append, layout, error))
 		return NULL;
 	self->guest = vm_guest_attach(self->run_dir);
 	return g_steal_pointer(&self);

@@ -13,6 +13,13 @@ G_BEGIN_DECLS
  * shell (shell.sock in the run dir). */
 typedef struct _VmLibvirt VmLibvirt;
 
+/* what the domain leaves out of the harness's layout, for the layouts users have */
+typedef enum {
+	VM_LIBVIRT_LAYOUT_FULL = 0,
+	VM_LIBVIRT_NO_DATA_SERIAL = 1 << 0,   /* the data disk only by its PCI address */
+	VM_LIBVIRT_NO_QGATRACE_PORT = 1 << 1, /* org.qemu.guest_agent.0 as the one agent channel */
+} VmLibvirtLayout;
+
 #define VM_LIBVIRT_URI "qemu:///system"
 
 /**
@@ -30,6 +37,10 @@ typedef struct _VmLibvirt VmLibvirt;
  */
 VmLibvirt *vm_libvirt_start(const gchar *image_dir, const gchar *name, const gchar *append,
 			    GError **error);
+
+/* vm_libvirt_start() with the parts of the layout @layout leaves out */
+VmLibvirt *vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *append,
+				   VmLibvirtLayout layout, GError **error);
 
 /* destroys the domain, stops what vm_libvirt_start() started, removes the run dir and
  * releases the lock; NULL is a no-op */
