@@ -141,14 +141,14 @@ group_skip(const GError *error)
 }
 
 static int
-group_setup(void **state)
+layout_setup(VmLibvirtLayout layout)
 {
 	g_autoptr(GError) error = NULL;
 	const gchar *image_dir = vm_guest_build_image(&error);
 
 	if (image_dir != NULL)
-		lv.libvirt = vm_libvirt_start(image_dir, "qgatrace-test", "qgatrace.agents=none",
-					      &error);
+		lv.libvirt = vm_libvirt_start_layout(image_dir, "qgatrace-test",
+						     "qgatrace.agents=none", layout, &error);
 	if (lv.libvirt == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
 		group_skip(error);
 		return 0;
@@ -164,13 +164,35 @@ group_setup(void **state)
 }
 
 static int
+group_setup(void **state)
+{
+	return layout_setup(VM_LIBVIRT_LAYOUT_FULL);
+}
+
+/* Proxmox's and OpenStack's layout: qemu-ga's channel only, no disk serial */
+static int
+one_channel_setup(void **state)
+{
+	return layout_setup(VM_LIBVIRT_NO_DATA_SERIAL | VM_LIBVIRT_NO_QGATRACE_PORT);
+}
+
+/* the same, plus the org.qgatrace.0 channel */
+static int
+two_channels_setup(void **state)
+{
+	return layout_setup(VM_LIBVIRT_NO_DATA_SERIAL);
+}
+
+static int
 group_teardown(void **state)
 {
 	g_autofree gchar *agent_log = NULL;
 
 	if (lv.guest != NULL &&
-	    vm_guest_shell(lv.guest, "cat /run/qgatrace-agent.log", &agent_log, NULL, 10000, NULL))
-		g_printerr("---- guest /run/qgatrace-agent.log ----\n%s", agent_log);
+	    vm_guest_shell(lv.guest, "cat /run/qgatrace-agent.log /run/qemu-ga.log 2>/dev/null",
+			   &agent_log, NULL, 10000, NULL))
+		g_printerr("---- guest /run/qgatrace-agent.log, /run/qemu-ga.log ----\n%s",
+			   agent_log);
 	lv.guest = NULL;
 	lv.run_dir = NULL;
 	lv.domain = NULL;
@@ -362,6 +384,146 @@ test_libvirt_dmesg_from_memory_dump(void **state)
 	assert_non_null(strstr(taint->err, "not supported yet"));
 }
 
+/* ---- the layouts users have: stock qemu-ga with the hook, the data disk without a serial ---- */
+
+#define HOOK	  "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
+#define FILE_CMDS "guest-file-open,guest-file-read,guest-file-close"
+
+/* (re)starts stock qemu-ga on libvirt's channel with the qgatrace hook, @blocked as its -b
+ * list (NULL: none), as test-vm-trace.c's stock tests do; -F takes its path attached
+ * (an optional argument), a separate word would be the default hook and a stray word */
+static void
+qemu_ga_on(const gchar *blocked)
+{
+	g_autofree gchar *cmd = g_strdup_printf(
+		"qgatrace-vm-agent stop qemu-ga; mkdir -p /run/qemu-ga; "
+		"/usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 "
+		"-t /run/qemu-ga -F" HOOK " %s%s </dev/null >>/run/qemu-ga.log 2>&1 & "
+		"echo $! >/run/qemu-ga.vm-pid; sleep 0.5; pidof qemu-ga",
+		blocked != NULL ? "-b " : "", blocked != NULL ? blocked : "");
+
+	g_free(sh(cmd));
+	wait_channel_state("org.qemu.guest_agent.0", "connected");
+}
+
+/* what the hook left behind, for a failure's log */
+static void
+print_guest_state(void)
+{
+	g_autofree gchar *out = NULL;
+
+	vm_guest_shell(lv.guest,
+		       "ls -laR /run/qgatrace; ls /sys/kernel/tracing/instances; ps; "
+		       "cat /run/qemu-ga.log",
+		       &out, NULL, 10000, NULL);
+	g_printerr("---- guest state ----\n%s", out != NULL ? out : "");
+}
+
+/* the disk's evidence entry that holds @mountpoint, or NULL */
+static JsonObject *
+evidence_disk_for(JsonObject *evidence, const gchar *mountpoint)
+{
+	JsonArray *disks = json_object_get_array_member(evidence, "disks");
+
+	for (guint i = 0; i < json_array_get_length(disks); i++) {
+		JsonObject *d = json_array_get_object_element(disks, i);
+		JsonArray *mounts = json_object_get_array_member(d, "mountpoints");
+
+		for (guint m = 0; m < json_array_get_length(mounts); m++)
+			if (g_strcmp0(json_array_get_string_element(mounts, m), mountpoint) == 0)
+				return d;
+	}
+	return NULL;
+}
+
+/* a verified snapshot of DATA, its disk tied to a host disk without a serial (by its PCI
+ * address, the only other key) and quiet in the frozen window by libvirt's statistics */
+static void
+assert_snapshot_by_address(void)
+{
+	g_autoptr(VmRun) snap = client("--json", "snapshot", "-m", DATA, NULL);
+	g_autoptr(VmRun) human = NULL;
+	g_autoptr(JsonObject) doc = NULL;
+	JsonObject *evidence;
+	JsonObject *disk;
+	JsonObject *mp;
+	const gchar *serial;
+
+	if (snap->status != 0) {
+		print_guest_state();
+		fail_msg("snapshot: %d: %s%s", snap->status, snap->out, snap->err);
+	}
+	doc = vm_run_json(snap);
+	assert_true(json_object_get_boolean_member(doc, "verified"));
+	mp = json_array_get_object_element(json_object_get_array_member(doc, "mountpoints"), 0);
+	assert_string_equal(json_object_get_string_member(mp, "mountpoint"), DATA);
+	assert_true(json_object_get_boolean_member(mp, "verified"));
+	evidence = json_object_get_object_member(doc, "host-evidence");
+	assert_string_equal(json_object_get_string_member(evidence, "source"), "libvirt");
+	assert_true(json_object_get_boolean_member(evidence, "quiet"));
+	assert_int_equal(json_array_get_length(json_object_get_array_member(evidence, "unmapped")),
+			 0);
+	disk = evidence_disk_for(evidence, DATA);
+	assert_non_null(disk);
+	serial = json_object_get_string_member(disk, "serial");
+	assert_true(serial == NULL || *serial == '\0');
+	assert_true(json_object_get_boolean_member(disk, "conclusive"));
+	assert_int_equal(json_object_get_int_member(disk, "writes-in-window"), 0);
+	human = client("snapshot", "-m", DATA, NULL);
+	assert_int_equal(human->status, 0);
+	assert_non_null(strstr(human->out, "snapshot VERIFIED"));
+}
+
+/* one channel: the freeze and the hook's sessions both through qemu-ga */
+static void
+test_libvirt_one_channel_stock_qemu_ga(void **state)
+{
+	skip_if_unsupported();
+	qemu_ga_on(NULL);
+	assert_snapshot_by_address();
+	/* the hook stored the session qgatrace read through guest-file-* */
+	g_free(sh("test -s /run/qgatrace/sessions/index.json && echo ok"));
+}
+
+/* a doctor check's detail by its name */
+static const gchar *
+doctor_detail(JsonObject *doc, const gchar *name)
+{
+	JsonArray *checks = json_object_get_array_member(doc, "checks");
+
+	for (guint i = 0; i < json_array_get_length(checks); i++) {
+		JsonObject *c = json_array_get_object_element(checks, i);
+
+		if (g_strcmp0(json_object_get_string_member(c, "name"), name) == 0)
+			return json_object_get_string_member(c, "detail");
+	}
+	fail_msg("doctor has no check '%s'", name);
+	return NULL;
+}
+
+/* two channels, qemu-ga without guest-file-*: the sessions from qgatrace-agent on the
+ * org.qgatrace.0 channel qgatrace found in the domain, the freeze through libvirt */
+static void
+test_libvirt_two_channels_discovered_port(void **state)
+{
+	g_autoptr(VmRun) doctor = NULL;
+	g_autoptr(JsonObject) doc = NULL;
+
+	skip_if_unsupported();
+	qemu_ga_on(FILE_CMDS);
+	agent_on("org.qgatrace.0");
+	wait_channel_state("org.qgatrace.0", "connected");
+	assert_snapshot_by_address();
+	doctor = client("--json", "doctor", NULL);
+	if (doctor->status != 0)
+		fail_msg("doctor: %d: %s%s", doctor->status, doctor->out, doctor->err);
+	doc = vm_run_json(doctor);
+	assert_true(g_str_has_prefix(doctor_detail(doc, "agent"), "qemu-ga"));
+	assert_non_null(strstr(doctor_detail(doc, "trace agent"), "port 'org.qgatrace.0'"));
+	assert_string_equal(doctor_detail(doc, "session source"),
+			    "guest-trace-fetch (qgatrace-agent)");
+}
+
 int
 main(void)
 {
@@ -372,7 +534,20 @@ main(void)
 		cmocka_unit_test(test_libvirt_client_through_agent_api),
 		cmocka_unit_test(test_libvirt_dmesg_from_memory_dump),
 	};
+	const struct CMUnitTest one_channel[] = {
+		cmocka_unit_test(test_libvirt_one_channel_stock_qemu_ga),
+	};
+	const struct CMUnitTest two_channels[] = {
+		cmocka_unit_test(test_libvirt_two_channels_discovered_port),
+	};
 	gint rc = cmocka_run_group_tests_name("libvirt", tests, group_setup, group_teardown);
 
-	return lv.skip ? SKIP : rc;
+	if (lv.skip)
+		return SKIP;
+	/* one domain at a time: the harness holds the machine's libvirt lock per domain */
+	rc |= cmocka_run_group_tests_name("libvirt one channel, no serial", one_channel,
+					  one_channel_setup, group_teardown);
+	rc |= cmocka_run_group_tests_name("libvirt two channels, no serial", two_channels,
+					  two_channels_setup, group_teardown);
+	return rc;
 }
