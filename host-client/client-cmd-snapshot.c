@@ -59,8 +59,8 @@ static const gchar snapshot_description[] =
 	"  \"host-unknown-disks\": [{\"id\",\n"
 	"  \"writes-in-window\"}]}], \"trace\": {the guest-trace-fetch\n"
 	"  session}|null, \"host-evidence\": {\"source\": \"qmp\"|\"libvirt\", \"quiet\": BOOL, \"disks\":\n"
-	"  [{\"id\", \"serial\", \"mountpoints\", \"conclusive\", \"before-freeze\", \"frozen\",\n"
-	"  \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}], \"unmapped\":\n"
+	"  [{\"id\", \"serial\", \"mountpoints\", \"matched-by\", \"conclusive\", \"before-freeze\",\n"
+	"  \"frozen\", \"before-thaw\", \"writes-during-freeze\", \"writes-in-window\"}], \"unmapped\":\n"
 	"  [{\"mountpoint\", \"dev\", \"host-disk\": null, \"unmapped-reason\"}]}|null, \"freeze\",\n"
 	"  \"host-step\", \"thaw\", \"interrupted\": SIGNAL|null, \"evidence\": [{\"name\", \"source\":\n"
 	"  \"host\"|\"guest\", \"summary\", ...}], \"ok\": BOOL}\n"
@@ -681,6 +681,7 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 	JsonArray *mounts = json_array_new();
 	gboolean all_frozen = TRUE;
 	guint n_mounts = 0;
+	const gchar *matched_by = NULL;
 
 	json_object_set_string_member(d, "id", disk->id);
 	json_object_set_string_member(d, "serial", disk->serial);
@@ -688,14 +689,19 @@ snapshot_disk_evidence(Snapshot *s, guint i, gboolean *quiet)
 	/* the guest filesystems on this disk: conclusive only when all were frozen */
 	for (guint m = 0; s->fs_mounts != NULL && m < s->fs_mounts->len; m++) {
 		const gchar *mp = g_ptr_array_index(s->fs_mounts, m);
+		const ClientDiskMapEntry *e = client_disk_map_find(s->fs_map, mp, disk);
 
-		if (!client_disk_map_has(s->fs_map, mp, disk))
+		if (e == NULL)
 			continue;
+		if (matched_by == NULL)
+			matched_by = e->method;
 		json_array_add_string_element(mounts, mp);
 		n_mounts++;
 		all_frozen &= snapshot_mount_frozen(s, mp);
 	}
 	json_object_set_array_member(d, "mountpoints", mounts);
+	/* how the host tied its filesystems to it: "serial", "pci", "scsi"; null: none */
+	json_object_set_string_member(d, "matched-by", matched_by);
 	json_object_set_boolean_member(d, "conclusive", n_mounts > 0 && all_frozen && s->freeze_ok);
 	if (s->before != NULL)
 		json_object_set_object_member(d, "before-freeze",

@@ -246,16 +246,16 @@ client_disk_map_new(JsonNode *fsinfo, GPtrArray *host_disks)
 	return self;
 }
 
-gboolean
-client_disk_map_has(const ClientDiskMap *self, const gchar *mountpoint, const ClientHostDisk *disk)
+const ClientDiskMapEntry *
+client_disk_map_find(const ClientDiskMap *self, const gchar *mountpoint, const ClientHostDisk *disk)
 {
 	for (guint i = 0; self != NULL && i < self->entries->len; i++) {
 		const ClientDiskMapEntry *e = g_ptr_array_index(self->entries, i);
 
 		if (e->host == disk && g_strcmp0(e->mountpoint, mountpoint) == 0)
-			return TRUE;
+			return e;
 	}
-	return FALSE;
+	return NULL;
 }
 
 const ClientDiskMapEntry *

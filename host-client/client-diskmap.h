@@ -40,9 +40,9 @@ ClientDiskMap *client_disk_map_new(JsonNode *fsinfo, GPtrArray *host_disks);
 void client_disk_map_free(ClientDiskMap *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientDiskMap, client_disk_map_free)
 
-/* whether @mountpoint sits on @disk */
-gboolean client_disk_map_has(const ClientDiskMap *self, const gchar *mountpoint,
-			     const ClientHostDisk *disk);
+/* Returns: (transfer none) (nullable): the entry that puts @mountpoint on @disk */
+const ClientDiskMapEntry *client_disk_map_find(const ClientDiskMap *self, const gchar *mountpoint,
+					       const ClientHostDisk *disk);
 /* Returns: (transfer none) (nullable): @mountpoint's first mapped entry,
  * else its first unmapped one; NULL for a mountpoint fsinfo did not list */
 const ClientDiskMapEntry *client_disk_map_lookup(const ClientDiskMap *self,

@@ -142,8 +142,8 @@ test_client_diskmap_qmp_qgatrace_agent(void **state)
 	assert_mapped(map, "/mnt/b", "/machine/peripheral/virtio-disk1/virtio-backend", "pci");
 	assert_mapped(map, "/mnt/c", "/machine/peripheral-anon/device[6]", "scsi");
 	assert_unmapped(map, "/mnt/loop", "bus type 'unknown'");
-	assert_true(client_disk_map_has(map, "/mnt/b", g_ptr_array_index(disks, 1)));
-	assert_false(client_disk_map_has(map, "/mnt/b", g_ptr_array_index(disks, 0)));
+	assert_non_null(client_disk_map_find(map, "/mnt/b", g_ptr_array_index(disks, 1)));
+	assert_null(client_disk_map_find(map, "/mnt/b", g_ptr_array_index(disks, 0)));
 	assert_int_equal(json_array_get_length(unmapped), 1);
 	u = json_array_get_object_element(unmapped, 0);
 	assert_string_equal(json_object_get_string_member(u, "mountpoint"), "/mnt/loop");
