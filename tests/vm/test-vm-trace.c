@@ -550,28 +550,6 @@ restart_qemu_ga(const gchar *hook)
 	restart_qemu_ga_blocking(hook, NULL);
 }
 
-/* runs the host client, qgatrace ARGS... (NULL-terminated), to the end */
-static VmRun *
-run_client(const gchar *first, ...)
-{
-	g_autoptr(GPtrArray) args = g_ptr_array_new();
-	g_autoptr(GSubprocess) proc = NULL;
-	g_autoptr(GError) error = NULL;
-	gint64 started = g_get_monotonic_time();
-	va_list ap;
-
-	g_ptr_array_add(args, (gpointer)vm_run_client_path());
-	va_start(ap, first);
-	for (const gchar *arg = first; arg != NULL; arg = va_arg(ap, const gchar *))
-		g_ptr_array_add(args, (gpointer)arg);
-	va_end(ap);
-	g_ptr_array_add(args, NULL);
-	proc = vm_run_spawn((const gchar *const *)args->pdata, &error);
-	if (proc == NULL)
-		fail_msg("spawning %s: %s", vm_run_client_path(), error->message);
-	return vm_run_wait(proc, started);
-}
-
 /* the one-channel setup (Proxmox, OpenStack): stock qemu-ga and the hook,
  * the verdict read back through qemu-ga's guest-file-* */
 static void
@@ -587,14 +565,14 @@ test_vm_trace_stock_qemu_ga_client(void **state)
 	qmp = vm_guest_socket(vm_test_guest(), "qmp");
 
 	restart_qemu_ga(PLUGIN);
-	snap = run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
+	snap = vm_run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
 	assert_int_equal(snap->status, 0);
 	assert_non_null(strstr(snap->out, "snapshot VERIFIED"));
 	g_free(vm_test_sh("test -s /run/qgatrace/sessions/index.json"));
 
 	/* RHEL's way: guest-file-* blocked; thawed all the same, and it says why */
 	restart_qemu_ga_blocking(PLUGIN, "guest-file-open,guest-file-read,guest-file-close");
-	refused = run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
+	refused = vm_run_client("--agent", qga, "--qmp", qmp, "snapshot", "-m", DATA, NULL);
 	assert_int_equal(refused->status, 1);
 	assert_non_null(strstr(refused->out, "NOT VERIFIED"));
 	assert_non_null(strstr(refused->out, "guest-file-open"));
