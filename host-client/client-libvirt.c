@@ -416,7 +416,7 @@ client_libvirt_get_xml(ClientLibvirt *self, GError **error)
 }
 
 gchar *
-client_libvirt_get_state(ClientLibvirt *self, gboolean *running, GError **error)
+client_libvirt_state_name(int state)
 {
 	static const gchar *const names[] = {
 		[VIR_DOMAIN_NOSTATE] = "no state",	 [VIR_DOMAIN_RUNNING] = "running",
@@ -424,18 +424,38 @@ client_libvirt_get_state(ClientLibvirt *self, gboolean *running, GError **error)
 		[VIR_DOMAIN_SHUTDOWN] = "shutting down", [VIR_DOMAIN_SHUTOFF] = "shut off",
 		[VIR_DOMAIN_CRASHED] = "crashed",	 [VIR_DOMAIN_PMSUSPENDED] = "suspended",
 	};
-	int state = VIR_DOMAIN_NOSTATE;
-	int reason = 0;
 
-	if (virDomainGetState(self->dom, &state, &reason, 0) < 0) {
-		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
-					 "cannot read the state of domain '%s'", self->name);
-		return NULL;
-	}
-	*running = state == VIR_DOMAIN_RUNNING;
 	if (state >= 0 && (gsize)state < G_N_ELEMENTS(names) && names[state] != NULL)
 		return g_strdup(names[state]);
 	return g_strdup_printf("state %d", state);
+}
+
+gboolean
+client_libvirt_domain_state(virDomainPtr dom, int *state, int *reason, GError **error)
+{
+	*state = VIR_DOMAIN_NOSTATE;
+	*reason = 0;
+	if (virDomainGetState(dom, state, reason, 0) < 0) {
+		const char *name = virDomainGetName(dom);
+
+		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
+					 "cannot read the state of domain '%s'",
+					 name != NULL ? name : "?");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gchar *
+client_libvirt_get_state(ClientLibvirt *self, gboolean *running, GError **error)
+{
+	int state;
+	int reason;
+
+	if (!client_libvirt_domain_state(self->dom, &state, &reason, error))
+		return NULL;
+	*running = state == VIR_DOMAIN_RUNNING;
+	return client_libvirt_state_name(state);
 }
 
 gchar *
@@ -632,16 +652,26 @@ client_libvirt_update_stats(ClientLibvirt *self, GPtrArray *disks, GError **erro
 }
 
 gboolean
-client_libvirt_dump_memory(ClientLibvirt *self, const gchar *path, GError **error)
+client_libvirt_dump_domain_memory(virDomainPtr dom, const gchar *path, GError **error)
 {
 	/* RAW + MEMORY_ONLY: an ELF core of guest RAM with VMCOREINFO in its
-	 * PT_NOTE. Not VIR_DUMP_LIVE: libvirt pauses the guest for a consistent
-	 * image and resumes it afterwards (QEMU stops it while writing anyway). */
-	if (virDomainCoreDumpWithFormat(self->dom, path, VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
+	 * PT_NOTE. Not VIR_DUMP_LIVE: libvirt pauses a running guest for a
+	 * consistent image and resumes it afterwards (QEMU stops it while
+	 * writing anyway); one that was not running it leaves as it was. */
+	if (virDomainCoreDumpWithFormat(dom, path, VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
 					VIR_DUMP_MEMORY_ONLY) < 0) {
+		const char *name = virDomainGetName(dom);
+
 		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
-					 "cannot dump the memory of domain '%s'", self->name);
+					 "cannot dump the memory of domain '%s'",
+					 name != NULL ? name : "?");
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+client_libvirt_dump_memory(ClientLibvirt *self, const gchar *path, GError **error)
+{
+	return client_libvirt_dump_domain_memory(self->dom, path, error);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libvirt/libvirt.h>
 
 #include "client-host.h"
 
@@ -117,5 +118,18 @@ gboolean client_libvirt_update_stats(ClientLibvirt *self, GPtrArray *disks, GErr
  * Returns: FALSE with @error
  */
 gboolean client_libvirt_dump_memory(ClientLibvirt *self, const gchar *path, GError **error);
+
+/* ---- a domain of any connection (the exporter's, client-panic.c) ---- */
+
+/* Returns: (transfer full): "running", "paused", "crashed", ... for a
+ * virDomainState, as virsh domstate names it */
+gchar *client_libvirt_state_name(int state);
+
+/* virDomainGetState: a virDomainState and its reason; FALSE with @error */
+gboolean client_libvirt_domain_state(virDomainPtr dom, int *state, int *reason, GError **error);
+
+/* client_libvirt_dump_memory() on @dom: a guest that was not running (a
+ * crashed one) stays as it was */
+gboolean client_libvirt_dump_domain_memory(virDomainPtr dom, const gchar *path, GError **error);
 
 G_END_DECLS
