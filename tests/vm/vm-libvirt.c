@@ -269,6 +269,7 @@ vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *appe
 		(layout & VM_LIBVIRT_NO_QGATRACE_PORT) != 0
 			? ""
 			: "    <channel type='unix'><target type='virtio' name='org.qgatrace.0'/></channel>\n";
+	gboolean panic = (layout & VM_LIBVIRT_PANIC_PRESERVE) != 0;
 
 	return g_strdup_printf(
 		"<domain type='qemu'>\n"
@@ -286,7 +287,7 @@ vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *appe
 		"  <features><acpi/><vmcoreinfo state='on'/></features>\n"
 		"  <on_poweroff>destroy</on_poweroff>\n"
 		"  <on_reboot>destroy</on_reboot>\n"
-		"  <on_crash>destroy</on_crash>\n"
+		"  <on_crash>%s</on_crash>\n"
 		"  <devices>\n"
 		"    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
 		"    <disk type='file' device='disk'>\n"
@@ -301,13 +302,17 @@ vm_libvirt_domain_xml(VmLibvirt *self, const gchar *image_dir, const gchar *appe
 		"%s"
 		"    <channel type='unix'><source mode='bind' path='%s/shell.sock'/>"
 		"<target type='virtio' name='org.qgatrace.test.0'/></channel>\n"
+		"%s"
 		"    <memballoon model='none'/>\n"
 		"  </devices>\n"
 		/* QEMU as root, files as they are: nothing of the host is relabelled */
 		"  <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>\n"
 		"</domain>\n",
-		self->domain, image_dir, image_dir, append != NULL ? append : "", self->run_dir,
-		serial, self->run_dir, port, self->run_dir);
+		self->domain, image_dir, image_dir, append != NULL ? append : "",
+		panic ? "preserve" : "destroy", self->run_dir, serial, self->run_dir, port,
+		self->run_dir,
+		/* QEMU's pvpanic-isa, the guest's pvpanic-mmio driver (ACPI QEMU0001) */
+		panic ? "    <panic model='isa'/>\n" : "");
 }
 
 static gboolean

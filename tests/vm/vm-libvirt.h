@@ -18,6 +18,9 @@ typedef enum {
 	VM_LIBVIRT_LAYOUT_FULL = 0,
 	VM_LIBVIRT_NO_DATA_SERIAL = 1 << 0,   /* the data disk only by its PCI address */
 	VM_LIBVIRT_NO_QGATRACE_PORT = 1 << 1, /* org.qemu.guest_agent.0 as the one agent channel */
+	/* an ISA pvpanic device and <on_crash>preserve</on_crash>: a panic pauses the
+	 * domain (crashed) with its memory kept, for test-vm-panic.c */
+	VM_LIBVIRT_PANIC_PRESERVE = 1 << 2,
 } VmLibvirtLayout;
 
 #define VM_LIBVIRT_URI "qemu:///system"

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A guest kernel panic saved by client_panic_capture() (host-client/client-panic.c) under
+ * a real libvirtd: vm-libvirt.c boots the harness's guest as a transient domain with an
+ * ISA pvpanic device, <vmcoreinfo state='on'/> and <on_crash>preserve</on_crash>. The
+ * guest writes a marker to /dev/kmsg and crashes itself (sysrq c); the test waits for
+ * libvirt's crashed lifecycle event (its default event loop on a thread of its own, as a
+ * daemon would run it), captures from a worker thread, and checks the .log and .json and
+ * that the domain is still crashed (paused), not resumed. Exit 77 (skip) only where
+ * libvirtd or the guest image cannot be had. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+
+#include "client-panic.h"
+#include "vm-libvirt.h"
+
+#define SKIP 77
+/* TCG under a loaded machine: the crash and libvirt's event can take a while */
+#define CRASH_WAIT_S 180
+
+static struct {
+	gboolean skip;
+	VmLibvirt *libvirt;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	gint callback;
+	GThread *loop;
+	gint loop_stop; /* atomic */
+	gint tick;	/* the loop's wake-up timer */
+	GMutex lock;
+	GCond cond;
+	gboolean crashed;
+	gint crash_detail;
+	gchar *dir; /* the panic directory */
+} pt;
+
+/* ---- libvirt's events ---- */
+
+static int
+lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	if (event != VIR_DOMAIN_EVENT_CRASHED)
+		return 0;
+	g_mutex_lock(&pt.lock);
+	pt.crashed = TRUE;
+	pt.crash_detail = detail;
+	g_cond_broadcast(&pt.cond);
+	g_mutex_unlock(&pt.lock);
+	return 0;
+}
+
+static void
+tick_cb(int timer, void *opaque)
+{
+}
+
+static gpointer
+event_loop(gpointer data)
+{
+	while (!g_atomic_int_get(&pt.loop_stop))
+		if (virEventRunDefaultImpl() < 0)
+			break;
+	return NULL;
+}
+
+static gboolean
+wait_crashed(guint seconds)
+{
+	gint64 deadline = g_get_monotonic_time() + seconds * G_TIME_SPAN_SECOND;
+	gboolean crashed;
+
+	g_mutex_lock(&pt.lock);
+	while (!pt.crashed && g_cond_wait_until(&pt.cond, &pt.lock, deadline))
+		;
+	crashed = pt.crashed;
+	g_mutex_unlock(&pt.lock);
+	return crashed;
+}
+
+/* ---- setup ---- */
+
+static int
+group_setup(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *image_dir = vm_guest_build_image(&error);
+
+	if (image_dir != NULL)
+		pt.libvirt =
+			vm_libvirt_start_layout(image_dir, "qgatrace-panic", "qgatrace.agents=none",
+						VM_LIBVIRT_PANIC_PRESERVE, &error);
+	if (pt.libvirt == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+		g_printerr("skipping the panic test: %s\n", error->message);
+		pt.skip = TRUE;
+		return 0;
+	}
+	if (pt.libvirt == NULL) {
+		g_printerr("# setting up the panic test: %s\n", error->message);
+		return -1;
+	}
+	/* before the connection: its events go through the default loop */
+	if (virEventRegisterDefaultImpl() < 0)
+		return -1;
+	pt.tick = virEventAddTimeout(100, tick_cb, NULL, NULL);
+	pt.loop = g_thread_new("libvirt-events", event_loop, NULL);
+	pt.conn = virConnectOpen(VM_LIBVIRT_URI);
+	if (pt.conn == NULL)
+		return -1;
+	pt.dom = virDomainLookupByName(pt.conn, vm_libvirt_get_domain(pt.libvirt));
+	if (pt.dom == NULL)
+		return -1;
+	pt.callback =
+		virConnectDomainEventRegisterAny(pt.conn, pt.dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						 VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), NULL,
+						 NULL);
+	if (pt.callback < 0)
+		return -1;
+	pt.dir = g_build_filename(vm_libvirt_get_run_dir(pt.libvirt), "panics", NULL);
+	return 0;
+}
+
+static void
+remove_tree(const gchar *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const gchar *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, name, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+			remove_tree(path);
+		else
+			g_unlink(path);
+	}
+	g_rmdir(dir);
+}
+
+static int
+group_teardown(void **state)
+{
+	if (pt.callback > 0)
+		virConnectDomainEventDeregisterAny(pt.conn, pt.callback);
+	if (pt.dom != NULL)
+		virDomainFree(g_steal_pointer(&pt.dom));
+	if (pt.conn != NULL)
+		virConnectClose(g_steal_pointer(&pt.conn));
+	if (pt.loop != NULL) {
+		g_atomic_int_set(&pt.loop_stop, TRUE);
+		g_thread_join(g_steal_pointer(&pt.loop));
+		virEventRemoveTimeout(pt.tick);
+	}
+	if (pt.dir != NULL)
+		remove_tree(pt.dir);
+	g_clear_pointer(&pt.dir, g_free);
+	/* vm-libvirt destroys the crashed domain */
+	g_clear_pointer(&pt.libvirt, vm_libvirt_free);
+	return 0;
+}
+
+/* ---- the capture, on a worker thread as the exporter runs it ---- */
+
+typedef struct {
+	gchar *log_path;
+	GError *error;
+	gboolean ok;
+} Capture;
+
+static gpointer
+capture_thread(gpointer data)
+{
+	Capture *c = data;
+
+	c->ok = client_panic_capture(pt.conn, pt.dom, pt.dir, &c->log_path, &c->error);
+	return NULL;
+}
+
+static void
+capture_run(Capture *c)
+{
+	g_thread_join(g_thread_new("capture", capture_thread, c));
+}
+
+static int
+domain_state(void)
+{
+	int st = VIR_DOMAIN_NOSTATE;
+	int reason = 0;
+
+	assert_int_equal(virDomainGetState(pt.dom, &st, &reason, 0), 0);
+	return st;
+}
+
+static void
+guest_sh(const gchar *cmd)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = vm_guest_shell_ok(vm_libvirt_get_guest(pt.libvirt), cmd, &error);
+
+	if (out == NULL)
+		fail_msg("guest: %s: %s", cmd, error->message);
+	g_printerr("# guest: %s: %s\n", cmd, out);
+}
+
+/* a running domain holds no crash: refused, nothing read or written */
+static void
+test_panic_refuses_running_domain(void **state)
+{
+	Capture c = {0};
+
+	if (pt.skip)
+		skip();
+	capture_run(&c);
+	assert_false(c.ok);
+	assert_true(g_error_matches(c.error, G_IO_ERROR, G_IO_ERROR_BUSY));
+	assert_non_null(strstr(c.error->message, "<on_crash>preserve</on_crash>"));
+	assert_false(g_file_test(pt.dir, G_FILE_TEST_EXISTS));
+	assert_int_equal(domain_state(), VIR_DOMAIN_RUNNING);
+	g_error_free(c.error);
+}
+
+static void
+test_panic_capture(void **state)
+{
+	g_autofree gchar *marker = g_strdup_printf("qgatrace-panic-marker-%d", (gint)getpid());
+	g_autofree gchar *kmsg = g_strdup_printf("echo '<2>%s' >/dev/kmsg", marker);
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *json_path = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) lines = NULL;
+	Capture c = {0};
+	JsonObject *saved;
+	JsonObject *capture;
+	JsonArray *records;
+	gboolean marker_json = FALSE, panic_json = FALSE;
+	guint log_records = 0;
+	int st;
+
+	if (pt.skip)
+		skip();
+	/* Debian's cloud kernel has pvpanic-mmio as a module: the harness loads it */
+	guest_sh("grep -w pvpanic_mmio /proc/modules");
+	guest_sh(kmsg);
+	/* after the shell has answered */
+	guest_sh("(sleep 1; echo c >/proc/sysrq-trigger) >/dev/null 2>&1 &");
+	if (!wait_crashed(CRASH_WAIT_S))
+		fail_msg("no crashed event from libvirt within %d s (domain state %d)",
+			 CRASH_WAIT_S, domain_state());
+	assert_int_equal(pt.crash_detail, VIR_DOMAIN_EVENT_CRASHED_PANICKED);
+	st = domain_state();
+	g_printerr("# crashed event; domain state %d\n", st);
+	assert_true(st == VIR_DOMAIN_CRASHED || st == VIR_DOMAIN_PAUSED);
+
+	capture_run(&c);
+	if (!c.ok)
+		fail_msg("client_panic_capture: %s", c.error->message);
+	g_printerr("# saved %s\n", c.log_path);
+
+	/* the .log: dmesg-style, the panic and the marker written before it */
+	assert_true(g_file_get_contents(c.log_path, &log, NULL, NULL));
+	assert_non_null(strstr(log, marker));
+	assert_true(strstr(log, "Kernel panic") != NULL ||
+		    strstr(log, "sysrq triggered crash") != NULL);
+	lines = g_strsplit(log, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		log_records += lines[i][0] == '[';
+		/* the panic's own lines, for whoever reads the test's log */
+		if (strstr(lines[i], marker) != NULL || strstr(lines[i], "Kernel panic") != NULL ||
+		    strstr(lines[i], "sysrq") != NULL)
+			g_printerr("# .log: %s\n", lines[i]);
+	}
+
+	/* the .json: guest-dmesg's reply with the same records */
+	json_path = g_strdup_printf("%.*s.json", (gint)strlen(c.log_path) - 4, c.log_path);
+	if (!json_parser_load_from_file(parser, json_path, &error))
+		fail_msg("%s: %s", json_path, error->message);
+	saved = json_node_get_object(json_parser_get_root(parser));
+	assert_string_equal(json_object_get_string_member(saved, "source"), "memory");
+	records = json_object_get_array_member(saved, "records");
+	assert_int_equal(json_array_get_length(records), log_records);
+	for (guint i = 0; i < json_array_get_length(records); i++) {
+		const gchar *message = json_object_get_string_member(
+			json_array_get_object_element(records, i), "message");
+
+		marker_json |= g_strcmp0(message, marker) == 0;
+		panic_json |= strstr(message, "sysrq triggered crash") != NULL;
+	}
+	assert_true(marker_json);
+	assert_true(panic_json);
+	capture = json_object_get_object_member(saved, "capture");
+	assert_string_equal(json_object_get_string_member(capture, "domain"),
+			    vm_libvirt_get_domain(pt.libvirt));
+	assert_string_equal(json_object_get_string_member(capture, "state-before"),
+			    json_object_get_string_member(capture, "state-after"));
+
+	/* left as libvirt's policy says: still crashed (paused), now and a little later */
+	assert_int_equal(domain_state(), st);
+	g_usleep(2 * G_USEC_PER_SEC);
+	assert_int_equal(domain_state(), st);
+	g_free(c.log_path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_panic_refuses_running_domain),
+		cmocka_unit_test(test_panic_capture),
+	};
+	gint rc = cmocka_run_group_tests_name("panic", tests, group_setup, group_teardown);
+
+	return pt.skip ? SKIP : rc;
+}
