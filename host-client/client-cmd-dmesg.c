@@ -8,6 +8,7 @@
 
 #include "client-commands.h"
 #include "client-output.h"
+#include "client-panic.h"
 #include "client-terminal.h"
 #include "gmem-dmesg.h"
 #include "qga-codec.h"
@@ -47,13 +48,18 @@ static const gchar dmesg_description[] =
 	"guest RAM passes through the disk, and the guest is paused while it is written\n"
 	"(libvirt resumes it; no --no-pause here). Ctrl-C waits for the dump to end so the\n"
 	"file is always removed. The guest needs libvirt <acpi/> and <vmcoreinfo state='on'/>.\n"
+	"A crashed guest that libvirt keeps paused (<on_crash>preserve</on_crash>) stays\n"
+	"paused. --save-dir DIR writes what was read to DIR/<domain>-<UTC time>.log (as\n"
+	"printed here) and .json (guest-dmesg's reply), never replacing a file, and prints\n"
+	"the .log's name (docs/panics.md).\n"
 	"--allow-taint (libvirt's QEMU monitor passthrough, which marks the domain tainted)\n"
 	"is not supported yet. By hand:\n"
 	"  virsh dump --memory-only --format elf vm1 /var/tmp/vm1.elf\n"
 	"  qgatrace dmesg --from-dump /var/tmp/vm1.elf\n\n" CLIENT_HELP_EXIT_STATUS "\nExamples:\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock dmesg --tail 20\n"
 	"  qgatrace --domain vm1 dmesg --level warn --follow\n"
-	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n";
+	"  qgatrace --agent /run/vm1/qgatrace.sock --json dmesg --since 1200\n"
+	"  qgatrace --domain vm1 dmesg --from-memory --save-dir /var/lib/qgatrace/panics\n";
 
 /* "truncated" replies in a row that may leave the cursor where it was */
 #define DMESG_MAX_STALLED 3
@@ -83,6 +89,7 @@ typedef struct {
 	gboolean scan_ram;
 	gboolean allow_taint;
 	gchar *from_dump;
+	gchar *save_dir;
 } DmesgOptions;
 
 static const DmesgOptions dmesg_defaults = {.since = -1, .tail = -1, .interval = 1.0};
@@ -113,6 +120,10 @@ static const GOptionEntry dmesg_entries[] = {
 	 "from memory: without -device vmcoreinfo, scan guest RAM for VMCOREINFO", NULL},
 	{"from-dump", 0, 0, G_OPTION_ARG_FILENAME, CLIENT_OPTION(DmesgOptions, from_dump),
 	 "read the log from an ELF memory dump (virsh dump --memory-only --format elf)", "FILE"},
+	{"save-dir", 0, 0, G_OPTION_ARG_FILENAME, CLIENT_OPTION(DmesgOptions, save_dir),
+	 "with --from-memory or --from-dump: save the log as DIR/<domain>-<UTC time>.log and "
+	 ".json instead of printing it, as qgatrace exporter saves a guest panic",
+	 "DIR"},
 	{NULL},
 };
 
@@ -489,6 +500,25 @@ dmesg_read_libvirt_dump(DmesgState *st, const GmemDmesgOptions *opts, GError **e
 	return reply;
 }
 
+/* --save-dir: the files a guest panic gets (client-panic.h), named after
+ * the domain, else the dump file */
+static gboolean
+dmesg_save(DmesgState *st, JsonObject *reply, GError **error)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree gchar *dump_name =
+		st->opts->from_dump != NULL ? g_path_get_basename(st->opts->from_dump) : NULL;
+	const gchar *name = st->ctx->domain != NULL ? st->ctx->domain : dump_name;
+	g_autofree gchar *log_path = NULL;
+	g_autofree gchar *shown = NULL;
+
+	if (!client_panic_save(st->opts->save_dir, name, now, reply, NULL, &log_path, error))
+		return FALSE;
+	shown = client_terminal_escape(log_path);
+	client_print("%s\n", shown);
+	return TRUE;
+}
+
 /* --from-memory, and the fallback when no agent answers: the log read from
  * guest memory through QEMU's QMP socket (guest-memory/gmem-dmesg.c) */
 static gboolean
@@ -532,6 +562,8 @@ dmesg_from_memory(DmesgState *st, GError **error)
 		reply = gmem_dmesg_read(ctx->qmp_path, &opts, error);
 	if (reply == NULL)
 		return FALSE;
+	if (st->opts->save_dir != NULL)
+		return dmesg_save(st, reply, error);
 	dmesg_announce(st);
 	records = client_json_array(reply, "records");
 	for (guint i = 0; records != NULL && i < json_array_get_length(records); i++) {
@@ -598,6 +630,14 @@ dmesg_check(ClientContext *ctx, gconstpointer options, gchar **args, GError **er
 			error, "--allow-taint is not supported yet: reading memory "
 			       "through libvirt's monitor passthrough is not implemented; "
 			       "--domain NAME dmesg --from-memory uses a memory dump instead");
+		return FALSE;
+	}
+	if (opts->save_dir != NULL && !opts->from_memory && opts->from_dump == NULL) {
+		client_set_usage_error(error, "--save-dir needs --from-memory or --from-dump");
+		return FALSE;
+	}
+	if (opts->save_dir != NULL && opts->since >= 0) {
+		client_set_usage_error(error, "--save-dir saves the whole log: no --since");
 		return FALSE;
 	}
 	if ((opts->from_memory || opts->from_dump != NULL) && opts->follow) {

@@ -78,12 +78,17 @@ gmem_hostile_write_dump(const gchar *name, HostileGuest *guest)
 	return path;
 }
 
-/* dmesg --from-dump on @guest's ELF dump; (transfer full) */
+/* dmesg --from-dump on @guest's ELF dump, with --save-dir @save_dir
+ * unless NULL; (transfer full) */
 static HostileRun *
-gmem_hostile_run_dump(const gchar *name, HostileGuest *guest, const gchar *const *env_extra)
+gmem_hostile_run_dump_to(const gchar *name, HostileGuest *guest, const gchar *const *env_extra,
+			 const gchar *save_dir)
 {
 	g_autofree gchar *path = gmem_hostile_write_dump(name, guest);
-	const gchar *const args[] = {"dmesg", "--from-dump", path, NULL};
+	/* the array ends at the first NULL: no --save-dir without a directory */
+	const gchar *const args[] = {"dmesg",  "--from-dump",
+				     path,     save_dir != NULL ? "--save-dir" : NULL,
+				     save_dir, NULL};
 	HostileRun *run = hostile_run_spawn(args, env_extra);
 	g_autofree gchar *how = NULL;
 
@@ -92,6 +97,12 @@ gmem_hostile_run_dump(const gchar *name, HostileGuest *guest, const gchar *const
 	how = hostile_run_describe(run);
 	print_message("# %s: %s\n", name, how);
 	return run;
+}
+
+static HostileRun *
+gmem_hostile_run_dump(const gchar *name, HostileGuest *guest, const gchar *const *env_extra)
+{
+	return gmem_hostile_run_dump_to(name, guest, env_extra, NULL);
 }
 
 static void
@@ -185,6 +196,50 @@ test_gmem_hostile_legacy_sane(void **state)
 	assert_int_equal(run->exit_status, 0);
 	assert_non_null(strstr(run->out->str, "hello from a sane guest"));
 	assert_non_null(strstr(run->out->str, "second record"));
+}
+
+/* --save-dir: the log saved as a guest panic's is (host-client/client-panic.c),
+ * the guest's terminal escape kept out of the .log, the .log's name printed */
+static void
+test_gmem_hostile_save_dir(void **state)
+{
+	static const gchar evil[] = "title \x1b]0;owned\x07 and clear \x1b[2J";
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	g_autoptr(HostileGuest) guest = NULL;
+	g_autoptr(HostileRun) run = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("test-gmem-hostile-save-XXXXXX", NULL);
+	g_autofree gchar *problem = NULL;
+	g_autofree gchar *log_path = NULL;
+	g_autofree gchar *json_path = NULL;
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *json = NULL;
+	guint32 next;
+
+	hostile_log_append(buf, "hello from a sane guest", 23, dict_ok, sizeof(dict_ok) - 1, 0, 0);
+	hostile_log_append(buf, evil, sizeof(evil) - 1, NULL, 0, 0, 0);
+	next = buf->len;
+	g_byte_array_set_size(buf, 4096);
+	memset(buf->data + next, 0, 4096 - next);
+	guest = hostile_guest_new_legacy(buf, 0, next);
+	run = gmem_hostile_run_dump_to("legacy-save-dir", guest, NULL, dir);
+	problem = gmem_hostile_check_run(run);
+	if (problem != NULL)
+		fail_msg("%s", problem);
+	assert_int_equal(run->exit_status, 0);
+	/* one line: the .log in @dir */
+	assert_true(g_str_has_prefix(run->out->str, dir));
+	assert_true(g_str_has_suffix(run->out->str, ".log\n"));
+	log_path = g_strndup(run->out->str, run->out->len - 1);
+	json_path = g_strdup_printf("%.*s.json", (gint)strlen(log_path) - 4, log_path);
+	assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
+	assert_true(g_file_get_contents(json_path, &json, NULL, NULL));
+	assert_non_null(strstr(log, "] hello from a sane guest\n"));
+	assert_non_null(strstr(log, "] title \\x1b]0;owned\\x07 and clear \\x1b[2J\n"));
+	assert_null(strchr(log, '\x1b'));
+	assert_non_null(strstr(json, "\"message\":\"title \\\\x1b]0;owned"));
+	g_unlink(log_path);
+	g_unlink(json_path);
+	assert_int_equal(g_rmdir(dir), 0);
 }
 
 static void
@@ -504,6 +559,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gmem_hostile_legacy_sane),
 		cmocka_unit_test(test_gmem_hostile_lockless_sane),
+		cmocka_unit_test(test_gmem_hostile_save_dir),
 		cmocka_unit_test(test_gmem_hostile_legacy_dict_device_padding),
 		cmocka_unit_test(test_gmem_hostile_legacy_dict_subsystem_padding),
 		cmocka_unit_test(test_gmem_hostile_legacy_dict_at_buffer_end),

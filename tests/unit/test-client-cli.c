@@ -351,6 +351,13 @@ test_client_cli_real_commands_usage(void **state)
 	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg",
 				  "--tail", "0", NULL),
 			 CLIENT_EXIT_USAGE);
+	/* --save-dir saves one read from memory, all of it */
+	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "dmesg",
+				  "--save-dir", "/tmp", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--domain", "vm", "dmesg", "--from-memory",
+				  "--save-dir", "/tmp", "--since", "4", NULL),
+			 CLIENT_EXIT_USAGE);
 	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "trace",
 				  "--list", "--session", "x", NULL),
 			 CLIENT_EXIT_USAGE);
