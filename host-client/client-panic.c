@@ -417,6 +417,7 @@ client_panic_capture(virConnectPtr conn, virDomainPtr domain, const char *dir, c
 	g_autoptr(JsonObject) capture = json_object_new();
 	g_autofree gchar *before_name = NULL;
 	g_autofree gchar *after_name = NULL;
+	g_autoptr(GError) error_after = NULL;
 	const char *name;
 	int before, after, reason;
 
@@ -425,6 +426,8 @@ client_panic_capture(virConnectPtr conn, virDomainPtr domain, const char *dir, c
 	g_return_val_if_fail(dir != NULL, FALSE);
 
 	name = virDomainGetName(domain);
+	if (name == NULL)
+		name = "?";
 	if (!client_libvirt_domain_state(domain, &before, &reason, error))
 		return FALSE;
 	if (!client_panic_check_state(name, before, error))
@@ -436,15 +439,19 @@ client_panic_capture(virConnectPtr conn, virDomainPtr domain, const char *dir, c
 		g_prefix_error(error, "reading the kernel log of domain '%s': ", name);
 		return FALSE;
 	}
-	if (!client_libvirt_domain_state(domain, &after, &reason, error))
-		return FALSE;
 	before_name = client_libvirt_state_name(before);
-	after_name = client_libvirt_state_name(after);
-	/* libvirt's dump resumes only what it paused itself */
-	if (after != before)
-		g_warning("domain '%s' was %s before its memory was read and is %s after", name,
-			  before_name, after_name);
 	json_object_set_string_member(capture, "state-before", before_name);
-	json_object_set_string_member(capture, "state-after", after_name);
+	/* the log is read: save it even when libvirt no longer answers */
+	if (!client_libvirt_domain_state(domain, &after, &reason, &error_after)) {
+		g_warning("%s, ignoring", error_after->message);
+		json_object_set_null_member(capture, "state-after");
+	} else {
+		after_name = client_libvirt_state_name(after);
+		/* libvirt's dump resumes only what it paused itself */
+		if (after != before)
+			g_warning("domain '%s' was %s before its memory was read and is %s after",
+				  name, before_name, after_name);
+		json_object_set_string_member(capture, "state-after", after_name);
+	}
 	return client_panic_save(dir, name, when, reply, capture, log_path, error);
 }
