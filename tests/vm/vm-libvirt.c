@@ -203,12 +203,14 @@ vm_libvirt_start_daemons(VmLibvirt *self, GError **error)
 {
 	g_autofree gchar *log = g_build_filename(self->run_dir, "libvirtd.log", NULL);
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *libvirtd = NULL;
 
 	if (vm_libvirt_answers()) {
 		g_printerr("# a libvirtd already answers at " VM_LIBVIRT_URI ": using it\n");
 		return TRUE;
 	}
-	if (g_find_program_in_path("libvirtd") == NULL) {
+	libvirtd = g_find_program_in_path("libvirtd");
+	if (libvirtd == NULL) {
 		/* the packages are in tests/install-deps */
 		g_set_error_literal(
 			error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
