@@ -430,17 +430,24 @@ client_libvirt_state_name(int state)
 	return g_strdup_printf("state %d", state);
 }
 
+/* for messages: a domain whose name libvirt cannot give is "?" */
+static const char *
+client_libvirt_domain_name(virDomainPtr dom)
+{
+	const char *name = virDomainGetName(dom);
+
+	return name != NULL ? name : "?";
+}
+
 gboolean
 client_libvirt_domain_state(virDomainPtr dom, int *state, int *reason, GError **error)
 {
 	*state = VIR_DOMAIN_NOSTATE;
 	*reason = 0;
 	if (virDomainGetState(dom, state, reason, 0) < 0) {
-		const char *name = virDomainGetName(dom);
-
 		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
 					 "cannot read the state of domain '%s'",
-					 name != NULL ? name : "?");
+					 client_libvirt_domain_name(dom));
 		return FALSE;
 	}
 	return TRUE;
@@ -660,11 +667,9 @@ client_libvirt_dump_domain_memory(virDomainPtr dom, const gchar *path, GError **
 	 * writing anyway); one that was not running it leaves as it was. */
 	if (virDomainCoreDumpWithFormat(dom, path, VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
 					VIR_DUMP_MEMORY_ONLY) < 0) {
-		const char *name = virDomainGetName(dom);
-
 		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
 					 "cannot dump the memory of domain '%s'",
-					 name != NULL ? name : "?");
+					 client_libvirt_domain_name(dom));
 		return FALSE;
 	}
 	return TRUE;
