@@ -76,7 +76,7 @@ doctor_check(Doctor *d, const gchar *name, gint ok, const gchar *fix, const gcha
 		d->verdict = g_strdup_printf("%s: %s%s%s", name, detail,
 					     fix != NULL ? "; fix: " : "", fix != NULL ? fix : "");
 	}
-	if (!d->ctx->json) {
+	if (!d->ctx->json && !d->ctx->quiet) {
 		ClientStyle style = ok > 0    ? CLIENT_STYLE_GREEN
 				    : ok == 0 ? CLIENT_STYLE_BOLD_RED
 					      : CLIENT_STYLE_DIM;
@@ -468,6 +468,20 @@ doctor_check_target(ClientContext *ctx, gconstpointer options, gchar **args, GEr
 	return TRUE;
 }
 
+#define DOCTOR_ALL_PASSED "every check passed: the agent is reachable and can prove a freeze"
+
+gchar *
+client_cmd_doctor_diagnose(ClientContext *ctx, ClientTarget *target, gboolean *unreachable)
+{
+	g_autoptr(JsonArray) checks = json_array_new();
+	Doctor d = {ctx, target, checks, NULL, FALSE, FALSE};
+
+	doctor_run_checks(&d);
+	if (unreachable != NULL)
+		*unreachable = d.unreachable;
+	return d.verdict != NULL ? d.verdict : g_strdup(DOCTOR_ALL_PASSED);
+}
+
 /* not CLIENT_COMMAND_AGENT: an agent that cannot be reached is what it diagnoses */
 static gboolean
 doctor_run(ClientInvocation *inv, GError **error)
@@ -478,8 +492,7 @@ doctor_run(ClientInvocation *inv, GError **error)
 
 	doctor_run_checks(&d);
 	if (d.verdict == NULL)
-		d.verdict = g_strdup(
-			"every check passed: the agent is reachable and can prove a freeze");
+		d.verdict = g_strdup(DOCTOR_ALL_PASSED);
 	if (ctx->json) {
 		g_autoptr(JsonObject) out = json_object_new();
 

@@ -5,9 +5,19 @@
 #include "client-commands.h"
 
 const ClientCommand *const client_commands[] = {
-	&client_cmd_ping, &client_cmd_info,	&client_cmd_status, &client_cmd_freeze,
-	&client_cmd_thaw, &client_cmd_snapshot, &client_cmd_trace,  &client_cmd_dmesg,
-	&client_cmd_df,	  &client_cmd_doctor,	&client_cmd_raw,    NULL,
+	&client_cmd_ping,
+	&client_cmd_info,
+	&client_cmd_status,
+	&client_cmd_freeze,
+	&client_cmd_thaw,
+	&client_cmd_snapshot,
+	&client_cmd_trace,
+	&client_cmd_dmesg,
+	&client_cmd_df,
+	&client_cmd_doctor,
+	&client_cmd_raw,
+	&client_cmd_fleet,
+	NULL,
 };
 
 const gchar client_commands_overview[] =
@@ -17,4 +27,5 @@ const gchar client_commands_overview[] =
 	"  qgatrace --agent /run/vm1/qgatrace.sock ping\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock --qmp /run/vm1/qmp.sock snapshot -m /mnt/data --qmp-snapshot\n"
 	"  qgatrace --domain vm1 --port org.qgatrace.0 dmesg --tail 20\n"
-	"  qgatrace --domain vm1 doctor\n";
+	"  qgatrace --domain vm1 doctor\n"
+	"  qgatrace --connect qemu:///system fleet\n";

@@ -17,6 +17,16 @@ extern const ClientCommand client_cmd_dmesg;
 extern const ClientCommand client_cmd_df;
 extern const ClientCommand client_cmd_doctor;
 extern const ClientCommand client_cmd_raw;
+extern const ClientCommand client_cmd_fleet;
+
+/**
+ * client_cmd_doctor_diagnose:
+ * The doctor's checks on @target, printing nothing when @ctx is quiet or
+ * under --json (fleet and the exporter say why an agent is unreachable).
+ * @unreachable: (out) (optional): whether the agent could not be reached
+ * Returns: (transfer full): the verdict line: the first failed check and its fix
+ */
+gchar *client_cmd_doctor_diagnose(ClientContext *ctx, ClientTarget *target, gboolean *unreachable);
 
 /* all of them, in the overview's order (NULL-terminated), and the text
  * `qgatrace --help` prints after their list */

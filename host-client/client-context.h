@@ -38,6 +38,7 @@ typedef struct {
 	guint timeout_ms;	 /* --timeout; 0: not given */
 	gboolean json;		 /* --json */
 	gint verbose;		 /* -v, repeatable */
+	gboolean quiet;		 /* no warnings on stderr: the probes of fleet and the exporter */
 
 	/* the terminal */
 	gboolean stdout_tty;

@@ -351,6 +351,12 @@ client_libvirt_set_error(GError **error, gint code, const gchar *format, ...)
 
 /* ---- the connection ---- */
 
+static gint
+client_libvirt_compare_names(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
 void
 client_libvirt_free(ClientLibvirt *self)
 {
@@ -366,13 +372,12 @@ client_libvirt_free(ClientLibvirt *self)
 }
 
 ClientLibvirt *
-client_libvirt_open(const gchar *uri, const gchar *domain, GError **error)
+client_libvirt_connect(const gchar *uri, GError **error)
 {
 	g_autoptr(ClientLibvirt) self = g_new0(ClientLibvirt, 1);
 	char *actual;
 
 	virSetErrorFunc(NULL, client_libvirt_silence);
-	self->name = g_strdup(domain);
 	self->conn = virConnectOpen(uri);
 	if (self->conn == NULL) {
 		client_libvirt_set_error(error, G_IO_ERROR_CONNECTION_REFUSED,
@@ -384,13 +389,67 @@ client_libvirt_open(const gchar *uri, const gchar *domain, GError **error)
 	actual = virConnectGetURI(self->conn);
 	self->uri = g_strdup(actual != NULL ? actual : (uri != NULL ? uri : "?"));
 	free(actual);
-	self->dom = virDomainLookupByName(self->conn, domain);
-	if (self->dom == NULL) {
+	return g_steal_pointer(&self);
+}
+
+ClientLibvirt *
+client_libvirt_open_domain(ClientLibvirt *self, const gchar *domain, GError **error)
+{
+	g_autoptr(ClientLibvirt) lv = g_new0(ClientLibvirt, 1);
+
+	lv->conn = self->conn;
+	virConnectRef(lv->conn);
+	lv->uri = g_strdup(self->uri);
+	lv->name = g_strdup(domain);
+	if (domain == NULL)
+		return g_steal_pointer(&lv);
+	lv->dom = virDomainLookupByName(lv->conn, domain);
+	if (lv->dom == NULL) {
 		client_libvirt_set_error(error, G_IO_ERROR_NOT_FOUND, "no domain '%s' at '%s'",
-					 domain, self->uri);
+					 domain, lv->uri);
 		return NULL;
 	}
-	return g_steal_pointer(&self);
+	return g_steal_pointer(&lv);
+}
+
+ClientLibvirt *
+client_libvirt_open(const gchar *uri, const gchar *domain, GError **error)
+{
+	g_autoptr(ClientLibvirt) conn = client_libvirt_connect(uri, error);
+
+	return conn != NULL ? client_libvirt_open_domain(conn, domain, error) : NULL;
+}
+
+GStrv
+client_libvirt_list_domains(ClientLibvirt *self, gboolean active, GError **error)
+{
+	virDomainPtr *doms = NULL;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	gint n = virConnectListAllDomains(self->conn, &doms,
+					  active ? VIR_CONNECT_LIST_DOMAINS_ACTIVE : 0);
+
+	if (n < 0) {
+		client_libvirt_set_error(error, G_IO_ERROR_FAILED,
+					 "cannot list the domains at '%s'", self->uri);
+		return NULL;
+	}
+	for (gint i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+
+		if (name != NULL)
+			g_ptr_array_add(names, g_strdup(name));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	g_ptr_array_sort(names, (GCompareFunc)client_libvirt_compare_names);
+	g_ptr_array_add(names, NULL);
+	return (GStrv)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+}
+
+virConnectPtr
+client_libvirt_get_connection(ClientLibvirt *self)
+{
+	return self->conn;
 }
 
 const gchar *

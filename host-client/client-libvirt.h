@@ -70,6 +70,30 @@ typedef struct _ClientLibvirt ClientLibvirt;
  * cannot be reached)
  */
 ClientLibvirt *client_libvirt_open(const gchar *uri, const gchar *domain, GError **error);
+
+/**
+ * client_libvirt_connect:
+ * Connects to libvirt at @uri without a domain, for what watches them all
+ * (fleet, the exporter); the domain functions below need
+ * client_libvirt_open_domain()'s.
+ * Returns: (transfer full): or NULL with G_IO_ERROR_CONNECTION_REFUSED
+ */
+ClientLibvirt *client_libvirt_connect(const gchar *uri, GError **error);
+
+/**
+ * client_libvirt_open_domain:
+ * Looks up @domain on @self's connection, which the result shares (one
+ * connection serves many threads: libvirt's remote driver multiplexes).
+ * @domain: (nullable): NULL: a second handle on the connection alone
+ * Returns: (transfer full): or NULL with G_IO_ERROR_NOT_FOUND
+ */
+ClientLibvirt *client_libvirt_open_domain(ClientLibvirt *self, const gchar *domain, GError **error);
+
+/* Returns: (transfer full): the names of the running (@active) or all domains, sorted */
+GStrv client_libvirt_list_domains(ClientLibvirt *self, gboolean active, GError **error);
+
+/* Returns: (transfer none): libvirt's connection, for its events */
+virConnectPtr client_libvirt_get_connection(ClientLibvirt *self);
 void client_libvirt_free(ClientLibvirt *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientLibvirt, client_libvirt_free)
 

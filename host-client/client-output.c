@@ -161,6 +161,8 @@ client_print_warning(ClientContext *ctx, const gchar *format, ...)
 	g_autofree gchar *safe = NULL;
 	va_list ap;
 
+	if (ctx->quiet)
+		return;
 	va_start(ap, format);
 	text = g_strdup_vprintf(format, ap);
 	va_end(ap);

@@ -52,6 +52,15 @@ client_target_get_libvirt(ClientTarget *self, GError **error)
 	return self->libvirt;
 }
 
+void
+client_target_set_libvirt(ClientTarget *self, ClientLibvirt *libvirt)
+{
+	/* an agent connection may borrow the one it replaces */
+	client_target_close_conn(self);
+	client_libvirt_free(self->libvirt);
+	self->libvirt = libvirt;
+}
+
 /* the agent's transport under --domain: libvirt's agent API for the port
  * libvirtd holds, the channel's socket for any other */
 static ClientConn *

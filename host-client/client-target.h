@@ -64,6 +64,10 @@ void client_target_close_qmp(ClientTarget *self);
  * without --domain, or another error */
 ClientLibvirt *client_target_get_libvirt(ClientTarget *self, GError **error);
 
+/* @libvirt (transfer full): the domain, on a connection opened already
+ * (fleet and the exporter share one), instead of --connect and --domain */
+void client_target_set_libvirt(ClientTarget *self, ClientLibvirt *libvirt);
+
 /**
  * client_target_host_disks:
  * The host's view of the guest's disks: from QMP with --qmp, else from

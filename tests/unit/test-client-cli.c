@@ -328,11 +328,18 @@ test_client_cli_real_commands_usage(void **state)
 		assert_int_equal(run_main(client_commands, client_commands[i]->name, "--help",
 					  NULL),
 				 CLIENT_EXIT_OK);
-		/* no --agent nor --domain */
-		if (g_strcmp0(client_commands[i]->name, "raw") != 0)
+		/* no --agent nor --domain; fleet and the exporter look at every domain */
+		if (g_strcmp0(client_commands[i]->name, "raw") != 0 &&
+		    g_strcmp0(client_commands[i]->name, "fleet") != 0 &&
+		    g_strcmp0(client_commands[i]->name, "exporter") != 0)
 			assert_int_equal(run_main(client_commands, client_commands[i]->name, NULL),
 					 CLIENT_EXIT_USAGE);
 	}
+	/* ... and refuse one agent or domain */
+	assert_int_equal(run_main(client_commands, "--domain", "vm", "fleet", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "fleet", "--parallel", "0", NULL),
+			 CLIENT_EXIT_USAGE);
 	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot",
 				  "--exec", "true", "--qmp-snapshot", NULL),
 			 CLIENT_EXIT_USAGE);
