@@ -5,19 +5,13 @@
 #include "client-commands.h"
 
 const ClientCommand *const client_commands[] = {
-	&client_cmd_ping,
-	&client_cmd_info,
-	&client_cmd_status,
-	&client_cmd_freeze,
-	&client_cmd_thaw,
-	&client_cmd_snapshot,
-	&client_cmd_trace,
-	&client_cmd_dmesg,
-	&client_cmd_df,
-	&client_cmd_doctor,
-	&client_cmd_raw,
-	&client_cmd_fleet,
-	NULL,
+	&client_cmd_ping,     &client_cmd_info,
+	&client_cmd_status,   &client_cmd_freeze,
+	&client_cmd_thaw,     &client_cmd_snapshot,
+	&client_cmd_trace,    &client_cmd_dmesg,
+	&client_cmd_df,	      &client_cmd_doctor,
+	&client_cmd_raw,      &client_cmd_fleet,
+	&client_cmd_exporter, NULL,
 };
 
 const gchar client_commands_overview[] =

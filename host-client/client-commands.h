@@ -18,6 +18,7 @@ extern const ClientCommand client_cmd_df;
 extern const ClientCommand client_cmd_doctor;
 extern const ClientCommand client_cmd_raw;
 extern const ClientCommand client_cmd_fleet;
+extern const ClientCommand client_cmd_exporter;
 
 /**
  * client_cmd_doctor_diagnose:

@@ -338,7 +338,11 @@ test_client_cli_real_commands_usage(void **state)
 	/* ... and refuse one agent or domain */
 	assert_int_equal(run_main(client_commands, "--domain", "vm", "fleet", NULL),
 			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "--agent", "/a.sock", "exporter", NULL),
+			 CLIENT_EXIT_USAGE);
 	assert_int_equal(run_main(client_commands, "fleet", "--parallel", "0", NULL),
+			 CLIENT_EXIT_USAGE);
+	assert_int_equal(run_main(client_commands, "exporter", "--interval", "-1", NULL),
 			 CLIENT_EXIT_USAGE);
 	assert_int_equal(run_main(client_commands, "--agent", "/nonexistent.sock", "snapshot",
 				  "--exec", "true", "--qmp-snapshot", NULL),
