@@ -58,7 +58,7 @@ static const GOptionEntry exporter_entries[] = {
 	 "save a crashed guest's kernel log into DIR", "DIR"},
 	{"interval", 'i', 0, G_OPTION_ARG_INT, CLIENT_OPTION(ExporterOptions, interval),
 	 "probe each domain every SECONDS (default 15)", "SECONDS"},
-	{"config", 'c', 0, G_OPTION_ARG_FILENAME, CLIENT_OPTION(ExporterOptions, config),
+	{"config", 0, 0, G_OPTION_ARG_FILENAME, CLIENT_OPTION(ExporterOptions, config),
 	 "read FILE instead of " CLIENT_EXPORTER_DEFAULT_CONFIG, "FILE"},
 	{NULL},
 };

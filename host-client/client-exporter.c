@@ -171,7 +171,8 @@ struct _ClientExporter {
 	guint tick_id;
 	guint reconnect_id;
 	GThread *event_thread;
-	gint stopping; /* atomic */
+	gint stopping;	  /* atomic: the event thread's end */
+	gboolean closing; /* no new probe or crash job: the pools are going */
 	guint probes_running;
 	guint64 events;
 	ClientExporterCrashFunc crash_func;
@@ -318,7 +319,7 @@ exporter_probe(ClientExporter *self, ExporterDomain *d)
 		d->reprobe = TRUE;
 		return;
 	}
-	if (self->libvirt == NULL || !d->active)
+	if (self->libvirt == NULL || !d->active || self->closing)
 		return;
 	job = g_new0(ExporterJob, 1);
 	job->exporter = self;
@@ -435,7 +436,7 @@ exporter_event_dispatch(gpointer data)
 		d->panics++;
 		g_message("domain '%s' crashed (guest panic %" G_GUINT64_FORMAT ")", d->name,
 			  d->panics);
-		if (self->crash_func != NULL && self->libvirt != NULL) {
+		if (self->crash_func != NULL && self->libvirt != NULL && !self->closing) {
 			ExporterCrash *crash = g_new0(ExporterCrash, 1);
 
 			crash->conn = client_libvirt_get_connection(self->libvirt);
@@ -676,6 +677,7 @@ client_exporter_free(ClientExporter *self)
 {
 	if (self == NULL)
 		return;
+	self->closing = TRUE;
 	if (self->tick_id != 0)
 		g_source_destroy(g_main_context_find_source_by_id(self->context, self->tick_id));
 	if (self->reconnect_id != 0)

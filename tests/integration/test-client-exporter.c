@@ -150,6 +150,7 @@ test_client_exporter_metrics(void **state)
 	g_autofree gchar *promtool_out = NULL;
 	g_autofree gchar *promtool_err = NULL;
 	g_autofree gchar *cmd = NULL;
+	g_autofree gchar *promtool = g_find_program_in_path("promtool");
 	gint status = -1;
 
 	exporter_start(&e, "[exporter]\n");
@@ -170,7 +171,7 @@ test_client_exporter_metrics(void **state)
 	scrape_path = g_build_filename(e.dir, "scrape.txt", NULL);
 	assert_true(g_file_set_contents(scrape_path, body, -1, NULL));
 	/* Debian's prometheus package (tests/install-deps): missing is a failure */
-	if (g_find_program_in_path("promtool") == NULL)
+	if (promtool == NULL)
 		fail_msg("promtool is not installed (the prometheus package)");
 	cmd = g_strdup_printf("sh -c 'promtool check metrics < %s'", scrape_path);
 	assert_true(g_spawn_command_line_sync(cmd, &promtool_out, &promtool_err, &status, NULL));
