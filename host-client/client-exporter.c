@@ -12,12 +12,7 @@
 /* how soon to try libvirtd again after losing it */
 #define CLIENT_EXPORTER_RECONNECT_S 5
 
-/* trace sessions remembered per domain as counted; beyond, only those
- * the agent still lists are kept */
-#define CLIENT_EXPORTER_MAX_SEEN 4096
-
 static const gchar *const client_exporter_error_kinds[] = {CLIENT_PROBE_ERROR_KINDS};
-static const gchar *const client_exporter_results[] = {"verified", "not-verified", "untraced"};
 
 /* ---- the configuration ---- */
 
@@ -141,8 +136,7 @@ typedef struct {
 	guint64 probes;
 	guint64 errors[G_N_ELEMENTS(client_exporter_error_kinds)];
 	ClientKlog *klog; /* NULL for a private domain */
-	GHashTable *seen; /* "ID@STARTED" of the sessions counted */
-	guint64 freezes[G_N_ELEMENTS(client_exporter_results)];
+	ClientProbeTally *freezes;
 	guint64 panics;
 	gchar *newest_id;	 /* the newest session over */
 	gdouble newest_frozen_s; /* its longest frozen mount; < 0 unknown */
@@ -155,7 +149,7 @@ exporter_domain_free(ExporterDomain *self)
 	g_free(self->name);
 	client_probe_result_free(self->last);
 	client_klog_free(self->klog);
-	g_hash_table_unref(self->seen);
+	client_probe_tally_free(self->freezes);
 	g_free(self->newest_id);
 	g_free(self);
 }
@@ -211,47 +205,19 @@ exporter_domain_get(ClientExporter *self, const gchar *name)
 	d->name = g_strdup(name);
 	d->private = client_exporter_config_is_private(self->config, name);
 	d->klog = d->private || self->config->klog_level < 0 ? NULL : client_klog_new();
-	d->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->freezes = client_probe_tally_new();
 	d->newest_frozen_s = -1;
 	g_hash_table_insert(self->domains, d->name, d);
 	return d;
 }
 
-/* each session once, whatever the agent lists again */
+/* the freezes, and the newest session's first sight */
 static void
 exporter_count_sessions(ExporterDomain *d, ClientProbeResult *result)
 {
 	ClientProbeSession *last = client_probe_result_last_session(result);
 
-	for (guint i = 0; i < result->sessions->len; i++) {
-		ClientProbeSession *s = g_ptr_array_index(result->sessions, i);
-		g_autofree gchar *key = NULL;
-
-		if (s->result == NULL)
-			continue;
-		key = g_strdup_printf("%s@%" G_GINT64_FORMAT, s->id, s->started_ns);
-		if (g_hash_table_contains(d->seen, key))
-			continue;
-		for (guint r = 0; r < G_N_ELEMENTS(client_exporter_results); r++) {
-			if (g_strcmp0(s->result, client_exporter_results[r]) == 0)
-				d->freezes[r]++;
-		}
-		g_hash_table_add(d->seen, g_steal_pointer(&key));
-	}
-	if (g_hash_table_size(d->seen) > CLIENT_EXPORTER_MAX_SEEN) {
-		/* forget what the agent no longer lists */
-		g_autoptr(GHashTable) keep =
-			g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-
-		for (guint i = 0; i < result->sessions->len; i++) {
-			ClientProbeSession *s = g_ptr_array_index(result->sessions, i);
-
-			g_hash_table_add(keep, g_strdup_printf("%s@%" G_GINT64_FORMAT, s->id,
-							       s->started_ns));
-		}
-		g_hash_table_unref(d->seen);
-		d->seen = g_steal_pointer(&keep);
-	}
+	client_probe_tally_add(d->freezes, result);
 	if (last == NULL)
 		return;
 	if (g_strcmp0(last->id, d->newest_id) != 0) {
@@ -778,10 +744,10 @@ exporter_render_domain(ClientMetrics *m, ExporterDomain *d, gint64 now)
 	ClientProbeResult *r = d->last;
 	ClientProbeSession *last = r != NULL ? client_probe_result_last_session(r) : NULL;
 
-	for (guint i = 0; i < G_N_ELEMENTS(client_exporter_results); i++)
+	for (const gchar *const *res = client_probe_tally_results(); *res != NULL; res++)
 		client_metrics_add(m, "qgatrace_freezes_total",
-				   LABELS("domain", d->name, "result", client_exporter_results[i]),
-				   (gdouble)d->freezes[i]);
+				   LABELS("domain", d->name, "result", *res),
+				   (gdouble)client_probe_tally_get(d->freezes, *res));
 	client_metrics_add(m, "qgatrace_guest_panics_total", dom, (gdouble)d->panics);
 	client_metrics_add(m, "qgatrace_probes_total", dom, (gdouble)d->probes);
 	for (guint i = 0; i < G_N_ELEMENTS(client_exporter_error_kinds); i++)

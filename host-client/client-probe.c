@@ -387,3 +387,82 @@ client_probe_domain(ClientLibvirt *conn, const gchar *domain, const ClientProbeO
 	result->duration_seconds = (g_get_monotonic_time() - start) / 1e6;
 	return g_steal_pointer(&result);
 }
+
+/* ---- sessions counted once ---- */
+
+static const gchar *const client_probe_results[] = {"verified", "not-verified", "untraced", NULL};
+
+struct _ClientProbeTally {
+	GHashTable *seen; /* "ID@STARTED" */
+	guint64 counts[CLIENT_PROBE_RESULTS];
+};
+
+ClientProbeTally *
+client_probe_tally_new(void)
+{
+	ClientProbeTally *self = g_new0(ClientProbeTally, 1);
+
+	self->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return self;
+}
+
+void
+client_probe_tally_free(ClientProbeTally *self)
+{
+	if (self == NULL)
+		return;
+	g_hash_table_unref(self->seen);
+	g_free(self);
+}
+
+static gchar *
+client_probe_tally_key(ClientProbeSession *session)
+{
+	return g_strdup_printf("%s@%" G_GINT64_FORMAT, session->id, session->started_ns);
+}
+
+void
+client_probe_tally_add(ClientProbeTally *self, ClientProbeResult *result)
+{
+	for (guint i = 0; i < result->sessions->len; i++) {
+		ClientProbeSession *s = g_ptr_array_index(result->sessions, i);
+		g_autofree gchar *key = NULL;
+
+		if (s->result == NULL)
+			continue;
+		key = client_probe_tally_key(s);
+		if (g_hash_table_contains(self->seen, key))
+			continue;
+		for (guint r = 0; r < CLIENT_PROBE_RESULTS; r++) {
+			if (g_strcmp0(s->result, client_probe_results[r]) == 0)
+				self->counts[r]++;
+		}
+		g_hash_table_add(self->seen, g_steal_pointer(&key));
+	}
+	if (g_hash_table_size(self->seen) > CLIENT_PROBE_TALLY_MAX) {
+		g_autoptr(GHashTable) keep =
+			g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+		for (guint i = 0; i < result->sessions->len; i++)
+			g_hash_table_add(keep, client_probe_tally_key(
+						       g_ptr_array_index(result->sessions, i)));
+		g_hash_table_unref(self->seen);
+		self->seen = g_steal_pointer(&keep);
+	}
+}
+
+guint64
+client_probe_tally_get(ClientProbeTally *self, const gchar *result)
+{
+	for (guint r = 0; r < CLIENT_PROBE_RESULTS; r++) {
+		if (g_strcmp0(result, client_probe_results[r]) == 0)
+			return self->counts[r];
+	}
+	return 0;
+}
+
+const gchar *const *
+client_probe_tally_results(void)
+{
+	return client_probe_results;
+}

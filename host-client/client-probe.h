@@ -76,6 +76,30 @@ typedef struct {
 ClientProbeResult *client_probe_domain(ClientLibvirt *conn, const gchar *domain,
 				       const ClientProbeOptions *options, ClientKlog *klog);
 
+/* Trace sessions by result, each counted once over any number of probes,
+ * however often the agent lists it again (and it leaves the plugin's out
+ * while frozen, then lists them again): a session is its id and start. */
+
+#define CLIENT_PROBE_RESULTS 3 /* verified, not-verified, untraced */
+
+/* the most sessions remembered; beyond, those the agent no longer lists are forgotten */
+#define CLIENT_PROBE_TALLY_MAX 4096
+
+typedef struct _ClientProbeTally ClientProbeTally;
+
+ClientProbeTally *client_probe_tally_new(void);
+void client_probe_tally_free(ClientProbeTally *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientProbeTally, client_probe_tally_free)
+
+/* counts the sessions of @result not counted before; those not over yet wait */
+void client_probe_tally_add(ClientProbeTally *self, ClientProbeResult *result);
+
+/* Returns: the sessions counted with @result ("verified", "not-verified", "untraced") */
+guint64 client_probe_tally_get(ClientProbeTally *self, const gchar *result);
+
+/* Returns: (transfer none): the results, in the order of the counts */
+const gchar *const *client_probe_tally_results(void);
+
 /* the result of a guest-trace-status session summary: "verified",
  * "not-verified", "untraced", or NULL while it is armed */
 const gchar *client_probe_session_result(JsonObject *summary);
