@@ -115,7 +115,7 @@ client_metrics_append_value(GString *out, gdouble value)
 		g_string_append(out, "NaN");
 	else if (isinf(value))
 		g_string_append(out, value > 0 ? "+Inf" : "-Inf");
-	else if (value == floor(value) && fabs(value) < 1e15)
+	else if (value > -1e15 && value < 1e15 && value == (gdouble)(gint64)value)
 		g_string_append_printf(out, "%.0f", value);
 	else
 		g_string_append(out, client_metrics_shortest(buf, sizeof(buf), value));
