@@ -12,6 +12,7 @@
 #include "client-exporter.h"
 #include "client-metrics.h"
 #include "client-output.h"
+#include "client-panic.h"
 
 static const gchar exporter_summary[] =
 	"A daemon for Prometheus: follows every running domain of the libvirt connection through\n"
@@ -147,15 +148,22 @@ exporter_listen(SoupServer *server, const gchar *listen, GError **error)
 	return soup_server_listen(server, address, 0, error);
 }
 
-/* a crashed domain, in the exporter's crash thread: where its kernel log is
- * saved into --panic-dir (client_panic_capture() is called from here) */
+/* a crashed domain, on the exporter's crash thread: its kernel log is read
+ * from memory and saved into --panic-dir; the domain is left as it is */
 static void
 exporter_on_guest_crash(virConnectPtr conn, virDomainPtr domain, gpointer user_data)
 {
 	const gchar *dir = user_data;
+	g_autofree gchar *log_path = NULL;
+	g_autoptr(GError) error = NULL;
 
-	g_message("domain '%s' crashed: its kernel log would go to '%s'", virDomainGetName(domain),
-		  dir);
+	if (!client_panic_capture(conn, domain, dir, &log_path, &error)) {
+		g_warning("domain '%s' crashed, its kernel log was not saved: %s",
+			  virDomainGetName(domain), error->message);
+		return;
+	}
+	g_message("domain '%s' crashed: kernel log saved to %s", virDomainGetName(domain),
+		  log_path);
 }
 
 static gboolean
