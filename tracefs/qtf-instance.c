@@ -282,18 +282,18 @@ qtf_tracer_find_tracefs(QtfTracer *self, const gchar *tracing_dir, GError **erro
 
 /* an instance of our name is a leftover of a crash: it still holds its
  * buffers and, armed, its ftrace callbacks */
-static gboolean
-qtf_tracer_remove_stale(QtfTracer *self, GError **error)
+gboolean
+qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **error)
 {
 	g_autoptr(TracefsInstance) stale = NULL;
 
-	if (!tracefs_instance_exists(self->name))
+	if (!tracefs_instance_exists(name))
 		return TRUE;
-	stale = tracefs_instance_alloc(self->tracing_dir, self->name);
+	stale = tracefs_instance_alloc(tracing_dir, name);
 	if (stale == NULL) {
 		gint errsv = errno;
 		qtf_set_error_errno(error, errsv, NULL, "cannot open the stale instance '%s'",
-				    self->name);
+				    name);
 		return FALSE;
 	}
 	/* rmdir resets the tracer, the filters and the pid lists itself */
@@ -301,10 +301,10 @@ qtf_tracer_remove_stale(QtfTracer *self, GError **error)
 		gint errsv = errno;
 		qtf_set_error_errno(error, errsv, NULL,
 				    "cannot remove the instance '%s' (another agent using it?)",
-				    self->name);
+				    name);
 		return FALSE;
 	}
-	g_debug("removed the stale instance '%s'", self->name);
+	g_debug("removed the stale instance '%s'", name);
 	return TRUE;
 }
 
@@ -854,7 +854,7 @@ qtf_tracer_new(const QtfOptions *opts, GError **error)
 	self->enabled = g_ptr_array_new_with_free_func(g_free);
 
 	if (!qtf_tracer_find_tracefs(self, opts->tracing_dir, error) ||
-	    !qtf_tracer_remove_stale(self, error))
+	    !qtf_instance_remove_stale(self->tracing_dir, self->name, error))
 		return NULL;
 	self->tfs = tracefs_instance_create(self->name);
 	if (self->tfs == NULL) {
@@ -992,7 +992,7 @@ qtf_tracer_disarm(QtfTracer *self, GError **error)
 }
 
 void
-qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture)
+qtf_instance_read_losses(struct tracefs_instance *tfs, QtfCapture *capture)
 {
 	glong n_cpus = sysconf(_SC_NPROCESSORS_CONF);
 
@@ -1001,9 +1001,9 @@ qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture)
 		g_autofree gchar *file = g_strdup_printf("per_cpu/cpu%d/stats", cpu);
 		g_autoptr(TracefsString) stats = NULL;
 
-		if (!tracefs_file_exists(self->tfs, file))
+		if (!tracefs_file_exists(tfs, file))
 			continue;
-		stats = tracefs_instance_file_read(self->tfs, file, NULL);
+		stats = tracefs_instance_file_read(tfs, file, NULL);
 		if (stats == NULL) {
 			/* unknown is not none */
 			qtf_capture_get_cpu(capture, cpu)->missed = -1;
@@ -1012,6 +1012,12 @@ qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture)
 		}
 		qtf_cpu_loss_parse_stats(qtf_capture_get_cpu(capture, cpu), stats);
 	}
+}
+
+void
+qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture)
+{
+	qtf_instance_read_losses(self->tfs, capture);
 }
 
 QtfCapture *

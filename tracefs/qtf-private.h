@@ -121,5 +121,9 @@ QtfCapture *qtf_tracer_describe(QtfTracer *self);
 
 /* per_cpu/cpuN/stats of every CPU into @capture */
 void qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture);
+void qtf_instance_read_losses(struct tracefs_instance *tfs, QtfCapture *capture);
+
+/* removes the instance @name when it exists: a leftover of a dead process */
+gboolean qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **error);
 
 G_END_DECLS

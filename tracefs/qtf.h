@@ -442,4 +442,111 @@ gboolean qtf_verdicts_all_verified(QtfVerdicts *verdicts);
  */
 JsonNode *qtf_verdicts_to_json(QtfVerdicts *verdicts);
 
+/* ---------------------------------------------------------------------------------------- */
+/* stalls: the tasks a freeze blocked, from the kernel's records */
+
+/*
+ * A second instance of our own ("<name>-stalls"), system-wide, records
+ * three kprobe events of the group QTF_STALL_GROUP: freeze_super's entry
+ * (the superblock's address and device), percpu_rwsem_wait's entry for a
+ * reader (a task that found a superblock's write-freeze semaphore held:
+ * it is about to sleep) and __percpu_down_read's return (it holds it
+ * now). The events are created once and left defined for the next
+ * process (creating them is slow; a defined kprobe costs nothing until
+ * an instance enables it). Each session costs one write to tracing_on
+ * before the freeze; everything else runs after the thaw.
+ */
+
+#define QTF_STALL_GROUP		    "qgatrace"
+#define QTF_STALL_DEFAULT_BUFFER_KB 128
+/* a semaphore of a superblock lies within the struct (~1.4 KiB on 6.1) */
+#define QTF_STALL_SUPER_BLOCK_MAX 4096
+
+typedef struct _QtfStallRecorder QtfStallRecorder;
+
+typedef enum {
+	QTF_STALL_RECORD_FREEZE,   /* freeze_super: addr = the superblock, dev = its s_dev */
+	QTF_STALL_RECORD_WAIT,	   /* percpu_rwsem_wait, reader: addr = the semaphore */
+	QTF_STALL_RECORD_ACQUIRED, /* __percpu_down_read returned */
+} QtfStallRecordKind;
+
+typedef struct {
+	QtfStallRecordKind kind;
+	guint64 ts_ns; /* trace clock 'mono' */
+	gint pid;      /* the task (thread) id */
+	gchar *comm;   /* nullable */
+	guint64 addr;
+	guint32 dev; /* the kernel's dev_t: major << 20 | minor */
+} QtfStallRecord;
+
+/* what one session recorded: waits of the excluded processes are left out */
+typedef struct {
+	GArray *records;   /* QtfStallRecord, oldest first */
+	gboolean complete; /* no record lost (buffers, counters, kretprobe misses) */
+	guint64 end_ns;	   /* when recording stopped: a task still blocked counts to here */
+} QtfStallLog;
+
+QtfStallLog *qtf_stall_log_new(void);
+/* @comm: (nullable), copied */
+void qtf_stall_log_add(QtfStallLog *self, QtfStallRecordKind kind, guint64 ts_ns, gint pid,
+		       const gchar *comm, guint64 addr, guint32 dev);
+void qtf_stall_log_free(QtfStallLog *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QtfStallLog, qtf_stall_log_free)
+
+/**
+ * qtf_stall_recorder_new:
+ * @tracing_dir: the tracefs root (qtf_tracer_get_tracing_dir())
+ * @instance: the instance's name; a leftover of that name is replaced
+ * @buffer_kb: per CPU; 0: QTF_STALL_DEFAULT_BUFFER_KB
+ * Defines the kprobe events when missing (one of our names with another
+ * definition is replaced) and creates the instance, tracing off.
+ * Returns: (transfer full): the recorder, or NULL with @error
+ */
+QtfStallRecorder *qtf_stall_recorder_new(const gchar *tracing_dir, const gchar *instance,
+					 guint buffer_kb, GError **error);
+
+/* before the freeze: one write, tracing on. Returns: FALSE with @error */
+gboolean qtf_stall_recorder_start(QtfStallRecorder *self, GError **error);
+
+/**
+ * qtf_stall_recorder_collect:
+ * @exclude: (array length=n_exclude): processes whose threads are left out
+ *   (the agent itself), listed from /proc/PID/task now
+ * After the thaw: tracing off, loss counters, drains the buffer.
+ * Returns: (transfer full): the log, or NULL with @error
+ */
+QtfStallLog *qtf_stall_recorder_collect(QtfStallRecorder *self, const GPid *exclude,
+					guint n_exclude, GError **error);
+
+/* removes the instance (the kprobe events stay defined); NULL is a no-op */
+void qtf_stall_recorder_free(QtfStallRecorder *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QtfStallRecorder, qtf_stall_recorder_free)
+
+typedef struct {
+	gint pid;
+	gchar *comm; /* nullable */
+	gchar *mountpoint;
+	guint64 first_blocked_ns;
+	guint64 blocked_ns; /* every wait of the task on that mount, added up */
+} QtfStall;
+
+/* a GPtrArray of QtfStall, the longest first */
+typedef GPtrArray QtfStalls;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QtfStalls, g_ptr_array_unref)
+
+/**
+ * qtf_stalls_match:
+ * Pairs each task's wait with its next acquisition (a task waits on one
+ * semaphore at a time), and gives the wait to the superblock frozen in
+ * the log whose address is the nearest below the semaphore, within
+ * QTF_STALL_SUPER_BLOCK_MAX, whose device is one of @mounts'. A wait not
+ * acquired by the log's end lasts until then. One entry per task and
+ * mount: the first wait's start, all its waits' time.
+ * Returns: (transfer full)
+ */
+QtfStalls *qtf_stalls_match(const QtfStallLog *log, const QtfMount *mounts, guint n_mounts);
+
+/* [{"pid", "comm", "mountpoint", "first-blocked-ns", "blocked-ns"}]; Returns: (transfer full) */
+JsonNode *qtf_stalls_to_json(QtfStalls *stalls);
+
 G_END_DECLS
