@@ -35,6 +35,7 @@ struct _QgaTraceSession {
 	gchar *unattributable;
 	QtfCapture *capture; /* NULL until finished */
 	QtfVerdicts *verdicts;
+	QtfStallLog *stalls; /* NULL: not recorded */
 };
 
 static void
@@ -76,6 +77,7 @@ qga_trace_session_free(QgaTraceSession *self)
 		qtf_capture_free(self->capture);
 	if (self->verdicts != NULL)
 		g_ptr_array_unref(self->verdicts);
+	qtf_stall_log_free(self->stalls);
 	g_free(self);
 }
 
@@ -149,20 +151,39 @@ qga_trace_session_set_unattributable(QgaTraceSession *self, const gchar *reason)
 }
 
 void
+qga_trace_session_set_stalls(QgaTraceSession *self, QtfStallLog *log)
+{
+	qtf_stall_log_free(self->stalls);
+	self->stalls = log;
+}
+
+/* the mounts as the tracing library takes them; @reported_only: the
+ * others get no device, so nothing is matched to them */
+static QtfMount *
+qga_trace_session_qtf_mounts(const QgaTraceSession *self, gboolean reported_only)
+{
+	QtfMount *mounts = g_new0(QtfMount, MAX(self->mounts->len, 1));
+
+	for (guint i = 0; i < self->mounts->len; i++) {
+		const QgaTraceSessionMount *m = g_ptr_array_index(self->mounts, i);
+
+		mounts[i] = (QtfMount){m->mountpoint, m->fstype, m->dev_major, m->dev_minor};
+		if (reported_only && !m->reported)
+			mounts[i].dev_major = mounts[i].dev_minor = 0;
+	}
+	return mounts;
+}
+
+void
 qga_trace_session_finish(QgaTraceSession *self, QtfCapture *capture, guint64 ended_ns)
 {
-	g_autofree QtfMount *mounts = g_new0(QtfMount, MAX(self->mounts->len, 1));
+	g_autofree QtfMount *mounts = qga_trace_session_qtf_mounts(self, FALSE);
 
 	g_return_if_fail(capture != NULL);
 	if (self->capture != NULL) {
 		g_warning("trace session '%s' finished twice, ignoring", self->id);
 		qtf_capture_free(capture);
 		return;
-	}
-	for (guint i = 0; i < self->mounts->len; i++) {
-		const QgaTraceSessionMount *m = g_ptr_array_index(self->mounts, i);
-
-		mounts[i] = (QtfMount){m->mountpoint, m->fstype, m->dev_major, m->dev_minor};
 	}
 	self->capture = capture;
 	self->ended_ns = ended_ns;
@@ -273,6 +294,20 @@ qga_trace_session_add_verdicts(const QgaTraceSession *self, JsonBuilder *b)
 	json_builder_end_array(b);
 }
 
+static void
+qga_trace_session_add_stalls(const QgaTraceSession *self, JsonBuilder *b)
+{
+	g_autofree QtfMount *mounts = qga_trace_session_qtf_mounts(self, TRUE);
+	g_autoptr(QtfStalls) stalls =
+		self->stalls != NULL ? qtf_stalls_match(self->stalls, mounts, self->mounts->len)
+				     : g_ptr_array_new();
+
+	json_builder_set_member_name(b, "stalls");
+	json_builder_add_value(b, qtf_stalls_to_json(stalls));
+	json_builder_set_member_name(b, "stalls-complete");
+	json_builder_add_boolean_value(b, self->stalls != NULL && self->stalls->complete);
+}
+
 JsonNode *
 qga_trace_session_to_json(const QgaTraceSession *self)
 {
@@ -331,6 +366,7 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 	}
 	json_builder_end_array(b);
 	qga_trace_session_add_verdicts(self, b);
+	qga_trace_session_add_stalls(self, b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }

@@ -71,6 +71,14 @@ void qga_trace_session_add_note(QgaTraceSession *self, const gchar *note);
 void qga_trace_session_set_unattributable(QgaTraceSession *self, const gchar *reason);
 
 /**
+ * qga_trace_session_set_stalls:
+ * @log: (transfer full) (nullable): what the stall recorder collected;
+ *   NULL: not recorded ("stalls-complete": false)
+ * The session's "stalls" are matched against its reported mounts.
+ */
+void qga_trace_session_set_stalls(QgaTraceSession *self, QtfStallLog *log);
+
+/**
  * qga_trace_session_finish:
  * @capture: (transfer full): what was recorded; qtf_capture_new_unavailable() when nothing
  * Verifies the mounts from @capture and the ioctls; the session becomes

@@ -18,12 +18,15 @@ struct _QgaTrace {
 	gboolean tried;		 /* qtf_tracer_new() ran */
 	gchar *unavailable;	 /* why it failed last */
 	guint seq;
-	QgaTraceSession *open;	/* between begin and end */
-	QgaTraceSession *ended; /* after end, until collected */
-	guint collect_idle;	/* collects @ended once the reply is out */
-	gboolean armed;		/* the tracer is armed for @open or @ended */
-	gchar *untraced;	/* why @open is not traced */
-	GQueue *sessions;	/* QgaTraceSession, finished, oldest first */
+	QgaTraceSession *open;	  /* between begin and end */
+	QgaTraceSession *ended;	  /* after end, until collected */
+	guint collect_idle;	  /* collects @ended once the reply is out */
+	gboolean armed;		  /* the tracer is armed for @open or @ended */
+	gchar *untraced;	  /* why @open is not traced */
+	GQueue *sessions;	  /* QgaTraceSession, finished, oldest first */
+	QtfStallRecorder *stalls; /* NULL when it could not be set up */
+	gchar *stalls_unavailable;
+	gboolean stalls_started; /* recording for @open or @ended */
 };
 
 QgaTrace *
@@ -53,6 +56,8 @@ qga_trace_free(QgaTrace *self)
 	qga_trace_collect(self);
 	/* disarms and removes the instance: nothing of ours stays in tracefs */
 	qtf_tracer_free(self->tracer);
+	qtf_stall_recorder_free(self->stalls);
+	g_free(self->stalls_unavailable);
 	g_free(self->tracing_dir);
 	g_free(self->kallsyms);
 	g_free(self->unavailable);
@@ -66,6 +71,24 @@ qga_trace_functions(const QgaConfig *config)
 {
 	return config->trace_functions != NULL ? (const gchar *const *)config->trace_functions
 					       : qtf_default_functions();
+}
+
+/* the stall recorder beside the tracer: its kprobe events are defined
+ * once, here, not per freeze */
+static void
+qga_trace_ensure_stalls(QgaTrace *self)
+{
+	g_autofree gchar *name =
+		g_strdup_printf("%s-stalls", qtf_tracer_get_instance_name(self->tracer));
+	g_autoptr(GError) error = NULL;
+
+	g_clear_pointer(&self->stalls_unavailable, g_free);
+	self->stalls =
+		qtf_stall_recorder_new(qtf_tracer_get_tracing_dir(self->tracer), name, 0, &error);
+	if (self->stalls == NULL) {
+		self->stalls_unavailable = g_strdup(error->message);
+		g_warning("stalled tasks are not recorded: %s", error->message);
+	}
 }
 
 /* creates the tracer, which probes the kernel by arming it once; never
@@ -92,6 +115,7 @@ qga_trace_ensure_tracer(QgaTrace *self)
 		g_warning("freezes are not traced: %s", error->message);
 		return FALSE;
 	}
+	qga_trace_ensure_stalls(self);
 	fallback = qtf_tracer_get_fallback_reason(self->tracer);
 	g_message("tracing freezes with the '%s' method in ftrace instance '%s'%s%s",
 		  qtf_method_to_string(qtf_tracer_get_method(self->tracer)),
@@ -105,6 +129,8 @@ static void
 qga_trace_drop_tracer(QgaTrace *self)
 {
 	g_clear_pointer(&self->tracer, qtf_tracer_free);
+	g_clear_pointer(&self->stalls, qtf_stall_recorder_free);
+	self->stalls_started = FALSE;
 	self->tried = FALSE;
 }
 
@@ -124,6 +150,43 @@ qga_trace_arm(QgaTrace *self, GPid tid, GError **error)
 		return FALSE;
 	}
 	return qtf_tracer_arm(self->tracer, tid, error);
+}
+
+static void
+qga_trace_start_stalls(QgaTrace *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (self->stalls == NULL) {
+		qga_trace_note(self, "stalled tasks not recorded: %s", self->stalls_unavailable);
+		return;
+	}
+	if (!qtf_stall_recorder_start(self->stalls, &error)) {
+		qga_trace_note(self, "stalled tasks not recorded: %s", error->message);
+		return;
+	}
+	self->stalls_started = TRUE;
+}
+
+/* after the thaw: what the stall recorder holds goes to @session */
+static void
+qga_trace_collect_stalls(QgaTrace *self, QgaTraceSession *session)
+{
+	g_autoptr(GError) error = NULL;
+	GPid agent = getpid();
+	QtfStallLog *log;
+
+	if (!self->stalls_started)
+		return;
+	self->stalls_started = FALSE;
+	/* the agent's own threads are not what a freeze stalled */
+	log = qtf_stall_recorder_collect(self->stalls, &agent, 1, &error);
+	if (log == NULL) {
+		g_warning("collecting stalled tasks: %s", error->message);
+		qga_trace_session_add_note(session, "stalled tasks not collected");
+		return;
+	}
+	qga_trace_session_set_stalls(session, log);
 }
 
 void
@@ -162,6 +225,7 @@ qga_trace_begin(QgaTrace *self, QgaMountList *mounts)
 		return;
 	}
 	self->armed = TRUE;
+	qga_trace_start_stalls(self);
 	g_debug("trace session '%s' armed for %d", id, (gint)tid);
 }
 
@@ -245,6 +309,7 @@ qga_trace_collect(QgaTrace *self)
 		return;
 	g_clear_handle_id(&self->collect_idle, g_source_remove);
 	session = g_steal_pointer(&self->ended);
+	qga_trace_collect_stalls(self, session);
 	if (self->armed) {
 		capture = qtf_tracer_collect(self->tracer, &error_local);
 		if (capture == NULL) {

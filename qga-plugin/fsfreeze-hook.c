@@ -182,6 +182,8 @@ typedef struct {
 	GPtrArray *mounts; /* HookMount: qemu-ga's list at freeze time */
 	QtfTracer *tracer;
 	gboolean armed;
+	QtfStallRecorder *stalls; /* recording, or NULL */
+	gchar *stalls_unavailable;
 	gchar *untraced; /* why not armed */
 } HookDaemon;
 
@@ -193,6 +195,8 @@ hook_daemon_clear(HookDaemon *self)
 		g_ptr_array_unref(self->mounts);
 	/* disarms, removes the instance */
 	g_clear_pointer(&self->tracer, qtf_tracer_free);
+	g_clear_pointer(&self->stalls, qtf_stall_recorder_free);
+	g_clear_pointer(&self->stalls_unavailable, g_free);
 	g_clear_pointer(&self->untraced, g_free);
 	self->mounts = NULL;
 	self->id = NULL;
@@ -280,6 +284,38 @@ hook_daemon_arm(HookDaemon *self)
 		return;
 	}
 	self->armed = TRUE;
+	self->stalls = qtf_stall_recorder_new(qtf_tracer_get_tracing_dir(self->tracer),
+					      HOOK_INSTANCE "-stalls", 0, &error);
+	if (self->stalls == NULL || !qtf_stall_recorder_start(self->stalls, &error)) {
+		self->stalls_unavailable = g_strdup(error->message);
+		g_clear_pointer(&self->stalls, qtf_stall_recorder_free);
+	}
+}
+
+/* after the thaw: the tasks the freeze stalled, qemu-ga and this daemon left out */
+static void
+hook_daemon_collect_stalls(HookDaemon *self, QgaTraceSession *session)
+{
+	const GPid exclude[] = {getpid(), self->pid};
+	g_autoptr(GError) error = NULL;
+	QtfStallLog *log;
+
+	if (self->stalls == NULL) {
+		g_autofree gchar *note = g_strdup_printf(
+			"stalled tasks not recorded: %s",
+			self->stalls_unavailable != NULL ? self->stalls_unavailable : "not armed");
+
+		qga_trace_session_add_note(session, note);
+		return;
+	}
+	log = qtf_stall_recorder_collect(self->stalls, exclude, G_N_ELEMENTS(exclude), &error);
+	if (log == NULL) {
+		g_autofree gchar *note =
+			g_strdup_printf("stalled tasks not collected: %s", error->message);
+
+		qga_trace_session_add_note(session, note);
+	}
+	qga_trace_session_set_stalls(session, log);
 }
 
 /* who may ask: root only, as qemu-ga runs its hooks */
@@ -337,6 +373,7 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 	gboolean thawed = g_strcmp0(request, "thaw") == 0;
 	QtfCapture *capture;
 
+	hook_daemon_collect_stalls(self, session);
 	if (self->armed) {
 		capture = qtf_tracer_collect(self->tracer, &error);
 		if (capture == NULL) {

@@ -131,6 +131,9 @@ test_qga_trace_session_recorded_sessions_verify_again(void **state)
 		JsonObject *v = first_verdict(again);
 
 		print_message("# %s\n", cases[i].name);
+		/* recorded before stalls were: test_qga_trace_session_stalls has those */
+		json_object_remove_member(json_node_get_object(again), "stalls");
+		json_object_remove_member(json_node_get_object(again), "stalls-complete");
 		assert_json_equal(again, recorded);
 		assert_string_equal(json_object_get_string_member(json_node_get_object(again),
 								  "method"),
@@ -250,6 +253,46 @@ test_qga_trace_session_armed_json(void **state)
 			 0);
 	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "ioctls")), 1);
 	assert_false(json_object_get_boolean_member(obj, "verified"));
+}
+
+static void
+test_qga_trace_session_stalls(void **state)
+{
+	g_autoptr(QgaTraceSession) session =
+		qga_trace_session_new("agent-7-3", QGA_TRACE_SESSION_SOURCE_AGENT, 7, 100);
+	QtfStallLog *log = qtf_stall_log_new();
+	g_autoptr(JsonNode) json = NULL;
+	g_autoptr(JsonNode) unrecorded = NULL;
+	JsonObject *obj;
+	JsonArray *stalls;
+	JsonObject *first;
+
+	/* not recorded: none listed, and that list is not complete */
+	qga_trace_session_add_mount(session, "/mnt/data", "ext4", 254, 0, TRUE);
+	/* a mount the session does not report: nothing is matched to it */
+	qga_trace_session_add_mount(session, "/mnt/hidden", "ext4", 254, 2, FALSE);
+	unrecorded = qga_trace_session_to_json(session);
+	obj = json_node_get_object(unrecorded);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "stalls")), 0);
+	assert_false(json_object_get_boolean_member(obj, "stalls-complete"));
+
+	log->end_ns = 500;
+	qtf_stall_log_add(log, QTF_STALL_RECORD_FREEZE, 110, 7, NULL, 0x1000, (254u << 20) | 0);
+	qtf_stall_log_add(log, QTF_STALL_RECORD_FREEZE, 111, 7, NULL, 0x3000, (254u << 20) | 2);
+	qtf_stall_log_add(log, QTF_STALL_RECORD_WAIT, 120, 812, "postgres", 0x1278, 0);
+	qtf_stall_log_add(log, QTF_STALL_RECORD_WAIT, 121, 813, "hidden", 0x3278, 0);
+	/* a lost record: the list may miss a task */
+	log->complete = FALSE;
+	qga_trace_session_set_stalls(session, log);
+	json = qga_trace_session_to_json(session);
+	obj = json_node_get_object(json);
+	assert_false(json_object_get_boolean_member(obj, "stalls-complete"));
+	stalls = json_object_get_array_member(obj, "stalls");
+	assert_int_equal(json_array_get_length(stalls), 1);
+	first = json_array_get_object_element(stalls, 0);
+	assert_int_equal(json_object_get_int_member(first, "pid"), 812);
+	assert_string_equal(json_object_get_string_member(first, "mountpoint"), "/mnt/data");
+	assert_int_equal(json_object_get_int_member(first, "blocked-ns"), 380);
 }
 
 static void
@@ -397,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_qga_trace_session_unfrozen_mount_is_not_verified),
 		cmocka_unit_test(test_qga_trace_session_untraced),
 		cmocka_unit_test(test_qga_trace_session_armed_json),
+		cmocka_unit_test(test_qga_trace_session_stalls),
 		cmocka_unit_test(test_qga_trace_session_id_is_valid),
 		cmocka_unit_test(test_qga_trace_session_store_keeps_the_newest),
 		cmocka_unit_test(test_qga_trace_session_write_index),
