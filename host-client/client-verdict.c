@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "client-output.h"
 #include "client-terminal.h"
 #include "client-verdict.h"
@@ -119,6 +121,114 @@ client_verdict_disk_is_unknown(JsonObject *disk)
 	       client_json_int(disk, "writes-in-window", 0) > 0;
 }
 
+/* a guest number as it must be: a JSON integer in [@min, @max] */
+static gboolean
+client_verdict_int_in(JsonObject *object, const gchar *name, gint64 min, gint64 max, gint64 *value)
+{
+	JsonNode *node = json_object_get_member(object, name);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_INT64)
+		return FALSE;
+	*value = json_node_get_int(node);
+	return *value >= min && *value <= max;
+}
+
+/* one entry of the guest's "stalls", checked; NULL when it is not what an
+ * agent sends */
+static JsonObject *
+client_verdict_stall_check(JsonObject *entry)
+{
+	JsonNode *comm = entry != NULL ? json_object_get_member(entry, "comm") : NULL;
+	JsonObject *out;
+	gint64 pid;
+	gint64 first;
+	gint64 blocked;
+
+	if (entry == NULL ||
+	    !client_verdict_int_in(entry, "pid", 1, CLIENT_VERDICT_PID_MAX, &pid) ||
+	    !client_verdict_int_in(entry, "first-blocked-ns", 0, G_MAXINT64, &first) ||
+	    !client_verdict_int_in(entry, "blocked-ns", 0, G_MAXINT64, &blocked) ||
+	    client_json_string(entry, "mountpoint") == NULL)
+		return NULL;
+	if (comm != NULL && !JSON_NODE_HOLDS_NULL(comm) &&
+	    (client_json_string(entry, "comm") == NULL ||
+	     strlen(client_json_string(entry, "comm")) > CLIENT_VERDICT_COMM_MAX))
+		return NULL;
+	out = json_object_new();
+	json_object_set_int_member(out, "pid", pid);
+	json_object_set_string_member(out, "comm", client_json_string(entry, "comm"));
+	json_object_set_int_member(out, "first-blocked-ns", first);
+	json_object_set_int_member(out, "blocked-ns", blocked);
+	return out;
+}
+
+static gint
+client_verdict_stall_longest_first(gconstpointer a, gconstpointer b)
+{
+	gint64 x = client_json_int(*(JsonObject *const *)a, "blocked-ns", 0);
+	gint64 y = client_json_int(*(JsonObject *const *)b, "blocked-ns", 0);
+
+	return x > y ? -1 : x < y;
+}
+
+JsonArray *
+client_verdict_stalls(JsonObject *session, const gchar *mountpoint, gboolean *complete)
+{
+	JsonArray *stalls = client_json_array(session, "stalls");
+	g_autoptr(GPtrArray) found =
+		g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
+	JsonArray *out;
+	guint n;
+
+	*complete = FALSE;
+	if (stalls == NULL)
+		return NULL;
+	n = json_array_get_length(stalls);
+	*complete = client_json_bool(session, "stalls-complete", FALSE) &&
+		    n <= CLIENT_VERDICT_STALLS_MAX;
+	for (guint i = 0; i < MIN(n, CLIENT_VERDICT_STALLS_MAX); i++) {
+		JsonObject *entry = client_json_array_object(stalls, i);
+		JsonObject *checked = client_verdict_stall_check(entry);
+
+		if (checked == NULL) {
+			*complete = FALSE;
+			continue;
+		}
+		if (g_strcmp0(client_json_string(entry, "mountpoint"), mountpoint) == 0)
+			g_ptr_array_add(found, checked);
+		else
+			json_object_unref(checked);
+	}
+	/* the host's order, not the guest's */
+	g_ptr_array_sort(found, client_verdict_stall_longest_first);
+	out = json_array_sized_new(found->len);
+	for (guint i = 0; i < found->len; i++)
+		json_array_add_object_element(out, json_object_ref(g_ptr_array_index(found, i)));
+	return out;
+}
+
+/* "stalled-tasks", "longest-stall-ns", "stalls-complete" */
+static void
+client_verdict_add_stalls(JsonObject *out, JsonObject *session, const gchar *mountpoint)
+{
+	gboolean complete = FALSE;
+	JsonArray *stalls =
+		session != NULL ? client_verdict_stalls(session, mountpoint, &complete) : NULL;
+
+	if (stalls != NULL && json_array_get_length(stalls) > 0)
+		json_object_set_int_member(out, "longest-stall-ns",
+					   client_json_int(json_array_get_object_element(stalls, 0),
+							   "blocked-ns", 0));
+	else
+		json_object_set_null_member(out, "longest-stall-ns");
+	if (stalls != NULL)
+		json_object_set_array_member(out, "stalled-tasks", stalls);
+	else
+		json_object_set_null_member(out, "stalled-tasks");
+	json_object_set_boolean_member(out, "stalls-complete", complete);
+}
+
 static JsonObject *
 client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *no_session_reason,
 		     JsonObject *host_evidence)
@@ -213,6 +323,7 @@ client_verdict_mount(const gchar *mountpoint, JsonObject *session, const gchar *
 		out, "unmapped-reason",
 		disk == NULL ? client_verdict_unmapped_reason(host_evidence, mountpoint) : NULL);
 	json_object_set_array_member(out, "host-unknown-disks", unknown);
+	client_verdict_add_stalls(out, session, mountpoint);
 	return out;
 }
 
@@ -255,6 +366,34 @@ client_verdict_all_verified(JsonArray *mountpoints)
 			return FALSE;
 	}
 	return TRUE;
+}
+
+/* "stalled: postgres (pid 812) 2.90 s", the longest first */
+static void
+client_verdict_format_stalls(GString *out, JsonObject *mp)
+{
+	JsonArray *stalls = client_json_array(mp, "stalled-tasks");
+	guint n = stalls != NULL ? json_array_get_length(stalls) : 0;
+
+	if (stalls == NULL)
+		return;
+	for (guint i = 0; i < MIN(n, CLIENT_VERDICT_STALLS_SHOWN); i++) {
+		JsonObject *stall = client_json_array_object(stalls, i);
+		g_autofree gchar *comm = client_json_text(stall, "comm", "?");
+		g_autofree gchar *d =
+			client_format_duration_ns((guint64)client_json_int(stall, "blocked-ns", 0));
+
+		g_string_append_printf(out, "  stalled: %s (pid %" G_GINT64_FORMAT ") %s\n", comm,
+				       client_json_int(stall, "pid", 0), d);
+	}
+	if (n > CLIENT_VERDICT_STALLS_SHOWN)
+		g_string_append_printf(out, "  stalled: and %u more (--json lists them)\n",
+				       n - CLIENT_VERDICT_STALLS_SHOWN);
+	if (n == 0 && client_json_bool(mp, "stalls-complete", FALSE))
+		g_string_append(out, "  stalled: none\n");
+	if (!client_json_bool(mp, "stalls-complete", FALSE))
+		g_string_append(out, "  stalled: the list may be incomplete (kernel records lost, "
+				     "or entries the host rejected)\n");
 }
 
 gchar *
@@ -328,6 +467,7 @@ client_verdict_format(ClientContext *ctx, JsonObject *mp)
 				       "its filesystems unknown to the host\n",
 				       id, client_json_int(d, "writes-in-window", 0));
 	}
+	client_verdict_format_stalls(out, mp);
 	if (reason != NULL)
 		g_string_append_printf(out, "  why not      %s\n", reason);
 	return g_string_free(out, FALSE);

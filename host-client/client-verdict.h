@@ -39,10 +39,31 @@ JsonObject *client_verdict_find(JsonObject *session, const gchar *mountpoint);
  * Returns: (transfer full): [{"mountpoint", "verified", "frozen-at-ns",
  *   "thawed-at-ns", "frozen-ns", "functions", "fs-ops", "attribution",
  *   "reason", "host-disk", "unmapped-reason", "host-writes-in-window", "host-unknown-disks":
- *   [{"id", "writes-in-window"}]}]
+ *   [{"id", "writes-in-window"}], "stalled-tasks" (client_verdict_stalls(), null when
+ *   the session has none), "longest-stall-ns" (null: none), "stalls-complete"}]
  */
 JsonArray *client_verdict_mountpoints(const gchar *const *requested, JsonObject *session,
 				      const gchar *no_session_reason, JsonObject *host_evidence);
+
+/* bounds on the guest's "stalls": entries examined, a comm's length, a pid
+ * (the kernel's PID_MAX_LIMIT), lines printed per mountpoint */
+#define CLIENT_VERDICT_STALLS_MAX   4096
+#define CLIENT_VERDICT_COMM_MAX	    64
+#define CLIENT_VERDICT_PID_MAX	    4194304
+#define CLIENT_VERDICT_STALLS_SHOWN 10
+
+/**
+ * client_verdict_stalls:
+ * @session: a guest-trace-fetch session
+ * @complete: (out): the guest's "stalls-complete", and nothing rejected
+ * The guest's "stalls" of @mountpoint, checked: a pid in 1..PID_MAX_LIMIT,
+ * non-negative integer times, a short comm or null; any other entry is
+ * dropped (and the list is then not complete), as is everything past
+ * CLIENT_VERDICT_STALLS_MAX entries.
+ * Returns: (transfer full) (nullable): [{"pid", "comm", "first-blocked-ns",
+ * "blocked-ns"}], the longest first; NULL when the session has no "stalls"
+ */
+JsonArray *client_verdict_stalls(JsonObject *session, const gchar *mountpoint, gboolean *complete);
 
 /* TRUE when @mountpoints is not empty and every entry is verified */
 gboolean client_verdict_all_verified(JsonArray *mountpoints);

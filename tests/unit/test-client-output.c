@@ -460,6 +460,122 @@ test_client_output_verdict_host_evidence(void **state)
 
 /* a guest that ties no mountpoint to a disk (no serial, a lying agent)
  * does not switch the host's counters off: unknown means not verified */
+/* the guest's stalls per mountpoint, the host's order, printed escaped */
+static void
+test_client_output_verdict_stalls(void **state)
+{
+	g_autoptr(JsonObject) session = load_object("session-function.json");
+	g_autoptr(JsonNode) stalls = json_from_string(
+		"[{\"pid\": 7, \"comm\": \"cp\", \"mountpoint\": \"/mnt/data\", "
+		"\"first-blocked-ns\": 10, \"blocked-ns\": 1000000000},"
+		" {\"pid\": 812, \"comm\": \"post\\u001b[2Jgres\", \"mountpoint\": \"/mnt/data\", "
+		"\"first-blocked-ns\": 5, \"blocked-ns\": 2900000000},"
+		" {\"pid\": 9, \"comm\": null, \"mountpoint\": \"/other\", "
+		"\"first-blocked-ns\": 5, \"blocked-ns\": 9000000000}]",
+		NULL);
+	g_autoptr(JsonArray) mps = NULL;
+	JsonObject *mp;
+	JsonArray *tasks;
+	g_autofree gchar *text = NULL;
+
+	json_object_set_member(session, "stalls", g_steal_pointer(&stalls));
+	json_object_set_boolean_member(session, "stalls-complete", TRUE);
+	mps = client_verdict_mountpoints(NULL, session, NULL, NULL);
+	mp = json_array_get_object_element(mps, 0);
+	tasks = json_object_get_array_member(mp, "stalled-tasks");
+	assert_int_equal(json_array_get_length(tasks), 2);
+	assert_int_equal(json_object_get_int_member(json_array_get_object_element(tasks, 0), "pid"),
+			 812);
+	assert_int_equal(json_object_get_int_member(mp, "longest-stall-ns"), 2900000000);
+	assert_true(json_object_get_boolean_member(mp, "stalls-complete"));
+	text = client_verdict_format(NULL, mp);
+	assert_non_null(strstr(text, "  stalled: post\\x1b[2Jgres (pid 812) 2.90 s\n"
+				     "  stalled: cp (pid 7) 1.00 s\n"));
+	assert_null(strstr(text, "\x1b"));
+	assert_null(strstr(text, "incomplete"));
+}
+
+/* a hostile guest's stalls: wrong types, negatives, huge pids, a long
+ * comm, too many entries; dropped, and the list then says incomplete */
+static void
+test_client_output_verdict_stalls_hostile(void **state)
+{
+	const gchar *bad[] = {
+		"{\"pid\": -1, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": 0, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": 4194305, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": 1.5, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": \"1\", \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": 1, \"mountpoint\": \"/m\", \"first-blocked-ns\": -1, \"blocked-ns\": 1}",
+		"{\"pid\": 1, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": -5}",
+		"{\"pid\": 1, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1e30}",
+		"{\"pid\": 1, \"mountpoint\": 3, \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
+		"{\"pid\": 1, \"mountpoint\": \"/m\", \"blocked-ns\": 1}",
+		"{\"pid\": 1, \"comm\": 5, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, "
+		"\"blocked-ns\": 1}",
+		"[1, 2]",
+		"null",
+	};
+	g_autoptr(GString) many = g_string_new("[");
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(JsonObject) session = json_object_new();
+		g_autofree gchar *text = g_strdup_printf("[%s]", bad[i]);
+		g_autoptr(JsonArray) tasks = NULL;
+		gboolean complete = TRUE;
+
+		json_object_set_member(session, "stalls", json_from_string(text, NULL));
+		json_object_set_boolean_member(session, "stalls-complete", TRUE);
+		tasks = client_verdict_stalls(session, "/m", &complete);
+		print_message("# %s\n", bad[i]);
+		assert_int_equal(json_array_get_length(tasks), 0);
+		assert_false(complete);
+	}
+	{
+		g_autoptr(JsonObject) session = json_object_new();
+		g_autofree gchar *comm = g_strnfill(CLIENT_VERDICT_COMM_MAX + 1, 'c');
+		g_autofree gchar *text =
+			g_strdup_printf("[{\"pid\": 1, \"comm\": \"%s\", \"mountpoint\": \"/m\", "
+					"\"first-blocked-ns\": 1, \"blocked-ns\": 1}]",
+					comm);
+		g_autoptr(JsonArray) tasks = NULL;
+		gboolean complete = TRUE;
+
+		json_object_set_member(session, "stalls", json_from_string(text, NULL));
+		json_object_set_boolean_member(session, "stalls-complete", TRUE);
+		tasks = client_verdict_stalls(session, "/m", &complete);
+		assert_int_equal(json_array_get_length(tasks), 0);
+		assert_false(complete);
+	}
+	/* past the bound: the rest is not looked at */
+	for (guint i = 0; i < CLIENT_VERDICT_STALLS_MAX + 10; i++)
+		g_string_append_printf(many,
+				       "%s{\"pid\": %u, \"comm\": \"w\", \"mountpoint\": \"/m\", "
+				       "\"first-blocked-ns\": 1, \"blocked-ns\": %u}",
+				       i > 0 ? "," : "", i + 1, i);
+	g_string_append_c(many, ']');
+	{
+		g_autoptr(JsonObject) session = json_object_new();
+		g_autoptr(JsonArray) tasks = NULL;
+		gboolean complete = TRUE;
+
+		json_object_set_member(session, "stalls", json_from_string(many->str, NULL));
+		json_object_set_boolean_member(session, "stalls-complete", TRUE);
+		tasks = client_verdict_stalls(session, "/m", &complete);
+		assert_int_equal(json_array_get_length(tasks), CLIENT_VERDICT_STALLS_MAX);
+		assert_false(complete);
+	}
+	/* not an array, or none: no stall information at all */
+	{
+		g_autoptr(JsonObject) session = json_object_new();
+		gboolean complete = TRUE;
+
+		json_object_set_string_member(session, "stalls", "lots");
+		assert_null(client_verdict_stalls(session, "/m", &complete));
+		assert_false(complete);
+	}
+}
+
 static void
 test_client_output_verdict_unknown_disk(void **state)
 {
@@ -652,6 +768,8 @@ main(void)
 		cmocka_unit_test(test_client_output_verdict_not_verified),
 		cmocka_unit_test(test_client_output_verdict_host_evidence),
 		cmocka_unit_test(test_client_output_verdict_unknown_disk),
+		cmocka_unit_test(test_client_output_verdict_stalls),
+		cmocka_unit_test(test_client_output_verdict_stalls_hostile),
 		cmocka_unit_test(test_client_output_libvirt_reply),
 		cmocka_unit_test(test_client_output_domain_xml),
 		cmocka_unit_test(test_client_output_domain_xml_invalid),
