@@ -638,6 +638,9 @@ assert_stock_session(JsonObject *s, gint qemu_ga)
 	assert_verified_data(s);
 	assert_string_equal(json_object_get_string_member(verdict_for(s, DATA), "attribution"),
 			    "order");
+	/* the hook records stalled tasks too: none here, and none lost */
+	assert_int_equal(json_array_get_length(json_object_get_array_member(s, "stalls")), 0);
+	assert_true(json_object_get_boolean_member(s, "stalls-complete"));
 }
 
 /* Debian's way: -F the dispatcher, which runs /etc/qemu/fsfreeze-hook.d/
