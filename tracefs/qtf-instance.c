@@ -1014,6 +1014,19 @@ qtf_instance_read_losses(struct tracefs_instance *tfs, QtfCapture *capture)
 	}
 }
 
+gboolean
+qtf_instance_drain(struct tracefs_instance *tfs, struct tep_handle *tep,
+		   int (*callback)(struct tep_event *, struct tep_record *, int, void *),
+		   void *data, GError **error)
+{
+	if (tracefs_iterate_raw_events(tep, tfs, NULL, 0, callback, data) < 0) {
+		gint errsv = errno;
+		qtf_set_error_errno(error, errsv, tfs, "cannot read the buffers");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 void
 qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture)
 {
@@ -1102,12 +1115,8 @@ qtf_tracer_collect(QtfTracer *self, GError **error)
 	if (tep == NULL)
 		return NULL;
 	decoder = qtf_decoder_new(tep, capture);
-	if (tracefs_iterate_raw_events(tep, self->tfs, NULL, 0, qtf_decoder_record_cb, decoder) <
-	    0) {
-		gint errsv = errno;
-		qtf_set_error_errno(error, errsv, self->tfs, "cannot read the buffers");
+	if (!qtf_instance_drain(self->tfs, tep, qtf_decoder_record_cb, decoder, error))
 		return NULL;
-	}
 	return g_steal_pointer(&capture);
 }
 

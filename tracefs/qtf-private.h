@@ -123,6 +123,11 @@ QtfCapture *qtf_tracer_describe(QtfTracer *self);
 void qtf_tracer_read_losses(QtfTracer *self, QtfCapture *capture);
 void qtf_instance_read_losses(struct tracefs_instance *tfs, QtfCapture *capture);
 
+/* reads (consumes) every CPU's buffer of @tfs, each record through @callback */
+gboolean qtf_instance_drain(struct tracefs_instance *tfs, struct tep_handle *tep,
+			    int (*callback)(struct tep_event *, struct tep_record *, int, void *),
+			    void *data, GError **error);
+
 /* removes the instance @name when it exists: a leftover of a dead process */
 gboolean qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **error);
 

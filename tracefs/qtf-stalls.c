@@ -325,12 +325,8 @@ qtf_stall_recorder_collect(QtfStallRecorder *self, const GPid *exclude, guint n_
 		log->complete = FALSE;
 	self->lost_base = lost;
 	self->missed_base = missed;
-	if (tracefs_iterate_raw_events(self->tep, self->tfs, NULL, 0, qtf_stall_record_cb, &drain) <
-	    0) {
-		gint errsv = errno;
-		qtf_set_error_errno(error, errsv, self->tfs, "cannot read the stall buffers");
+	if (!qtf_instance_drain(self->tfs, self->tep, qtf_stall_record_cb, &drain, error))
 		return NULL;
-	}
 	return g_steal_pointer(&log);
 }
 
