@@ -458,8 +458,6 @@ test_client_output_verdict_host_evidence(void **state)
 						"host-writes-in-window"));
 }
 
-/* a guest that ties no mountpoint to a disk (no serial, a lying agent)
- * does not switch the host's counters off: unknown means not verified */
 /* the guest's stalls per mountpoint, the host's order, printed escaped */
 static void
 test_client_output_verdict_stalls(void **state)
@@ -495,11 +493,28 @@ test_client_output_verdict_stalls(void **state)
 	assert_null(strstr(text, "incomplete"));
 }
 
+/* client_verdict_stalls() of @stalls_json on "/m", the guest saying complete */
+static JsonArray *
+stalls_on_m(const gchar *stalls_json, gboolean *complete)
+{
+	g_autoptr(JsonObject) session = json_object_new();
+
+	json_object_set_member(session, "stalls", json_from_string(stalls_json, NULL));
+	json_object_set_boolean_member(session, "stalls-complete", TRUE);
+	*complete = TRUE;
+	return client_verdict_stalls(session, "/m", complete);
+}
+
 /* a hostile guest's stalls: wrong types, negatives, huge pids, a long
  * comm, too many entries; dropped, and the list then says incomplete */
 static void
 test_client_output_verdict_stalls_hostile(void **state)
 {
+	g_autofree gchar *comm = g_strnfill(CLIENT_VERDICT_COMM_MAX + 1, 'c');
+	g_autofree gchar *long_comm = g_strdup_printf(
+		"{\"pid\": 1, \"comm\": \"%s\", \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, "
+		"\"blocked-ns\": 1}",
+		comm);
 	const gchar *bad[] = {
 		"{\"pid\": -1, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
 		"{\"pid\": 0, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, \"blocked-ns\": 1}",
@@ -513,37 +528,20 @@ test_client_output_verdict_stalls_hostile(void **state)
 		"{\"pid\": 1, \"mountpoint\": \"/m\", \"blocked-ns\": 1}",
 		"{\"pid\": 1, \"comm\": 5, \"mountpoint\": \"/m\", \"first-blocked-ns\": 1, "
 		"\"blocked-ns\": 1}",
+		long_comm,
 		"[1, 2]",
 		"null",
 	};
 	g_autoptr(GString) many = g_string_new("[");
+	g_autoptr(JsonArray) bounded = NULL;
+	g_autoptr(JsonObject) not_array = json_object_new();
+	gboolean complete;
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-		g_autoptr(JsonObject) session = json_object_new();
 		g_autofree gchar *text = g_strdup_printf("[%s]", bad[i]);
-		g_autoptr(JsonArray) tasks = NULL;
-		gboolean complete = TRUE;
+		g_autoptr(JsonArray) tasks = stalls_on_m(text, &complete);
 
-		json_object_set_member(session, "stalls", json_from_string(text, NULL));
-		json_object_set_boolean_member(session, "stalls-complete", TRUE);
-		tasks = client_verdict_stalls(session, "/m", &complete);
 		print_message("# %s\n", bad[i]);
-		assert_int_equal(json_array_get_length(tasks), 0);
-		assert_false(complete);
-	}
-	{
-		g_autoptr(JsonObject) session = json_object_new();
-		g_autofree gchar *comm = g_strnfill(CLIENT_VERDICT_COMM_MAX + 1, 'c');
-		g_autofree gchar *text =
-			g_strdup_printf("[{\"pid\": 1, \"comm\": \"%s\", \"mountpoint\": \"/m\", "
-					"\"first-blocked-ns\": 1, \"blocked-ns\": 1}]",
-					comm);
-		g_autoptr(JsonArray) tasks = NULL;
-		gboolean complete = TRUE;
-
-		json_object_set_member(session, "stalls", json_from_string(text, NULL));
-		json_object_set_boolean_member(session, "stalls-complete", TRUE);
-		tasks = client_verdict_stalls(session, "/m", &complete);
 		assert_int_equal(json_array_get_length(tasks), 0);
 		assert_false(complete);
 	}
@@ -554,28 +552,17 @@ test_client_output_verdict_stalls_hostile(void **state)
 				       "\"first-blocked-ns\": 1, \"blocked-ns\": %u}",
 				       i > 0 ? "," : "", i + 1, i);
 	g_string_append_c(many, ']');
-	{
-		g_autoptr(JsonObject) session = json_object_new();
-		g_autoptr(JsonArray) tasks = NULL;
-		gboolean complete = TRUE;
-
-		json_object_set_member(session, "stalls", json_from_string(many->str, NULL));
-		json_object_set_boolean_member(session, "stalls-complete", TRUE);
-		tasks = client_verdict_stalls(session, "/m", &complete);
-		assert_int_equal(json_array_get_length(tasks), CLIENT_VERDICT_STALLS_MAX);
-		assert_false(complete);
-	}
+	bounded = stalls_on_m(many->str, &complete);
+	assert_int_equal(json_array_get_length(bounded), CLIENT_VERDICT_STALLS_MAX);
+	assert_false(complete);
 	/* not an array, or none: no stall information at all */
-	{
-		g_autoptr(JsonObject) session = json_object_new();
-		gboolean complete = TRUE;
-
-		json_object_set_string_member(session, "stalls", "lots");
-		assert_null(client_verdict_stalls(session, "/m", &complete));
-		assert_false(complete);
-	}
+	json_object_set_string_member(not_array, "stalls", "lots");
+	assert_null(client_verdict_stalls(not_array, "/m", &complete));
+	assert_false(complete);
 }
 
+/* a guest that ties no mountpoint to a disk (no serial, a lying agent)
+ * does not switch the host's counters off: unknown means not verified */
 static void
 test_client_output_verdict_unknown_disk(void **state)
 {
