@@ -12,6 +12,7 @@
 
 #define DATA	     "/mnt/data"
 #define LOOP	     "/mnt/stall-loop"
+#define PLUGIN	     "/usr/libexec/qgatrace/qgatrace-fsfreeze-hook"
 #define WINDOW_MS    2000
 #define MIN_STALL_NS 1500000000
 /* small synced writes, 20 a second; prints the writer's pid */
@@ -52,23 +53,31 @@ start_writer(const gchar *dir, gint n)
  * host's time from sending the freeze to the thaw's answer, which bounds
  * any stall. Returns: (transfer full): the session */
 static JsonNode *
-frozen_window(QgaClient *agent, const gchar *mounts_json, gint n_mounts, guint64 *window_ns)
+frozen_window_by(QgaClient *freezer, QgaClient *agent, const gchar *mounts_json, gint n_mounts,
+		 guint64 *window_ns)
 {
 	g_autoptr(JsonNode) status = NULL;
 	g_autofree gchar *args = NULL;
 	JsonObject *last;
 	gint64 start = g_get_monotonic_time();
 
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-freeze-list", mounts_json),
+	assert_int_equal(vm_test_execute_int(freezer, "guest-fsfreeze-freeze-list", mounts_json),
 			 n_mounts);
 	g_usleep(WINDOW_MS * 1000);
-	assert_int_equal(vm_test_execute_int(agent, "guest-fsfreeze-thaw", NULL), n_mounts);
+	assert_int_equal(vm_test_execute_int(freezer, "guest-fsfreeze-thaw", NULL), n_mounts);
 	*window_ns = (guint64)(g_get_monotonic_time() - start) * 1000;
 	status = vm_test_execute_ok(agent, "guest-trace-status", NULL);
 	last = json_object_get_object_member(json_node_get_object(status), "last-session");
 	args = g_strdup_printf("{\"session\":\"%s\"}",
 			       json_object_get_string_member(last, "session"));
 	return vm_test_execute_ok(agent, "guest-trace-fetch", args);
+}
+
+/* frozen and thawed by qgatrace-agent itself */
+static JsonNode *
+frozen_window(QgaClient *agent, const gchar *mounts_json, gint n_mounts, guint64 *window_ns)
+{
+	return frozen_window_by(agent, agent, mounts_json, n_mounts, window_ns);
 }
 
 /* Returns: (transfer none) (nullable): the stall of @pid (0: any) on @mountpoint */
@@ -160,6 +169,43 @@ test_vm_stalls_none_without_writer(void **state)
 	assert_null(stall_of(session, 0, DATA));
 }
 
+/* stock qemu-ga with the qgatrace hook: its session lists the writer too */
+static void
+test_vm_stalls_qemu_ga_hook(void **state)
+{
+	g_autoptr(JsonNode) node = NULL;
+	JsonObject *session;
+	guint64 window_ns;
+	gint writer;
+
+	vm_test_guest();
+	g_free(vm_test_sh(
+		"qgatrace-vm-agent stop qemu-ga; "
+		"/usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 "
+		"-t /run/qemu-ga -F" PLUGIN " </dev/null >>/run/qemu-ga.log 2>&1 & "
+		"sleep 0.5; pidof qemu-ga"));
+	writer = start_writer(DATA, 0);
+	node = frozen_window_by(vm_test_connect("qga", TRUE), vm_test_connect("qgatrace", TRUE),
+				"{\"mountpoints\":[\"" DATA "\"]}", 1, &window_ns);
+	session = json_node_get_object(node);
+	assert_string_equal(json_object_get_string_member(session, "source"), "qemu-ga");
+	assert_true(json_object_get_boolean_member(session, "verified"));
+	assert_true(json_object_get_boolean_member(session, "stalls-complete"));
+	assert_stalled(session, writer, DATA, window_ns);
+}
+
+static int
+stalls_hook_teardown(void **state)
+{
+	g_autofree gchar *out = NULL;
+
+	stalls_teardown(state);
+	vm_guest_shell(vm_test_guest(),
+		       "qgatrace-vm-agent stop qemu-ga; qgatrace-vm-agent start qemu-ga", &out,
+		       NULL, VM_GUEST_SHELL_TIMEOUT_MS, NULL);
+	return 0;
+}
+
 /* 4 vCPUs, writers on the data disk and on a loop disk: every session
  * verified, every writer listed, nothing lost with the default buffer */
 static void
@@ -201,6 +247,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		stalls_test(test_vm_stalls_writer_listed),
 		stalls_test(test_vm_stalls_none_without_writer),
+		cmocka_unit_test_teardown(test_vm_stalls_qemu_ga_hook, stalls_hook_teardown),
 	};
 	const struct CMUnitTest smp_tests[] = {
 		stalls_test(test_vm_stalls_busy_smp),
