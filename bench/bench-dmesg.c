@@ -9,7 +9,8 @@
  *   incremental: 10 new records, read with guest-dmesg since the cursor
  *     against the same guest-exec path, which has no cursor: the whole log
  *     again, the host keeping the lines after the last one it had.
- * Both paths must return the same records (counted) or the program fails.
+ * Both paths must return the same records over the range both read (each
+ * record known by its printk time and text), or the program fails.
  */
 #include "config.h"
 
@@ -73,20 +74,55 @@ dmesg_bench_write(BenchContext *ctx, const gchar *tag, guint count, GError **err
 
 /* ---- qgatrace-agent: guest-dmesg ---- */
 
+/* what both paths give of a record: its printk time and its text, "TS-US MESSAGE" */
+static gchar *
+dmesg_bench_key(gint64 ts_us, const gchar *message)
+{
+	return g_strdup_printf("%" G_GINT64_FORMAT " %s", ts_us, message);
+}
+
+/* @message as the kernel has it: guest-dmesg gives it as /dev/kmsg escapes it ("\\xHH"),
+ * dmesg through klogctl as it is */
+static gchar *
+dmesg_bench_unescape(const gchar *message)
+{
+	GString *text = g_string_new(NULL);
+
+	for (const gchar *p = message; *p != '\0'; p++) {
+		if (p[0] == '\\' && p[1] == 'x' && g_ascii_isxdigit(p[2]) &&
+		    g_ascii_isxdigit(p[3])) {
+			g_string_append_c(text, (gchar)(g_ascii_xdigit_value(p[2]) * 16 +
+							g_ascii_xdigit_value(p[3])));
+			p += 3;
+			continue;
+		}
+		g_string_append_c(text, *p);
+	}
+	return g_string_free(text, FALSE);
+}
+
+static gint64
+dmesg_bench_key_ts(const gchar *key)
+{
+	return g_ascii_strtoll(key, NULL, 10);
+}
+
 /*
- * Every record after @since (-1: all), in as many calls as the reply limit takes.
+ * Every record after @since (-1: all), in as many calls as the reply limit takes, appended
+ * to @records as keys (dmesg_bench_key()).
  * Returns: the number of records, or -1 with @error
  */
 static gint64
-dmesg_bench_export(DmesgBench *self, gint64 since, GError **error)
+dmesg_bench_export(DmesgBench *self, gint64 since, GPtrArray *records, GError **error)
 {
-	gint64 records = 0;
+	gint64 n = 0;
 	gboolean truncated = TRUE;
 
 	while (truncated) {
 		g_autoptr(JsonObject) args = json_object_new();
 		g_autoptr(JsonNode) ret = NULL;
 		JsonObject *reply;
+		JsonArray *page;
 
 		json_object_set_int_member(args, "max-bytes", DMESG_MAX_BYTES);
 		if (since >= 0)
@@ -100,12 +136,23 @@ dmesg_bench_export(DmesgBench *self, gint64 since, GError **error)
 			return -1;
 		}
 		reply = json_node_get_object(ret);
-		records += json_array_get_length(json_object_get_array_member(reply, "records"));
+		page = json_object_get_array_member(reply, "records");
+		for (guint i = 0; i < json_array_get_length(page); i++) {
+			JsonObject *record = json_array_get_object_element(page, i);
+
+			g_autofree gchar *message = dmesg_bench_unescape(
+				json_object_get_string_member(record, "message"));
+
+			g_ptr_array_add(records,
+					dmesg_bench_key(json_object_get_int_member(record, "ts-us"),
+							message));
+		}
+		n += json_array_get_length(page);
 		since = json_object_get_int_member(reply, "next-seq");
 		truncated = json_object_get_boolean_member(reply, "truncated");
 	}
 	self->cursor = since;
-	return records;
+	return n;
 }
 
 /* ---- stock qemu-ga: guest-exec dmesg ---- */
@@ -174,9 +221,27 @@ dmesg_bench_exec_lines(DmesgBench *self, GError **error)
 	return g_strsplit(g_strchomp(text), "\n", -1);
 }
 
-/* the lines after the last one seen before, whose "[seconds] " make it unique */
+/* "[   72.376054] text" as a key (dmesg_bench_key()), or NULL */
+static gchar *
+dmesg_bench_line_key(const gchar *line)
+{
+	guint64 sec;
+	guint64 usec;
+	gint end = -1;
+
+	if (sscanf(line, "[%" G_GUINT64_FORMAT ".%6" G_GUINT64_FORMAT "]%n", &sec, &usec, &end) !=
+		    2 ||
+	    end < 0)
+		return NULL;
+	line += end;
+	return dmesg_bench_key((gint64)(sec * G_USEC_PER_SEC + usec),
+			       line[0] == ' ' ? line + 1 : line);
+}
+
+/* the lines after the last one seen before, whose "[seconds] " make it unique, appended to
+ * @records as keys */
 static gint64
-dmesg_bench_exec_new(DmesgBench *self, GError **error)
+dmesg_bench_exec_new(DmesgBench *self, GPtrArray *records, GError **error)
 {
 	g_auto(GStrv) lines = dmesg_bench_exec_lines(self, error);
 	guint n;
@@ -194,6 +259,16 @@ dmesg_bench_exec_new(DmesgBench *self, GError **error)
 			    "the last line seen, '%s', is no longer in dmesg", self->last_line);
 		return -1;
 	}
+	for (guint i = last; i < n; i++) {
+		gchar *key = dmesg_bench_line_key(lines[i]);
+
+		if (key == NULL) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "a dmesg line without its time: '%s'", lines[i]);
+			return -1;
+		}
+		g_ptr_array_add(records, key);
+	}
 	if (n > 0) {
 		g_free(self->last_line);
 		self->last_line = g_strdup(lines[n - 1]);
@@ -203,45 +278,119 @@ dmesg_bench_exec_new(DmesgBench *self, GError **error)
 
 /* ---- the two measurements ---- */
 
-typedef gint64 (*DmesgBenchPath)(DmesgBench *self, GError **error);
+/* appends the records it read to its last argument, as keys */
+typedef gint64 (*DmesgBenchPath)(DmesgBench *self, GPtrArray *records, GError **error);
 
 static gint64
-dmesg_bench_qgatrace_full(DmesgBench *self, GError **error)
+dmesg_bench_qgatrace_full(DmesgBench *self, GPtrArray *records, GError **error)
 {
-	return dmesg_bench_export(self, -1, error);
+	return dmesg_bench_export(self, -1, records, error);
 }
 
 static gint64
-dmesg_bench_qgatrace_new(DmesgBench *self, GError **error)
+dmesg_bench_qgatrace_new(DmesgBench *self, GPtrArray *records, GError **error)
 {
-	return dmesg_bench_export(self, self->cursor, error);
+	return dmesg_bench_export(self, self->cursor, records, error);
 }
 
 static gint64
-dmesg_bench_exec_full(DmesgBench *self, GError **error)
+dmesg_bench_exec_full(DmesgBench *self, GPtrArray *records, GError **error)
 {
 	g_clear_pointer(&self->last_line, g_free);
-	return dmesg_bench_exec_new(self, error);
+	return dmesg_bench_exec_new(self, records, error);
 }
 
 /* Returns: the records @path found, timed in ms into @samples; -1 with @error */
 static gint64
-dmesg_bench_time(DmesgBench *self, DmesgBenchPath path, GArray *samples, GError **error)
+dmesg_bench_time(DmesgBench *self, DmesgBenchPath path, GPtrArray *records, GArray *samples,
+		 GError **error)
 {
 	gint64 start = bench_now_ns();
-	gint64 records = path(self, error);
+	gint64 n = path(self, records, error);
 	gdouble ms = (bench_now_ns() - start) / 1e6;
 
-	if (records >= 0)
+	if (n >= 0)
 		g_array_append_val(samples, ms);
-	return records;
+	return n;
+}
+
+static guint
+dmesg_bench_count_tagged(GPtrArray *records, guint from, guint to, const gchar *tag)
+{
+	guint n = 0;
+
+	for (guint i = from; i < to; i++)
+		n += strstr(g_ptr_array_index(records, i), tag) != NULL;
+	return n;
+}
+
+/* [*from, *to) of @records: the keys whose time is within [@lo, @hi] */
+static void
+dmesg_bench_range(GPtrArray *records, gint64 lo, gint64 hi, guint *from, guint *to)
+{
+	*from = 0;
+	while (*from < records->len && dmesg_bench_key_ts(g_ptr_array_index(records, *from)) < lo)
+		(*from)++;
+	*to = *from;
+	while (*to < records->len && dmesg_bench_key_ts(g_ptr_array_index(records, *to)) <= hi)
+		(*to)++;
+}
+
+/*
+ * The records both paths returned over the range both read must be the same, in the same
+ * order: the kernel may log a record between the two reads, which one path has and the
+ * other not, at either end. With @tag, every record the bench wrote (@expected of them)
+ * must be among those compared.
+ */
+static gboolean
+dmesg_bench_same_records(GPtrArray *ours, GPtrArray *theirs, const gchar *tag, guint expected,
+			 GError **error)
+{
+	gint64 lo;
+	gint64 hi;
+	guint ours_from, ours_to, theirs_from, theirs_to;
+
+	if (ours->len == 0 || theirs->len == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "guest-dmesg read %u records, guest-exec dmesg %u lines", ours->len,
+			    theirs->len);
+		return FALSE;
+	}
+	lo = MAX(dmesg_bench_key_ts(g_ptr_array_index(ours, 0)),
+		 dmesg_bench_key_ts(g_ptr_array_index(theirs, 0)));
+	hi = MIN(dmesg_bench_key_ts(g_ptr_array_index(ours, ours->len - 1)),
+		 dmesg_bench_key_ts(g_ptr_array_index(theirs, theirs->len - 1)));
+	dmesg_bench_range(ours, lo, hi, &ours_from, &ours_to);
+	dmesg_bench_range(theirs, lo, hi, &theirs_from, &theirs_to);
+	for (guint i = 0; ours_from + i < ours_to || theirs_from + i < theirs_to; i++) {
+		const gchar *a =
+			ours_from + i < ours_to ? g_ptr_array_index(ours, ours_from + i) : "(none)";
+		const gchar *b = theirs_from + i < theirs_to
+					 ? g_ptr_array_index(theirs, theirs_from + i)
+					 : "(none)";
+
+		if (!g_str_equal(a, b)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "record %u of the range both read differs: guest-dmesg '%s', "
+				    "guest-exec dmesg '%s'",
+				    i, a, b);
+			return FALSE;
+		}
+	}
+	if (tag != NULL && dmesg_bench_count_tagged(ours, ours_from, ours_to, tag) != expected) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%u of the %u records the bench wrote are in the range both read",
+			    dmesg_bench_count_tagged(ours, ours_from, ours_to, tag), expected);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /*
  * @iterations rounds of both paths, the order alternating; each round first writes
- * @new_records records when that is not 0. Both paths must count the same records in
- * all: a record the kernel logs between the two reads of a round counts in the next
- * round for one of them, so the totals are compared after an untimed catch-up read.
+ * @new_records records when that is not 0. A full export compares each round's records;
+ * an incremental one all its rounds', after an untimed catch-up read (a record the kernel
+ * logs between the two reads of a round comes in the next round for one of them).
  */
 static gboolean
 dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, guint iterations,
@@ -250,14 +399,17 @@ dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, gu
 {
 	g_autoptr(GArray) ours_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) theirs_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GPtrArray) ours_records = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) theirs_records = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *note = NULL;
-	gint64 ours_records = 0;
-	gint64 theirs_records = 0;
-	gint64 ours_total = 0;
-	gint64 theirs_total = 0;
+	gint64 last_round = 0;
 
 	for (guint i = 0; i < iterations; i++) {
-		if (new_records > 0) {
+		/* a full export has everything every time: its own round is compared */
+		if (new_records == 0) {
+			g_ptr_array_set_size(ours_records, 0);
+			g_ptr_array_set_size(theirs_records, 0);
+		} else {
 			g_autofree gchar *tag = g_strdup_printf("new%u", i);
 
 			if (!dmesg_bench_write(ctx, tag, new_records, error))
@@ -265,39 +417,35 @@ dmesg_bench_compare(BenchContext *ctx, DmesgBench *self, const gchar *metric, gu
 		}
 		for (guint k = 0; k < 2; k++) {
 			gboolean ours_now = (i + k) % 2 == 0;
-			gint64 records = ours_now
-						 ? dmesg_bench_time(self, ours, ours_ms, error)
-						 : dmesg_bench_time(self, theirs, theirs_ms, error);
+			gint64 n = ours_now ? dmesg_bench_time(self, ours, ours_records, ours_ms,
+							       error)
+					    : dmesg_bench_time(self, theirs, theirs_records,
+							       theirs_ms, error);
 
-			if (records < 0)
+			if (n < 0)
 				return FALSE;
-			*(ours_now ? &ours_records : &theirs_records) = records;
+			if (ours_now)
+				last_round = n;
 		}
-		/* a full export counts everything every time: its last round stands */
-		ours_total = (new_records > 0 ? ours_total : 0) + ours_records;
-		theirs_total = (new_records > 0 ? theirs_total : 0) + theirs_records;
+		if (new_records == 0 &&
+		    !dmesg_bench_same_records(ours_records, theirs_records, NULL, 0, error)) {
+			g_prefix_error(error, "%s: ", metric);
+			return FALSE;
+		}
 	}
 	/* the catch-up read of an incremental export, untimed */
-	if (new_records > 0) {
-		gint64 ours_late = ours(self, error);
-		gint64 theirs_late = ours_late >= 0 ? theirs(self, error) : -1;
-
-		if (theirs_late < 0)
-			return FALSE;
-		ours_total += ours_late;
-		theirs_total += theirs_late;
-	}
-	if (ours_total != theirs_total) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "%s: guest-dmesg read %" G_GINT64_FORMAT
-			    " records, guest-exec dmesg %" G_GINT64_FORMAT " lines",
-			    metric, ours_total, theirs_total);
+	if (new_records > 0 &&
+	    (ours(self, ours_records, error) < 0 || theirs(self, theirs_records, error) < 0 ||
+	     !dmesg_bench_same_records(ours_records, theirs_records, "qgatrace-bench-new",
+				       iterations * new_records, error))) {
+		g_prefix_error(error, "%s: ", metric);
 		return FALSE;
 	}
-	note = g_strdup_printf("both paths read the same records (%" G_GINT64_FORMAT
-			       " in the last round); qemu-ga: guest-exec dmesg -s " DMESG_BUFFER
-			       ", guest-exec-status polled back to back, base64 decoded",
-			       ours_records);
+	note = g_strdup_printf(
+		"both paths read the same records over the range both read (%" G_GINT64_FORMAT
+		" in the last round); qemu-ga: guest-exec dmesg -s " DMESG_BUFFER
+		", guest-exec-status polled back to back, base64 decoded",
+		last_round);
 	bench_result_print(&(BenchResult){
 		.workload = WORKLOAD,
 		.metric = metric,
@@ -316,6 +464,7 @@ static gboolean
 dmesg_bench_run(BenchContext *ctx, GError **error)
 {
 	g_auto(DmesgBench) self = {0};
+	g_autoptr(GPtrArray) scratch = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *cmdline = vm_guest_shell_ok(ctx->guest, "cat /proc/cmdline", error);
 
 	if (cmdline == NULL)
@@ -337,7 +486,8 @@ dmesg_bench_run(BenchContext *ctx, GError **error)
 		    0, dmesg_bench_qgatrace_full, dmesg_bench_exec_full, "ratio <= 0.2", error))
 		return FALSE;
 	/* both cursors at the newest record */
-	if (dmesg_bench_qgatrace_full(&self, error) < 0 || dmesg_bench_exec_full(&self, error) < 0)
+	if (dmesg_bench_qgatrace_full(&self, scratch, error) < 0 ||
+	    dmesg_bench_exec_full(&self, scratch, error) < 0)
 		return FALSE;
 	return dmesg_bench_compare(ctx, &self, "incremental (10 new records)",
 				   bench_context_iterations(ctx, 20, 8, 2), NEW_RECORDS,
