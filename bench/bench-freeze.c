@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "bench-common.h"
+#include "bench-observer.h"
 
 /* Workload 2: freeze-list + thaw of /mnt/data, cycle after cycle, on three agents in turn:
  * qgatrace-agent tracing (the one /init started), a second qgatrace-agent with --no-trace on
@@ -9,8 +10,9 @@
  * frozen window the host sees runs from the freeze's reply to the thaw's: the filesystem is
  * frozen all along, and whatever tracing does between the two ioctls lands in it; arming the
  * tracer before the freeze does not, it is in the freeze latency and the whole cycle. The
- * frozen interval as the kernel saw it comes from the traced agent's own record
- * (guest-trace-fetch's verification). */
+ * frozen interval as the kernel saw it comes from the bench's own observer in the guest
+ * (bench-observer.h), the same for all three agents, and for the traced agent also from its
+ * own record (guest-trace-fetch's verification). */
 
 #define WORKLOAD   "freeze"
 #define MOUNTPOINT "/mnt/data"
@@ -19,12 +21,30 @@ enum { AGENT_TRACED, AGENT_UNTRACED, AGENT_QEMU_GA, N_AGENTS };
 
 static const gchar *const agent_names[N_AGENTS] = {"qgatrace", "qgatrace --no-trace", "qemu-ga"};
 
-/* the frozen window is the thaw's latency: the thaw goes out as the freeze's reply comes in */
-enum { SERIES_FREEZE, SERIES_WINDOW, SERIES_CYCLE, N_SERIES };
+/* the host's: the frozen window is the thaw's latency, the thaw goes out as the freeze's
+ * reply comes in; then the observer's frozen interval */
+enum {
+	SERIES_FREEZE,
+	SERIES_WINDOW,
+	SERIES_CYCLE,
+	N_HOST_SERIES,
+	SERIES_OBSERVED = N_HOST_SERIES,
+	N_SERIES
+};
+
+/* where each agent's pid is in the guest, for the observer's records */
+static const gchar *const agent_pidfiles[N_AGENTS] = {
+	"/run/qgatrace-agent.vm-pid", "/run/bench-untraced.pid", "/run/qemu-ga.vm-pid"};
+
+typedef struct {
+	guint agent;
+	gboolean timed;
+} FreezeCycle;
 
 typedef struct {
 	GArray *series[N_AGENTS][N_SERIES]; /* of gdouble, ms */
 	GArray *kernel_frozen;		    /* of gdouble, ms: the traced agent's cycles */
+	GArray *cycles;			    /* of FreezeCycle: every cycle the observer saw */
 } FreezeSamples;
 
 #define UNTRACED_CMD                                                                                         \
@@ -118,9 +138,9 @@ cycle(QgaClient *client, guint agent, FreezeSamples *samples, GError **error)
 			g_array_append_val(samples->kernel_frozen, kernel_ms);
 	}
 	if (samples != NULL) {
-		gdouble ms[N_SERIES] = {freeze_us / 1000.0, thaw_us / 1000.0,
-					(freeze_us + thaw_us) / 1000.0};
-		for (guint s = 0; s < N_SERIES; s++)
+		gdouble ms[N_HOST_SERIES] = {freeze_us / 1000.0, thaw_us / 1000.0,
+					     (freeze_us + thaw_us) / 1000.0};
+		for (guint s = 0; s < N_HOST_SERIES; s++)
 			g_array_append_val(samples->series[agent][s], ms[s]);
 	}
 	return TRUE;
@@ -132,6 +152,8 @@ run_cycles(QgaClient **clients, FreezeSamples *samples, guint n, GError **error)
 	for (guint i = 0; i < n; i++) {
 		for (guint k = 0; k < N_AGENTS; k++) {
 			guint agent = (i + k) % N_AGENTS;
+			FreezeCycle warm = {AGENT_QEMU_GA, FALSE};
+			FreezeCycle timed = {agent, TRUE};
 
 			/* The first freeze after a quiet spell waits for RCU grace periods
 			 * in freeze_super() (percpu_down_write() of the superblock's write
@@ -147,27 +169,94 @@ run_cycles(QgaClient **clients, FreezeSamples *samples, guint n, GError **error)
 				g_prefix_error(error, "%s: ", agent_names[agent]);
 				return FALSE;
 			}
+			if (samples != NULL) {
+				g_array_append_val(samples->cycles, warm);
+				g_array_append_val(samples->cycles, timed);
+			}
 		}
 	}
 	return TRUE;
 }
 
+/* The observer's intervals, one for each cycle run, each by the agent that ran it, go to
+ * the timed cycles' agents. */
+static gboolean
+assign_observed(BenchContext *ctx, FreezeSamples *samples, GArray *intervals, GError **error)
+{
+	gint pids[N_AGENTS];
+
+	for (guint k = 0; k < N_AGENTS; k++) {
+		pids[k] = (gint)bench_guest_read_pid(ctx, agent_pidfiles[k], error);
+		if (pids[k] == 0)
+			return FALSE;
+	}
+	if (intervals->len != samples->cycles->len) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "the observer saw %u frozen intervals of '%s' in %u cycles",
+			    intervals->len, MOUNTPOINT, samples->cycles->len);
+		return FALSE;
+	}
+	for (guint i = 0; i < intervals->len; i++) {
+		const BenchFrozenInterval *seen = &g_array_index(intervals, BenchFrozenInterval, i);
+		const FreezeCycle *cycle = &g_array_index(samples->cycles, FreezeCycle, i);
+
+		if (seen->pid != pids[cycle->agent]) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "the observer's interval %u is pid %d's, not %s's (pid %d)", i,
+				    seen->pid, agent_names[cycle->agent], pids[cycle->agent]);
+			return FALSE;
+		}
+		if (cycle->timed)
+			g_array_append_val(samples->series[cycle->agent][SERIES_OBSERVED],
+					   seen->ms);
+	}
+	return TRUE;
+}
+
+static const gchar *const series_notes[N_SERIES] = {
+	[SERIES_WINDOW] = "freeze replied to thaw replied, seen by the host",
+	[SERIES_CYCLE] = "freeze sent to thaw replied, seen by the host",
+	[SERIES_OBSERVED] = "freeze_super entered to thaw_super returned, the bench's kprobes",
+};
+
+/* a row: @agent's median of @series against @baseline's */
+typedef struct {
+	const gchar *metric;
+	guint series, agent, baseline;
+	const gchar *target;
+} FreezeRow;
+
+static const FreezeRow freeze_rows[] = {
+	{"freeze-list p50", SERIES_FREEZE, AGENT_TRACED, AGENT_QEMU_GA, "ratio <= 1.0"},
+	{"freeze-list p50, tracing on/off", SERIES_FREEZE, AGENT_TRACED, AGENT_UNTRACED, NULL},
+	{"frozen window p50, tracing on/off", SERIES_WINDOW, AGENT_TRACED, AGENT_UNTRACED,
+	 "ratio <= 1.05"},
+	{"frozen window p50", SERIES_WINDOW, AGENT_TRACED, AGENT_QEMU_GA, "ratio <= 1.05"},
+	{"frozen window p50, --no-trace", SERIES_WINDOW, AGENT_UNTRACED, AGENT_QEMU_GA, NULL},
+	{"whole cycle p50, tracing on/off", SERIES_CYCLE, AGENT_TRACED, AGENT_UNTRACED, NULL},
+	{"whole cycle p50", SERIES_CYCLE, AGENT_TRACED, AGENT_QEMU_GA, "ratio <= 1.5"},
+	{"whole cycle p50, --no-trace", SERIES_CYCLE, AGENT_UNTRACED, AGENT_QEMU_GA, NULL},
+	{"frozen interval (observer) p50", SERIES_OBSERVED, AGENT_TRACED, AGENT_QEMU_GA,
+	 "ratio <= 1.05"},
+	{"frozen interval (observer) p50, --no-trace", SERIES_OBSERVED, AGENT_UNTRACED,
+	 AGENT_QEMU_GA, NULL},
+	{"frozen interval (observer) p50, tracing on/off", SERIES_OBSERVED, AGENT_TRACED,
+	 AGENT_UNTRACED, NULL},
+};
+
 static void
-print_median(FreezeSamples *samples, const gchar *metric, guint series, guint baseline,
-	     const gchar *target)
+print_median(FreezeSamples *samples, const FreezeRow *row)
 {
 	BenchResult result = {
 		.workload = WORKLOAD,
-		.metric = metric,
+		.metric = row->metric,
 		.unit = "ms",
-		.value = bench_median(samples->series[AGENT_TRACED][series]),
-		.baseline = agent_names[baseline],
-		.baseline_value = bench_median(samples->series[baseline][series]),
-		.target = target,
-		.samples = samples->series[AGENT_TRACED][series]->len,
-		.note = series == SERIES_WINDOW ? "freeze replied to thaw replied, seen by the host"
-			: series == SERIES_CYCLE ? "freeze sent to thaw replied, seen by the host"
-						 : NULL,
+		.value = bench_median(samples->series[row->agent][row->series]),
+		.baseline = agent_names[row->baseline],
+		.baseline_value = bench_median(samples->series[row->baseline][row->series]),
+		.target = row->target,
+		.samples = samples->series[row->agent][row->series]->len,
+		.note = series_notes[row->series],
 	};
 
 	bench_result_print(&result);
@@ -185,15 +274,8 @@ print_results(FreezeSamples *samples)
 		.note = "freeze_super to thaw_super of /mnt/data, from guest-trace-fetch",
 	};
 
-	print_median(samples, "freeze-list p50", SERIES_FREEZE, AGENT_QEMU_GA, "ratio <= 1.0");
-	print_median(samples, "freeze-list p50, tracing on/off", SERIES_FREEZE, AGENT_UNTRACED,
-		     NULL);
-	print_median(samples, "frozen window p50, tracing on/off", SERIES_WINDOW, AGENT_UNTRACED,
-		     "ratio <= 1.05");
-	print_median(samples, "frozen window p50", SERIES_WINDOW, AGENT_QEMU_GA, NULL);
-	print_median(samples, "whole cycle p50, tracing on/off", SERIES_CYCLE, AGENT_UNTRACED,
-		     NULL);
-	print_median(samples, "whole cycle p50", SERIES_CYCLE, AGENT_QEMU_GA, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(freeze_rows); i++)
+		print_median(samples, &freeze_rows[i]);
 	bench_result_print(&kernel);
 }
 
@@ -211,10 +293,17 @@ measure(BenchContext *ctx, QgaClient *untraced, FreezeSamples *samples, GError *
 		return FALSE;
 	{
 		QgaClient *clients[N_AGENTS] = {traced, untraced, qemu_ga};
+		g_autoptr(BenchObserver) observer = NULL;
+		g_autoptr(GArray) intervals = NULL;
 
 		/* one cycle each first: the traced agent probes tracefs on its first freeze */
-		return run_cycles(clients, NULL, 1, error) &&
-		       run_cycles(clients, samples, n, error);
+		if (!run_cycles(clients, NULL, 1, error))
+			return FALSE;
+		observer = bench_observer_start(ctx, MOUNTPOINT, error);
+		if (observer == NULL || !run_cycles(clients, samples, n, error))
+			return FALSE;
+		intervals = bench_observer_read(observer, error);
+		return intervals != NULL && assign_observed(ctx, samples, intervals, error);
 	}
 }
 
@@ -233,6 +322,7 @@ run(BenchContext *ctx, GError **error)
 			samples.series[k][s] = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	}
 	samples.kernel_frozen = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	samples.cycles = g_array_new(FALSE, FALSE, sizeof(FreezeCycle));
 
 	ok = measure(ctx, untraced, &samples, error);
 	/* the spare port is free again for the next workload, whatever happened */
@@ -246,6 +336,7 @@ run(BenchContext *ctx, GError **error)
 			g_array_unref(samples.series[k][s]);
 	}
 	g_array_unref(samples.kernel_frozen);
+	g_array_unref(samples.cycles);
 	return ok;
 }
 
