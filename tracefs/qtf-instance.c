@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ struct _QtfTracer {
 	gchar *arm_reason;
 	gchar **armed_functions; /* set_ftrace_filter as read back */
 	GPtrArray *enabled;	 /* "system:name" of the events we enabled */
+	gint watch;		 /* inotify on the files a resume keeps, or -1 */
 
 	/* the parser of the last collection and what it was built for */
 	struct tep_handle *tep;
@@ -597,6 +599,54 @@ qtf_tracer_start(QtfTracer *self, GError **error)
 	return TRUE;
 }
 
+/* the files a paused session keeps as the last full arm wrote them, which change only
+ * by a write; tracing_on is not among them: the kernel turns it off by itself */
+static const gchar *const qtf_kept_files[] = {
+	"current_tracer",
+	"set_ftrace_pid",
+	"set_ftrace_filter",
+	"trace_clock",
+};
+
+static void
+qtf_tracer_unwatch(QtfTracer *self)
+{
+	if (self->watch >= 0)
+		close(self->watch);
+	self->watch = -1;
+}
+
+/* Watches the kept files from now on: reading set_ftrace_filter back makes the kernel walk
+ * every traceable function (milliseconds under TCG), where a write by anyone shows up as
+ * an inotify event. Best effort: without a watch a resume reads the files back. */
+static void
+qtf_tracer_watch(QtfTracer *self)
+{
+	qtf_tracer_unwatch(self);
+	self->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	for (guint i = 0; self->watch >= 0 && i < G_N_ELEMENTS(qtf_kept_files); i++) {
+		gchar *path = tracefs_instance_get_file(self->tfs, qtf_kept_files[i]);
+
+		if (path == NULL || inotify_add_watch(self->watch, path,
+						      IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
+							      IN_DELETE_SELF) < 0) {
+			g_debug("cannot watch %s: %s, reading it back instead", qtf_kept_files[i],
+				g_strerror(errno));
+			qtf_tracer_unwatch(self);
+		}
+		tracefs_put_tracing_file(path);
+	}
+}
+
+/* whether no kept file was written (or the instance removed) since qtf_tracer_watch() */
+static gboolean
+qtf_tracer_watch_quiet(QtfTracer *self)
+{
+	gchar events[sizeof(struct inotify_event) + NAME_MAX + 1];
+
+	return self->watch >= 0 && read(self->watch, events, sizeof(events)) < 0 && errno == EAGAIN;
+}
+
 static gboolean
 qtf_tracer_arm_function(QtfTracer *self, GPid pid, GError **error)
 {
@@ -625,6 +675,7 @@ qtf_tracer_arm_function(QtfTracer *self, GPid pid, GError **error)
 	}
 	if (!qtf_tracer_start(self, error))
 		return FALSE;
+	qtf_tracer_watch(self);
 	g_debug("function tracer armed for %d in %" G_GUINT64_FORMAT
 		" ms (filter %" G_GUINT64_FORMAT " ms, tracer %" G_GUINT64_FORMAT " ms)",
 		(gint)pid, (qtf_clock_now_ns() - t0) / 1000000, (t_filter - t0) / 1000000,
@@ -711,6 +762,7 @@ qtf_tracer_undo(QtfTracer *self, GError **error)
 	g_ptr_array_set_size(self->enabled, 0);
 	self->armed = QTF_METHOD_NONE;
 	self->paused = FALSE;
+	qtf_tracer_unwatch(self);
 	if (first != NULL) {
 		g_propagate_error(error, g_steal_pointer(&first));
 		return FALSE;
@@ -852,6 +904,7 @@ qtf_tracer_new(const QtfOptions *opts, GError **error)
 		(gchar **)(opts->fs_events != NULL ? opts->fs_events : qtf_default_fs_events()));
 	self->events_only = opts->events_only;
 	self->enabled = g_ptr_array_new_with_free_func(g_free);
+	self->watch = -1;
 
 	if (!qtf_tracer_find_tracefs(self, opts->tracing_dir, error) ||
 	    !qtf_instance_remove_stale(self->tracing_dir, self->name, error))
@@ -883,28 +936,19 @@ qtf_tracer_file_differs(QtfTracer *self, const gchar *file, const gchar *expecte
 	return g_strdup(back != NULL ? back : g_strerror(errno));
 }
 
-/*
- * A paused session for the same pid, still as it was left (recording, its
- * buffer drained by the last collection and reset by tracing_on): nothing
- * to write. Anything changed behind our back (`trace-cmd reset`, tracing
- * off, another pid added, the instance gone) means a full arm.
- */
+/* Read back, the kept files hold what a full arm wrote: only without a watch */
 static gboolean
-qtf_tracer_resume(QtfTracer *self, GPid pid)
+qtf_tracer_kept_read_back(QtfTracer *self, const gchar *pid_text)
 {
-	g_autofree gchar *pid_text = g_strdup_printf("%d", (gint)pid);
 	const struct {
 		const gchar *file;
 		const gchar *expected;
 	} kept[] = {
 		{"current_tracer", "function"},
 		{"set_ftrace_pid", pid_text},
-		{"tracing_on", "1"},
 	};
 	g_autofree gchar *clock = NULL;
 
-	if (!self->paused || self->pid != pid)
-		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
 		g_autofree gchar *found =
 			qtf_tracer_file_differs(self, kept[i].file, kept[i].expected);
@@ -917,6 +961,38 @@ qtf_tracer_resume(QtfTracer *self, GPid pid)
 	clock = tracefs_get_clock(self->tfs);
 	if (g_strcmp0(clock, QTF_CLOCK) != 0 || !qtf_tracer_filter_is_armed(self)) {
 		g_debug("not resuming: the clock or the filter changed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * A paused session for the same pid, still as it was left (recording, its
+ * buffer drained by the last collection and reset by tracing_on): nothing
+ * to write. Anything changed behind our back (`trace-cmd reset`, tracing
+ * off, another pid added, the instance gone) means a full arm. A write to
+ * a kept file is seen by the watch; what the kernel changes by itself
+ * (tracing_on; a filtered function gone with its module, read back after
+ * the thaw by qtf_tracer_pause()) by reading.
+ */
+static gboolean
+qtf_tracer_resume(QtfTracer *self, GPid pid)
+{
+	g_autofree gchar *pid_text = g_strdup_printf("%d", (gint)pid);
+	g_autofree gchar *tracing_on = NULL;
+
+	if (!self->paused || self->pid != pid)
+		return FALSE;
+	if (self->watch < 0) {
+		if (!qtf_tracer_kept_read_back(self, pid_text))
+			return FALSE;
+	} else if (!qtf_tracer_watch_quiet(self)) {
+		g_debug("not resuming: the instance's files were written since the last arm");
+		return FALSE;
+	}
+	tracing_on = qtf_tracer_file_differs(self, "tracing_on", "1");
+	if (tracing_on != NULL) {
+		g_debug("not resuming: tracing_on is '%s'", tracing_on);
 		return FALSE;
 	}
 	self->paused = FALSE;
@@ -966,6 +1042,15 @@ qtf_tracer_pause(QtfTracer *self, GError **error)
 
 	if (self->armed != QTF_METHOD_FUNCTION)
 		return qtf_tracer_disarm(self, error);
+	/* the one check a resume leaves out, here after the thaw: the kernel
+	 * drops a function from the filter with its module, no write seen */
+	if (!qtf_tracer_filter_is_armed(self)) {
+		g_set_error_literal(error, QTF_ERROR, QTF_ERROR_FAILED,
+				    "set_ftrace_filter no longer holds the armed functions: "
+				    "not pausing, the next freeze arms in full");
+		qtf_tracer_undo(self, NULL);
+		return FALSE;
+	}
 	/* on again now, after the thaw: with the function tracer, tracing_on
 	 * resets the buffer (and its loss counters) and waits for an RCU grace
 	 * period, ~25 ms under TCG, which also slows a freeze_super() right
@@ -1135,6 +1220,7 @@ qtf_tracer_free(QtfTracer *self)
 				g_strerror(errno));
 		tracefs_instance_free(self->tfs);
 	}
+	qtf_tracer_unwatch(self);
 	if (self->set_tracing_dir)
 		tracefs_set_tracing_dir(NULL);
 	/* as we found it; busy means someone else uses it now */
