@@ -12,9 +12,27 @@ struct _QgaLog {
 	gint fd;
 	gboolean own_fd;
 	gboolean verbose;
-	GQueue held; /* of gchar* lines, while frozen */
+	GQueue held; /* of QgaLogRecord, while frozen and until written after the thaw */
 	guint dropped;
+	guint flush_idle; /* writes @held once the thaw's reply is out */
 };
+
+/* a record held, formatted only when written: formatting a time takes as long as
+ * a write under emulation, and the filesystems are frozen meanwhile */
+typedef struct {
+	GLogLevelFlags level;
+	gchar *domain;
+	gchar *message;
+	gint64 when_us; /* g_get_real_time() */
+} QgaLogRecord;
+
+static void
+qga_log_record_free(QgaLogRecord *self)
+{
+	g_free(self->domain);
+	g_free(self->message);
+	g_free(self);
+}
 
 static const gchar *
 qga_log_level_name(GLogLevelFlags level)
@@ -48,63 +66,92 @@ qga_log_emit(QgaLog *self, const gchar *line)
 	}
 }
 
-static gchar *
-qga_log_format(GLogLevelFlags level, const GLogField *fields, gsize n_fields)
+static void
+qga_log_emit_record(QgaLog *self, const QgaLogRecord *record)
 {
-	const gchar *domain = NULL;
-	const gchar *message = NULL;
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree gchar *stamp = g_date_time_format(now, "%F %T.%f");
+	g_autoptr(GDateTime) second =
+		g_date_time_new_from_unix_local(record->when_us / G_USEC_PER_SEC);
+	g_autoptr(GDateTime) when = g_date_time_add(second, record->when_us % G_USEC_PER_SEC);
+	g_autofree gchar *stamp = g_date_time_format(when, "%F %T.%f");
+	g_autofree gchar *line = g_strdup_printf("%.23s %s: %s: %s\n", stamp,
+						 record->domain ? record->domain : "qgatrace",
+						 qga_log_level_name(record->level),
+						 record->message ? record->message : "");
 
-	for (gsize i = 0; i < n_fields; i++) {
-		if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
-			domain = fields[i].value;
-		else if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
-			message = fields[i].value;
-	}
-	return g_strdup_printf("%.23s %s: %s: %s\n", stamp, domain ? domain : "qgatrace",
-			       qga_log_level_name(level), message ? message : "");
-}
-
-static GLogWriterOutput
-qga_log_write_cb(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-	QgaLog *self = user_data;
-	g_autofree gchar *line = NULL;
-
-	if (!self->verbose && (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)))
-		return G_LOG_WRITER_HANDLED;
-	line = qga_log_format(level, fields, n_fields);
-	if (qga_state_is_frozen(self->state)) {
-		if (g_queue_get_length(&self->held) >= QGA_LOG_RING_MAX) {
-			g_free(g_queue_pop_head(&self->held));
-			self->dropped++;
-		}
-		g_queue_push_tail(&self->held, g_steal_pointer(&line));
-		return G_LOG_WRITER_HANDLED;
-	}
 	qga_log_emit(self, line);
-	return G_LOG_WRITER_HANDLED;
 }
 
 static void
-qga_log_state_changed_cb(gboolean frozen, gpointer user_data)
+qga_log_flush(QgaLog *self)
 {
-	QgaLog *self = user_data;
-	gchar *line;
+	QgaLogRecord *record;
 
-	if (frozen)
-		return;
+	g_clear_handle_id(&self->flush_idle, g_source_remove);
 	if (self->dropped > 0) {
 		g_autofree gchar *note =
 			g_strdup_printf("%u log records dropped while frozen\n", self->dropped);
 		qga_log_emit(self, note);
 		self->dropped = 0;
 	}
-	while ((line = g_queue_pop_head(&self->held)) != NULL) {
-		qga_log_emit(self, line);
-		g_free(line);
+	while ((record = g_queue_pop_head(&self->held)) != NULL) {
+		qga_log_emit_record(self, record);
+		qga_log_record_free(record);
 	}
+}
+
+static GLogWriterOutput
+qga_log_write_cb(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+	QgaLog *self = user_data;
+	QgaLogRecord record = {level, NULL, NULL, g_get_real_time()};
+
+	if (!self->verbose && (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)))
+		return G_LOG_WRITER_HANDLED;
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+			record.domain = (gchar *)fields[i].value;
+		else if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+			record.message = (gchar *)fields[i].value;
+	}
+	/* after the thaw too, until the held ones are written: in order */
+	if (qga_state_is_frozen(self->state) || self->flush_idle != 0) {
+		if (g_queue_get_length(&self->held) >= QGA_LOG_RING_MAX) {
+			qga_log_record_free(g_queue_pop_head(&self->held));
+			self->dropped++;
+		}
+		record.domain = g_strdup(record.domain);
+		record.message = g_strdup(record.message);
+		g_queue_push_tail(&self->held, g_memdup2(&record, sizeof(record)));
+		return G_LOG_WRITER_HANDLED;
+	}
+	qga_log_emit_record(self, &record);
+	return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+qga_log_flush_cb(gpointer user_data)
+{
+	QgaLog *self = user_data;
+
+	self->flush_idle = 0;
+	qga_log_flush(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+qga_log_state_changed_cb(gboolean frozen, gpointer user_data)
+{
+	QgaLog *self = user_data;
+
+	if (frozen)
+		return;
+	/* outside the main loop (recovery at start, the thaw at exit) no
+	 * reply waits: now; else once the thaw's reply is out, writing them is
+	 * no part of the frozen window */
+	if (g_main_depth() == 0)
+		qga_log_flush(self);
+	else if (self->flush_idle == 0)
+		self->flush_idle = g_idle_add(qga_log_flush_cb, self);
 }
 
 QgaLog *
@@ -142,7 +189,11 @@ qga_log_free(QgaLog *self)
 {
 	if (self == NULL)
 		return;
-	g_queue_clear_full(&self->held, g_free);
+	/* the agent thaws before it exits: what it logged since, it says */
+	if (!qga_state_is_frozen(self->state))
+		qga_log_flush(self);
+	g_clear_handle_id(&self->flush_idle, g_source_remove);
+	g_queue_clear_full(&self->held, (GDestroyNotify)qga_log_record_free);
 	if (self->own_fd)
 		close(self->fd);
 	g_free(self);
