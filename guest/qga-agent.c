@@ -141,6 +141,7 @@ qga_agent_free(QgaAgent *self)
 	/* after the thaw: removes our ftrace instance */
 	qga_trace_free(self->ctx.trace);
 	qga_kmsg_reader_free(self->ctx.kmsg_reader);
+	g_clear_pointer(&self->ctx.frozen, g_ptr_array_unref);
 	qga_channel_free(self->channel);
 	qga_decoder_free(self->decoder);
 	g_main_loop_unref(self->loop);

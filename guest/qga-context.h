@@ -29,7 +29,9 @@ struct _QgaContext {
 	QgaState *state;       /* (not owned) */
 	QgaPaths *paths;       /* (not owned) */
 	guint freeze_watchdog; /* the auto-thaw timer while frozen */
-	QgaTrace *trace;       /* (nullable): the traced freeze/thaw sessions */
+	/* (nullable) (owned): what the last freeze froze, thawed first */
+	GPtrArray *frozen;
+	QgaTrace *trace; /* (nullable): the traced freeze/thaw sessions */
 	/* (nullable) (owned): guest-dmesg's reader, left where the last reply
 	 * stopped for the caller's next since-seq */
 	QgaKmsgReader *kmsg_reader;

@@ -53,16 +53,47 @@ qga_fsfreeze_watchdog_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Returns: 1 if @mount was frozen and is thawed now, else 0 */
+static gint
+qga_fsfreeze_thaw_one(QgaContext *ctx, const QgaMount *mount)
+{
+	QgaIoctlWindow window;
+	gboolean thawed = qga_mount_thaw(mount, &window);
+
+	qga_trace_thaw_done(ctx->trace, mount, &window);
+	return thawed ? 1 : 0;
+}
+
 static void
 qga_fsfreeze_thaw_list(QgaContext *ctx, QgaMountList *mounts)
 {
-	for (guint i = 0; i < mounts->len; i++) {
-		const QgaMount *mount = g_ptr_array_index(mounts, i);
-		QgaIoctlWindow window;
+	for (guint i = 0; i < mounts->len; i++)
+		qga_fsfreeze_thaw_one(ctx, g_ptr_array_index(mounts, i));
+}
 
-		qga_mount_thaw(mount, &window);
-		qga_trace_thaw_done(ctx->trace, mount, &window);
+/* the mounts @selected borrows from @mounts, taken over from it */
+static QgaMountList *
+qga_fsfreeze_keep(QgaMountList *mounts, QgaMountList *selected)
+{
+	QgaMountList *kept = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
+
+	for (guint i = 0; i < mounts->len;) {
+		if (g_ptr_array_find(selected, g_ptr_array_index(mounts, i), NULL))
+			g_ptr_array_add(kept, g_ptr_array_steal_index(mounts, i));
+		else
+			i++;
 	}
+	return kept;
+}
+
+static gboolean
+qga_fsfreeze_list_has_dev(QgaMountList *mounts, dev_t devnum)
+{
+	for (guint i = 0; mounts != NULL && i < mounts->len; i++) {
+		if (((QgaMount *)g_ptr_array_index(mounts, i))->devnum == devnum)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 /* the thaw hook after a failed freeze, then the trace: its children are
@@ -129,6 +160,8 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 	if (ctx->config->freeze_timeout > 0)
 		ctx->freeze_watchdog = g_timeout_add_seconds(ctx->config->freeze_timeout,
 							     qga_fsfreeze_watchdog_cb, ctx);
+	g_clear_pointer(&ctx->frozen, g_ptr_array_unref);
+	ctx->frozen = qga_fsfreeze_keep(mounts, selected);
 	g_message("froze %d filesystems", n_frozen);
 	return n_frozen;
 }
@@ -137,22 +170,25 @@ gint
 qga_fsfreeze_thaw(QgaContext *ctx, GError **error)
 {
 	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
-	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
+	g_autoptr(QgaMountList) frozen = g_steal_pointer(&ctx->frozen);
+	g_autoptr(QgaMountList) mounts = NULL;
 	gboolean was_frozen = qga_state_is_frozen(ctx->state);
 	gboolean hook_ok;
 	gint n_thawed = 0;
 
+	/* what we froze first: reading the mount table is no part of the
+	 * frozen interval then */
+	for (guint i = 0; frozen != NULL && i < frozen->len; i++)
+		n_thawed += qga_fsfreeze_thaw_one(ctx, g_ptr_array_index(frozen, i));
+	/* then all, as qemu-ga: someone else's freeze too */
+	mounts = qga_mount_list_read(mountinfo, error);
 	if (mounts == NULL)
 		return -1;
 	for (guint i = 0; i < mounts->len; i++) {
 		QgaMount *mount = g_ptr_array_index(mounts, i);
-		QgaIoctlWindow window;
 
-		if (!mount->freezable)
-			continue;
-		if (qga_mount_thaw(mount, &window))
-			n_thawed++;
-		qga_trace_thaw_done(ctx->trace, mount, &window);
+		if (mount->freezable && !qga_fsfreeze_list_has_dev(frozen, mount->devnum))
+			n_thawed += qga_fsfreeze_thaw_one(ctx, mount);
 	}
 	g_clear_handle_id(&ctx->freeze_watchdog, g_source_remove);
 	if (!qga_state_set_frozen(ctx->state, FALSE, NULL, error)) {

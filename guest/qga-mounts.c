@@ -15,7 +15,7 @@
 
 #include "qga-mounts.h"
 
-static void
+void
 qga_mount_free(QgaMount *self)
 {
 	g_free(self->mountpoint);

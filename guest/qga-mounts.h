@@ -19,6 +19,8 @@ typedef struct {
 	gboolean freezable;
 } QgaMount;
 
+void qga_mount_free(QgaMount *self);
+
 /* a GPtrArray of QgaMount, in mount order */
 typedef GPtrArray QgaMountList;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaMountList, g_ptr_array_unref)

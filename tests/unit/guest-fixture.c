@@ -34,6 +34,7 @@ guest_fixture_free(GuestFixture *f)
 	qga_state_free(f->state);
 	qga_paths_free(f->paths);
 	qga_kmsg_reader_free(f->ctx.kmsg_reader);
+	g_clear_pointer(&f->ctx.frozen, g_ptr_array_unref);
 	g_free(f);
 }
 
