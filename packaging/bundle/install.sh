@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs qgatrace-agent from this folder, with no network: apt-get install of the .deb
 # files here, less those whose package the system already has at the same or a newer
-# version (apt would refuse to downgrade it). See INSTALL.
+# version (apt would refuse to downgrade it). --fix-broken: it also completes an install
+# that dpkg -i left unconfigured ("iU"), which apt otherwise refuses to touch. See INSTALL.
 set -e
 cd "$(dirname "$0")"
 set --
@@ -21,4 +22,4 @@ for deb in ./*.deb; do
 	set -- "$@" "$deb"
 done
 [ $# -gt 0 ] || { echo "install.sh: everything is installed already"; exit 0; }
-DEBIAN_FRONTEND=noninteractive exec apt-get install -y --no-install-recommends "$@"
+DEBIAN_FRONTEND=noninteractive exec apt-get install -y --fix-broken --no-install-recommends "$@"
