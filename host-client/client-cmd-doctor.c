@@ -120,9 +120,15 @@ doctor_libvirt(Doctor *d, gchar **socket_path, gboolean *via_libvirt)
 		     client_libvirt_get_uri(lv), ctx->domain);
 	state = client_libvirt_get_state(lv, &running, &error_local);
 	if (state == NULL || !running) {
-		doctor_check(d, "domain running", 0,
-			     "start or resume it: 'virsh start' / 'virsh resume'",
-			     "the domain is %s", state != NULL ? state : error_local->message);
+		/* a panicked guest resumed runs nothing: its log first, then a new boot */
+		doctor_check(
+			d, "domain running", 0,
+			g_strcmp0(state, "crashed") == 0
+				? "its kernel panicked: save its log with 'qgatrace --domain NAME "
+				  "dmesg --from-memory --save-dir DIR', then 'virsh destroy' and "
+				  "'virsh start'"
+				: "start or resume it: 'virsh start' / 'virsh resume'",
+			"the domain is %s", state != NULL ? state : error_local->message);
 		d->unreachable = TRUE;
 		return FALSE;
 	}

@@ -687,6 +687,9 @@ exporter_declare(ClientMetrics *m)
 		ClientMetricsType type;
 		const gchar *help;
 	} families[] = {
+		{"qgatrace_domain_state", CLIENT_METRICS_GAUGE,
+		 "1 for libvirt's state of the domain at the last probe: running, paused, crashed "
+		 "(a panicked guest kept by <on_crash>preserve</on_crash>), ..."},
 		{"qgatrace_agent_up", CLIENT_METRICS_GAUGE,
 		 "1 when the guest agent answered guest-ping at the last probe (libvirt's agent API "
 		 "or the org.qgatrace.0 port), 0 when not"},
@@ -768,6 +771,9 @@ exporter_render_domain(ClientMetrics *m, ExporterDomain *d, gint64 now)
 		return;
 	client_metrics_add(m, "qgatrace_probe_duration_seconds", dom, r->duration_seconds);
 	client_metrics_add(m, "qgatrace_probe_result_age_seconds", dom, (now - d->last_at) / 1e6);
+	/* libvirt's view, not the guest's: why an agent that does not run is down */
+	client_metrics_add(m, "qgatrace_domain_state", LABELS("domain", d->name, "state", r->state),
+			   1);
 	client_metrics_add(m, "qgatrace_agent_up", dom, r->reachable ? 1 : 0);
 	if (!r->reachable)
 		return;

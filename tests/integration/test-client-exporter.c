@@ -4,7 +4,8 @@
  * Prometheus text format with HELP and TYPE for every family, clean under
  * promtool check metrics; other paths 404, other methods 405; garbage on
  * the socket does not end it; the [privacy] switch drops the kernel log;
- * SIGTERM ends it with status 0. */
+ * SIGTERM ends it with status 0. On a test:// node file, a crashed domain:
+ * its state in the exporter and in fleet. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 typedef struct {
@@ -45,9 +47,9 @@ exporter_stop(Exporter *e)
 	g_clear_pointer(&e->url, g_free);
 }
 
-/* starts it with @conf as its config file and reads the URL it prints */
+/* starts it on @uri with @conf as its config file and reads the URL it prints */
 static void
-exporter_start(Exporter *e, const gchar *conf)
+exporter_start_on(Exporter *e, const gchar *uri, const gchar *conf)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *conf_path = NULL;
@@ -60,9 +62,9 @@ exporter_start(Exporter *e, const gchar *conf)
 	assert_non_null(e->dir);
 	conf_path = g_build_filename(e->dir, "exporter.conf", NULL);
 	assert_true(g_file_set_contents(conf_path, conf, -1, &error));
-	e->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, client, "--connect",
-				   "test:///default", "exporter", "--listen", "127.0.0.1:0",
-				   "--interval", "1", "--config", conf_path, NULL);
+	e->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, client, "--connect", uri,
+				   "exporter", "--listen", "127.0.0.1:0", "--interval", "1",
+				   "--config", conf_path, NULL);
 	assert_non_null(e->proc);
 	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(e->proc));
 	line = g_data_input_stream_read_line(out, NULL, NULL, &error);
@@ -71,6 +73,12 @@ exporter_start(Exporter *e, const gchar *conf)
 	e->url = g_strdup(line + strlen("listening on "));
 	e->port = (guint16)g_ascii_strtoull(e->url + strlen("http://127.0.0.1:"), NULL, 10);
 	assert_true(e->port > 0);
+}
+
+static void
+exporter_start(Exporter *e, const gchar *conf)
+{
+	exporter_start_on(e, "test:///default", conf);
 }
 
 /* @method on @url: its status, and its body in @body */
@@ -94,21 +102,29 @@ http(const gchar *method, const gchar *url, gchar **body, gchar **content_type)
 	return soup_message_get_status(msg);
 }
 
-/* a scrape once the first probe is in */
+/* a scrape once the first probe of @domain is in */
 static gchar *
-scrape_probed(Exporter *e)
+scrape_probed_domain(Exporter *e, const gchar *domain)
 {
+	g_autofree gchar *up = g_strdup_printf("qgatrace_agent_up{domain=\"%s\"}", domain);
+
 	for (guint i = 0; i < 100; i++) {
 		gchar *body = NULL;
 
 		assert_int_equal(http("GET", e->url, &body, NULL), 200);
-		if (strstr(body, "qgatrace_agent_up{domain=\"test\"}") != NULL)
+		if (strstr(body, up) != NULL)
 			return body;
 		g_free(body);
 		g_usleep(100 * 1000);
 	}
-	fail_msg("no qgatrace_agent_up for domain 'test' within 10 s");
+	fail_msg("no qgatrace_agent_up for domain '%s' within 10 s", domain);
 	return NULL;
+}
+
+static gchar *
+scrape_probed(Exporter *e)
+{
+	return scrape_probed_domain(e, "test");
 }
 
 /* every sample's family has one HELP and one TYPE line before it */
@@ -287,6 +303,55 @@ test_client_exporter_bad_config(void **state)
 	g_rmdir(dir);
 }
 
+/* a panicked guest kept by <on_crash>preserve</on_crash>, as libvirt's test driver can
+ * describe one (its runstate, 6: VIR_DOMAIN_CRASHED) */
+#define CRASHED_NODE                                                                               \
+	"<node><domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"       \
+	"<name>crashed-vm</name><memory>65536</memory><os><type arch='x86_64'>hvm</type></os>"     \
+	"<test:runstate>6</test:runstate></domain></node>"
+
+/* the exporter says crashed and agent down, never "running"; fleet says crashed with a
+ * reason that saves the log rather than resume a dead kernel */
+static void
+test_client_exporter_crashed_domain(void **state)
+{
+	g_autofree gchar *dir = g_dir_make_tmp("qgatrace-crashed-XXXXXX", NULL);
+	g_autofree gchar *node = g_build_filename(dir, "node.xml", NULL);
+	g_autofree gchar *uri = g_strdup_printf("test://%s", node);
+	g_autofree gchar *body = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(GSubprocess) fleet = NULL;
+	g_autoptr(JsonNode) rows = NULL;
+	JsonObject *row;
+	Exporter e = {0};
+
+	assert_true(g_file_set_contents(node, CRASHED_NODE, -1, NULL));
+	exporter_start_on(&e, uri, "[exporter]\n");
+	body = scrape_probed_domain(&e, "crashed-vm");
+	assert_non_null(strstr(body, "\nqgatrace_agent_up{domain=\"crashed-vm\"} 0\n"));
+	assert_non_null(strstr(
+		body, "\nqgatrace_domain_state{domain=\"crashed-vm\",state=\"crashed\"} 1\n"));
+	assert_non_null(strstr(body, "\nqgatrace_exporter_domains_watched 1\n"));
+	assert_help_and_type(body);
+	exporter_stop(&e);
+
+	fleet = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL, g_getenv("QGATRACE_CLIENT"),
+				 "--connect", uri, "--json", "fleet", NULL);
+	assert_non_null(fleet);
+	assert_true(g_subprocess_communicate_utf8(fleet, NULL, NULL, &out, NULL, NULL));
+	rows = json_from_string(out, NULL);
+	assert_non_null(rows);
+	assert_int_equal(json_array_get_length(json_node_get_array(rows)), 1);
+	row = json_array_get_object_element(json_node_get_array(rows), 0);
+	assert_string_equal(json_object_get_string_member(row, "state"), "crashed");
+	assert_false(json_object_get_boolean_member(row, "reachable"));
+	assert_non_null(strstr(json_object_get_string_member(row, "reason"), "panicked"));
+	assert_non_null(strstr(json_object_get_string_member(row, "reason"), "--save-dir"));
+	assert_null(strstr(json_object_get_string_member(row, "reason"), "resume"));
+	g_unlink(node);
+	g_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -296,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_client_exporter_garbage),
 		cmocka_unit_test(test_client_exporter_privacy),
 		cmocka_unit_test(test_client_exporter_bad_config),
+		cmocka_unit_test(test_client_exporter_crashed_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
