@@ -175,17 +175,10 @@ capture_run(Capture *c)
 	g_thread_join(g_thread_new("capture", capture_thread, c));
 }
 
-/* @log_path's .json beside it; (transfer full) */
-static gchar *
-json_beside(const gchar *log_path)
-{
-	return g_strdup_printf("%.*s.json", (gint)strlen(log_path) - 4, log_path);
-}
-
 static void
 remove_saved(const gchar *log_path)
 {
-	g_autofree gchar *json_path = json_beside(log_path);
+	g_autofree gchar *json_path = vm_libvirt_panic_json_path(log_path);
 
 	assert_int_equal(g_unlink(log_path), 0);
 	assert_int_equal(g_unlink(json_path), 0);
@@ -199,17 +192,6 @@ domain_state(void)
 
 	assert_int_equal(virDomainGetState(pt.dom, &st, &reason, 0), 0);
 	return st;
-}
-
-static void
-guest_sh(const gchar *cmd)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *out = vm_guest_shell_ok(vm_libvirt_get_guest(pt.libvirt), cmd, &error);
-
-	if (out == NULL)
-		fail_msg("guest: %s: %s", cmd, error->message);
-	g_printerr("# guest: %s: %s\n", cmd, out);
 }
 
 /* a running domain holds no crash: refused, nothing read or written */
@@ -233,27 +215,14 @@ static void
 test_panic_capture(void **state)
 {
 	g_autofree gchar *marker = g_strdup_printf("qgatrace-panic-marker-%d", (gint)getpid());
-	g_autofree gchar *kmsg = g_strdup_printf("echo '<2>%s' >/dev/kmsg", marker);
-	g_autofree gchar *log = NULL;
-	g_autofree gchar *json_path = NULL;
-	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) lines = NULL;
 	Capture c = {0};
-	JsonObject *saved;
-	JsonObject *capture;
-	JsonArray *records;
-	gboolean marker_json = FALSE, panic_json = FALSE;
-	guint log_records = 0;
 	int st;
 
 	if (pt.skip)
 		skip();
-	/* Debian's cloud kernel has pvpanic-mmio as a module: the harness loads it */
-	guest_sh("grep -w pvpanic_mmio /proc/modules");
-	guest_sh(kmsg);
-	/* after the shell has answered */
-	guest_sh("(sleep 1; echo c >/proc/sysrq-trigger) >/dev/null 2>&1 &");
+	if (!vm_libvirt_crash(pt.libvirt, marker, &error))
+		fail_msg("%s", error->message);
 	if (!wait_crashed(CRASH_WAIT_S))
 		fail_msg("no crashed event from libvirt within %d s (domain state %d)",
 			 CRASH_WAIT_S, domain_state());
@@ -266,43 +235,11 @@ test_panic_capture(void **state)
 	if (!c.ok)
 		fail_msg("client_panic_capture: %s", c.error->message);
 	g_printerr("# saved %s\n", c.log_path);
-
-	/* the .log: dmesg-style, the panic and the marker written before it */
-	assert_true(g_file_get_contents(c.log_path, &log, NULL, NULL));
-	assert_non_null(strstr(log, marker));
-	assert_true(strstr(log, "Kernel panic") != NULL ||
-		    strstr(log, "sysrq triggered crash") != NULL);
-	lines = g_strsplit(log, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		log_records += lines[i][0] == '[';
-		/* the panic's own lines, for whoever reads the test's log */
-		if (strstr(lines[i], marker) != NULL || strstr(lines[i], "Kernel panic") != NULL ||
-		    strstr(lines[i], "sysrq") != NULL)
-			g_printerr("# .log: %s\n", lines[i]);
-	}
-
-	/* the .json: guest-dmesg's reply with the same records */
-	json_path = json_beside(c.log_path);
-	if (!json_parser_load_from_file(parser, json_path, &error))
-		fail_msg("%s: %s", json_path, error->message);
-	saved = json_node_get_object(json_parser_get_root(parser));
-	assert_string_equal(json_object_get_string_member(saved, "source"), "memory");
-	records = json_object_get_array_member(saved, "records");
-	assert_int_equal(json_array_get_length(records), log_records);
-	for (guint i = 0; i < json_array_get_length(records); i++) {
-		const gchar *message = json_object_get_string_member(
-			json_array_get_object_element(records, i), "message");
-
-		marker_json |= g_strcmp0(message, marker) == 0;
-		panic_json |= strstr(message, "sysrq triggered crash") != NULL;
-	}
-	assert_true(marker_json);
-	assert_true(panic_json);
-	capture = json_object_get_object_member(saved, "capture");
-	assert_string_equal(json_object_get_string_member(capture, "domain"),
-			    vm_libvirt_get_domain(pt.libvirt));
-	assert_string_equal(json_object_get_string_member(capture, "state-before"),
-			    json_object_get_string_member(capture, "state-after"));
+	/* the .log with the panic and the marker written before it; the .json, guest-dmesg's
+	 * reply with the same records and the capture's domain and states */
+	if (!vm_libvirt_check_panic_log(c.log_path, marker, vm_libvirt_get_domain(pt.libvirt),
+					&error))
+		fail_msg("%s", error->message);
 
 	/* left as libvirt's policy says: still crashed (paused), now and a little later */
 	assert_int_equal(domain_state(), st);

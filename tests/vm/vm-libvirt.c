@@ -12,6 +12,8 @@
 
 #include <glib/gstdio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "vm-libvirt.h"
 
 /* one libvirt user at a time on this machine: another build dir's run would share our
@@ -377,9 +379,9 @@ vm_libvirt_start(const gchar *image_dir, const gchar *name, const gchar *append,
 	return vm_libvirt_start_layout(image_dir, name, append, VM_LIBVIRT_LAYOUT_FULL, error);
 }
 
-VmLibvirt *
-vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *append,
-			VmLibvirtLayout layout, GError **error)
+/* a run dir QEMU can reach (QEMU runs as root: the domain's seclabel) and the domain's name */
+static VmLibvirt *
+vm_libvirt_new(const gchar *name, GError **error)
 {
 	g_autoptr(VmLibvirt) self = g_new0(VmLibvirt, 1);
 
@@ -389,21 +391,52 @@ vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *
 				    "running libvirtd needs root");
 		return NULL;
 	}
-	/* a run dir QEMU can reach; QEMU runs as root (the domain's seclabel) */
 	self->run_dir = g_dir_make_tmp("qgatrace-lv-XXXXXX", error);
 	if (self->run_dir == NULL)
 		return NULL;
 	g_chmod(self->run_dir, 0755);
 	self->domain = g_strdup_printf("%s-%d", name, (gint)getpid());
-	if (!vm_libvirt_lock(self, error))
-		return NULL;
-	vm_libvirt_prepare_kvm(self);
-	if (!vm_libvirt_start_daemons(self, error))
-		return NULL;
+	return g_steal_pointer(&self);
+}
+
+/* the watcher, the domain until it is ready, its shell */
+static gboolean
+vm_libvirt_boot(VmLibvirt *self, const gchar *image_dir, const gchar *append,
+		VmLibvirtLayout layout, GError **error)
+{
 	vm_libvirt_start_watcher(self);
 	if (!vm_libvirt_domain_start(self, image_dir, append, layout, error))
-		return NULL;
+		return FALSE;
 	self->guest = vm_guest_attach(self->run_dir);
+	return TRUE;
+}
+
+VmLibvirt *
+vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *append,
+			VmLibvirtLayout layout, GError **error)
+{
+	g_autoptr(VmLibvirt) self = vm_libvirt_new(name, error);
+
+	if (self == NULL || !vm_libvirt_lock(self, error))
+		return NULL;
+	vm_libvirt_prepare_kvm(self);
+	if (!vm_libvirt_start_daemons(self, error) ||
+	    !vm_libvirt_boot(self, image_dir, append, layout, error))
+		return NULL;
+	return g_steal_pointer(&self);
+}
+
+VmLibvirt *
+vm_libvirt_start_beside(VmLibvirt *first, const gchar *image_dir, const gchar *name,
+			const gchar *append, VmLibvirtLayout layout, GError **error)
+{
+	g_autoptr(VmLibvirt) self = NULL;
+
+	/* the first holds the lock and the daemons */
+	g_return_val_if_fail(first != NULL && first->lock_fd >= 0, NULL);
+	self = vm_libvirt_new(name, error);
+	if (self == NULL || !vm_libvirt_boot(self, image_dir, append, layout, error))
+		return NULL;
 	return g_steal_pointer(&self);
 }
 
@@ -454,4 +487,113 @@ VmGuest *
 vm_libvirt_get_guest(VmLibvirt *self)
 {
 	return self->guest;
+}
+
+/* ---- a guest panic ---- */
+
+static gboolean
+vm_libvirt_guest_sh(VmLibvirt *self, const gchar *cmd, GError **error)
+{
+	g_autofree gchar *out = vm_guest_shell_ok(self->guest, cmd, error);
+
+	if (out == NULL) {
+		g_prefix_error(error, "guest: %s: ", cmd);
+		return FALSE;
+	}
+	g_printerr("# guest %s: %s: %s\n", self->domain, cmd, out);
+	return TRUE;
+}
+
+gboolean
+vm_libvirt_crash(VmLibvirt *self, const gchar *marker, GError **error)
+{
+	g_autofree gchar *kmsg = g_strdup_printf("echo '<2>%s' >/dev/kmsg", marker);
+
+	/* Debian's cloud kernel has pvpanic-mmio as a module: the harness loads it */
+	return vm_libvirt_guest_sh(self, "grep -w pvpanic_mmio /proc/modules", error) &&
+	       vm_libvirt_guest_sh(self, kmsg, error) &&
+	       /* after the shell has answered */
+	       vm_libvirt_guest_sh(self, "(sleep 1; echo c >/proc/sysrq-trigger) >/dev/null 2>&1 &",
+				   error);
+}
+
+gchar *
+vm_libvirt_panic_json_path(const gchar *log_path)
+{
+	return g_strdup_printf("%.*s.json", (gint)strlen(log_path) - 4, log_path);
+}
+
+static gboolean
+vm_libvirt_panic_fail(GError **error, const gchar *path, const gchar *what)
+{
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", path, what);
+	return FALSE;
+}
+
+gboolean
+vm_libvirt_check_panic_log(const gchar *log_path, const gchar *marker, const gchar *domain,
+			   GError **error)
+{
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *json_path = vm_libvirt_panic_json_path(log_path);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_auto(GStrv) lines = NULL;
+	JsonNode *root;
+	JsonObject *saved;
+	JsonObject *capture;
+	JsonArray *records;
+	gboolean marker_json = FALSE, panic_json = FALSE;
+	guint log_records = 0;
+
+	/* the .log: dmesg-style, the panic and the marker written before it */
+	if (!g_file_get_contents(log_path, &log, NULL, error))
+		return FALSE;
+	if (strstr(log, marker) == NULL)
+		return vm_libvirt_panic_fail(error, log_path, "no marker");
+	if (strstr(log, "Kernel panic") == NULL && strstr(log, "sysrq triggered crash") == NULL)
+		return vm_libvirt_panic_fail(error, log_path, "no panic message");
+	lines = g_strsplit(log, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		log_records += lines[i][0] == '[';
+		/* the panic's own lines, for whoever reads the test's log */
+		if (strstr(lines[i], marker) != NULL || strstr(lines[i], "Kernel panic") != NULL ||
+		    strstr(lines[i], "sysrq") != NULL)
+			g_printerr("# .log: %s\n", lines[i]);
+	}
+
+	/* the .json: guest-dmesg's reply with the same records */
+	if (!json_parser_load_from_file(parser, json_path, error))
+		return FALSE;
+	root = json_parser_get_root(parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+		return vm_libvirt_panic_fail(error, json_path, "not an object");
+	saved = json_node_get_object(root);
+	if (g_strcmp0(json_object_get_string_member_with_default(saved, "source", ""), "memory") !=
+	    0)
+		return vm_libvirt_panic_fail(error, json_path, "source is not \"memory\"");
+	records = json_object_has_member(saved, "records")
+			  ? json_object_get_array_member(saved, "records")
+			  : NULL;
+	if (records == NULL || json_array_get_length(records) != log_records)
+		return vm_libvirt_panic_fail(error, json_path, "not the .log's records");
+	for (guint i = 0; i < json_array_get_length(records); i++) {
+		const gchar *message = json_object_get_string_member_with_default(
+			json_array_get_object_element(records, i), "message", "");
+
+		marker_json |= g_strcmp0(message, marker) == 0;
+		panic_json |= strstr(message, "sysrq triggered crash") != NULL;
+	}
+	if (!marker_json || !panic_json)
+		return vm_libvirt_panic_fail(error, json_path, "no marker or no panic record");
+	capture = json_object_has_member(saved, "capture")
+			  ? json_object_get_object_member(saved, "capture")
+			  : NULL;
+	if (capture == NULL ||
+	    g_strcmp0(json_object_get_string_member_with_default(capture, "domain", ""), domain) !=
+		    0)
+		return vm_libvirt_panic_fail(error, json_path, "capture.domain is not the domain");
+	if (g_strcmp0(json_object_get_string_member_with_default(capture, "state-before", ""),
+		      json_object_get_string_member_with_default(capture, "state-after", "")) != 0)
+		return vm_libvirt_panic_fail(error, json_path, "the state changed during capture");
+	return TRUE;
 }

@@ -45,6 +45,16 @@ VmLibvirt *vm_libvirt_start(const gchar *image_dir, const gchar *name, const gch
 VmLibvirt *vm_libvirt_start_layout(const gchar *image_dir, const gchar *name, const gchar *append,
 				   VmLibvirtLayout layout, GError **error);
 
+/**
+ * vm_libvirt_start_beside:
+ * @first: a domain from vm_libvirt_start_layout(): its libvirtd and lock
+ * Boots one more domain of the harness's image under @first's libvirtd, with a run
+ * dir and a watcher of its own. Free it before @first.
+ * Returns: (transfer full): the running domain, or NULL with @error
+ */
+VmLibvirt *vm_libvirt_start_beside(VmLibvirt *first, const gchar *image_dir, const gchar *name,
+				   const gchar *append, VmLibvirtLayout layout, GError **error);
+
 /* destroys the domain, stops what vm_libvirt_start() started, removes the run dir and
  * releases the lock; NULL is a no-op */
 void vm_libvirt_free(VmLibvirt *self);
@@ -69,5 +79,20 @@ VmGuest *vm_libvirt_get_guest(VmLibvirt *self);
  * shell would say, with the reason in @err
  */
 gint vm_libvirt_run(const gchar *const *argv, gchar **out, gchar **err);
+
+/* ---- a guest panic (a domain of layout VM_LIBVIRT_PANIC_PRESERVE) ---- */
+
+/* checks the guest has its pvpanic driver, writes @marker to /dev/kmsg at level crit, and
+ * has the guest crash itself (sysrq c) a second after the shell answered */
+gboolean vm_libvirt_crash(VmLibvirt *self, const gchar *marker, GError **error);
+
+/* Returns: (transfer full): the .json saved beside a panic's @log_path (NAME.log) */
+gchar *vm_libvirt_panic_json_path(const gchar *log_path);
+
+/* checks a panic capture's .log (the panic message and @marker) and its .json (parses,
+ * source "memory", the .log's records, both the marker and the panic's record, capture
+ * {domain: @domain} and the same state before and after); FALSE with what differs */
+gboolean vm_libvirt_check_panic_log(const gchar *log_path, const gchar *marker, const gchar *domain,
+				    GError **error);
 
 G_END_DECLS
