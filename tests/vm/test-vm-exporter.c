@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qgatrace exporter and fleet against a real libvirtd (vm-libvirt.c) with
- * two transient domains: the harness's guest with qgatrace-agent on
- * org.qemu.guest_agent.0, and a second domain whose agent channel has no
- * agent behind it. Debian's prometheus server, started here with a
+ * three transient domains: the harness's guest with qgatrace-agent on
+ * org.qemu.guest_agent.0, a second domain whose agent channel has no
+ * agent behind it, and a third that panics (an ISA pvpanic device,
+ * <vmcoreinfo state='on'/>, <on_crash>preserve</on_crash>). The exporter
+ * runs with --panic-dir. Debian's prometheus server, started here with a
  * 1-second scrape interval on free ports, scrapes the exporter:
  *   - its query API returns qgatrace_agent_up 1 and 0 for the two;
  *   - after qgatrace --domain snapshot, the first shows a verified freeze;
@@ -10,7 +12,12 @@
  *   - with the guest frozen, and with its agent SIGSTOPped, a scrape still
  *     takes under a second (the probes wait, not the scrape);
  *   - qgatrace fleet --json says reachable for the first, and for the
- *     second not, with the doctor's reason.
+ *     second not, with the doctor's reason;
+ *   - the third writes a marker to /dev/kmsg and crashes (sysrq c): the
+ *     exporter saves its kernel log (the panic and the marker) as .log and
+ *     .json in the panic dir, Prometheus sees qgatrace_guest_panics_total 1
+ *     and the state crashed, fleet says crashed, and the domain stays
+ *     crashed: the exporter neither resumes nor destroys it.
  * Exit 77 (skip) only where libvirtd or the guest image cannot be had. */
 #include "config.h"
 
@@ -30,12 +37,17 @@
 /* the one timing assertion: a scrape never waits on a guest */
 #define SCRAPE_MAX_S 1.0
 
+/* TCG on a loaded machine: the crash, libvirt's event and a dump of the guest's RAM */
+#define PANIC_SAVED_S 300
+
 static struct {
 	gboolean skip;
 	VmLibvirt *libvirt;
 	const gchar *domain; /* with qgatrace-agent */
 	gchar *silent;	     /* the second: no agent on its channel */
+	VmLibvirt *crashing; /* the third: it panics */
 	gchar *dir;	     /* prometheus's config and data */
+	gchar *panic_dir;    /* the exporter's --panic-dir, in dir */
 	GSubprocess *exporter;
 	gchar *metrics_url;
 	GSubprocess *prometheus;
@@ -199,9 +211,9 @@ start_silent_domain(const gchar *image_dir, GError **error)
 static gboolean
 start_exporter(GError **error)
 {
-	const gchar *argv[] = {
-		vm_run_client_path(), "--connect",   URI,	   "--timeout", "5", "exporter",
-		"--listen",	      "127.0.0.1:0", "--interval", "2",		NULL};
+	const gchar *argv[] = {vm_run_client_path(), "--connect",  URI,		  "--timeout",	"5",
+			       "exporter",	     "--listen",   "127.0.0.1:0", "--interval", "2",
+			       "--panic-dir",	     ex.panic_dir, NULL};
 	g_autoptr(GSubprocessLauncher) launcher =
 		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 	g_autofree gchar *log = g_build_filename(ex.dir, "exporter.log", NULL);
@@ -298,12 +310,16 @@ group_setup(void **state)
 	ex.domain = vm_libvirt_get_domain(ex.libvirt);
 	ex.silent = g_strdup_printf("qgatrace-silent-%d", (gint)getpid());
 	ex.dir = g_dir_make_tmp("qgatrace-exporter-XXXXXX", &error);
+	ex.panic_dir = ex.dir != NULL ? g_build_filename(ex.dir, "panics", NULL) : NULL;
 	ex.http = soup_session_new_with_options("timeout", 30, NULL);
 	g_free(sh("qgatrace-agent -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 "
 		  "-t /run -v </dev/null >>/run/qgatrace-agent.log 2>&1 & sleep 0.5; "
 		  "pidof qgatrace-agent"));
-	if (ex.dir == NULL || !start_silent_domain(image_dir, &error) || !start_exporter(&error) ||
-	    !start_prometheus(&error)) {
+	if (ex.dir == NULL || !start_silent_domain(image_dir, &error) ||
+	    (ex.crashing = vm_libvirt_start_beside(ex.libvirt, image_dir, "qgatrace-crashing",
+						   "qgatrace.agents=none",
+						   VM_LIBVIRT_PANIC_PRESERVE, &error)) == NULL ||
+	    !start_exporter(&error) || !start_prometheus(&error)) {
 		g_printerr("# setting up: %s\n", error->message);
 		return -1;
 	}
@@ -355,10 +371,13 @@ group_teardown(void **state)
 			       NULL, NULL);
 	if (ex.dir != NULL)
 		remove_tree(ex.dir);
+	/* before the first: it stops libvirtd */
+	g_clear_pointer(&ex.crashing, vm_libvirt_free);
 	g_clear_pointer(&ex.libvirt, vm_libvirt_free);
 	g_clear_object(&ex.http);
 	g_clear_pointer(&ex.silent, g_free);
 	g_clear_pointer(&ex.dir, g_free);
+	g_clear_pointer(&ex.panic_dir, g_free);
 	g_clear_pointer(&ex.metrics_url, g_free);
 	g_clear_pointer(&ex.query_url, g_free);
 	return 0;
@@ -379,7 +398,8 @@ test_exporter_agent_up(void **state)
 	skip_if_unsupported();
 	wait_value("qgatrace_agent_up", ex.domain, "1", 180);
 	wait_value("qgatrace_agent_up", ex.silent, "0", 60);
-	wait_value("qgatrace_exporter_domains_watched", "", "2", 30);
+	wait_value("qgatrace_agent_up", vm_libvirt_get_domain(ex.crashing), "0", 60);
+	wait_value("qgatrace_exporter_domains_watched", "", "3", 30);
 }
 
 static void
@@ -495,6 +515,98 @@ test_exporter_scrape_fast_while_agent_stopped(void **state)
 	wait_value("qgatrace_agent_up", ex.domain, "1", 90);
 }
 
+/* libvirt's state of @domain (virsh domstate --reason), e.g. "crashed (panicked)" */
+static gchar *
+virsh_state(const gchar *domain)
+{
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	if (vm_libvirt_run((const gchar *[]){"virsh", "-c", URI, "domstate", "--reason", domain,
+					     NULL},
+			   &out, &err) != 0)
+		fail_msg("virsh domstate %s: %s", domain, err);
+	return g_strdup(g_strstrip(out));
+}
+
+/* the .log of the first capture in the panic dir, once its .json is there (written last) */
+static gchar *
+wait_panic_log(const gchar *domain, guint timeout_s)
+{
+	g_autofree gchar *prefix = g_strdup_printf("%s-", domain);
+
+	for (guint i = 0; i < timeout_s * 2; i++) {
+		g_autoptr(GDir) dir = g_dir_open(ex.panic_dir, 0, NULL);
+		const gchar *entry;
+
+		while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+			if (g_str_has_prefix(entry, prefix) && g_str_has_suffix(entry, ".json")) {
+				g_autofree gchar *base =
+					g_strndup(entry, strlen(entry) - strlen(".json"));
+
+				return g_strdup_printf("%s/%s.log", ex.panic_dir, base);
+			}
+		}
+		g_usleep(500 * 1000);
+	}
+	fail_msg("no panic log of '%s' in %s within %u s (domain: %s)", domain, ex.panic_dir,
+		 timeout_s, virsh_state(domain));
+	return NULL;
+}
+
+static void
+test_exporter_guest_panic(void **state)
+{
+	const gchar *domain = NULL;
+	g_autofree gchar *marker = g_strdup_printf("qgatrace-exporter-marker-%d", (gint)getpid());
+	g_autofree gchar *log_path = NULL;
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VmRun) fleet = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	JsonObject *row;
+
+	skip_if_unsupported();
+	domain = vm_libvirt_get_domain(ex.crashing);
+	wait_value("qgatrace_guest_panics_total", domain, "0", 30);
+	if (!vm_libvirt_crash(ex.crashing, marker, &error))
+		fail_msg("%s", error->message);
+
+	/* the exporter saw libvirt's crashed event and saved the log by itself */
+	log_path = wait_panic_log(domain, PANIC_SAVED_S);
+	g_printerr("# the exporter saved %s\n", log_path);
+	if (!vm_libvirt_check_panic_log(log_path, marker, domain, &error))
+		fail_msg("%s", error->message);
+	assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
+	assert_non_null(strstr(log, "Kernel panic"));
+	wait_value("qgatrace_guest_panics_total", domain, "1", 60);
+	wait_value("qgatrace_domain_state{state=\"crashed\"}", domain, "1", 60);
+	wait_value("qgatrace_agent_up", domain, "0", 30);
+
+	/* fleet: crashed, unreachable, and the reason says to save the log, not to resume */
+	fleet = vm_run_client("--connect", URI, "--timeout", "5", "--json", "fleet", NULL);
+	if (fleet->status != 0)
+		fail_msg("fleet: %d: %s%s", fleet->status, fleet->out, fleet->err);
+	node = json_from_string(fleet->out, NULL);
+	assert_non_null(node);
+	row = fleet_row(json_node_get_array(node), domain);
+	assert_string_equal(json_object_get_string_member(row, "state"), "crashed");
+	assert_false(json_object_get_boolean_member(row, "reachable"));
+	assert_non_null(strstr(json_object_get_string_member(row, "reason"), "panicked"));
+
+	/* left as libvirt's policy says: the exporter's probes and capture neither resumed
+	 * nor destroyed it, now and after more probes (--interval 2) */
+	before = virsh_state(domain);
+	g_printerr("# %s: %s\n", domain, before);
+	assert_true(g_str_has_prefix(before, "crashed"));
+	g_usleep(6 * G_USEC_PER_SEC);
+	after = virsh_state(domain);
+	assert_string_equal(after, before);
+	wait_value("qgatrace_guest_panics_total", domain, "1", 10);
+}
+
 int
 main(void)
 {
@@ -505,6 +617,7 @@ main(void)
 		cmocka_unit_test(test_fleet_json),
 		cmocka_unit_test(test_exporter_scrape_fast_while_frozen),
 		cmocka_unit_test(test_exporter_scrape_fast_while_agent_stopped),
+		cmocka_unit_test(test_exporter_guest_panic),
 	};
 	gint rc = cmocka_run_group_tests_name("exporter", tests, group_setup, group_teardown);
 
