@@ -29,6 +29,14 @@ cmd_guest_fsfreeze_freeze_list(QgaContext *ctx, JsonObject *args, GError **error
 }
 
 static JsonNode *
+cmd_guest_fsfreeze_plan(QgaContext *ctx, JsonObject *args, GError **error)
+{
+	g_auto(GStrv) wanted = qga_args_dup_strv(args, "mountpoints"); /* NULL: all */
+
+	return qga_fsfreeze_plan(ctx, wanted, error);
+}
+
+static JsonNode *
 cmd_guest_fsfreeze_thaw(QgaContext *ctx, JsonObject *args, GError **error)
 {
 	gint n = qga_fsfreeze_thaw(ctx, error);
@@ -46,5 +54,7 @@ const QgaCommand qga_cmd_fsfreeze_commands[] = {
 	{"guest-fsfreeze-freeze", cmd_guest_fsfreeze_freeze, NULL, 0},
 	{"guest-fsfreeze-freeze-list", cmd_guest_fsfreeze_freeze_list, freeze_list_args, 0},
 	{"guest-fsfreeze-thaw", cmd_guest_fsfreeze_thaw, NULL, QGA_CMD_FROZEN_OK},
+	/* reads /proc and /sys only: safe frozen, and it says what is frozen */
+	{"guest-fsfreeze-plan", cmd_guest_fsfreeze_plan, freeze_list_args, QGA_CMD_FROZEN_OK},
 	{NULL},
 };

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <unistd.h>
+
 #include "qga-context.h"
+#include "qga-freeze-plan.h"
 #include "qga-fsfreeze.h"
 #include "qga-hook.h"
 #include "qga-mounts.h"
@@ -11,6 +14,17 @@ static gchar *
 qga_fsfreeze_mountinfo_path(QgaContext *ctx)
 {
 	return g_build_filename(ctx->paths->proc, "self", "mountinfo", NULL);
+}
+
+/* the plan a freeze of @mountpoints follows (qga-freeze-plan.h) */
+static QgaFreezePlan *
+qga_fsfreeze_plan_new(QgaContext *ctx, QgaMountList *mounts, gchar *const *mountpoints,
+		      GError **error)
+{
+	g_autoptr(GHashTable) backing_files =
+		qga_freeze_plan_read_backing_files(ctx->paths->sys, mounts);
+
+	return qga_freeze_plan_new(mounts, mountpoints, backing_files, error);
 }
 
 static gboolean
@@ -64,24 +78,26 @@ qga_fsfreeze_thaw_one(QgaContext *ctx, const QgaMount *mount)
 	return thawed ? 1 : 0;
 }
 
+/* in the reverse of the freeze order */
 static void
-qga_fsfreeze_thaw_list(QgaContext *ctx, QgaMountList *mounts)
+qga_fsfreeze_thaw_list(QgaContext *ctx, QgaMountList *order)
 {
-	for (guint i = 0; i < mounts->len; i++)
-		qga_fsfreeze_thaw_one(ctx, g_ptr_array_index(mounts, i));
+	for (guint i = order->len; i > 0; i--)
+		qga_fsfreeze_thaw_one(ctx, g_ptr_array_index(order, i - 1));
 }
 
-/* the mounts @selected borrows from @mounts, taken over from it */
+/* the mounts @order borrows from @mounts, taken over from it in the
+ * reverse of @order: the order a thaw goes */
 static QgaMountList *
-qga_fsfreeze_keep(QgaMountList *mounts, QgaMountList *selected)
+qga_fsfreeze_keep(QgaMountList *mounts, QgaMountList *order)
 {
 	QgaMountList *kept = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
 
-	for (guint i = 0; i < mounts->len;) {
-		if (g_ptr_array_find(selected, g_ptr_array_index(mounts, i), NULL))
-			g_ptr_array_add(kept, g_ptr_array_steal_index(mounts, i));
-		else
-			i++;
+	for (guint i = order->len; i > 0; i--) {
+		guint index;
+
+		if (g_ptr_array_find(mounts, g_ptr_array_index(order, i - 1), &index))
+			g_ptr_array_add(kept, g_ptr_array_steal_index(mounts, index));
 	}
 	return kept;
 }
@@ -110,40 +126,42 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 {
 	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
 	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
-	g_autoptr(QgaMountList) selected = NULL;
+	g_autoptr(QgaFreezePlan) plan = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_auto(GStrv) names = NULL;
+	QgaMountList *order;
 	gint n_frozen = 0;
 
 	if (mounts == NULL)
 		return -1;
-	selected = qga_mount_list_select(mounts, mountpoints, error);
-	if (selected == NULL)
+	plan = qga_fsfreeze_plan_new(ctx, mounts, mountpoints, error);
+	if (plan == NULL)
 		return -1;
+	order = qga_freeze_plan_get_order(plan);
 	/* armed before the hook, whose children are followed, and before
 	 * anything is frozen: arming writes tracefs and allocates */
-	qga_trace_begin(ctx->trace, selected);
+	qga_trace_begin(ctx->trace, order);
 	if (!qga_fsfreeze_run_hook(ctx, "freeze", &error_local)) {
 		qga_fsfreeze_undo(ctx, error_local->message);
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return -1;
 	}
-	names = qga_mount_list_dup_mountpoints(selected);
+	names = qga_mount_list_dup_mountpoints(order);
 	/* from here on a log write could block on a filesystem being frozen */
 	if (!qga_state_set_frozen(ctx->state, TRUE, names, &error_local)) {
 		qga_fsfreeze_undo(ctx, error_local->message);
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return -1;
 	}
-	for (guint i = selected->len; i > 0; i--) {
-		const QgaMount *mount = g_ptr_array_index(selected, i - 1);
+	for (guint i = 0; i < order->len; i++) {
+		const QgaMount *mount = g_ptr_array_index(order, i);
 		QgaIoctlWindow window;
 		gint rc = qga_mount_freeze(mount, &window, &error_local);
 
 		/* the kernel's record decides whether it froze, not rc */
 		qga_trace_freeze_done(ctx->trace, mount, &window);
 		if (rc < 0) {
-			qga_fsfreeze_thaw_list(ctx, selected);
+			qga_fsfreeze_thaw_list(ctx, order);
 			qga_state_set_frozen(ctx->state, FALSE, NULL, NULL);
 			g_warning("freeze failed, thawed everything: %s", error_local->message);
 			qga_fsfreeze_undo(ctx, error_local->message);
@@ -161,7 +179,7 @@ qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 		ctx->freeze_watchdog = g_timeout_add_seconds(ctx->config->freeze_timeout,
 							     qga_fsfreeze_watchdog_cb, ctx);
 	g_clear_pointer(&ctx->frozen, g_ptr_array_unref);
-	ctx->frozen = qga_fsfreeze_keep(mounts, selected);
+	ctx->frozen = qga_fsfreeze_keep(mounts, order);
 	g_message("froze %d filesystems", n_frozen);
 	return n_frozen;
 }
@@ -206,6 +224,66 @@ qga_fsfreeze_thaw(QgaContext *ctx, GError **error)
 	 * is out (qga-trace.h) */
 	qga_trace_end(ctx->trace, NULL);
 	return hook_ok ? n_thawed : -1;
+}
+
+/* the mount points the agent froze, from its marker */
+static gchar **
+qga_fsfreeze_read_marker(QgaContext *ctx)
+{
+	g_autofree gchar *contents = NULL;
+
+	if (!g_file_get_contents(qga_state_get_marker_path(ctx->state), &contents, NULL, NULL))
+		return NULL;
+	return g_strsplit(contents, "\n", -1);
+}
+
+/* stock qemu-ga's flag file, in its default state directory */
+static gchar *
+qga_fsfreeze_find_qemu_ga_flag(QgaContext *ctx)
+{
+	const gchar *const dirs[] = {"run", "var/run"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		g_autofree gchar *path =
+			g_build_filename(ctx->paths->root, dirs[i], "qga.state.isfrozen", NULL);
+
+		if (g_file_test(path, G_FILE_TEST_EXISTS))
+			return g_steal_pointer(&path);
+	}
+	return NULL;
+}
+
+JsonNode *
+qga_fsfreeze_plan(QgaContext *ctx, gchar *const *mountpoints, GError **error)
+{
+	g_autofree gchar *mountinfo = qga_fsfreeze_mountinfo_path(ctx);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_read(mountinfo, error);
+	g_autoptr(QgaFreezePlan) plan = NULL;
+	g_autofree gchar *qemu_ga_flag = NULL;
+	const gchar *hook = ctx->config->fsfreeze_hook;
+
+	if (mounts == NULL)
+		return NULL;
+	plan = qga_fsfreeze_plan_new(ctx, mounts, mountpoints, error);
+	if (plan == NULL)
+		return NULL;
+	if (qga_state_is_frozen(ctx->state)) {
+		g_auto(GStrv) frozen = qga_fsfreeze_read_marker(ctx);
+
+		qga_freeze_plan_set_frozen(plan, frozen, "qgatrace-agent");
+		qga_freeze_plan_add_warning(plan, "this agent is frozen: it refuses a freeze "
+						  "until 'guest-fsfreeze-thaw'");
+	}
+	qemu_ga_flag = qga_fsfreeze_find_qemu_ga_flag(ctx);
+	if (qemu_ga_flag != NULL)
+		qga_freeze_plan_add_frozen_by(plan, "qemu-ga", qemu_ga_flag);
+	qga_freeze_plan_set_hook(plan, hook, hook != NULL && access(hook, X_OK) == 0);
+	if (qga_freeze_plan_has_fuse(mounts)) {
+		g_autoptr(GPtrArray) daemons = qga_freeze_plan_read_fuse_daemons(ctx->paths->proc);
+
+		qga_freeze_plan_check_fuse(plan, daemons);
+	}
+	return qga_freeze_plan_to_json(plan);
 }
 
 void

@@ -26,6 +26,17 @@ gint qga_fsfreeze_freeze(QgaContext *ctx, gchar *const *mountpoints, GError **er
  */
 gint qga_fsfreeze_thaw(QgaContext *ctx, GError **error);
 
+/**
+ * qga_fsfreeze_plan:
+ * @mountpoints: (nullable): as for qga_fsfreeze_freeze()
+ * What qga_fsfreeze_freeze() would do, touching nothing: the
+ * guest-fsfreeze-plan reply (qga_freeze_plan_to_json()), with what is
+ * frozen already (this agent's marker, stock qemu-ga's state file), the
+ * hook and FUSE daemons on filesystems it freezes.
+ * Returns: (transfer full): the plan, or NULL with @error
+ */
+JsonNode *qga_fsfreeze_plan(QgaContext *ctx, gchar *const *mountpoints, GError **error);
+
 /* at start-up: a marker left by an agent that died frozen means thaw;
  * then an ftrace instance a dead agent left is replaced (qga-trace.h) */
 void qga_fsfreeze_recover(QgaContext *ctx);

@@ -179,7 +179,7 @@ qga_mount_list_find(QgaMountList *mounts, const gchar *mountpoint)
 	return found;
 }
 
-static QgaMount *
+QgaMount *
 qga_mount_list_find_freezable(QgaMountList *mounts, dev_t devnum)
 {
 	for (guint i = 0; i < mounts->len; i++) {

@@ -40,6 +40,9 @@ QgaMountList *qga_mount_list_read(const gchar *mountinfo, GError **error);
  */
 QgaMountList *qga_mount_list_select(QgaMountList *mounts, gchar *const *wanted, GError **error);
 
+/* Returns: (transfer none) (nullable): the mount of @devnum that FIFREEZE acts on */
+QgaMount *qga_mount_list_find_freezable(QgaMountList *mounts, dev_t devnum);
+
 /* the mount points of @mounts, for logs and the frozen marker */
 gchar **qga_mount_list_dup_mountpoints(QgaMountList *mounts);
 
