@@ -3,6 +3,7 @@
 
 #include "client-commands.h"
 #include "client-conn.h"
+#include "client-freeze-plan.h"
 #include "client-output.h"
 
 static const gchar freeze_summary[] =
@@ -14,11 +15,17 @@ static const gchar freeze_summary[] =
 	"the snapshot and always thaws.";
 
 static const gchar freeze_description[] =
+	"With --plan nothing is frozen: the agent (qgatrace-agent, guest-fsfreeze-plan) says what\n"
+	"the same freeze would do: the filesystems in the order it freezes them, every mount it\n"
+	"skips and why, the loop devices that decide the order, the hook, and warnings.\n\n"
 	"Output:\n"
 	"  'froze 1 filesystem(s): /mnt/data'\n"
-	"  --json: {\"frozen\": COUNT, \"mountpoints\": [MOUNT...]|null}\n\n" CLIENT_HELP_EXIT_STATUS
-	"\nExamples:\n"
+	"  --json: {\"frozen\": COUNT, \"mountpoints\": [MOUNT...]|null}\n"
+	"  --plan --json: {\"mountpoints\": [MOUNT...]|null, \"freeze\": [...], \"skip\": [...],\n"
+	"    \"dependencies\": [...], \"hook\": {...}|null, \"frozen-by\": [...], \"warnings\": [...]}\n"
+	"\n" CLIENT_HELP_EXIT_STATUS "\nExamples:\n"
 	"  qgatrace --agent /run/vm1/qgatrace.sock freeze -m /mnt/data\n"
+	"  qgatrace --domain vm1 freeze --plan\n"
 	"  qgatrace --domain vm1 freeze && qgatrace --domain vm1 thaw\n";
 
 static const gchar thaw_summary[] =
@@ -45,13 +52,41 @@ freeze_get_count(JsonNode *ret, const gchar *command, gint64 *count, GError **er
 
 typedef struct {
 	gchar **mounts; /* -m, or NULL */
+	gboolean plan;
 } FreezeOptions;
 
 static const GOptionEntry freeze_entries[] = {
 	{"mountpoint", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, CLIENT_OPTION(FreezeOptions, mounts),
 	 "freeze this mountpoint (repeatable); default: every freezable filesystem", "MOUNT"},
+	{"plan", 0, 0, G_OPTION_ARG_NONE, CLIENT_OPTION(FreezeOptions, plan),
+	 "freeze nothing: show what the freeze would do (qgatrace-agent)", NULL},
 	{NULL},
 };
+
+/* the "mountpoints" argument of -m, or NULL */
+static JsonObject *
+freeze_args_new(gchar **mounts)
+{
+	JsonObject *args;
+	JsonArray *list;
+
+	if (mounts == NULL)
+		return NULL;
+	list = json_array_new();
+	for (guint i = 0; mounts[i] != NULL; i++)
+		json_array_add_string_element(list, mounts[i]);
+	args = json_object_new();
+	json_object_set_array_member(args, "mountpoints", list);
+	return args;
+}
+
+static JsonNode *
+freeze_args_mountpoints(JsonObject *args)
+{
+	if (args == NULL)
+		return json_node_init_null(json_node_alloc());
+	return json_node_copy(json_object_get_member(args, "mountpoints"));
+}
 
 static gboolean
 freeze_run(ClientInvocation *inv, GError **error)
@@ -59,20 +94,14 @@ freeze_run(ClientInvocation *inv, GError **error)
 	ClientContext *ctx = inv->ctx;
 	const FreezeOptions *opts = inv->options;
 	gchar **mounts = opts->mounts;
-	g_autoptr(JsonObject) args = NULL;
+	g_autoptr(JsonObject) args = freeze_args_new(mounts);
 	g_autoptr(JsonNode) ret = NULL;
-	const gchar *command = "guest-fsfreeze-freeze";
+	const gchar *command =
+		mounts != NULL ? "guest-fsfreeze-freeze-list" : "guest-fsfreeze-freeze";
 	gint64 count = 0;
 
-	if (mounts != NULL) {
-		JsonArray *list = json_array_new();
-
-		for (guint i = 0; mounts[i] != NULL; i++)
-			json_array_add_string_element(list, mounts[i]);
-		args = json_object_new();
-		json_object_set_array_member(args, "mountpoints", list);
-		command = "guest-fsfreeze-freeze-list";
-	}
+	if (opts->plan)
+		return client_freeze_plan_run(inv, args, freeze_args_mountpoints(args), error);
 	client_context_progress(ctx, "freezing %s...",
 				mounts != NULL ? "the given mountpoints"
 					       : "every guest filesystem");
@@ -86,12 +115,7 @@ freeze_run(ClientInvocation *inv, GError **error)
 		g_autoptr(JsonObject) out = json_object_new();
 
 		json_object_set_int_member(out, "frozen", count);
-		if (args != NULL)
-			json_object_set_member(
-				out, "mountpoints",
-				json_node_copy(json_object_get_member(args, "mountpoints")));
-		else
-			json_object_set_null_member(out, "mountpoints");
+		json_object_set_member(out, "mountpoints", freeze_args_mountpoints(args));
 		client_print_json_object(out, TRUE);
 		return TRUE;
 	}

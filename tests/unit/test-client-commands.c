@@ -24,6 +24,7 @@
 #include <json-glib/json-glib.h>
 
 #include "client-commands.h"
+#include "client-freeze-plan.h"
 #include "qga-codec.h"
 #include "qga-json.h"
 #include "qga-session-index.h"
@@ -136,6 +137,7 @@ static const gchar *const fake_commands[] = {"guest-sync-delimited",
 					     "guest-fsfreeze-freeze",
 					     "guest-fsfreeze-freeze-list",
 					     "guest-fsfreeze-thaw",
+					     "guest-fsfreeze-plan",
 					     "guest-get-fsinfo",
 					     "guest-get-host-name",
 					     "guest-get-osinfo",
@@ -337,6 +339,11 @@ fake_answer_honest(Fake *fake, const gchar *cmd, JsonObject *args, const gchar *
 	if (g_str_has_prefix(cmd, "guest-fsfreeze-freeze")) {
 		fake->frozen = TRUE;
 		return json_node_init_int(json_node_alloc(), 1);
+	}
+	if (g_strcmp0(cmd, "guest-fsfreeze-plan") == 0) {
+		g_autofree gchar *plan = fake_fixture("freeze-plan.json");
+
+		return fake_parse(plan);
 	}
 	if (g_strcmp0(cmd, "guest-fsfreeze-thaw") == 0) {
 		gint n = fake->frozen ? 1 : 0;
@@ -865,6 +872,74 @@ test_client_commands_freeze_thaw(void **state)
 	assert_string_equal(out, "thawed 1 filesystem(s)\n");
 	assert_false(fake->frozen);
 	fake_free(fake);
+}
+
+static void
+test_client_commands_freeze_plan(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	JsonArray *freeze;
+
+	fake_start(fake);
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "freeze", "--plan",
+				    "-m", "/mnt/data", NULL),
+			 0);
+	obj = parse_object(json);
+	freeze = json_object_get_array_member(obj, "freeze");
+	assert_int_equal(json_array_get_length(freeze), 2);
+	assert_string_equal(json_object_get_string_member(json_array_get_object_element(freeze, 0),
+							  "mountpoint"),
+			    "/mnt/loop");
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "mountpoints")),
+			 1);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "freeze", "--plan", NULL), 0);
+	assert_non_null(strstr(out, "would freeze, in this order:\n"
+				    "    1  /mnt/loop  ext2  7:0     /dev/loop0\n"
+				    "    2  /mnt/data  ext4  254:16  /dev/vdb\n"));
+	assert_non_null(strstr(out, "order: /mnt/loop before /mnt/data"));
+	assert_non_null(strstr(out, "  /mnt/bind  duplicate        a bind mount"));
+	assert_non_null(strstr(out, "hook: /etc/qemu/fsfreeze-hook (executable)"));
+	assert_non_null(strstr(out, "warning: FUSE daemon 'sshfs'"));
+	/* a plan freezes nothing */
+	assert_false(fake->frozen);
+	assert_false(fake_called(fake, "guest-fsfreeze-freeze"));
+	fake_free(fake);
+}
+
+static void
+assert_plan_refused(const gchar *text)
+{
+	g_autoptr(JsonNode) node = fake_parse(text);
+	g_autoptr(GError) error = NULL;
+
+	assert_null(client_freeze_plan_parse(node, &error));
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+}
+
+/* every member checked: a wrong type or an oversized list is refused */
+static void
+test_client_commands_freeze_plan_malformed(void **state)
+{
+	g_autoptr(GString) many = g_string_new("{\"freeze\":[],\"skip\":[],\"dependencies\":[],"
+					       "\"frozen-by\":[],\"hook\":null,\"warnings\":[");
+
+	assert_plan_refused("[]");
+	/* no "hook" */
+	assert_plan_refused(
+		"{\"freeze\":[],\"skip\":[],\"dependencies\":[],\"frozen-by\":[],\"warnings\":[]}");
+	assert_plan_refused("{\"freeze\":[{\"mountpoint\":1}],\"skip\":[],\"dependencies\":[],"
+			    "\"frozen-by\":[],\"warnings\":[],\"hook\":null}");
+	assert_plan_refused("{\"freeze\":[],\"skip\":[],\"dependencies\":[],\"frozen-by\":[],"
+			    "\"warnings\":[3],\"hook\":null}");
+	assert_plan_refused("{\"freeze\":[],\"skip\":[],\"dependencies\":[],\"frozen-by\":[],"
+			    "\"warnings\":[],\"hook\":{\"path\":\"/h\",\"executable\":\"yes\"}}");
+	for (guint i = 0; i <= CLIENT_FREEZE_PLAN_WARNINGS_MAX; i++)
+		g_string_append(many, i == 0 ? "\"w\"" : ",\"w\"");
+	g_string_append(many, "]}");
+	assert_plan_refused(many->str);
 }
 
 static void
@@ -1479,6 +1554,7 @@ test_client_commands_hostile_agent(void **state)
 		{"trace", "--list"},
 		{"dmesg"},
 		{"dmesg", "--tail", "3"},
+		{"freeze", "--plan"},
 		{"snapshot"},
 		{"doctor"},
 		{"raw", "{\"execute\":\"guest-get-osinfo\"}"},
@@ -1554,6 +1630,8 @@ main(void)
 		cmocka_unit_test(test_client_commands_unreachable),
 		cmocka_unit_test(test_client_commands_doctor_ok),
 		cmocka_unit_test(test_client_commands_hostile_agent),
+		cmocka_unit_test(test_client_commands_freeze_plan),
+		cmocka_unit_test(test_client_commands_freeze_plan_malformed),
 	};
 
 	/* the messages the client prints go to stderr; keep the locale fixed */
