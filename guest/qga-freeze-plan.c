@@ -304,8 +304,7 @@ qga_freeze_plan_skip_to_json(QgaFreezePlan *self, const QgaMount *mount)
 
 	if (major(mount->devnum) == 0) {
 		reason = "no-block-device";
-		detail = g_strdup_printf("%s has no block device: a pseudo, network or FUSE "
-					 "filesystem cannot be frozen",
+		detail = g_strdup_printf("%s: no block device (pseudo, network or FUSE)",
 					 mount->fstype);
 	} else if (!mount->freezable) {
 		first = qga_mount_list_find_freezable(self->mounts, mount->devnum);
