@@ -30,9 +30,27 @@ qga_fsfreeze_plan_new(QgaContext *ctx, QgaMountList *mounts, gchar *const *mount
 static gboolean
 qga_fsfreeze_run_hook(QgaContext *ctx, const gchar *phase, GError **error)
 {
+	g_autoptr(QgaHookReport) report = NULL;
+	QgaTraceSessionHook hook;
+	gboolean ok;
+
 	if (ctx->config->fsfreeze_hook == NULL)
 		return TRUE;
-	return qga_hook_run(ctx->config->fsfreeze_hook, phase, ctx->config->hook_timeout, error);
+	ok = qga_hook_run(ctx->config->fsfreeze_hook, phase, ctx->config->hook_timeout, &report,
+			  error);
+	hook = (QgaTraceSessionHook){
+		.phase = report->phase,
+		.path = report->path,
+		.exit_status = report->exit_status,
+		.signal = report->signal,
+		.timed_out = report->timed_out,
+		.duration_ns = report->duration_ns,
+		.output_tail = report->output_tail,
+		.error = report->error,
+	};
+	/* the session's report says which hook and why, as the error does */
+	qga_trace_add_hook(ctx->trace, &hook);
+	return ok;
 }
 
 /* the thaw hook after a failed freeze: its own failure only gets logged,

@@ -90,9 +90,11 @@ qga_hook_drain(QgaHookRun *run)
 	gchar buf[4096];
 	gssize n;
 
+	/* the last bytes are kept: a report shows the output's tail */
 	while ((n = read(run->out_fd, buf, sizeof(buf))) > 0) {
-		gsize room = QGA_HOOK_OUTPUT_MAX - MIN(run->output->len, QGA_HOOK_OUTPUT_MAX);
-		g_string_append_len(run->output, buf, MIN((gsize)n, room));
+		g_string_append_len(run->output, buf, n);
+		if (run->output->len > QGA_HOOK_OUTPUT_MAX)
+			g_string_erase(run->output, 0, run->output->len - QGA_HOOK_OUTPUT_MAX);
 	}
 }
 
@@ -123,13 +125,75 @@ qga_hook_wait(QgaHookRun *run, gint64 deadline)
 	}
 }
 
-gboolean
-qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **error)
+void
+qga_hook_report_free(QgaHookReport *self)
+{
+	if (self == NULL)
+		return;
+	g_free(self->phase);
+	g_free(self->path);
+	g_free(self->output_tail);
+	g_free(self->error);
+	g_free(self);
+}
+
+gchar *
+qga_hook_output_tail(const gchar *output, gsize len)
+{
+	const gchar *start = output;
+	const gchar *end = output + len;
+	guint lines = 0;
+	g_autofree gchar *raw = NULL;
+
+	while (end > output && g_ascii_isspace(end[-1]))
+		end--;
+	for (const gchar *p = end; p > output; p--) {
+		if (p[-1] == '\n' && ++lines == QGA_HOOK_TAIL_LINES) {
+			start = p;
+			break;
+		}
+	}
+	if (end - start > QGA_HOOK_TAIL_BYTES)
+		start = end - QGA_HOOK_TAIL_BYTES;
+	raw = g_strndup(start, end - start);
+	/* JSON carries it: a cut character or a binary byte becomes U+FFFD */
+	return g_strstrip(g_utf8_make_valid(raw, -1));
+}
+
+/* how @run ended, for @report and the error */
+static gboolean
+qga_hook_finish(QgaHookReport *report, gint status, GError **error)
+{
+	const gchar *sep = *report->output_tail ? ": " : "";
+
+	if (WIFEXITED(status)) {
+		report->exit_status = WEXITSTATUS(status);
+		if (report->exit_status == 0) {
+			g_message("fsfreeze hook '%s %s' succeeded%s%s", report->path,
+				  report->phase, sep, report->output_tail);
+			return TRUE;
+		}
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "fsfreeze hook '%s %s' failed with exit status %d%s%s", report->path,
+			    report->phase, report->exit_status, sep, report->output_tail);
+	} else {
+		report->signal = WTERMSIG(status);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "fsfreeze hook '%s %s' was terminated by signal %d%s%s", report->path,
+			    report->phase, report->signal, sep, report->output_tail);
+	}
+	return FALSE;
+}
+
+static gboolean
+qga_hook_run_report(QgaHookReport *report, guint timeout_s, GError **error)
 {
 	QgaHookRun run = {.pidfd = -1, .out_fd = -1, .output = g_string_new(NULL)};
+	const gchar *hook = report->path;
+	const gchar *phase = report->phase;
+	gint64 started;
 	gint status = 0;
-	gboolean ok = FALSE;
-	g_autofree gchar *output = NULL;
+	gboolean ok;
 
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	/* fuzz input must not start programs on the fuzzing host */
@@ -147,13 +211,18 @@ qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **er
 		return FALSE;
 	}
 	g_message("running fsfreeze hook '%s %s'", hook, phase);
+	started = g_get_monotonic_time();
 	if (!qga_hook_spawn(&run, hook, phase, error)) {
 		qga_hook_run_clear(&run);
 		return FALSE;
 	}
-	if (!qga_hook_wait(&run, g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC)) {
+	if (!qga_hook_wait(&run, started + (gint64)timeout_s * G_USEC_PER_SEC)) {
 		kill(-run.pid, SIGKILL);
 		waitpid(run.pid, NULL, 0);
+		report->duration_ns = (g_get_monotonic_time() - started) * 1000;
+		report->timed_out = TRUE;
+		report->signal = SIGKILL;
+		report->output_tail = qga_hook_output_tail(run.output->str, run.output->len);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
 			    "fsfreeze hook '%s %s' did not finish within %u s and was killed", hook,
 			    phase, timeout_s);
@@ -161,24 +230,36 @@ qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, GError **er
 		return FALSE;
 	}
 	waitpid(run.pid, &status, 0);
+	report->duration_ns = (g_get_monotonic_time() - started) * 1000;
 	/* what the hook wrote before it exited; children it left behind
 	 * may hold the pipe open, so no waiting for EOF */
 	if (run.out_fd >= 0)
 		qga_hook_drain(&run);
-	output = g_strstrip(g_strdup(run.output->str));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		g_message("fsfreeze hook '%s %s' succeeded%s%s", hook, phase, *output ? ": " : "",
-			  output);
-		ok = TRUE;
-	} else if (WIFEXITED(status)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "fsfreeze hook '%s %s' failed with exit status %d%s%s", hook, phase,
-			    WEXITSTATUS(status), *output ? ": " : "", output);
-	} else {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "fsfreeze hook '%s %s' was terminated by signal %d%s%s", hook, phase,
-			    WTERMSIG(status), *output ? ": " : "", output);
-	}
+	report->output_tail = qga_hook_output_tail(run.output->str, run.output->len);
+	ok = qga_hook_finish(report, status, error);
 	qga_hook_run_clear(&run);
+	return ok;
+}
+
+gboolean
+qga_hook_run(const gchar *hook, const gchar *phase, guint timeout_s, QgaHookReport **report,
+	     GError **error)
+{
+	g_autoptr(QgaHookReport) self = g_new0(QgaHookReport, 1);
+	g_autoptr(GError) error_local = NULL;
+	gboolean ok;
+
+	self->phase = g_strdup(phase);
+	self->path = g_strdup(hook);
+	self->exit_status = -1;
+	self->signal = -1;
+	self->duration_ns = -1;
+	ok = qga_hook_run_report(self, timeout_s, &error_local);
+	if (!ok) {
+		self->error = g_strdup(error_local->message);
+		g_propagate_error(error, g_steal_pointer(&error_local));
+	}
+	if (report != NULL)
+		*report = g_steal_pointer(&self);
 	return ok;
 }

@@ -30,6 +30,7 @@ struct _QgaTraceSession {
 	guint64 ended_ns;
 	gchar *error;
 	GPtrArray *notes;  /* gchar * */
+	GPtrArray *hooks;  /* JsonNode, objects */
 	GPtrArray *mounts; /* QgaTraceSessionMount */
 	GArray *ioctls;	   /* QtfIoctl */
 	gchar *unattributable;
@@ -56,6 +57,7 @@ qga_trace_session_new(const gchar *id, const gchar *source, GPid pid, guint64 st
 	self->pid = pid;
 	self->started_ns = started_ns;
 	self->notes = g_ptr_array_new_with_free_func(g_free);
+	self->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	self->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_trace_session_mount_free);
 	self->ioctls = g_array_new(FALSE, TRUE, sizeof(QtfIoctl));
 	return self;
@@ -70,6 +72,7 @@ qga_trace_session_free(QgaTraceSession *self)
 	g_free(self->source);
 	g_free(self->error);
 	g_ptr_array_unref(self->notes);
+	g_ptr_array_unref(self->hooks);
 	g_ptr_array_unref(self->mounts);
 	g_array_unref(self->ioctls);
 	g_free(self->unattributable);
@@ -135,6 +138,39 @@ qga_trace_session_set_error(QgaTraceSession *self, const gchar *error)
 {
 	if (self->error == NULL)
 		self->error = g_strdup(error);
+}
+
+/* @value, or null when negative (not known) */
+static void
+qga_trace_session_json_add_known(JsonBuilder *b, const gchar *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	if (value < 0)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_int_value(b, value);
+}
+
+void
+qga_trace_session_add_hook(QgaTraceSession *self, const QgaTraceSessionHook *hook)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	qga_json_builder_add_string_or_null(b, "phase", hook->phase);
+	qga_json_builder_add_string_or_null(b, "path", hook->path);
+	qga_trace_session_json_add_known(b, "exit-status", hook->exit_status);
+	qga_trace_session_json_add_known(b, "signal", hook->signal);
+	json_builder_set_member_name(b, "timed-out");
+	if (hook->timed_out < 0)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_boolean_value(b, hook->timed_out != 0);
+	qga_trace_session_json_add_known(b, "duration-ns", hook->duration_ns);
+	qga_json_builder_add_string_or_null(b, "output-tail", hook->output_tail);
+	qga_json_builder_add_string_or_null(b, "error", hook->error);
+	json_builder_end_object(b);
+	g_ptr_array_add(self->hooks, json_builder_get_root(b));
 }
 
 void
@@ -326,6 +362,11 @@ qga_trace_session_to_json(const QgaTraceSession *self)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < self->notes->len; i++)
 		json_builder_add_string_value(b, g_ptr_array_index(self->notes, i));
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "hooks");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < self->hooks->len; i++)
+		json_builder_add_value(b, json_node_copy(g_ptr_array_index(self->hooks, i)));
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "verified");
 	json_builder_add_boolean_value(b, qga_trace_session_is_verified(self));

@@ -66,6 +66,22 @@ void qga_trace_session_set_error(QgaTraceSession *self, const gchar *error);
 /* a remark for the reader, e.g. who thawed */
 void qga_trace_session_add_note(QgaTraceSession *self, const gchar *note);
 
+/* one fsfreeze hook (or hook script) run; a member not known is null */
+typedef struct {
+	const gchar *phase;	  /* "freeze" or "thaw" */
+	const gchar *path;	  /* (nullable) */
+	gint exit_status;	  /* -1: did not exit, or not known */
+	gint signal;		  /* -1: not ended by a signal, or not known */
+	gint timed_out;		  /* -1: not known; else a boolean */
+	gint64 duration_ns;	  /* -1: not known */
+	const gchar *output_tail; /* (nullable): not captured */
+	const gchar *error;	  /* (nullable): why it could not run, or failed */
+} QgaTraceSessionHook;
+
+/* the session's "hooks" gets @hook, as {"phase", "path", "exit-status",
+ * "signal", "timed-out", "duration-ns", "output-tail", "error"} */
+void qga_trace_session_add_hook(QgaTraceSession *self, const QgaTraceSessionHook *hook);
+
 /* no verdict can be had (the plugin cannot tell which mounts qemu-ga
  * froze): every verdict says @reason and is not verified */
 void qga_trace_session_set_unattributable(QgaTraceSession *self, const gchar *reason);
@@ -94,7 +110,7 @@ gboolean qga_trace_session_is_verified(const QgaTraceSession *self);
 /**
  * qga_trace_session_to_json:
  * {"session", "source", "state", "pid", "started-ns", "ended-ns", "error",
- *  "notes", "verified", "method", "reason", "clock", "instance",
+ *  "notes", "hooks", "verified", "method", "reason", "clock", "instance",
  *  "functions", "tracepoints", "complete", "lost-events", "events",
  *  "mounts", "ioctls", "verification"}: the capture's members as
  *  qtf_capture_to_json() names them, the verdicts as

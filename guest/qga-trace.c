@@ -272,6 +272,13 @@ qga_trace_note(QgaTrace *self, const gchar *format, ...)
 	qga_trace_session_add_note(self->open, note);
 }
 
+void
+qga_trace_add_hook(QgaTrace *self, const QgaTraceSessionHook *hook)
+{
+	if (self != NULL && self->open != NULL)
+		qga_trace_session_add_hook(self->open, hook);
+}
+
 gboolean
 qga_trace_is_open(QgaTrace *self)
 {

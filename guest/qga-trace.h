@@ -51,6 +51,9 @@ void qga_trace_begin(QgaTrace *self, QgaMountList *mounts);
 void qga_trace_freeze_done(QgaTrace *self, const QgaMount *mount, const QgaIoctlWindow *window);
 void qga_trace_thaw_done(QgaTrace *self, const QgaMount *mount, const QgaIoctlWindow *window);
 
+/* a hook run for the open session's "hooks", if any */
+void qga_trace_add_hook(QgaTrace *self, const QgaTraceSessionHook *hook);
+
 /* a note for the open session, if any */
 void qga_trace_note(QgaTrace *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 

@@ -929,6 +929,15 @@ snapshot_print_evidence(JsonObject *evidence)
 	}
 }
 
+/* the hooks the session saw run, under its line */
+static void
+snapshot_print_hooks(Snapshot *s)
+{
+	g_autofree gchar *hooks = client_trace_format_hooks(s->ctx, s->session);
+
+	client_print("%s", hooks);
+}
+
 /* the freeze, the host step, the thaw and the trace session, a line each */
 static void
 snapshot_print_steps(Snapshot *s)
@@ -996,6 +1005,7 @@ snapshot_print_steps(Snapshot *s)
 			     id, method, events != NULL ? json_array_get_length(events) : 0,
 			     client_json_int(client_json_object(s->session, "lost-events"), "total",
 					     0));
+		snapshot_print_hooks(s);
 	} else {
 		g_autofree gchar *reason = client_terminal_escape(s->no_session_reason);
 

@@ -111,6 +111,7 @@ trace_run(ClientInvocation *inv, GError **error)
 	g_autoptr(JsonArray) mountpoints = NULL;
 	g_autofree gchar *summary = NULL;
 	g_autofree gchar *events = NULL;
+	g_autofree gchar *hooks = NULL;
 	ClientConn *conn = client_target_get_trace_conn(inv->target, error);
 
 	if (conn == NULL)
@@ -128,6 +129,8 @@ trace_run(ClientInvocation *inv, GError **error)
 	}
 	summary = client_trace_format_summary(ctx, session);
 	client_print("%s", summary);
+	hooks = client_trace_format_hooks(ctx, session);
+	client_print("%s", hooks);
 	mountpoints = client_verdict_mountpoints(NULL, session, NULL, NULL);
 	for (guint i = 0; i < json_array_get_length(mountpoints); i++) {
 		g_autofree gchar *text =

@@ -233,6 +233,71 @@ client_trace_format_summary(ClientContext *ctx, JsonObject *session)
 	return g_string_free(out, FALSE);
 }
 
+/* "exit status 0", "killed by signal 9", ...: how @hook ended */
+static gchar *
+client_trace_hook_outcome(ClientContext *ctx, JsonObject *hook)
+{
+	gint64 status = client_json_int(hook, "exit-status", -1);
+	gint64 signal = client_json_int(hook, "signal", -1);
+	g_autofree gchar *error = client_json_text(hook, "error", NULL);
+
+	if (client_json_bool(hook, "timed-out", FALSE))
+		return g_strdup_printf("%sTIMED OUT%s and killed",
+				       client_style_on(ctx, CLIENT_STYLE_RED),
+				       client_style_off(ctx, CLIENT_STYLE_RED));
+	if (status == 0)
+		return g_strdup("exit status 0");
+	if (status > 0)
+		return g_strdup_printf("%sexit status %" G_GINT64_FORMAT "%s",
+				       client_style_on(ctx, CLIENT_STYLE_RED), status,
+				       client_style_off(ctx, CLIENT_STYLE_RED));
+	if (signal >= 0)
+		return g_strdup_printf("%skilled by signal %" G_GINT64_FORMAT "%s",
+				       client_style_on(ctx, CLIENT_STYLE_RED), signal,
+				       client_style_off(ctx, CLIENT_STYLE_RED));
+	if (error != NULL)
+		return g_strdup_printf("%snot run%s: %s", client_style_on(ctx, CLIENT_STYLE_RED),
+				       client_style_off(ctx, CLIENT_STYLE_RED), error);
+	return g_strdup("ended, status not known");
+}
+
+gchar *
+client_trace_format_hooks(ClientContext *ctx, JsonObject *session)
+{
+	GString *out = g_string_new(NULL);
+	JsonArray *hooks = client_json_array(session, "hooks");
+
+	for (guint i = 0; hooks != NULL && i < json_array_get_length(hooks); i++) {
+		JsonObject *hook = client_json_array_object(hooks, i);
+		gint64 duration = client_json_int(hook, "duration-ns", -1);
+		const gchar *tail = client_json_string(hook, "output-tail");
+		const gchar *text = tail != NULL ? tail : "";
+		g_autofree gchar *phase = client_json_text(hook, "phase", "?");
+		g_autofree gchar *path = client_json_text(hook, "path", "?");
+		g_autofree gchar *outcome = NULL;
+		g_auto(GStrv) lines = NULL;
+
+		if (hook == NULL)
+			continue;
+		outcome = client_trace_hook_outcome(ctx, hook);
+		g_string_append_printf(out, "hook         %s %s: %s", phase, path, outcome);
+		if (duration >= 0) {
+			g_autofree gchar *d = client_format_duration_ns((guint64)duration);
+
+			g_string_append_printf(out, ", %s", d);
+		}
+		g_string_append_c(out, '\n');
+		/* the agent bounds it; a lying one is cut at the same 20 lines */
+		lines = g_strsplit(text, "\n", 21);
+		for (guint k = 0; lines[k] != NULL && k < 20 && *text != '\0'; k++) {
+			g_string_append(out, "             | ");
+			client_terminal_append(out, lines[k], -1);
+			g_string_append_c(out, '\n');
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
 gchar *
 client_trace_format_events(JsonObject *session)
 {

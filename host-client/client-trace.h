@@ -46,6 +46,10 @@ JsonObject *client_trace_fetch(ClientConn *conn, const gchar *id, guint timeout_
 /* the session's summary lines (id, source, state, method, events, lost, error, notes) */
 gchar *client_trace_format_summary(ClientContext *ctx, JsonObject *session);
 
+/* the session's "hooks", two lines or more each (how it ended, then the
+ * tail of its output), every guest string escaped; "" when none */
+gchar *client_trace_format_hooks(ClientContext *ctx, JsonObject *session);
+
 /* the session's events as a table, one line each */
 gchar *client_trace_format_events(JsonObject *session);
 

@@ -942,6 +942,51 @@ test_client_commands_freeze_plan_malformed(void **state)
 	assert_plan_refused(many->str);
 }
 
+/* session-function.json with the hooks the agent ran: one that slept and
+ * succeeded, one that failed, one killed after its timeout */
+static JsonNode *
+fake_session_with_hooks(void)
+{
+	g_autofree gchar *text = fake_fixture("session-function.json");
+	JsonNode *session = fake_parse(text);
+	g_autoptr(JsonNode) hooks = fake_parse(
+		"[{\"phase\":\"freeze\",\"path\":\"/etc/qemu/fsfreeze-hook\",\"exit-status\":0,"
+		"\"signal\":null,\"timed-out\":false,\"duration-ns\":312000000,"
+		"\"output-tail\":\"flushed\",\"error\":null},"
+		"{\"phase\":\"thaw\",\"path\":\"/etc/qemu/fsfreeze-hook\",\"exit-status\":3,"
+		"\"signal\":null,\"timed-out\":false,\"duration-ns\":1000000,"
+		"\"output-tail\":\"one\\ntwo\",\"error\":\"failed\"},"
+		"{\"phase\":\"freeze\",\"path\":\"/run/hung\",\"exit-status\":null,"
+		"\"signal\":9,\"timed-out\":true,\"duration-ns\":2000000000,"
+		"\"output-tail\":\"\",\"error\":\"killed\"}]");
+
+	json_object_set_member(json_node_get_object(session), "hooks", json_node_copy(hooks));
+	return session;
+}
+
+static void
+test_client_commands_trace_hooks(void **state)
+{
+	Fake *fake = fake_new(TRUE);
+	g_autofree gchar *json = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+
+	fake->session = fake_session_with_hooks();
+	fake_start(fake);
+	assert_int_equal(run_client(&out, "--agent", fake->path, "trace", NULL), 0);
+	assert_non_null(strstr(out, "hook         freeze /etc/qemu/fsfreeze-hook: exit status 0, "
+				    "312.0 ms\n             | flushed\n"));
+	assert_non_null(strstr(out, "hook         thaw /etc/qemu/fsfreeze-hook: exit status 3, "
+				    "1.0 ms\n             | one\n             | two\n"));
+	assert_non_null(
+		strstr(out, "hook         freeze /run/hung: TIMED OUT and killed, 2.00 s\n"));
+	assert_int_equal(run_client(&json, "--agent", fake->path, "--json", "trace", NULL), 0);
+	obj = parse_object(json);
+	assert_int_equal(json_array_get_length(json_object_get_array_member(obj, "hooks")), 3);
+	fake_free(fake);
+}
+
 static void
 test_client_commands_trace(void **state)
 {
@@ -1561,10 +1606,9 @@ test_client_commands_hostile_agent(void **state)
 	};
 	Fake *fake = fake_new(TRUE);
 	Fake *sessionless = fake_new(TRUE);
-	g_autofree gchar *session = fake_fixture("session-function.json");
 
 	fake->hostile = TRUE;
-	fake->session = fake_parse(session);
+	fake->session = fake_session_with_hooks();
 	sessionless->hostile = TRUE;
 	fake_start(fake);
 	fake_start(sessionless);
@@ -1631,6 +1675,7 @@ main(void)
 		cmocka_unit_test(test_client_commands_doctor_ok),
 		cmocka_unit_test(test_client_commands_hostile_agent),
 		cmocka_unit_test(test_client_commands_freeze_plan),
+		cmocka_unit_test(test_client_commands_trace_hooks),
 		cmocka_unit_test(test_client_commands_freeze_plan_malformed),
 	};
 
