@@ -129,14 +129,20 @@ QgaMountList *
 qga_mount_list_read(const gchar *mountinfo, GError **error)
 {
 	g_autofree gchar *contents = NULL;
-	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
-	QgaMountList *mounts;
 
 	if (!g_file_get_contents(mountinfo, &contents, NULL, error)) {
 		g_prefix_error(error, "reading the mount table: ");
 		return NULL;
 	}
-	mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
+	return qga_mount_list_parse(contents);
+}
+
+QgaMountList *
+qga_mount_list_parse(const gchar *contents)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	QgaMountList *mounts = g_ptr_array_new_with_free_func((GDestroyNotify)qga_mount_free);
+
 	for (const gchar *line = contents; *line != '\0';) {
 		const gchar *newline = strchr(line, '\n');
 		gsize len = newline != NULL ? (gsize)(newline - line) : strlen(line);

@@ -32,6 +32,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaMountList, g_ptr_array_unref)
  */
 QgaMountList *qga_mount_list_read(const gchar *mountinfo, GError **error);
 
+/* Returns: (transfer full): the mounts of the mountinfo text @contents;
+ * a malformed line is skipped */
+QgaMountList *qga_mount_list_parse(const gchar *contents);
+
 /**
  * qga_mount_list_select:
  * @wanted: (nullable): mount points; NULL selects every freezable mount

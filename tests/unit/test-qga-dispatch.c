@@ -314,6 +314,60 @@ test_qga_dispatch_freeze_list_not_mounted(void **state)
 	assert_false(qga_state_has_marker(f->state));
 }
 
+/* the mount points of the plan's array @name, space-separated */
+static gchar *
+plan_mountpoints(JsonObject *plan, const gchar *name)
+{
+	JsonArray *array = json_object_get_array_member(plan, name);
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	for (guint i = 0; i < json_array_get_length(array); i++)
+		g_string_append_printf(
+			out, "%s%s", i > 0 ? " " : "",
+			json_object_get_string_member(json_array_get_object_element(array, i),
+						      "mountpoint"));
+	return g_strdup(out->str);
+}
+
+/* a plan freezes nothing, is answered frozen too, and says what the agent froze */
+static void
+test_qga_dispatch_fsfreeze_plan(void **state)
+{
+	GuestFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) thawed = dispatch(f, "{\"execute\":\"guest-fsfreeze-plan\"}", NULL);
+	g_autoptr(JsonNode) frozen = NULL;
+	g_autoptr(JsonNode) unknown = NULL;
+	g_autofree gchar *order = NULL;
+	g_autofree gchar *order_frozen = NULL;
+	g_autofree gchar *skipped = NULL;
+	gchar *mounts[] = {(gchar *)"/qgatrace-fixture/mnt/data", NULL};
+	JsonObject *plan = guest_fixture_return_object(thawed);
+
+	order = plan_mountpoints(plan, "freeze");
+	assert_string_equal(order, "/qgatrace-fixture/shadowed /qgatrace-fixture/with space "
+				   "/qgatrace-fixture/mnt/data/img /qgatrace-fixture/mnt/data "
+				   "/qgatrace-fixture");
+	assert_false(qga_state_is_frozen(f->state));
+	assert_false(qga_state_has_marker(f->state));
+
+	assert_true(qga_state_set_frozen(f->state, TRUE, mounts, &error));
+	frozen = dispatch(f, "{\"execute\":\"guest-fsfreeze-plan\"}", NULL);
+	plan = guest_fixture_return_object(frozen);
+	order_frozen = plan_mountpoints(plan, "freeze");
+	skipped = plan_mountpoints(plan, "skip");
+	assert_null(strstr(order_frozen, "/qgatrace-fixture/mnt/data "));
+	assert_non_null(strstr(skipped, "/qgatrace-fixture/mnt/data "));
+	assert_true(qga_state_set_frozen(f->state, FALSE, NULL, &error));
+
+	unknown = dispatch(f,
+			   "{\"execute\":\"guest-fsfreeze-plan\",\"arguments\":{\"mountpoints\":"
+			   "[\"/qgatrace-fixture/nope\"]}}",
+			   NULL);
+	guest_fixture_assert_error(unknown, "GenericError",
+				   "'/qgatrace-fixture/nope' is not a mounted filesystem");
+}
+
 static void
 test_qga_dispatch_status_and_osinfo(void **state)
 {
@@ -376,6 +430,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_filter, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_frozen_marker, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_qga_dispatch_fsfreeze_plan, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_qga_dispatch_freeze_list_not_mounted,
 						fixture_setup, fixture_teardown),

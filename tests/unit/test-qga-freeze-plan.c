@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <gio/gio.h>
@@ -22,25 +21,6 @@ static const gchar loop_on_data[] = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
 				    "3 1 254:16 / /mnt/data rw - ext4 /dev/vdb rw\n"
 				    "4 1 254:16 / /mnt/bind rw - ext4 /dev/vdb rw\n"
 				    "5 1 7:0 / /mnt/loop rw - ext2 /dev/loop0 rw\n";
-
-static QgaMountList *
-read_table(const gchar *table)
-{
-	g_autofree gchar *path =
-		g_build_filename(g_get_tmp_dir(), "qgatrace-plan-mountinfo-XXXXXX", NULL);
-	gint fd = g_mkstemp(path);
-	g_autoptr(GError) error = NULL;
-	QgaMountList *mounts;
-
-	assert_true(fd >= 0);
-	close(fd);
-	assert_true(g_file_set_contents(path, table, -1, NULL));
-	mounts = qga_mount_list_read(path, &error);
-	g_unlink(path);
-	assert_null(error);
-	assert_non_null(mounts);
-	return mounts;
-}
 
 /* loop device @minor's image is @file */
 static GHashTable *
@@ -105,7 +85,7 @@ count_warnings(JsonNode *plan, const gchar *needle)
 static void
 test_qga_freeze_plan_loop_on_data(void **state)
 {
-	g_autoptr(QgaMountList) mounts = read_table(loop_on_data);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(loop_on_data);
 	g_autoptr(GHashTable) backing = backing_new(0, "/mnt/data/disk.img", 0, NULL);
 	g_autoptr(QgaFreezePlan) plan = plan_new(mounts, NULL, backing);
 	g_autofree gchar *order = order_text(plan);
@@ -140,7 +120,7 @@ test_qga_freeze_plan_loop_mounted_first(void **state)
 	const gchar *table = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
 			     "5 1 7:0 / /mnt/loop rw - ext2 /dev/loop0 rw\n"
 			     "6 1 254:16 / /mnt/data rw - ext4 /dev/vdb rw\n";
-	g_autoptr(QgaMountList) mounts = read_table(table);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(table);
 	g_autoptr(GHashTable) backing = backing_new(0, "/mnt/data/disk.img", 0, NULL);
 	g_autoptr(QgaFreezePlan) plan = plan_new(mounts, NULL, backing);
 	g_autofree gchar *order = order_text(plan);
@@ -156,7 +136,7 @@ test_qga_freeze_plan_nested_loops(void **state)
 			     "3 1 254:16 / /mnt/data rw - ext4 /dev/vdb rw\n"
 			     "7 1 7:1 / /mnt/inner rw - ext2 /dev/loop1 rw\n"
 			     "8 1 7:0 / /mnt/outer rw - ext2 /dev/loop0 rw\n";
-	g_autoptr(QgaMountList) mounts = read_table(table);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(table);
 	g_autoptr(GHashTable) backing =
 		backing_new(0, "/mnt/data/outer.img", 1, "/mnt/outer/inner.img");
 	g_autoptr(QgaFreezePlan) plan = plan_new(mounts, NULL, backing);
@@ -170,7 +150,7 @@ test_qga_freeze_plan_nested_loops(void **state)
 static void
 test_qga_freeze_plan_selection(void **state)
 {
-	g_autoptr(QgaMountList) mounts = read_table(loop_on_data);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(loop_on_data);
 	g_autoptr(GHashTable) backing = backing_new(0, "/mnt/data/disk.img", 0, NULL);
 	gchar *wanted[] = {"/mnt/bind/", NULL};
 	g_autoptr(QgaFreezePlan) plan = plan_new(mounts, wanted, backing);
@@ -189,7 +169,7 @@ test_qga_freeze_plan_selection(void **state)
 static void
 test_qga_freeze_plan_unknown_mount(void **state)
 {
-	g_autoptr(QgaMountList) mounts = read_table(loop_on_data);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(loop_on_data);
 	gchar *wanted[] = {"/mnt/none", NULL};
 	gchar *pseudo[] = {"/proc", NULL};
 	g_autoptr(GError) error = NULL;
@@ -204,7 +184,7 @@ test_qga_freeze_plan_unknown_mount(void **state)
 static void
 test_qga_freeze_plan_frozen_and_hook(void **state)
 {
-	g_autoptr(QgaMountList) mounts = read_table(loop_on_data);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(loop_on_data);
 	g_autoptr(QgaFreezePlan) plan = plan_new(mounts, NULL, NULL);
 	gchar *frozen[] = {"pid=1", "/mnt/data", NULL};
 	g_autofree gchar *order = NULL;
@@ -235,7 +215,7 @@ test_qga_freeze_plan_fuse_daemon(void **state)
 	const gchar *table = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
 			     "3 1 254:16 / /mnt/data rw - ext4 /dev/vdb rw\n"
 			     "9 1 0:50 / /mnt/remote rw - fuse.sshfs host:/ rw\n";
-	g_autoptr(QgaMountList) mounts = read_table(table);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(table);
 	gchar *only_data[] = {"/mnt/data", NULL};
 	g_autoptr(QgaFreezePlan) all = plan_new(mounts, NULL, NULL);
 	g_autoptr(QgaFreezePlan) data = plan_new(mounts, only_data, NULL);
@@ -261,7 +241,7 @@ test_qga_freeze_plan_read_backing_files(void **state)
 	g_autofree gchar *sys = g_dir_make_tmp("qgatrace-plan-sys-XXXXXX", NULL);
 	g_autofree gchar *loop = g_build_filename(sys, "dev", "block", "7:0", "loop", NULL);
 	g_autofree gchar *file = g_build_filename(loop, "backing_file", NULL);
-	g_autoptr(QgaMountList) mounts = read_table(loop_on_data);
+	g_autoptr(QgaMountList) mounts = qga_mount_list_parse(loop_on_data);
 	g_autoptr(GHashTable) files = NULL;
 
 	assert_int_equal(g_mkdir_with_parents(loop, 0700), 0);
