@@ -271,6 +271,24 @@ qga_fsfreeze_find_qemu_ga_flag(QgaContext *ctx)
 	return NULL;
 }
 
+/* qgatrace-fsfreeze-hook's daemon listening: stock qemu-ga froze */
+static gboolean
+qga_fsfreeze_hook_daemon_listens(QgaContext *ctx)
+{
+	g_autofree gchar *path = g_build_filename(ctx->paths->proc, "net", "unix", NULL);
+	g_autofree gchar *contents = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(path, &contents, NULL, NULL))
+		return FALSE;
+	lines = g_strsplit(contents, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_suffix(lines[i], " @" QGA_TRACE_SESSION_HOOK_SOCKET))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 JsonNode *
 qga_fsfreeze_plan(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 {
@@ -295,6 +313,11 @@ qga_fsfreeze_plan(QgaContext *ctx, gchar *const *mountpoints, GError **error)
 	qemu_ga_flag = qga_fsfreeze_find_qemu_ga_flag(ctx);
 	if (qemu_ga_flag != NULL)
 		qga_freeze_plan_add_frozen_by(plan, "qemu-ga", qemu_ga_flag);
+	if (qga_fsfreeze_hook_daemon_listens(ctx))
+		qga_freeze_plan_add_frozen_by(
+			plan, "qemu-ga",
+			"qgatrace-fsfreeze-hook armed: @" QGA_TRACE_SESSION_HOOK_SOCKET
+			" in /proc/net/unix");
 	qga_freeze_plan_set_hook(plan, hook, hook != NULL && access(hook, X_OK) == 0);
 	if (qga_freeze_plan_has_fuse(mounts)) {
 		g_autoptr(GPtrArray) daemons = qga_freeze_plan_read_fuse_daemons(ctx->paths->proc);

@@ -15,6 +15,9 @@ G_BEGIN_DECLS
  * each of stock qemu-ga's, which the agent loads and serves.
  */
 
+/* the abstract socket qgatrace-fsfreeze-hook's daemon listens on while
+ * stock qemu-ga is frozen (or freezing): from its freeze to its thaw */
+#define QGA_TRACE_SESSION_HOOK_SOCKET	 "qgatrace-fsfreeze-hook"
 #define QGA_TRACE_SESSION_SOURCE_AGENT	 "qgatrace-agent"
 #define QGA_TRACE_SESSION_SOURCE_QEMU_GA "qemu-ga"
 

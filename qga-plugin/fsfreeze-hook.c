@@ -47,7 +47,7 @@
 /* its own instance: qgatrace-agent's 'qgatrace' may be in use meanwhile */
 #define HOOK_INSTANCE "qgatrace-hook"
 /* abstract namespace: the leading NUL is added when binding */
-#define HOOK_SOCKET "qgatrace-fsfreeze-hook"
+#define HOOK_SOCKET QGA_TRACE_SESSION_HOOK_SOCKET
 /* arming costs ~0.1 s on KVM, ~1 s under TCG: past this the freeze goes on */
 #define HOOK_ARM_WAIT_MS 15000
 /* collecting reads kallsyms: ~0.2 s on KVM, a few s under TCG */

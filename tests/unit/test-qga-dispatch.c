@@ -329,7 +329,7 @@ plan_mountpoints(JsonObject *plan, const gchar *name)
 	return g_strdup(out->str);
 }
 
-/* a plan freezes nothing, is answered frozen too, and says what the agent froze */
+/* a plan freezes nothing, is answered frozen too, and says who froze what */
 static void
 test_qga_dispatch_fsfreeze_plan(void **state)
 {
@@ -343,7 +343,14 @@ test_qga_dispatch_fsfreeze_plan(void **state)
 	g_autofree gchar *skipped = NULL;
 	gchar *mounts[] = {(gchar *)"/qgatrace-fixture/mnt/data", NULL};
 	JsonObject *plan = guest_fixture_return_object(thawed);
+	JsonObject *frozen_by;
 
+	frozen_by =
+		json_array_get_object_element(json_object_get_array_member(plan, "frozen-by"), 0);
+	/* proc/net/unix of the fixture: qemu-ga froze with the qgatrace hook */
+	assert_string_equal(json_object_get_string_member(frozen_by, "who"), "qemu-ga");
+	assert_non_null(strstr(json_object_get_string_member(frozen_by, "evidence"),
+			       "qgatrace-fsfreeze-hook armed"));
 	order = plan_mountpoints(plan, "freeze");
 	assert_string_equal(order, "/qgatrace-fixture/shadowed /qgatrace-fixture/with space "
 				   "/qgatrace-fixture/mnt/data/img /qgatrace-fixture/mnt/data "
