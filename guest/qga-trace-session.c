@@ -169,6 +169,7 @@ qga_trace_session_add_hook(QgaTraceSession *self, const QgaTraceSessionHook *hoo
 	qga_trace_session_json_add_known(b, "duration-ns", hook->duration_ns);
 	qga_json_builder_add_string_or_null(b, "output-tail", hook->output_tail);
 	qga_json_builder_add_string_or_null(b, "error", hook->error);
+	qga_json_builder_add_string_or_null(b, "comm", hook->comm);
 	json_builder_end_object(b);
 	g_ptr_array_add(self->hooks, json_builder_get_root(b));
 }

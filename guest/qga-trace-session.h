@@ -79,10 +79,11 @@ typedef struct {
 	gint64 duration_ns;	  /* -1: not known */
 	const gchar *output_tail; /* (nullable): not captured */
 	const gchar *error;	  /* (nullable): why it could not run, or failed */
+	const gchar *comm;	  /* (nullable): the task's name, when the path is not known */
 } QgaTraceSessionHook;
 
 /* the session's "hooks" gets @hook, as {"phase", "path", "exit-status",
- * "signal", "timed-out", "duration-ns", "output-tail", "error"} */
+ * "signal", "timed-out", "duration-ns", "output-tail", "error", "comm"} */
 void qga_trace_session_add_hook(QgaTraceSession *self, const QgaTraceSessionHook *hook);
 
 /* no verdict can be had (the plugin cannot tell which mounts qemu-ga

@@ -258,6 +258,8 @@ hook_daemon_listen(void)
 static void
 hook_daemon_arm(HookDaemon *self)
 {
+	g_autoptr(GStrvBuilder) events = g_strv_builder_new();
+	g_auto(GStrv) fs_events = NULL;
 	QtfOptions opts = {
 		.instance = HOOK_INSTANCE,
 		.buffer_kb = self->config->trace_buffer_kb,
@@ -274,6 +276,11 @@ hook_daemon_arm(HookDaemon *self)
 			g_strdup_printf("cannot read qemu-ga's mounts: %s", error->message);
 		return;
 	}
+	/* the dispatcher's scripts, from their exec and exit records */
+	g_strv_builder_addv(events, (const gchar **)qtf_default_fs_events());
+	g_strv_builder_add_many(events, HOOK_EVENT_EXEC, HOOK_EVENT_EXIT, NULL);
+	fs_events = g_strv_builder_end(events);
+	opts.fs_events = (const gchar *const *)fs_events;
 	self->tracer = qtf_tracer_new(&opts, &error);
 	if (self->tracer == NULL) {
 		self->untraced = g_strdup(error->message);
@@ -390,6 +397,7 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 		qga_trace_session_add_note(session, request);
 	if (self->mounts != NULL)
 		hook_qemu_ga_replay(session, self->mounts, capture, self->pid, thawed);
+	hook_qemu_ga_scripts(session, capture, self->pid);
 	qga_trace_session_finish(session, capture, qtf_clock_now_ns());
 	if (!qga_trace_session_store(session, self->config->trace_plugin_dir,
 				     self->config->trace_sessions, &error))

@@ -241,3 +241,74 @@ hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfCaptur
 	for (guint i = 0; thawed && i < mounts->len; i++)
 		qga_trace_session_add_ioctl(session, QTF_IOCTL_THAW, i, tid, 0, 0);
 }
+
+typedef struct {
+	gint pid;
+	const gchar *comm;
+	guint64 exec_ns;
+	guint64 exit_ns; /* 0: not seen */
+} HookScript;
+
+/* when qemu-ga's first freeze began: its first freeze_super, else its
+ * first FIFREEZE; G_MAXUINT64 when neither was recorded */
+static guint64
+hook_qemu_ga_first_freeze_ns(const QtfCapture *capture, GPid tid)
+{
+	for (guint i = 0; i < capture->events->len; i++) {
+		const QtfEvent *ev = g_ptr_array_index(capture->events, i);
+
+		if (ev->pid != tid)
+			continue;
+		if ((ev->kind == QTF_EVENT_FUNCTION &&
+		     g_strcmp0(ev->function, "freeze_super") == 0) ||
+		    (ev->kind == QTF_EVENT_IOCTL_ENTER && ev->cmd == QTF_FIFREEZE))
+			return ev->ts_ns;
+	}
+	return G_MAXUINT64;
+}
+
+void
+hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid)
+{
+	g_autoptr(GArray) scripts = g_array_new(FALSE, TRUE, sizeof(HookScript));
+	/* pid → index + 1 in @scripts of its running program */
+	g_autoptr(GHashTable) running = g_hash_table_new(NULL, NULL);
+	guint64 first_freeze = hook_qemu_ga_first_freeze_ns(capture, tid);
+
+	for (guint i = 0; i < capture->events->len; i++) {
+		const QtfEvent *ev = g_ptr_array_index(capture->events, i);
+		gpointer key = GINT_TO_POINTER(ev->pid);
+		guint index = GPOINTER_TO_UINT(g_hash_table_lookup(running, key));
+
+		if (ev->kind != QTF_EVENT_TRACEPOINT)
+			continue;
+		if (g_strcmp0(ev->event, HOOK_EVENT_EXEC) == 0 && index == 0 &&
+		    scripts->len < HOOK_SCRIPTS_MAX) {
+			HookScript script = {ev->pid, ev->comm, ev->ts_ns, 0};
+
+			g_array_append_val(scripts, script);
+			g_hash_table_insert(running, key, GUINT_TO_POINTER(scripts->len));
+		} else if (g_strcmp0(ev->event, HOOK_EVENT_EXIT) == 0 && index > 0) {
+			g_array_index(scripts, HookScript, index - 1).exit_ns = ev->ts_ns;
+			/* a pid used again is another program */
+			g_hash_table_remove(running, key);
+		}
+	}
+	for (guint i = 0; i < scripts->len; i++) {
+		const HookScript *script = &g_array_index(scripts, HookScript, i);
+		QgaTraceSessionHook hook = {
+			.phase = first_freeze == G_MAXUINT64	  ? NULL
+				 : script->exec_ns < first_freeze ? "freeze"
+								  : "thaw",
+			.exit_status = -1,
+			.signal = -1,
+			.timed_out = -1,
+			.duration_ns = script->exit_ns != 0
+					       ? (gint64)(script->exit_ns - script->exec_ns)
+					       : -1,
+			.comm = script->comm,
+		};
+
+		qga_trace_session_add_hook(session, &hook);
+	}
+}

@@ -71,4 +71,24 @@ GPtrArray *hook_qemu_ga_mounts(const gchar *mountinfo, GError **error);
 void hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfCapture *capture,
 			 GPid tid, gboolean thawed);
 
+/* the tracepoints hook_qemu_ga_scripts() reads, recorded for qemu-ga and
+ * its children (event-fork) alongside the fs events */
+#define HOOK_EVENT_EXEC "sched:sched_process_exec"
+#define HOOK_EVENT_EXIT "sched:sched_process_exit"
+/* a dispatcher running more is not a hook set anyone reads */
+#define HOOK_SCRIPTS_MAX 256
+
+/**
+ * hook_qemu_ga_scripts:
+ * @tid: qemu-ga's pid
+ * Adds to @session's "hooks" every program qemu-ga's children executed
+ * while traced (the dispatcher /etc/qemu/fsfreeze-hook, the scripts of
+ * fsfreeze-hook.d that ran after this hook on freeze and before it on
+ * thaw, and what those ran), in order, from the exec and exit records:
+ * the name (comm) and the duration from exec to exit; the phase from
+ * qemu-ga's first freeze_super (or FIFREEZE) record. The path, exit
+ * status, signal and output are not in the records: null.
+ */
+void hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid);
+
 G_END_DECLS

@@ -380,6 +380,69 @@ test_hook_replay_untraced(void **state)
 	assert_non_null(strstr(reason(json, 0), "nothing was traced"));
 }
 
+/* the dispatcher and its scripts, from the exec and exit records of
+ * qemu-ga's children: a script still running at collection (this hook
+ * itself on thaw) has no duration */
+static void
+test_hook_scripts(void **state)
+{
+	g_autoptr(JsonNode) recorded = trace_fixture_load_session("qemu-ga-dispatcher");
+	JsonObject *rec = json_node_get_object(recorded);
+	GPid pid = (GPid)json_object_get_int_member(rec, "pid");
+	guint64 freeze_ns = (guint64)json_object_get_int_member(
+		json_array_get_object_element(json_object_get_array_member(rec, "events"), 0),
+		"ts-ns");
+	g_autofree gchar *events = g_strdup_printf(
+		"[{\"ts-ns\":%" G_GUINT64_FORMAT
+		",\"cpu\":0,\"pid\":900,\"comm\":\"fsfreeze-hook\","
+		"\"event\":\"" HOOK_EVENT_EXEC "\"},"
+		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":901,\"comm\":\"db-flush\","
+		"\"event\":\"" HOOK_EVENT_EXEC "\"},"
+		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":901,\"comm\":\"db-flush\","
+		"\"event\":\"" HOOK_EVENT_EXIT "\"},"
+		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":900,\"comm\":\"fsfreeze-hook\","
+		"\"event\":\"" HOOK_EVENT_EXIT "\"},"
+		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":902,\"comm\":\"db-resume\","
+		"\"event\":\"" HOOK_EVENT_EXEC "\"}]",
+		freeze_ns - 5000, freeze_ns - 4000, freeze_ns - 1000, freeze_ns - 500,
+		freeze_ns + 9000);
+	g_autoptr(JsonNode) extra = json_from_string(events, NULL);
+	g_autoptr(QgaTraceSession) session =
+		qga_trace_session_new("qemu-ga-1-3", QGA_TRACE_SESSION_SOURCE_QEMU_GA, pid, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) json = NULL;
+	JsonArray *all = json_object_get_array_member(rec, "events");
+	JsonArray *hooks;
+	JsonObject *hook;
+	QtfCapture *capture;
+
+	assert_non_null(extra);
+	for (guint i = 0; i < json_array_get_length(json_node_get_array(extra)); i++)
+		json_array_add_element(
+			all, json_node_copy(json_array_get_element(json_node_get_array(extra), i)));
+	capture = qtf_capture_new_from_json(recorded, &error);
+	assert_non_null(capture);
+	hook_qemu_ga_scripts(session, capture, pid);
+	qga_trace_session_finish(session, capture, 2);
+	json = qga_trace_session_to_json(session);
+	hooks = json_object_get_array_member(json_node_get_object(json), "hooks");
+	assert_int_equal(json_array_get_length(hooks), 3);
+	hook = json_array_get_object_element(hooks, 0);
+	assert_string_equal(json_object_get_string_member(hook, "comm"), "fsfreeze-hook");
+	assert_string_equal(json_object_get_string_member(hook, "phase"), "freeze");
+	assert_int_equal(json_object_get_int_member(hook, "duration-ns"), 4500);
+	assert_true(json_object_get_null_member(hook, "path"));
+	assert_true(json_object_get_null_member(hook, "exit-status"));
+	assert_true(json_object_get_null_member(hook, "timed-out"));
+	hook = json_array_get_object_element(hooks, 1);
+	assert_string_equal(json_object_get_string_member(hook, "comm"), "db-flush");
+	assert_int_equal(json_object_get_int_member(hook, "duration-ns"), 3000);
+	hook = json_array_get_object_element(hooks, 2);
+	assert_string_equal(json_object_get_string_member(hook, "comm"), "db-resume");
+	assert_string_equal(json_object_get_string_member(hook, "phase"), "thaw");
+	assert_true(json_object_get_null_member(hook, "duration-ns"));
+}
+
 int
 main(void)
 {
@@ -396,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_hook_replay_not_thawed),
 		cmocka_unit_test(test_hook_replay_nothing_recorded),
 		cmocka_unit_test(test_hook_replay_untraced),
+		cmocka_unit_test(test_hook_scripts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
