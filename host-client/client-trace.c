@@ -273,7 +273,10 @@ client_trace_format_hooks(ClientContext *ctx, JsonObject *session)
 		const gchar *tail = client_json_string(hook, "output-tail");
 		const gchar *text = tail != NULL ? tail : "";
 		g_autofree gchar *phase = client_json_text(hook, "phase", "?");
-		g_autofree gchar *path = client_json_text(hook, "path", "?");
+		/* stock qemu-ga's scripts are known by name only */
+		g_autofree gchar *path = client_json_string(hook, "path") != NULL
+						 ? client_json_text(hook, "path", "?")
+						 : client_json_text(hook, "comm", "?");
 		g_autofree gchar *outcome = NULL;
 		g_auto(GStrv) lines = NULL;
 
