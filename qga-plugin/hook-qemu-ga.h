@@ -82,10 +82,12 @@ void hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfC
  * hook_qemu_ga_scripts:
  * @tid: qemu-ga's pid
  * Adds to @session's "hooks" every program qemu-ga's children executed
- * while traced (the dispatcher /etc/qemu/fsfreeze-hook, the scripts of
- * fsfreeze-hook.d that ran after this hook on freeze and before it on
- * thaw, and what those ran), in order, from the exec and exit records:
- * the name (comm) and the duration from exec to exit; the phase from
+ * while traced, in order, from the exec and exit records: on thaw the
+ * dispatcher /etc/qemu/fsfreeze-hook, the fsfreeze-hook.d scripts it ran
+ * before this hook, and what those ran; on freeze nothing, since the
+ * dispatcher was started before the tracer armed (event-fork follows only
+ * what the traced pid forks afterwards). Each gets the name (comm) and
+ * the duration from exec to exit; the phase from
  * qemu-ga's first freeze_super (or FIFREEZE) record. The path, exit
  * status, signal and output are not in the records: null.
  */

@@ -643,6 +643,31 @@ assert_stock_session(JsonObject *s, gint qemu_ga)
 	assert_true(json_object_get_boolean_member(s, "stalls-complete"));
 }
 
+/* the session's "hooks" lists @comm, run on thaw for 0.3 s or more,
+ * from the exec and exit records: no path, status or output */
+static void
+assert_stock_script(JsonObject *s, const gchar *comm)
+{
+	JsonArray *hooks = json_object_get_array_member(s, "hooks");
+
+	for (guint i = 0; i < json_array_get_length(hooks); i++) {
+		JsonObject *hook = json_array_get_object_element(hooks, i);
+
+		print_message("hook %s %s\n",
+			      json_object_get_string_member_with_default(hook, "phase", "?"),
+			      json_object_get_string_member_with_default(hook, "comm", "?"));
+		if (g_strcmp0(json_object_get_string_member_with_default(hook, "comm", NULL),
+			      comm) != 0)
+			continue;
+		assert_string_equal(json_object_get_string_member(hook, "phase"), "thaw");
+		assert_true(json_object_get_int_member(hook, "duration-ns") >=
+			    300 * G_GINT64_CONSTANT(1000000));
+		assert_true(json_object_get_null_member(hook, "exit-status"));
+		return;
+	}
+	fail_msg("no hook '%s' in the session", comm);
+}
+
 /* Debian's way: -F the dispatcher, which runs /etc/qemu/fsfreeze-hook.d/
  * under a shell: the hook's parent is that shell, not qemu-ga */
 static void
@@ -661,15 +686,22 @@ test_vm_trace_stock_qemu_ga_dispatcher(void **state)
 	}
 	g_free(vm_test_sh("mkdir -p /etc/qemu/fsfreeze-hook.d && ln -sf " PLUGIN
 			  " /etc/qemu/fsfreeze-hook.d/qgatrace && rm -f " HOOK_LOG));
+	/* a script the dispatcher runs before the qgatrace hook: on thaw it
+	 * is traced (the thaw's dispatcher started with the tracer armed) */
+	g_free(vm_test_sh("printf '#!/bin/sh\\nsleep 0.3\\nexit 0\\n' > "
+			  "/etc/qemu/fsfreeze-hook.d/aa-sleep && chmod +x "
+			  "/etc/qemu/fsfreeze-hook.d/aa-sleep"));
 	restart_qemu_ga(DISPATCHER);
 	qemu_ga = guest_pid("qemu-ga");
 	session = stock_freeze_thaw(qemu_ga);
 	assert_stock_session(json_node_get_object(session), qemu_ga);
+	assert_stock_script(json_node_get_object(session), "aa-sleep");
 	log = vm_test_sh("cat " HOOK_LOG);
 	assert_non_null(strstr(log, "execute /etc/qemu/fsfreeze-hook.d/qgatrace freeze"));
 	assert_non_null(strstr(log, "armed function for qemu-ga"));
 	assert_non_null(strstr(log, "thaw: stored qemu-ga-"));
-	g_free(vm_test_sh("rm -f /etc/qemu/fsfreeze-hook.d/qgatrace"));
+	g_free(vm_test_sh(
+		"rm -f /etc/qemu/fsfreeze-hook.d/qgatrace /etc/qemu/fsfreeze-hook.d/aa-sleep"));
 }
 
 /* -F the plugin itself: its parent is qemu-ga */
