@@ -312,10 +312,13 @@ qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **
 
 /* ---- writing the instance's files ---- */
 
+/* @append: adds to what @file holds, else replaces it (O_TRUNC) */
 static gboolean
-qtf_tracer_write(QtfTracer *self, const gchar *file, const gchar *value, GError **error)
+qtf_tracer_write_mode(QtfTracer *self, const gchar *file, const gchar *value, gboolean append,
+		      GError **error)
 {
-	if (tracefs_instance_file_write(self->tfs, file, value) < 0) {
+	if ((append ? tracefs_instance_file_append(self->tfs, file, value)
+		    : tracefs_instance_file_write(self->tfs, file, value)) < 0) {
 		gint errsv = errno;
 		g_autofree gchar *shown = g_strchomp(g_strdup(value));
 		qtf_set_error_errno(error, errsv, self->tfs, "cannot write '%s' to %s", shown,
@@ -323,6 +326,12 @@ qtf_tracer_write(QtfTracer *self, const gchar *file, const gchar *value, GError 
 		return FALSE;
 	}
 	return TRUE;
+}
+
+static gboolean
+qtf_tracer_write(QtfTracer *self, const gchar *file, const gchar *value, GError **error)
+{
+	return qtf_tracer_write_mode(self, file, value, FALSE, error);
 }
 
 static gboolean
@@ -366,16 +375,17 @@ qtf_tracer_set_option(QtfTracer *self, enum tracefs_option_id id, gboolean on, G
 	return TRUE;
 }
 
-/* both pid files reset on O_TRUNC; read back, as the filter is */
+/* both pid files reset on O_TRUNC, @append keeps what they hold; read
+ * back, as the filter is */
 static gboolean
-qtf_tracer_set_pid(QtfTracer *self, const gchar *file, GPid pid, GError **error)
+qtf_tracer_add_pid(QtfTracer *self, const gchar *file, GPid pid, gboolean append, GError **error)
 {
 	/* perf writes a newline: without it the kernel can hide errors */
 	g_autofree gchar *value = g_strdup_printf("%d\n", (gint)pid);
 	g_autoptr(TracefsString) back = NULL;
 	g_auto(GStrv) pids = NULL;
 
-	if (!qtf_tracer_write(self, file, value, error))
+	if (!qtf_tracer_write_mode(self, file, value, append, error))
 		return FALSE;
 	back = tracefs_instance_file_read(self->tfs, file, NULL);
 	if (back == NULL) {
@@ -390,6 +400,12 @@ qtf_tracer_set_pid(QtfTracer *self, const gchar *file, GPid pid, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+static gboolean
+qtf_tracer_set_pid(QtfTracer *self, const gchar *file, GPid pid, GError **error)
+{
+	return qtf_tracer_add_pid(self, file, pid, FALSE, error);
 }
 
 /* ---- arming ---- */
@@ -1032,6 +1048,27 @@ qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error)
 	self->arm_reason = function_error != NULL
 				   ? g_strdup_printf("function tracer: %s", function_error->message)
 				   : g_strdup(self->fallback_reason);
+	return TRUE;
+}
+
+gboolean
+qtf_tracer_follow_pid(QtfTracer *self, GPid pid, GError **error)
+{
+	g_return_val_if_fail(self != NULL, FALSE);
+	g_return_val_if_fail(pid > 0, FALSE);
+
+	if (self->armed == QTF_METHOD_NONE) {
+		g_set_error_literal(error, QTF_ERROR, QTF_ERROR_FAILED,
+				    "not armed: nothing to follow a pid with");
+		return FALSE;
+	}
+	if (self->armed == QTF_METHOD_FUNCTION &&
+	    !qtf_tracer_add_pid(self, "set_ftrace_pid", pid, TRUE, error))
+		return FALSE;
+	/* the events method always has it, the function tracer with fs events */
+	if ((self->changed & QTF_CHANGED_EVENT_PID) != 0 &&
+	    !qtf_tracer_add_pid(self, "set_event_pid", pid, TRUE, error))
+		return FALSE;
 	return TRUE;
 }
 

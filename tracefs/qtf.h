@@ -180,6 +180,19 @@ const gchar *qtf_tracer_get_instance_name(QtfTracer *self);
  */
 gboolean qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error);
 
+/**
+ * qtf_tracer_follow_pid:
+ * @pid: another task to record, e.g. a process that will fork the hooks
+ * but was forked before the arm, so function-fork/event-fork do not follow it
+ * After qtf_tracer_arm(): appends @pid to set_ftrace_pid (function
+ * tracer) and set_event_pid (when armed with events), read back; what it
+ * forks from now on is followed too. Its calls are recorded under its own
+ * pid: qtf_verify() only matches the ioctls' thread's. Lasts until the
+ * disarm; a paused session so changed arms in full next time.
+ * Returns: FALSE with @error (not armed, or the kernel refused)
+ */
+gboolean qtf_tracer_follow_pid(QtfTracer *self, GPid pid, GError **error);
+
 /* TRUE between a successful arm and the next disarm */
 gboolean qtf_tracer_is_armed(QtfTracer *self);
 
