@@ -9,7 +9,9 @@
  *
  * freeze: finds qemu-ga among its ancestors and starts a small daemon that
  *   arms a private ftrace instance ('qgatrace-hook') for qemu-ga's pid with
- *   function-fork, then returns as soon as that is armed. The daemon has to
+ *   function-fork, adds the dispatcher between them (forked before the
+ *   arm, it runs the scripts that follow this one), then returns as soon as
+ *   that is armed. The daemon has to
  *   outlive this process: the tracer's state is needed at collection time.
  * thaw: asks the daemon, over an abstract UNIX socket (no file, so nothing
  *   on a filesystem), to collect, verify, store the session as JSON in
@@ -176,6 +178,8 @@ hook_ask(const gchar *request, gint timeout_ms)
 typedef struct {
 	const QgaConfig *config;
 	GPid pid;	       /* qemu-ga */
+	GArray *dispatchers;   /* GPid: the hook's ancestors below qemu-ga */
+	GPid own;	       /* the thaw hook that asked, 0 before */
 	guint64 pid_starttime; /* to know it is still the same process */
 	gchar *id;
 	guint64 started_ns;
@@ -184,7 +188,8 @@ typedef struct {
 	gboolean armed;
 	QtfStallRecorder *stalls; /* recording, or NULL */
 	gchar *stalls_unavailable;
-	gchar *untraced; /* why not armed */
+	gchar *untraced;   /* why not armed */
+	gchar *unfollowed; /* why the dispatcher's scripts are missing */
 } HookDaemon;
 
 static void
@@ -198,6 +203,7 @@ hook_daemon_clear(HookDaemon *self)
 	g_clear_pointer(&self->stalls, qtf_stall_recorder_free);
 	g_clear_pointer(&self->stalls_unavailable, g_free);
 	g_clear_pointer(&self->untraced, g_free);
+	g_clear_pointer(&self->unfollowed, g_free);
 	self->mounts = NULL;
 	self->id = NULL;
 }
@@ -291,6 +297,16 @@ hook_daemon_arm(HookDaemon *self)
 		return;
 	}
 	self->armed = TRUE;
+	/* before the hook returns: the dispatcher runs the next script then */
+	for (guint i = 0; i < self->dispatchers->len && self->unfollowed == NULL; i++) {
+		if (!qtf_tracer_follow_pid(self->tracer, g_array_index(self->dispatchers, GPid, i),
+					   &error)) {
+			self->unfollowed = g_strdup_printf(
+				"the dispatcher's scripts after this hook are not listed: %s",
+				error->message);
+			g_clear_error(&error);
+		}
+	}
 	self->stalls = qtf_stall_recorder_new(qtf_tracer_get_tracing_dir(self->tracer),
 					      HOOK_INSTANCE "-stalls", 0, &error);
 	if (self->stalls == NULL || !qtf_stall_recorder_start(self->stalls, &error)) {
@@ -325,14 +341,16 @@ hook_daemon_collect_stalls(HookDaemon *self, QgaTraceSession *session)
 	qga_trace_session_set_stalls(session, log);
 }
 
-/* who may ask: root only, as qemu-ga runs its hooks */
-static gboolean
-hook_peer_is_root(gint fd)
+/* who may ask: root only, as qemu-ga runs its hooks. Returns: its pid, 0 for none */
+static GPid
+hook_peer_root_pid(gint fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0)
+		return 0;
+	return cred.pid;
 }
 
 /*
@@ -362,9 +380,11 @@ hook_daemon_wait(HookDaemon *self, gint listen_fd, gchar **request)
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		*request = hook_peer_is_root(fd) ? hook_read_line(fd, 2000) : NULL;
+		self->own = hook_peer_root_pid(fd);
+		*request = self->own > 0 ? hook_read_line(fd, 2000) : NULL;
 		if (g_strcmp0(*request, "thaw") == 0 || g_strcmp0(*request, "abort") == 0)
 			return fd;
+		self->own = 0;
 		g_clear_pointer(request, g_free);
 		close(fd);
 	}
@@ -397,7 +417,10 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 		qga_trace_session_add_note(session, request);
 	if (self->mounts != NULL)
 		hook_qemu_ga_replay(session, self->mounts, capture, self->pid, thawed);
-	hook_qemu_ga_scripts(session, capture, self->pid);
+	if (self->unfollowed != NULL)
+		qga_trace_session_add_note(session, self->unfollowed);
+	/* the thaw hook asking is this one, not a script of the user's */
+	hook_qemu_ga_scripts(session, capture, self->pid, self->own);
 	qga_trace_session_finish(session, capture, qtf_clock_now_ns());
 	if (!qga_trace_session_store(session, self->config->trace_plugin_dir,
 				     self->config->trace_sessions, &error))
@@ -411,9 +434,9 @@ hook_daemon_finish(HookDaemon *self, const gchar *request)
 }
 
 static void
-hook_daemon_run(const QgaConfig *config, GPid pid, gint report_fd)
+hook_daemon_run(const QgaConfig *config, GPid pid, GArray *dispatchers, gint report_fd)
 {
-	HookDaemon self = {.config = config, .pid = pid};
+	HookDaemon self = {.config = config, .pid = pid, .dispatchers = dispatchers};
 	g_autofree gchar *request = NULL;
 	g_autofree gchar *answer = NULL;
 	g_autofree gchar *report = NULL;
@@ -459,11 +482,12 @@ static void
 hook_freeze(const QgaConfig *config)
 {
 	g_autofree gchar *report = NULL;
+	g_autoptr(GArray) dispatchers = g_array_new(FALSE, FALSE, sizeof(GPid));
 	GPid pid = 0;
 	gint fds[2];
 	pid_t child;
 
-	switch (hook_find_agent("/proc", getppid(), &pid)) {
+	switch (hook_find_agent("/proc", getppid(), &pid, dispatchers)) {
 	case HOOK_AGENT_QGATRACE:
 		hook_say("run by qgatrace-agent (pid %d), which traces its freezes itself",
 			 (gint)pid);
@@ -490,7 +514,7 @@ hook_freeze(const QgaConfig *config)
 	}
 	if (child == 0) {
 		close(fds[0]);
-		hook_daemon_run(config, pid, fds[1]);
+		hook_daemon_run(config, pid, dispatchers, fds[1]);
 		_exit(0);
 	}
 	close(fds[1]);

@@ -42,9 +42,11 @@ hook_read_stat(const gchar *proc, GPid pid, gchar **comm, GPid *ppid, guint64 *s
 }
 
 HookAgent
-hook_find_agent(const gchar *proc, GPid pid, GPid *found)
+hook_find_agent(const gchar *proc, GPid pid, GPid *found, GArray *between)
 {
 	*found = 0;
+	if (between != NULL)
+		g_array_set_size(between, 0);
 	for (guint step = 0; step < HOOK_ANCESTORS_MAX && pid > 1; step++) {
 		g_autofree gchar *comm = NULL;
 		GPid ppid = 0;
@@ -60,6 +62,8 @@ hook_find_agent(const gchar *proc, GPid pid, GPid *found)
 			*found = pid;
 			return HOOK_AGENT_QGATRACE;
 		}
+		if (between != NULL)
+			g_array_append_val(between, pid);
 		pid = ppid;
 	}
 	return HOOK_AGENT_NONE;
@@ -268,7 +272,7 @@ hook_qemu_ga_first_freeze_ns(const QtfCapture *capture, GPid tid)
 }
 
 void
-hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid)
+hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid, GPid own)
 {
 	g_autoptr(GArray) scripts = g_array_new(FALSE, TRUE, sizeof(HookScript));
 	/* pid → index + 1 in @scripts of its running program */
@@ -280,7 +284,7 @@ hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid t
 		gpointer key = GINT_TO_POINTER(ev->pid);
 		guint index = GPOINTER_TO_UINT(g_hash_table_lookup(running, key));
 
-		if (ev->kind != QTF_EVENT_TRACEPOINT)
+		if (ev->kind != QTF_EVENT_TRACEPOINT || (own > 0 && ev->pid == own))
 			continue;
 		if (g_strcmp0(ev->event, HOOK_EVENT_EXEC) == 0 && index == 0 &&
 		    scripts->len < HOOK_SCRIPTS_MAX) {

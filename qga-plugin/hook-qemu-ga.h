@@ -26,10 +26,12 @@ typedef enum {
  * @pid: where to start: the hook's parent, which may be the dispatcher
  *   shell /etc/qemu/fsfreeze-hook rather than qemu-ga itself
  * @found: (out): the agent's pid, 0 when none
+ * @between: (nullable) (element-type GPid): set to the pids walked below
+ *   the agent, @pid first (the dispatcher shell); empty when @pid is the agent
  * Walks up the ppid chain in PROC/PID/stat until a comm is "qemu-ga" or
  * "qgatrace-agent" (at most 32 steps, never past pid 1).
  */
-HookAgent hook_find_agent(const gchar *proc, GPid pid, GPid *found);
+HookAgent hook_find_agent(const gchar *proc, GPid pid, GPid *found, GArray *between);
 
 /* Returns: the starttime field of PROC/PID/stat, 0 when unreadable: a pid
  * that comes back with another starttime is another process */
@@ -71,8 +73,9 @@ GPtrArray *hook_qemu_ga_mounts(const gchar *mountinfo, GError **error);
 void hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfCapture *capture,
 			 GPid tid, gboolean thawed);
 
-/* the tracepoints hook_qemu_ga_scripts() reads, recorded for qemu-ga and
- * its children (event-fork) alongside the fs events */
+/* the tracepoints hook_qemu_ga_scripts() reads, recorded for qemu-ga, the
+ * dispatcher that runs this hook, and their children (event-fork) alongside
+ * the fs events */
 #define HOOK_EVENT_EXEC "sched:sched_process_exec"
 #define HOOK_EVENT_EXIT "sched:sched_process_exit"
 /* a dispatcher running more is not a hook set anyone reads */
@@ -81,16 +84,20 @@ void hook_qemu_ga_replay(QgaTraceSession *session, GPtrArray *mounts, const QtfC
 /**
  * hook_qemu_ga_scripts:
  * @tid: qemu-ga's pid
- * Adds to @session's "hooks" every program qemu-ga's children executed
- * while traced, in order, from the exec and exit records: on thaw the
- * dispatcher /etc/qemu/fsfreeze-hook, the fsfreeze-hook.d scripts it ran
- * before this hook, and what those ran; on freeze nothing, since the
- * dispatcher was started before the tracer armed (event-fork follows only
- * what the traced pid forks afterwards). Each gets the name (comm) and
- * the duration from exec to exit; the phase from
- * qemu-ga's first freeze_super (or FIFREEZE) record. The path, exit
- * status, signal and output are not in the records: null.
+ * @own: this hook's thaw process, left out; 0 for none
+ * Adds to @session's "hooks" every program executed while traced by
+ * qemu-ga's children and by the freeze's dispatcher (followed from the
+ * arm, qtf_tracer_follow_pid()), in order, from the exec and exit
+ * records: on freeze the fsfreeze-hook.d scripts the dispatcher ran after
+ * this hook (those before it ran before the arm: not recorded), on thaw
+ * the dispatcher /etc/qemu/fsfreeze-hook itself (by its name, still
+ * running at collection) and the scripts it ran before this hook, and
+ * what all those ran. The freeze's dispatcher was executed before the arm:
+ * its exit alone is recorded and not listed. Each gets the name (comm)
+ * and the duration from exec to exit; the phase from qemu-ga's first
+ * freeze_super (or FIFREEZE) record. The path, exit status, signal and
+ * output are not in the records: null.
  */
-void hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid);
+void hook_qemu_ga_scripts(QgaTraceSession *session, const QtfCapture *capture, GPid tid, GPid own);
 
 G_END_DECLS

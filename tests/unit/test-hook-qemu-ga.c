@@ -41,6 +41,7 @@ static void
 test_hook_find_agent(void **state)
 {
 	g_autofree gchar *proc = trace_fixture_make_tmp_dir();
+	g_autoptr(GArray) between = g_array_new(FALSE, FALSE, sizeof(GPid));
 	GPid found = -1;
 
 	/* qemu-ga -F/etc/qemu/fsfreeze-hook: the dispatcher shell runs us */
@@ -56,18 +57,24 @@ test_hook_find_agent(void **state)
 	write_stat(proc, 500, "bash", 1, 1000);
 	write_stat(proc, 1, "init", 0, 1);
 
-	assert_int_equal(hook_find_agent(proc, 250, &found), HOOK_AGENT_QEMU_GA);
+	assert_int_equal(hook_find_agent(proc, 250, &found, NULL), HOOK_AGENT_QEMU_GA);
 	assert_int_equal(found, 200);
-	assert_int_equal(hook_find_agent(proc, 200, &found), HOOK_AGENT_QEMU_GA);
+	assert_int_equal(hook_find_agent(proc, 200, &found, NULL), HOOK_AGENT_QEMU_GA);
 	assert_int_equal(found, 200);
-	assert_int_equal(hook_find_agent(proc, 310, &found), HOOK_AGENT_QEMU_GA);
+	/* the dispatcher in between, to be followed; none when qemu-ga runs us */
+	assert_int_equal(hook_find_agent(proc, 250, &found, between), HOOK_AGENT_QEMU_GA);
+	assert_int_equal(between->len, 1);
+	assert_int_equal(g_array_index(between, GPid, 0), 250);
+	assert_int_equal(hook_find_agent(proc, 200, &found, between), HOOK_AGENT_QEMU_GA);
+	assert_int_equal(between->len, 0);
+	assert_int_equal(hook_find_agent(proc, 310, &found, NULL), HOOK_AGENT_QEMU_GA);
 	assert_int_equal(found, 200);
-	assert_int_equal(hook_find_agent(proc, 410, &found), HOOK_AGENT_QGATRACE);
+	assert_int_equal(hook_find_agent(proc, 410, &found, NULL), HOOK_AGENT_QGATRACE);
 	assert_int_equal(found, 400);
-	assert_int_equal(hook_find_agent(proc, 500, &found), HOOK_AGENT_NONE);
+	assert_int_equal(hook_find_agent(proc, 500, &found, NULL), HOOK_AGENT_NONE);
 	assert_int_equal(found, 0);
 	/* gone meanwhile */
-	assert_int_equal(hook_find_agent(proc, 999, &found), HOOK_AGENT_NONE);
+	assert_int_equal(hook_find_agent(proc, 999, &found, NULL), HOOK_AGENT_NONE);
 	assert_int_equal(hook_process_starttime(proc, 310), 700);
 	assert_int_equal(hook_process_starttime(proc, 999), 0);
 	trace_fixture_remove_tree(proc);
@@ -82,7 +89,7 @@ test_hook_find_agent_loop(void **state)
 	/* a /proc that lies cannot hold the hook */
 	write_stat(proc, 20, "a", 30, 1);
 	write_stat(proc, 30, "b", 20, 1);
-	assert_int_equal(hook_find_agent(proc, 20, &found), HOOK_AGENT_NONE);
+	assert_int_equal(hook_find_agent(proc, 20, &found, NULL), HOOK_AGENT_NONE);
 	trace_fixture_remove_tree(proc);
 }
 
@@ -381,8 +388,8 @@ test_hook_replay_untraced(void **state)
 }
 
 /* the dispatcher and its scripts, from the exec and exit records of
- * qemu-ga's children: a script still running at collection (this hook
- * itself on thaw) has no duration */
+ * qemu-ga's children: a script still running at collection has no
+ * duration; this hook itself on thaw is not listed */
 static void
 test_hook_scripts(void **state)
 {
@@ -403,9 +410,12 @@ test_hook_scripts(void **state)
 		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":900,\"comm\":\"fsfreeze-hook\","
 		"\"event\":\"" HOOK_EVENT_EXIT "\"},"
 		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":902,\"comm\":\"db-resume\","
+		"\"event\":\"" HOOK_EVENT_EXEC "\"},"
+		/* this hook on thaw: left out */
+		"{\"ts-ns\":%" G_GUINT64_FORMAT ",\"cpu\":0,\"pid\":903,\"comm\":\"qgatrace\","
 		"\"event\":\"" HOOK_EVENT_EXEC "\"}]",
 		freeze_ns - 5000, freeze_ns - 4000, freeze_ns - 1000, freeze_ns - 500,
-		freeze_ns + 9000);
+		freeze_ns + 9000, freeze_ns + 9500);
 	g_autoptr(JsonNode) extra = json_from_string(events, NULL);
 	g_autoptr(QgaTraceSession) session =
 		qga_trace_session_new("qemu-ga-1-3", QGA_TRACE_SESSION_SOURCE_QEMU_GA, pid, 1);
@@ -422,7 +432,7 @@ test_hook_scripts(void **state)
 			all, json_node_copy(json_array_get_element(json_node_get_array(extra), i)));
 	capture = qtf_capture_new_from_json(recorded, &error);
 	assert_non_null(capture);
-	hook_qemu_ga_scripts(session, capture, pid);
+	hook_qemu_ga_scripts(session, capture, pid, 903);
 	qga_trace_session_finish(session, capture, 2);
 	json = qga_trace_session_to_json(session);
 	hooks = json_object_get_array_member(json_node_get_object(json), "hooks");
