@@ -643,10 +643,10 @@ assert_stock_session(JsonObject *s, gint qemu_ga)
 	assert_true(json_object_get_boolean_member(s, "stalls-complete"));
 }
 
-/* the session's "hooks" lists @comm, run on thaw for 0.3 s or more,
+/* the session's "hooks" lists @comm, run in @phase for @min_ms or more,
  * from the exec and exit records: no path, status or output */
 static void
-assert_stock_script(JsonObject *s, const gchar *comm)
+assert_stock_script(JsonObject *s, const gchar *comm, const gchar *phase, gint64 min_ms)
 {
 	JsonArray *hooks = json_object_get_array_member(s, "hooks");
 
@@ -659,13 +659,25 @@ assert_stock_script(JsonObject *s, const gchar *comm)
 		if (g_strcmp0(json_object_get_string_member_with_default(hook, "comm", NULL),
 			      comm) != 0)
 			continue;
-		assert_string_equal(json_object_get_string_member(hook, "phase"), "thaw");
-		assert_true(json_object_get_int_member(hook, "duration-ns") >=
-			    300 * G_GINT64_CONSTANT(1000000));
+		assert_string_equal(json_object_get_string_member(hook, "phase"), phase);
+		assert_true(json_object_get_int_member(hook, "duration-ns") >= min_ms * 1000000);
 		assert_true(json_object_get_null_member(hook, "exit-status"));
 		return;
 	}
 	fail_msg("no hook '%s' in the session", comm);
+}
+
+/* the qgatrace hook's own runs are not among the scripts */
+static void
+assert_stock_script_absent(JsonObject *s, const gchar *comm)
+{
+	JsonArray *hooks = json_object_get_array_member(s, "hooks");
+
+	for (guint i = 0; i < json_array_get_length(hooks); i++)
+		assert_string_not_equal(json_object_get_string_member_with_default(
+						json_array_get_object_element(hooks, i), "comm",
+						""),
+					comm);
 }
 
 /* Debian's way: -F the dispatcher, which runs /etc/qemu/fsfreeze-hook.d/
@@ -691,17 +703,24 @@ test_vm_trace_stock_qemu_ga_dispatcher(void **state)
 	g_free(vm_test_sh("printf '#!/bin/sh\\nsleep 0.3\\nexit 0\\n' > "
 			  "/etc/qemu/fsfreeze-hook.d/aa-sleep && chmod +x "
 			  "/etc/qemu/fsfreeze-hook.d/aa-sleep"));
+	/* one after the qgatrace hook: on freeze it is traced (the dispatcher is followed
+	 * from the arm on), on thaw it runs after the session is stored */
+	g_free(vm_test_sh("printf '#!/bin/sh\\nsleep 0.2\\nexit 0\\n' > "
+			  "/etc/qemu/fsfreeze-hook.d/zz-sleep && chmod +x "
+			  "/etc/qemu/fsfreeze-hook.d/zz-sleep"));
 	restart_qemu_ga(DISPATCHER);
 	qemu_ga = guest_pid("qemu-ga");
 	session = stock_freeze_thaw(qemu_ga);
 	assert_stock_session(json_node_get_object(session), qemu_ga);
-	assert_stock_script(json_node_get_object(session), "aa-sleep");
+	assert_stock_script(json_node_get_object(session), "aa-sleep", "thaw", 300);
+	assert_stock_script(json_node_get_object(session), "zz-sleep", "freeze", 150);
+	assert_stock_script_absent(json_node_get_object(session), "qgatrace");
 	log = vm_test_sh("cat " HOOK_LOG);
 	assert_non_null(strstr(log, "execute /etc/qemu/fsfreeze-hook.d/qgatrace freeze"));
 	assert_non_null(strstr(log, "armed function for qemu-ga"));
 	assert_non_null(strstr(log, "thaw: stored qemu-ga-"));
-	g_free(vm_test_sh(
-		"rm -f /etc/qemu/fsfreeze-hook.d/qgatrace /etc/qemu/fsfreeze-hook.d/aa-sleep"));
+	g_free(vm_test_sh("rm -f /etc/qemu/fsfreeze-hook.d/qgatrace "
+			  "/etc/qemu/fsfreeze-hook.d/aa-sleep /etc/qemu/fsfreeze-hook.d/zz-sleep"));
 }
 
 /* -F the plugin itself: its parent is qemu-ga */
