@@ -185,7 +185,8 @@ gboolean qtf_tracer_arm(QtfTracer *self, GPid pid, GError **error);
  * @pid: another task to record, e.g. a process that will fork the hooks
  * but was forked before the arm, so function-fork/event-fork do not follow it
  * After qtf_tracer_arm(): appends @pid to set_ftrace_pid (function
- * tracer) and set_event_pid (when armed with events), read back; what it
+ * tracer) and to set_event_pid (when the arm set it: the events method, or
+ * fs events or other events recorded), each read back; what it
  * forks from now on is followed too. Its calls are recorded under its own
  * pid: qtf_verify() only matches the ioctls' thread's. Lasts until the
  * disarm; a paused session so changed arms in full next time.
