@@ -284,6 +284,14 @@ qtf_tracer_find_tracefs(QtfTracer *self, const gchar *tracing_dir, GError **erro
 
 /* an instance of our name is a leftover of a crash: it still holds its
  * buffers and, armed, its ftrace callbacks */
+void
+qtf_instance_destroy(struct tracefs_instance *tfs, const gchar *name)
+{
+	if (tracefs_instance_destroy(tfs) < 0)
+		g_debug("cannot remove the instance '%s': %s", name, g_strerror(errno));
+	tracefs_instance_free(tfs);
+}
+
 gboolean
 qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **error)
 {
@@ -1252,10 +1260,7 @@ qtf_tracer_free(QtfTracer *self)
 
 		if (!qtf_tracer_disarm(self, &error))
 			g_debug("disarming at exit: %s", error->message);
-		if (tracefs_instance_destroy(self->tfs) < 0)
-			g_debug("cannot remove the instance '%s': %s", self->name,
-				g_strerror(errno));
-		tracefs_instance_free(self->tfs);
+		qtf_instance_destroy(self->tfs, self->name);
 	}
 	qtf_tracer_unwatch(self);
 	if (self->set_tracing_dir)

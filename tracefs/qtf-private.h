@@ -131,4 +131,7 @@ gboolean qtf_instance_drain(struct tracefs_instance *tfs, struct tep_handle *tep
 /* removes the instance @name when it exists: a leftover of a dead process */
 gboolean qtf_instance_remove_stale(const gchar *tracing_dir, const gchar *name, GError **error);
 
+/* removes and frees our own instance @tfs at exit; a failure is only logged */
+void qtf_instance_destroy(struct tracefs_instance *tfs, const gchar *name);
+
 G_END_DECLS

@@ -335,12 +335,8 @@ qtf_stall_recorder_free(QtfStallRecorder *self)
 {
 	if (self == NULL)
 		return;
-	if (self->tfs != NULL) {
-		if (tracefs_instance_destroy(self->tfs) < 0)
-			g_debug("cannot remove the instance '%s': %s", self->name,
-				g_strerror(errno));
-		tracefs_instance_free(self->tfs);
-	}
+	if (self->tfs != NULL)
+		qtf_instance_destroy(self->tfs, self->name);
 	if (self->tep != NULL)
 		tep_free(self->tep);
 	g_free(self->name);
